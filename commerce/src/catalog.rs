@@ -1,0 +1,571 @@
+//! Catalog reads: categories (a tree), products, variants and their stock, product images.
+//! Owns the `categories`, `products`, `product_images` and `variants` tables.
+
+use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use sqlx::{PgConnection, Postgres, QueryBuilder, types::Json};
+
+use crate::{
+    Error, Won,
+    ids::{CategoryId, ImageId, ProductId, VariantId},
+};
+
+/// The largest page a listing returns.
+pub const MAX_PAGE: u32 = 100;
+/// The page size when `first` is not given.
+pub const DEFAULT_PAGE: u32 = 20;
+/// The longest search text accepted.
+pub const MAX_SEARCH_CHARS: usize = 100;
+
+/// A category; categories form a tree through `parent_id`.
+#[derive(Clone, Debug, sqlx::FromRow)]
+pub struct Category {
+    /// Its id.
+    pub id: CategoryId,
+    /// The parent, `None` at the top.
+    pub parent_id: Option<CategoryId>,
+    /// URL name, unique.
+    pub slug: String,
+    /// Display name.
+    pub name: String,
+    /// One line about it.
+    pub description: String,
+    /// Order among its siblings.
+    pub position: i32,
+}
+
+/// A product image.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct Image {
+    /// Its id.
+    pub id: ImageId,
+    /// Where the picture is.
+    pub url: String,
+    /// Alternative text.
+    pub alt: String,
+}
+
+/// A product as the storefront shows it (variants load separately, see [`variants_of`]).
+#[derive(Clone, Debug, sqlx::FromRow)]
+pub struct Product {
+    /// Its id.
+    pub id: ProductId,
+    /// URL name, unique.
+    pub slug: String,
+    /// Display name.
+    pub name: String,
+    /// HTML description.
+    pub description: String,
+    /// Its category, if any.
+    pub category_id: Option<CategoryId>,
+    /// Listed in the storefront.
+    pub published: bool,
+    /// VAT-exempt (면세), e.g. unprocessed farm produce.
+    pub tax_free: bool,
+    /// The lowest variant price.
+    pub price_min: Won,
+    /// When it was created.
+    pub created_at: DateTime<Utc>,
+    /// When it last changed.
+    pub updated_at: DateTime<Utc>,
+    /// Its images, in order.
+    pub images: Json<Vec<Image>>,
+}
+
+/// One option value of a variant, e.g. 맛 = 초코.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OptionValue {
+    /// The option, e.g. `맛`.
+    pub name: String,
+    /// The value, e.g. `초코`.
+    pub value: String,
+}
+
+/// A variant: what is bought, one SKU with its price and stock.
+#[derive(Clone, Debug, sqlx::FromRow)]
+pub struct Variant {
+    /// Its id.
+    pub id: VariantId,
+    /// Its product.
+    pub product_id: ProductId,
+    /// Stock keeping unit, unique.
+    pub sku: String,
+    /// Display name, e.g. `초코 / 500ml`.
+    pub name: String,
+    /// Option values in the product's option order.
+    pub options: Json<Vec<OptionValue>>,
+    /// Price in won, VAT included.
+    pub price: Won,
+    /// The "was" price shown struck through, if any.
+    pub compare_at_price: Option<Won>,
+    /// Units in the warehouse.
+    pub on_hand: i32,
+    /// Units promised to placed orders, not yet shipped.
+    pub allocated: i32,
+}
+
+impl Variant {
+    /// Units that can still be sold: on hand − allocated, never below zero.
+    pub fn quantity_available(&self) -> i32 {
+        (self.on_hand - self.allocated).max(0)
+    }
+}
+
+/// Which products a listing shows.
+#[derive(Clone, Debug, Default)]
+pub struct ProductFilter {
+    /// Only this category and its descendants.
+    pub category_slug: Option<String>,
+    /// Substring search over name and description (every word must appear).
+    pub search: Option<String>,
+    /// `Some(true)`: only products with a variant in stock; `Some(false)`: only sold-out ones.
+    pub in_stock: Option<bool>,
+}
+
+/// The order of a product listing.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum SortField {
+    /// By creation time.
+    #[default]
+    Newest,
+    /// By the lowest variant price.
+    Price,
+    /// By name.
+    Name,
+}
+
+/// Ascending or descending.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Direction {
+    /// Smallest first.
+    Asc,
+    /// Largest first.
+    Desc,
+}
+
+/// A listing order: field and direction.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ProductSort {
+    /// What to sort by.
+    pub field: SortField,
+    /// Which way.
+    pub direction: Direction,
+}
+
+impl ProductSort {
+    /// The natural direction of a field: newest first, cheapest first, 가나다 order.
+    pub fn natural(field: SortField) -> ProductSort {
+        let direction = match field {
+            SortField::Newest => Direction::Desc,
+            SortField::Price | SortField::Name => Direction::Asc,
+        };
+        ProductSort { field, direction }
+    }
+}
+
+impl Default for ProductSort {
+    fn default() -> Self {
+        ProductSort::natural(SortField::Newest)
+    }
+}
+
+/// One page of a listing: the items with their cursors, and whether more follow.
+#[derive(Debug)]
+pub struct Page<T> {
+    /// Items with the cursor that points just after each.
+    pub items: Vec<(T, String)>,
+    /// Whether there are items after the last one.
+    pub has_next: bool,
+}
+
+/// Checks `first` (default [`DEFAULT_PAGE`]): `PAGE_SIZE_EXCEEDED` outside `1..=MAX_PAGE`.
+pub fn page_size(first: Option<i64>) -> Result<u32, Error> {
+    match first {
+        None => Ok(DEFAULT_PAGE),
+        Some(n) if (1..=i64::from(MAX_PAGE)).contains(&n) => {
+            Ok(u32::try_from(n).unwrap_or(MAX_PAGE))
+        }
+        Some(n) => Err(Error::PageSize {
+            max: MAX_PAGE,
+            requested: n,
+        }),
+    }
+}
+
+/// Where a page starts: the sort key and id of the last item seen.
+#[derive(Debug, Serialize, Deserialize)]
+struct Cursor {
+    /// Sort field tag, so a cursor of one order is refused by another.
+    s: char,
+    /// Direction tag.
+    d: char,
+    /// The key: micros since the epoch, won, or a name.
+    k: CursorKey,
+    /// The product id.
+    i: uuid::Uuid,
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(untagged)]
+enum CursorKey {
+    Int(i64),
+    Text(String),
+}
+
+fn tags(sort: ProductSort) -> (char, char) {
+    let s = match sort.field {
+        SortField::Newest => 'n',
+        SortField::Price => 'p',
+        SortField::Name => 'a',
+    };
+    let d = match sort.direction {
+        Direction::Asc => 'a',
+        Direction::Desc => 'd',
+    };
+    (s, d)
+}
+
+fn encode_cursor(sort: ProductSort, p: &Product) -> String {
+    let (s, d) = tags(sort);
+    let k = match sort.field {
+        SortField::Newest => CursorKey::Int(p.created_at.timestamp_micros()),
+        SortField::Price => CursorKey::Int(p.price_min.get()),
+        SortField::Name => CursorKey::Text(p.name.clone()),
+    };
+    let json = serde_json::to_vec(&Cursor { s, d, k, i: p.id.0 }).unwrap_or_default();
+    URL_SAFE_NO_PAD.encode(json)
+}
+
+fn decode_cursor(sort: ProductSort, cursor: &str) -> Result<Cursor, Error> {
+    let bytes = URL_SAFE_NO_PAD
+        .decode(cursor)
+        .map_err(|_| Error::InvalidCursor)?;
+    let c: Cursor = serde_json::from_slice(&bytes).map_err(|_| Error::InvalidCursor)?;
+    let matches_sort = (c.s, c.d) == tags(sort)
+        && matches!(
+            (sort.field, &c.k),
+            (SortField::Newest | SortField::Price, CursorKey::Int(_))
+                | (SortField::Name, CursorKey::Text(_))
+        );
+    matches_sort.then_some(c).ok_or(Error::InvalidCursor)
+}
+
+/// Search text as the database compares it: trimmed, lower-cased, LIKE wildcards escaped,
+/// split into words. `INVALID_INPUT` when longer than [`MAX_SEARCH_CHARS`].
+fn search_terms(search: Option<&str>) -> Result<Vec<String>, Error> {
+    let Some(s) = search.map(str::trim).filter(|s| !s.is_empty()) else {
+        return Ok(Vec::new());
+    };
+    if s.chars().count() > MAX_SEARCH_CHARS {
+        return Err(Error::Invalid {
+            field: "search",
+            reason: format!("at most {MAX_SEARCH_CHARS} characters"),
+        });
+    }
+    Ok(s.split_whitespace()
+        .map(|w| {
+            let escaped = w
+                .to_lowercase()
+                .replace('\\', "\\\\")
+                .replace('%', "\\%")
+                .replace('_', "\\_");
+            format!("%{escaped}%")
+        })
+        .collect())
+}
+
+const PRODUCT_COLUMNS: &str = "p.id, p.slug, p.name, p.description, p.category_id, p.published, \
+     p.tax_free, p.price_min, p.created_at, p.updated_at, \
+     (SELECT COALESCE(jsonb_agg(jsonb_build_object('id', i.id, 'url', i.url, 'alt', i.alt) \
+        ORDER BY i.position, i.id), '[]') FROM product_images i WHERE i.product_id = p.id) AS images";
+
+/// Appends the WHERE clause of a storefront listing (published products matching `filter`).
+fn push_filter(q: &mut QueryBuilder<Postgres>, filter: &ProductFilter, terms: Vec<String>) {
+    q.push(" WHERE p.published");
+    if let Some(slug) = &filter.category_slug {
+        q.push(
+            " AND p.category_id IN (WITH RECURSIVE tree AS (\
+               SELECT id FROM categories WHERE slug = ",
+        );
+        q.push_bind(slug.clone());
+        q.push(
+            " UNION ALL SELECT c.id FROM categories c JOIN tree ON c.parent_id = tree.id) \
+             SELECT id FROM tree)",
+        );
+    }
+    for term in terms {
+        q.push(" AND p.search_text LIKE ");
+        q.push_bind(term);
+    }
+    match filter.in_stock {
+        Some(true) => {
+            q.push(" AND EXISTS (SELECT 1 FROM variants v WHERE v.product_id = p.id AND v.on_hand > v.allocated)");
+        }
+        Some(false) => {
+            q.push(" AND NOT EXISTS (SELECT 1 FROM variants v WHERE v.product_id = p.id AND v.on_hand > v.allocated)");
+        }
+        None => {}
+    }
+}
+
+/// One page of published products, in one SQL statement, with keyset pagination.
+///
+/// Errors: `PAGE_SIZE_EXCEEDED` (via [`page_size`]), `INVALID_CURSOR`, `INVALID_INPUT` (search).
+pub async fn list_products(
+    conn: &mut PgConnection,
+    filter: &ProductFilter,
+    sort: ProductSort,
+    first: u32,
+    after: Option<&str>,
+) -> Result<Page<Product>, Error> {
+    let terms = search_terms(filter.search.as_deref())?;
+    let after = after.map(|c| decode_cursor(sort, c)).transpose()?;
+    // The SQL is assembled only from the fixed fragments below; every value is bound.
+    let mut q = QueryBuilder::new("SELECT ");
+    q.push(PRODUCT_COLUMNS).push(" FROM products p");
+    push_filter(&mut q, filter, terms);
+    let key = match sort.field {
+        SortField::Newest => "p.created_at",
+        SortField::Price => "p.price_min",
+        SortField::Name => "p.name",
+    };
+    let (cmp, dir) = match sort.direction {
+        Direction::Asc => (">", "ASC"),
+        Direction::Desc => ("<", "DESC"),
+    };
+    if let Some(c) = after {
+        q.push(format_args!(" AND ({key}, p.id) {cmp} ("));
+        match c.k {
+            CursorKey::Int(micros) if sort.field == SortField::Newest => {
+                let at = DateTime::from_timestamp_micros(micros).ok_or(Error::InvalidCursor)?;
+                q.push_bind(at);
+            }
+            CursorKey::Int(won) => {
+                q.push_bind(won);
+            }
+            CursorKey::Text(name) => {
+                q.push_bind(name);
+            }
+        }
+        q.push(", ").push_bind(c.i).push(")");
+    }
+    q.push(format_args!(" ORDER BY {key} {dir}, p.id {dir} LIMIT "));
+    q.push_bind(i64::from(first) + 1);
+    let mut rows: Vec<Product> = q.build_query_as().fetch_all(&mut *conn).await?;
+    let has_next = rows.len() > first as usize;
+    rows.truncate(first as usize);
+    let items = rows
+        .into_iter()
+        .map(|p| {
+            let cursor = encode_cursor(sort, &p);
+            (p, cursor)
+        })
+        .collect();
+    Ok(Page { items, has_next })
+}
+
+/// How many published products match `filter`. Errors: `INVALID_INPUT` (search).
+pub async fn count_products(conn: &mut PgConnection, filter: &ProductFilter) -> Result<i64, Error> {
+    let terms = search_terms(filter.search.as_deref())?;
+    let mut q = QueryBuilder::new("SELECT count(*) FROM products p");
+    push_filter(&mut q, filter, terms);
+    Ok(q.build_query_scalar().fetch_one(&mut *conn).await?)
+}
+
+/// A published product by slug, `None` if there is none.
+pub async fn product_by_slug(
+    conn: &mut PgConnection,
+    slug: &str,
+) -> Result<Option<Product>, Error> {
+    let p = sqlx::query_as!(
+        Product,
+        r#"SELECT p.id AS "id: ProductId", p.slug, p.name, p.description,
+                  p.category_id AS "category_id: CategoryId", p.published, p.tax_free,
+                  p.price_min AS "price_min: Won", p.created_at, p.updated_at,
+                  (SELECT COALESCE(jsonb_agg(jsonb_build_object('id', i.id, 'url', i.url, 'alt', i.alt)
+                     ORDER BY i.position, i.id), '[]') FROM product_images i WHERE i.product_id = p.id)
+                  AS "images!: Json<Vec<Image>>"
+             FROM products p WHERE p.slug = $1 AND p.published"#,
+        slug
+    )
+    .fetch_optional(&mut *conn)
+    .await?;
+    Ok(p)
+}
+
+/// A published product by id, `None` if there is none.
+pub async fn product_by_id(
+    conn: &mut PgConnection,
+    id: ProductId,
+) -> Result<Option<Product>, Error> {
+    let p = sqlx::query_as!(
+        Product,
+        r#"SELECT p.id AS "id: ProductId", p.slug, p.name, p.description,
+                  p.category_id AS "category_id: CategoryId", p.published, p.tax_free,
+                  p.price_min AS "price_min: Won", p.created_at, p.updated_at,
+                  (SELECT COALESCE(jsonb_agg(jsonb_build_object('id', i.id, 'url', i.url, 'alt', i.alt)
+                     ORDER BY i.position, i.id), '[]') FROM product_images i WHERE i.product_id = p.id)
+                  AS "images!: Json<Vec<Image>>"
+             FROM products p WHERE p.id = $1 AND p.published"#,
+        id as ProductId
+    )
+    .fetch_optional(&mut *conn)
+    .await?;
+    Ok(p)
+}
+
+/// The variants of these products, in one statement, each product's in display order.
+pub async fn variants_of(
+    conn: &mut PgConnection,
+    products: &[ProductId],
+) -> Result<Vec<Variant>, Error> {
+    let ids: Vec<uuid::Uuid> = products.iter().map(|p| p.0).collect();
+    let rows = sqlx::query_as!(
+        Variant,
+        r#"SELECT id AS "id: VariantId", product_id AS "product_id: ProductId", sku, name,
+                  options AS "options: Json<Vec<OptionValue>>", price AS "price: Won",
+                  compare_at_price AS "compare_at_price: Won", on_hand, allocated
+             FROM variants WHERE product_id = ANY($1)
+            ORDER BY product_id, position, sku"#,
+        &ids
+    )
+    .fetch_all(&mut *conn)
+    .await?;
+    Ok(rows)
+}
+
+/// Every category, parents before children, siblings by position then name.
+pub async fn categories(conn: &mut PgConnection) -> Result<Vec<Category>, Error> {
+    let rows = sqlx::query_as!(
+        Category,
+        r#"WITH RECURSIVE tree AS (
+               SELECT c.*, ARRAY[c.position::bigint] AS path, ARRAY[c.name] AS names
+                 FROM categories c WHERE c.parent_id IS NULL
+               UNION ALL
+               SELECT c.*, tree.path || c.position::bigint, tree.names || c.name
+                 FROM categories c JOIN tree ON c.parent_id = tree.id)
+           SELECT id AS "id!: CategoryId", parent_id AS "parent_id: CategoryId", slug AS "slug!",
+                  name AS "name!", description AS "description!", position AS "position!"
+             FROM tree ORDER BY path, names"#
+    )
+    .fetch_all(&mut *conn)
+    .await?;
+    Ok(rows)
+}
+
+/// A category by slug, `None` if there is none.
+pub async fn category_by_slug(
+    conn: &mut PgConnection,
+    slug: &str,
+) -> Result<Option<Category>, Error> {
+    let c = sqlx::query_as!(
+        Category,
+        r#"SELECT id AS "id: CategoryId", parent_id AS "parent_id: CategoryId", slug, name,
+                  description, position
+             FROM categories WHERE slug = $1"#,
+        slug
+    )
+    .fetch_optional(&mut *conn)
+    .await?;
+    Ok(c)
+}
+
+/// Categories by id, in one statement (order not guaranteed).
+pub async fn categories_by_ids(
+    conn: &mut PgConnection,
+    ids: &[CategoryId],
+) -> Result<Vec<Category>, Error> {
+    let ids: Vec<uuid::Uuid> = ids.iter().map(|c| c.0).collect();
+    let rows = sqlx::query_as!(
+        Category,
+        r#"SELECT id AS "id: CategoryId", parent_id AS "parent_id: CategoryId", slug, name,
+                  description, position
+             FROM categories WHERE id = ANY($1)"#,
+        &ids
+    )
+    .fetch_all(&mut *conn)
+    .await?;
+    Ok(rows)
+}
+
+/// The children of these categories, in one statement, siblings by position then name.
+pub async fn children_of(
+    conn: &mut PgConnection,
+    parents: &[CategoryId],
+) -> Result<Vec<Category>, Error> {
+    let ids: Vec<uuid::Uuid> = parents.iter().map(|c| c.0).collect();
+    let rows = sqlx::query_as!(
+        Category,
+        r#"SELECT id AS "id: CategoryId", parent_id AS "parent_id: CategoryId", slug, name,
+                  description, position
+             FROM categories WHERE parent_id = ANY($1) ORDER BY position, name"#,
+        &ids
+    )
+    .fetch_all(&mut *conn)
+    .await?;
+    Ok(rows)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn page_size_is_bounded() {
+        assert_eq!(page_size(None).ok(), Some(DEFAULT_PAGE));
+        assert_eq!(page_size(Some(100)).ok(), Some(100));
+        assert!(matches!(
+            page_size(Some(101)),
+            Err(Error::PageSize { requested: 101, .. })
+        ));
+        assert!(matches!(page_size(Some(0)), Err(Error::PageSize { .. })));
+        assert!(matches!(page_size(Some(-5)), Err(Error::PageSize { .. })));
+    }
+
+    #[test]
+    fn search_escapes_wildcards_and_splits_words() {
+        assert_eq!(
+            search_terms(Some("  단백질  쉐이크 ")).ok(),
+            Some(vec!["%단백질%".into(), "%쉐이크%".into()])
+        );
+        assert_eq!(
+            search_terms(Some("100%_a\\")).ok(),
+            Some(vec!["%100\\%\\_a\\\\%".into()])
+        );
+        assert_eq!(search_terms(Some("   ")).ok(), Some(vec![]));
+        assert!(search_terms(Some(&"가".repeat(101))).is_err());
+    }
+
+    #[test]
+    fn cursor_of_one_order_is_refused_by_another() {
+        let p = Product {
+            id: ProductId::generate(),
+            slug: "a".into(),
+            name: "가".into(),
+            description: String::new(),
+            category_id: None,
+            published: true,
+            tax_free: false,
+            price_min: Won::new(1000).unwrap_or_default(),
+            created_at: Utc::now(),
+            updated_at: Utc::now(),
+            images: Json(vec![]),
+        };
+        let by_price = ProductSort::natural(SortField::Price);
+        let c = encode_cursor(by_price, &p);
+        assert!(decode_cursor(by_price, &c).is_ok());
+        assert!(decode_cursor(ProductSort::natural(SortField::Name), &c).is_err());
+        assert!(
+            decode_cursor(
+                ProductSort {
+                    field: SortField::Price,
+                    direction: Direction::Desc
+                },
+                &c
+            )
+            .is_err()
+        );
+        assert!(decode_cursor(by_price, "not-a-cursor").is_err());
+    }
+}

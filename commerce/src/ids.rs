@@ -1,0 +1,74 @@
+//! Every kind of id, in one registry.
+//!
+//! Ids are UUID v7 (time-ordered) in the database. Clients see them as opaque strings with
+//! a kind prefix (`prd_0193…`), so an id of one kind is never taken for another.
+
+use std::{fmt, str::FromStr};
+
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use crate::Error;
+
+macro_rules! id {
+    ($(#[$doc:meta])* $name:ident, $prefix:literal) => {
+        $(#[$doc])*
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, sqlx::Type, Serialize, Deserialize)]
+        #[sqlx(transparent)]
+        pub struct $name(pub Uuid);
+
+        impl $name {
+            /// The prefix of this kind's opaque form.
+            pub const PREFIX: &'static str = $prefix;
+
+            /// A new, time-ordered id (UUID v7).
+            pub fn generate() -> Self {
+                Self(Uuid::now_v7())
+            }
+        }
+
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                write!(f, "{}_{}", $prefix, self.0.simple())
+            }
+        }
+
+        impl FromStr for $name {
+            type Err = Error;
+
+            /// Parses the opaque form; `INVALID_ID` otherwise.
+            fn from_str(s: &str) -> Result<Self, Error> {
+                s.strip_prefix(concat!($prefix, "_"))
+                    .filter(|hex| hex.len() == 32)
+                    .and_then(|hex| Uuid::try_parse(hex).ok())
+                    .map(Self)
+                    .ok_or_else(|| Error::InvalidId(s.chars().take(64).collect()))
+            }
+        }
+    };
+}
+
+id!(/// A category.
+    CategoryId, "cat");
+id!(/// A product.
+    ProductId, "prd");
+id!(/// A product variant (what is bought: one SKU).
+    VariantId, "var");
+id!(/// A product image.
+    ImageId, "img");
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn opaque_form_round_trips_and_keeps_kinds_apart() {
+        let id = ProductId::generate();
+        let s = id.to_string();
+        assert!(s.starts_with("prd_") && s.len() == 36, "{s}");
+        assert_eq!(s.parse::<ProductId>().ok(), Some(id));
+        assert!(s.parse::<VariantId>().is_err());
+        assert!("prd_xyz".parse::<ProductId>().is_err());
+        assert!(format!("{}", id.0).parse::<ProductId>().is_err());
+    }
+}

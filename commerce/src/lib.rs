@@ -1,0 +1,23 @@
+//! Jangteo's core: the domain rules and their persistence (sqlx on PostgreSQL).
+//!
+//! `commerce` decides; the `graphql` crate and the bot only translate. Every public
+//! function names the error codes it can return (see [`Code`]).
+#![warn(missing_docs)]
+
+pub mod catalog;
+pub mod db;
+pub mod demo;
+pub mod error;
+pub mod ids;
+pub mod money;
+pub mod settings;
+
+pub use error::{Code, Error, Lang};
+pub use money::Won;
+pub use settings::Settings;
+
+/// The shop's time zone: every "day", "week" and "month" is a Seoul calendar period.
+pub const SHOP_TZ: chrono_tz::Tz = chrono_tz::Asia::Seoul;
+
+/// The migrations of `migrations/`, embedded in the binary.
+pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../migrations");

@@ -1,0 +1,126 @@
+//! Typed settings: built-in defaults → optional `jangteo.toml` → `JANGTEO_*` environment.
+
+use std::{fmt, net::SocketAddr, path::PathBuf};
+
+use figment::{
+    Figment,
+    providers::{Env, Format, Serialized, Toml},
+};
+use serde::{Deserialize, Serialize};
+
+/// All of the service's settings.
+#[derive(Clone, Debug, Deserialize, Serialize)]
+pub struct Settings {
+    /// Where `jangteo serve` listens.
+    pub listen: SocketAddr,
+    /// A `tracing` filter, e.g. `info,sqlx=warn`.
+    pub log: String,
+    /// Where the data lives.
+    pub database: DatabaseSettings,
+    /// What the storefront shows about the shop.
+    pub shop: ShopSettings,
+}
+
+/// How to find PostgreSQL (DESIGN.md §2).
+#[derive(Clone, Deserialize, Serialize)]
+pub struct DatabaseSettings {
+    /// An explicit server; wins over everything else.
+    pub url: Option<String>,
+    /// Try the local server (socket, then 127.0.0.1:5432) when no `url` is set.
+    pub local: bool,
+    /// Where a private cluster is made when no server is found.
+    pub private_dir: PathBuf,
+    /// The database to use (created if missing) on a local server or private cluster.
+    pub name: String,
+    /// Pool size.
+    pub max_connections: u32,
+}
+
+impl fmt::Debug for DatabaseSettings {
+    // The url may hold a password: never print it.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("DatabaseSettings")
+            .field("url", &self.url.as_ref().map(|_| "<redacted>"))
+            .field("local", &self.local)
+            .field("private_dir", &self.private_dir)
+            .field("name", &self.name)
+            .field("max_connections", &self.max_connections)
+            .finish()
+    }
+}
+
+/// The shop as the storefront presents it.
+#[derive(Clone, Debug, Deserialize, Serialize)]
+pub struct ShopSettings {
+    /// 상호, shown in the storefront.
+    pub name: String,
+    /// One line about the shop.
+    pub description: String,
+}
+
+const DEFAULTS: &str = include_str!("defaults.toml");
+
+impl Settings {
+    /// The layers in order; later ones win. `config` replaces `./jangteo.toml` when given.
+    pub fn figment(config: Option<&std::path::Path>) -> Figment {
+        let mut fig = Figment::new().merge(Toml::string(DEFAULTS));
+        fig = match config {
+            Some(path) => fig.merge(Toml::file_exact(path)),
+            None => fig.merge(Toml::file("jangteo.toml")),
+        };
+        // The conventional variable, below our own prefixed one.
+        if let Ok(url) = std::env::var("DATABASE_URL")
+            && !url.is_empty()
+        {
+            fig = fig.merge(Serialized::default("database.url", url));
+        }
+        fig.merge(Env::prefixed("JANGTEO_").split("__"))
+    }
+
+    /// Loads settings from all layers.
+    pub fn load(config: Option<&std::path::Path>) -> Result<Settings, Box<figment::Error>> {
+        Self::figment(config).extract().map_err(Box::new)
+    }
+
+    /// The built-in defaults alone (tests start from these).
+    pub fn defaults() -> Settings {
+        Figment::new()
+            .merge(Toml::string(DEFAULTS))
+            .extract()
+            .expect("built-in defaults.toml is valid")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_are_the_demo_setup() {
+        let s = Settings::defaults();
+        assert_eq!(s.listen.to_string(), "127.0.0.1:8080");
+        assert!(s.database.url.is_none() && s.database.local);
+        assert_eq!(s.database.private_dir, PathBuf::from("./var/postgres"));
+    }
+
+    #[test]
+    fn env_overrides_file_overrides_defaults_and_url_stays_secret() {
+        figment::Jail::expect_with(|jail| {
+            jail.create_file(
+                "jangteo.toml",
+                "listen = \"127.0.0.1:9000\"\n[shop]\nname = \"파일\"\n",
+            )?;
+            jail.set_env("JANGTEO_SHOP__NAME", "환경");
+            jail.set_env("DATABASE_URL", "postgres://u:hunter2@db/x");
+            let s = Settings::load(None).map_err(|e| e.to_string())?;
+            assert_eq!(s.listen.port(), 9000);
+            assert_eq!(s.shop.name, "환경");
+            assert_eq!(s.database.url.as_deref(), Some("postgres://u:hunter2@db/x"));
+            assert!(!format!("{s:?}").contains("hunter2"));
+            jail.set_env("JANGTEO_DATABASE__URL", "postgres://other/y");
+            let s = Settings::load(None).map_err(|e| e.to_string())?;
+            assert_eq!(s.database.url.as_deref(), Some("postgres://other/y"));
+            Ok(())
+        });
+    }
+}

@@ -1,0 +1,127 @@
+//! The axum router: storefront GraphQL, health and readiness, with request spans and limits.
+
+use std::{future::Future, sync::Arc, time::Duration};
+
+use async_graphql::Request as GqlRequest;
+use axum::{
+    Json, Router,
+    body::Bytes,
+    extract::State,
+    http::{HeaderMap, Method, Request, StatusCode, Uri},
+    response::{IntoResponse, Response},
+    routing::get,
+};
+use commerce::settings::ShopSettings;
+use serde_json::json;
+use sqlx::PgPool;
+use tokio::net::TcpListener;
+use tower_http::{
+    catch_panic::CatchPanicLayer, limit::RequestBodyLimitLayer, timeout::TimeoutLayer,
+    trace::TraceLayer,
+};
+
+use crate::{
+    http::{self, RequestData},
+    storefront::{self, Loaders, StorefrontSchema},
+};
+
+/// The largest request body accepted (413 beyond).
+pub const MAX_BODY: usize = 1024 * 1024;
+
+/// What every handler shares.
+pub struct AppState {
+    /// The database.
+    pub pool: PgPool,
+    /// The storefront schema.
+    pub storefront: StorefrontSchema,
+}
+
+impl AppState {
+    /// State over `pool` with the shop's settings.
+    pub fn new(pool: PgPool, shop: ShopSettings) -> Arc<AppState> {
+        let storefront = storefront::schema(pool.clone(), shop);
+        Arc::new(AppState { pool, storefront })
+    }
+}
+
+struct StorefrontData<'a>(&'a PgPool);
+
+impl RequestData for StorefrontData<'_> {
+    fn attach(&self, req: GqlRequest) -> GqlRequest {
+        req.data(Loaders::new(self.0))
+    }
+}
+
+async fn storefront_graphql(
+    State(app): State<Arc<AppState>>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    http::handle(
+        &app.storefront,
+        &StorefrontData(&app.pool),
+        &method,
+        &headers,
+        uri.query(),
+        &body,
+        "/graphql",
+    )
+    .await
+}
+
+async fn healthz() -> Json<serde_json::Value> {
+    Json(json!({ "status": "ok" }))
+}
+
+async fn readyz(State(app): State<Arc<AppState>>) -> Response {
+    let check = tokio::time::timeout(
+        Duration::from_secs(2),
+        sqlx::query("SELECT 1").execute(&app.pool),
+    )
+    .await;
+    match check {
+        Ok(Ok(_)) => Json(json!({ "status": "ready" })).into_response(),
+        Ok(Err(e)) => {
+            tracing::warn!(error = %e, "readiness: database unreachable");
+            (
+                StatusCode::SERVICE_UNAVAILABLE,
+                Json(json!({ "status": "database unreachable" })),
+            )
+                .into_response()
+        }
+        Err(_) => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            Json(json!({ "status": "database timeout" })),
+        )
+            .into_response(),
+    }
+}
+
+/// The service's routes with their middleware.
+pub fn router(state: Arc<AppState>) -> Router {
+    Router::new()
+        .route("/graphql", get(storefront_graphql).post(storefront_graphql))
+        .route("/healthz", get(healthz))
+        .route("/readyz", get(readyz))
+        .with_state(state)
+        .layer(RequestBodyLimitLayer::new(MAX_BODY))
+        .layer(TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, Duration::from_secs(30)))
+        .layer(CatchPanicLayer::new())
+        .layer(TraceLayer::new_for_http().make_span_with(|req: &Request<_>| {
+            tracing::info_span!("request", method = %req.method(), path = %req.uri().path())
+        }))
+}
+
+/// Serves `state` on `listener` until `shutdown` resolves, then stops accepting and lets
+/// in-flight requests finish.
+pub async fn serve(
+    listener: TcpListener,
+    state: Arc<AppState>,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    axum::serve(listener, router(state))
+        .with_graceful_shutdown(shutdown)
+        .await
+}

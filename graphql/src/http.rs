@@ -1,0 +1,409 @@
+//! GraphQL over HTTP, as the GraphQL-over-HTTP specification says (the stock
+//! async-graphql-axum handler answers `application/graphql-response+json` whatever
+//! `Accept` says, and 200 for request errors).
+//!
+//! - Response media type by `Accept`: `application/graphql-response+json` or
+//!   `application/json` (also for a missing `Accept`, `*/*` or `application/*`); 406 otherwise.
+//! - POST needs `Content-Type: application/json` (415 otherwise); GET carries the request in
+//!   the query string and may only run queries (405 for a mutation).
+//! - Request errors (unparseable body, missing query, invalid document, unknown
+//!   operation, bad variables) have no `data` entry; with `application/graphql-response+json`
+//!   they are 400, with `application/json` the body is still JSON-parseable and well-formed
+//!   HTTP requests get 200, unparseable ones 400.
+
+use async_graphql::{
+    Executor, Request as GqlRequest, ServerError, Variables,
+    parser::{parse_query, types::OperationType},
+};
+use axum::{
+    body::Bytes,
+    http::{HeaderMap, HeaderValue, Method, StatusCode, header},
+    response::{Html, IntoResponse, Response},
+};
+use commerce::Lang;
+use serde_json::{Map, Value, json};
+
+/// `application/graphql-response+json`
+pub const GRAPHQL_RESPONSE: &str = "application/graphql-response+json";
+/// `application/json`
+pub const JSON: &str = "application/json";
+
+/// The two media types we answer with.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum MediaType {
+    /// `application/graphql-response+json`: HTTP status tells request errors apart.
+    GraphqlResponse,
+    /// `application/json`: the legacy type, 200 for every well-formed request.
+    Json,
+}
+
+impl MediaType {
+    fn as_str(self) -> &'static str {
+        match self {
+            MediaType::GraphqlResponse => GRAPHQL_RESPONSE,
+            MediaType::Json => JSON,
+        }
+    }
+
+    /// Picks the response type from `Accept` by weight; `None` if neither is acceptable.
+    pub fn negotiate(accept: Option<&str>) -> Option<MediaType> {
+        let Some(accept) = accept.map(str::trim).filter(|a| !a.is_empty()) else {
+            return Some(MediaType::Json);
+        };
+        let mut best: Option<(f32, u8, MediaType)> = None;
+        for range in accept.split(',') {
+            let mut parts = range.split(';');
+            let ty = parts.next().unwrap_or("").trim().to_ascii_lowercase();
+            let q = parts
+                .find_map(|p| {
+                    p.trim()
+                        .strip_prefix("q=")
+                        .and_then(|q| q.trim().parse::<f32>().ok())
+                })
+                .unwrap_or(1.0);
+            // Specific types beat wildcards at equal weight.
+            let (rank, media) = match ty.as_str() {
+                GRAPHQL_RESPONSE => (3, MediaType::GraphqlResponse),
+                JSON => (2, MediaType::Json),
+                "application/*" | "*/*" => (1, MediaType::Json),
+                _ => continue,
+            };
+            if q > 0.0 && best.is_none_or(|(bq, br, _)| q > bq || (q == bq && rank > br)) {
+                best = Some((q, rank, media));
+            }
+        }
+        best.map(|(_, _, m)| m)
+    }
+}
+
+/// Why a request did not get to execution.
+enum RequestError {
+    /// Not acceptable: neither media type is.
+    NotAcceptable,
+    /// POST without a JSON content type.
+    UnsupportedMediaType,
+    /// Body or query string is not a GraphQL-over-HTTP request.
+    Malformed(String),
+    /// GET of a mutation.
+    MutationViaGet,
+}
+
+/// The parameters of a GraphQL-over-HTTP request.
+struct Params {
+    query: String,
+    operation_name: Option<String>,
+    variables: Option<Map<String, Value>>,
+    extensions: Option<Map<String, Value>>,
+}
+
+fn params_from_json(body: &[u8]) -> Result<Params, RequestError> {
+    let v: Value = serde_json::from_slice(body)
+        .map_err(|e| RequestError::Malformed(format!("body is not JSON: {e}")))?;
+    let Value::Object(mut o) = v else {
+        return Err(RequestError::Malformed("body must be a JSON object".into()));
+    };
+    let query = match o.remove("query") {
+        Some(Value::String(q)) => q,
+        Some(_) => return Err(RequestError::Malformed("`query` must be a string".into())),
+        None => return Err(RequestError::Malformed("`query` is missing".into())),
+    };
+    let operation_name = match o.remove("operationName") {
+        None | Some(Value::Null) => None,
+        Some(Value::String(s)) => Some(s),
+        Some(_) => {
+            return Err(RequestError::Malformed(
+                "`operationName` must be a string".into(),
+            ));
+        }
+    };
+    let object = |name: &str, v: Option<Value>| match v {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::Object(m)) => Ok(Some(m)),
+        Some(_) => Err(RequestError::Malformed(format!(
+            "`{name}` must be an object"
+        ))),
+    };
+    let variables = object("variables", o.remove("variables"))?;
+    let extensions = object("extensions", o.remove("extensions"))?;
+    Ok(Params {
+        query,
+        operation_name,
+        variables,
+        extensions,
+    })
+}
+
+fn params_from_query_string(qs: &str) -> Result<Params, RequestError> {
+    let mut query = None;
+    let mut operation_name = None;
+    let mut variables = None;
+    let mut extensions = None;
+    for (k, v) in form_urlencoded::parse(qs.as_bytes()) {
+        let v = v.into_owned();
+        match k.as_ref() {
+            "query" => query = Some(v),
+            "operationName" if !v.is_empty() => operation_name = Some(v),
+            "variables" | "extensions" if !v.is_empty() => {
+                let parsed: Value = serde_json::from_str(&v)
+                    .map_err(|_| RequestError::Malformed(format!("`{k}` must be JSON")))?;
+                let Value::Object(m) = parsed else {
+                    return Err(RequestError::Malformed(format!(
+                        "`{k}` must be a JSON object"
+                    )));
+                };
+                if k == "variables" {
+                    variables = Some(m);
+                } else {
+                    extensions = Some(m);
+                }
+            }
+            _ => {}
+        }
+    }
+    let query = query.ok_or_else(|| RequestError::Malformed("`query` is missing".into()))?;
+    Ok(Params {
+        query,
+        operation_name,
+        variables,
+        extensions,
+    })
+}
+
+/// Per-request data the schema needs besides the query.
+pub trait RequestData: Send + Sync {
+    /// Adds loaders and the like to the request.
+    fn attach(&self, req: GqlRequest) -> GqlRequest;
+}
+
+/// Answers one GraphQL-over-HTTP request against `schema`.
+pub async fn handle<E: Executor>(
+    schema: &E,
+    data: &dyn RequestData,
+    method: &Method,
+    headers: &HeaderMap,
+    query_string: Option<&str>,
+    body: &Bytes,
+    graphiql_endpoint: &str,
+) -> Response {
+    let accept = headers.get(header::ACCEPT).and_then(|v| v.to_str().ok());
+    if *method == Method::GET
+        && query_string.is_none_or(|q| !q.contains("query="))
+        && accept.is_some_and(|a| a.contains("text/html"))
+    {
+        return Html(
+            async_graphql::http::GraphiQLSource::build()
+                .endpoint(graphiql_endpoint)
+                .finish(),
+        )
+        .into_response();
+    }
+    let Some(media) = MediaType::negotiate(accept) else {
+        return request_error(MediaType::Json, &RequestError::NotAcceptable);
+    };
+    let params = if *method == Method::GET {
+        params_from_query_string(query_string.unwrap_or(""))
+    } else if is_json_content_type(headers) {
+        params_from_json(body)
+    } else {
+        Err(RequestError::UnsupportedMediaType)
+    };
+    let params = match params {
+        Ok(p) => p,
+        Err(e) => return request_error(media, &e),
+    };
+    // Parse once here: a document that doesn't parse is a request error, and GET may
+    // only run queries.
+    let doc = match parse_query(&params.query) {
+        Ok(doc) => doc,
+        Err(e) => {
+            let err = ServerError::new(e.to_string(), None);
+            return graphql_request_error(media, vec![err], "GRAPHQL_PARSE_FAILED");
+        }
+    };
+    if *method == Method::GET {
+        let op_type = match &params.operation_name {
+            Some(name) => doc
+                .operations
+                .iter()
+                .find(|(n, _)| n.map(|n| n.as_str()) == Some(name.as_str())),
+            None => doc.operations.iter().next(),
+        }
+        .map(|(_, op)| op.node.ty);
+        if op_type.is_some_and(|t| t != OperationType::Query) {
+            return request_error(media, &RequestError::MutationViaGet);
+        }
+    }
+    let lang = headers
+        .get(header::ACCEPT_LANGUAGE)
+        .and_then(|v| v.to_str().ok())
+        .map(Lang::from_accept_language)
+        .unwrap_or_default();
+    let mut req = GqlRequest::new(params.query).data(lang);
+    if let Some(name) = params.operation_name {
+        req = req.operation_name(name);
+    }
+    if let Some(vars) = params.variables {
+        req = req.variables(Variables::from_json(Value::Object(vars)));
+    }
+    if let Some(ext) = params.extensions {
+        for (k, v) in ext {
+            if let Ok(v) = async_graphql::Value::from_json(v) {
+                req.extensions.insert(k, v);
+            }
+        }
+    }
+    let req = data.attach(req);
+    let resp = schema.execute(req).await;
+
+    // No data and no error with a path: the request failed before execution
+    // (validation, unknown operation, variable coercion, limits).
+    let before_execution = resp.data == async_graphql::Value::Null
+        && !resp.errors.is_empty()
+        && resp.errors.iter().all(|e| e.path.is_empty());
+    if before_execution {
+        return graphql_request_error(media, resp.errors, "GRAPHQL_VALIDATION_FAILED");
+    }
+    let mut body = Map::new();
+    body.insert("data".into(), resp.data.into_json().unwrap_or(Value::Null));
+    if !resp.errors.is_empty() {
+        body.insert("errors".into(), errors_json(resp.errors, None));
+    }
+    if !resp.extensions.is_empty() {
+        let ext: Map<String, Value> = resp
+            .extensions
+            .into_iter()
+            .filter_map(|(k, v)| Some((k, v.into_json().ok()?)))
+            .collect();
+        body.insert("extensions".into(), Value::Object(ext));
+    }
+    json_response(StatusCode::OK, media, &Value::Object(body))
+}
+
+fn is_json_content_type(headers: &HeaderMap) -> bool {
+    headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<mime::Mime>().ok())
+        .is_some_and(|m| m.type_() == mime::APPLICATION && m.subtype() == mime::JSON)
+}
+
+fn errors_json(errors: Vec<ServerError>, default_code: Option<&str>) -> Value {
+    Value::Array(
+        errors
+            .into_iter()
+            .map(|e| {
+                let mut v =
+                    serde_json::to_value(&e).unwrap_or_else(|_| json!({ "message": e.message }));
+                if let Some(code) = default_code
+                    && let Value::Object(o) = &mut v
+                {
+                    let ext = o.entry("extensions").or_insert_with(|| json!({}));
+                    if let Value::Object(ext) = ext {
+                        ext.entry("code").or_insert_with(|| json!(code));
+                    }
+                }
+                v
+            })
+            .collect(),
+    )
+}
+
+fn graphql_request_error(media: MediaType, errors: Vec<ServerError>, code: &str) -> Response {
+    let status = match media {
+        MediaType::GraphqlResponse => StatusCode::BAD_REQUEST,
+        MediaType::Json => StatusCode::OK,
+    };
+    json_response(
+        status,
+        media,
+        &json!({ "errors": errors_json(errors, Some(code)) }),
+    )
+}
+
+fn request_error(media: MediaType, e: &RequestError) -> Response {
+    let (status, code, message) = match e {
+        RequestError::NotAcceptable => (
+            StatusCode::NOT_ACCEPTABLE,
+            "NOT_ACCEPTABLE",
+            format!("Accept must allow {GRAPHQL_RESPONSE} or {JSON}"),
+        ),
+        RequestError::UnsupportedMediaType => (
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "UNSUPPORTED_MEDIA_TYPE",
+            "POST bodies must be application/json".to_owned(),
+        ),
+        RequestError::Malformed(m) => (StatusCode::BAD_REQUEST, "BAD_REQUEST", m.clone()),
+        RequestError::MutationViaGet => (
+            StatusCode::METHOD_NOT_ALLOWED,
+            "METHOD_NOT_ALLOWED",
+            "mutations need POST".to_owned(),
+        ),
+    };
+    let mut resp = json_response(
+        status,
+        media,
+        &json!({ "errors": [{ "message": message, "extensions": { "code": code } }] }),
+    );
+    if matches!(e, RequestError::MutationViaGet) {
+        resp.headers_mut()
+            .insert(header::ALLOW, HeaderValue::from_static("POST"));
+    }
+    resp
+}
+
+fn json_response(status: StatusCode, media: MediaType, body: &Value) -> Response {
+    let bytes = serde_json::to_vec(body).unwrap_or_default();
+    (
+        status,
+        [(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static(media.as_str()),
+        )],
+        bytes,
+    )
+        .into_response()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn negotiates_by_weight_and_specificity() {
+        use MediaType::*;
+        assert_eq!(MediaType::negotiate(None), Some(Json));
+        assert_eq!(MediaType::negotiate(Some("*/*")), Some(Json));
+        assert_eq!(
+            MediaType::negotiate(Some(GRAPHQL_RESPONSE)),
+            Some(GraphqlResponse)
+        );
+        assert_eq!(
+            MediaType::negotiate(Some(
+                "application/graphql-response+json, application/json;q=0.9"
+            )),
+            Some(GraphqlResponse)
+        );
+        assert_eq!(
+            MediaType::negotiate(Some(
+                "application/graphql-response+json;q=0.5, application/json"
+            )),
+            Some(Json)
+        );
+        assert_eq!(MediaType::negotiate(Some("text/html")), None);
+        assert_eq!(MediaType::negotiate(Some("application/json;q=0")), None);
+    }
+
+    #[test]
+    fn reads_get_parameters() {
+        let p = params_from_query_string(
+            "query=%7B+shop%7Bname%7D%7D&variables=%7B%22a%22%3A1%7D&operationName=",
+        )
+        .ok()
+        .expect("valid");
+        assert_eq!(p.query, "{ shop{name}}");
+        assert_eq!(p.variables.map(|v| v.len()), Some(1));
+        assert!(p.operation_name.is_none());
+        assert!(params_from_query_string("variables=%5B%5D&query=x").is_err());
+        assert!(params_from_query_string("operationName=x").is_err());
+    }
+}

@@ -1,0 +1,156 @@
+//! `jangteo`: the service binary (serve, migrate, seed, schema).
+
+use std::{net::SocketAddr, path::PathBuf};
+
+use anyhow::Context as _;
+use clap::{Parser, Subcommand};
+use commerce::{Settings, db, demo};
+use graphql::app::{self, AppState};
+use tracing_subscriber::EnvFilter;
+
+/// Jangteo (장터): headless commerce for Korean direct-to-consumer shops.
+#[derive(Parser)]
+#[command(version, about, long_about = None)]
+struct Cli {
+    /// Settings file (default: ./jangteo.toml if present). JANGTEO_* variables override it.
+    #[arg(long, global = true, value_name = "PATH")]
+    config: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the HTTP service: storefront GraphQL at /graphql, /healthz, /readyz.
+    ///
+    /// With no configuration it finds or starts PostgreSQL (DATABASE_URL, else the local
+    /// server, else a private cluster under ./var/postgres) and migrates it.
+    Serve {
+        /// Address to listen on [env: JANGTEO_LISTEN] [default: 127.0.0.1:8080]
+        #[arg(long, value_name = "ADDR")]
+        listen: Option<SocketAddr>,
+        /// Seed the demo shop if the catalog is empty.
+        #[arg(long)]
+        demo: bool,
+        /// Don't run migrations at start (deploys run `jangteo migrate` first).
+        #[arg(long)]
+        no_migrate: bool,
+    },
+    /// Run the database migrations and exit.
+    Migrate,
+    /// Fill the catalog: the demo shop, or a bulk catalog for benchmarks.
+    Seed {
+        /// The demo shop (only into an empty catalog).
+        #[arg(long, conflicts_with = "products")]
+        demo: bool,
+        /// Number of bulk products.
+        #[arg(long, value_name = "N", requires = "variants")]
+        products: Option<u32>,
+        /// Variants per bulk product (1–6).
+        #[arg(long, value_name = "M", requires = "products")]
+        variants: Option<u32>,
+    },
+    /// Print the storefront GraphQL schema (SDL), as committed in graphql/schema.graphql.
+    Schema,
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    if let Command::Schema = cli.command {
+        print!("{}", graphql::storefront::sdl());
+        return Ok(());
+    }
+    let mut settings = Settings::load(cli.config.as_deref()).context("reading settings")?;
+    if let Command::Serve {
+        listen: Some(addr), ..
+    } = &cli.command
+    {
+        settings.listen = *addr;
+    }
+    let filter =
+        EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(&settings.log));
+    tracing_subscriber::fmt().with_env_filter(filter).init();
+
+    let database = db::Database::open(&settings.database).await?;
+    tracing::info!(database = %database.location, "database open");
+    let result = run(cli.command, &settings, &database).await;
+    database.close().await;
+    result
+}
+
+async fn run(command: Command, settings: &Settings, database: &db::Database) -> anyhow::Result<()> {
+    let pool = &database.pool;
+    match command {
+        Command::Serve {
+            demo, no_migrate, ..
+        } => {
+            if !no_migrate {
+                db::migrate(pool).await?;
+            }
+            if demo {
+                report_seed(demo::seed_demo(pool).await?);
+            }
+            let listener = tokio::net::TcpListener::bind(settings.listen)
+                .await
+                .with_context(|| format!("cannot listen on {}", settings.listen))?;
+            let addr = listener.local_addr()?;
+            tracing::info!(
+                "listening on http://{addr} (storefront GraphQL and GraphiQL at /graphql)"
+            );
+            let state = AppState::new(pool.clone(), settings.shop.clone());
+            app::serve(listener, state, shutdown_signal()).await?;
+            tracing::info!("stopped");
+        }
+        Command::Migrate => {
+            db::migrate(pool).await?;
+            tracing::info!("migrations applied");
+        }
+        Command::Seed { demo: true, .. } => {
+            db::migrate(pool).await?;
+            report_seed(demo::seed_demo(pool).await?);
+        }
+        Command::Seed {
+            products: Some(n),
+            variants: Some(m),
+            ..
+        } => {
+            db::migrate(pool).await?;
+            report_seed(demo::seed_bulk(pool, n, m).await?);
+        }
+        Command::Seed { .. } => {
+            anyhow::bail!("say what to seed: --demo, or --products N --variants M")
+        }
+        Command::Schema => unreachable!("handled before settings"),
+    }
+    Ok(())
+}
+
+fn report_seed(seeded: demo::Seeded) {
+    match seeded {
+        demo::Seeded::Catalog { products, variants } => {
+            tracing::info!(products, variants, "catalog seeded");
+        }
+        demo::Seeded::AlreadyHasCatalog => tracing::info!("catalog not empty: nothing seeded"),
+    }
+}
+
+/// Resolves on SIGINT or SIGTERM.
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    tokio::select! {
+        () = ctrl_c => {},
+        () = term => {},
+    }
+    tracing::info!("shutting down: finishing in-flight requests");
+}

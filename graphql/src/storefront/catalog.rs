@@ -1,0 +1,549 @@
+//! Storefront catalog: `shop`, `products`, `product`, `categories`, `category`.
+
+use std::{collections::HashMap, sync::Arc};
+
+use async_graphql::{Context, Enum, ID, InputObject, Object, Result, SimpleObject};
+use chrono::{DateTime, FixedOffset, Utc};
+use commerce::{
+    SHOP_TZ,
+    catalog::{self, ProductFilter, ProductSort, SortField},
+    ids::{CategoryId, ProductId},
+    settings::ShopSettings,
+};
+use sqlx::PgPool;
+
+use super::loaders::{Loaders, group_variants};
+use crate::error::{GqlResult, lang, to_gql};
+
+/// The storefront's queries.
+pub struct Query;
+
+#[Object]
+impl Query {
+    /// The shop itself.
+    async fn shop(&self, ctx: &Context<'_>) -> Result<Shop> {
+        let s = ctx.data::<ShopSettings>()?;
+        Ok(Shop {
+            name: s.name.clone(),
+            description: s.description.clone(),
+            currency: "KRW",
+        })
+    }
+
+    /// Published products, a page at a time (keyset pagination; `first` at most 100).
+    #[graphql(complexity = "page_complexity(first, child_complexity)")]
+    async fn products(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i64>,
+        after: Option<String>,
+        filter: Option<ProductFilterInput>,
+        sort: Option<ProductSortInput>,
+    ) -> Result<ProductConnection> {
+        ProductConnection::load(
+            ctx,
+            filter.map(Into::into).unwrap_or_default(),
+            sort,
+            first,
+            after,
+        )
+        .await
+    }
+
+    /// One published product by `slug` or by `id` (give exactly one). Null, with a
+    /// `NOT_FOUND` error, when there is none.
+    async fn product(
+        &self,
+        ctx: &Context<'_>,
+        slug: Option<String>,
+        id: Option<ID>,
+    ) -> Result<Option<Product>> {
+        let pool = ctx.data::<PgPool>()?;
+        let mut conn = pool.acquire().await.gql(ctx)?;
+        let found = match (slug, id) {
+            (Some(slug), None) => catalog::product_by_slug(&mut conn, &slug).await,
+            (None, Some(id)) => match id.parse::<ProductId>() {
+                Ok(id) => catalog::product_by_id(&mut conn, id).await,
+                Err(e) => Err(e),
+            },
+            _ => Err(commerce::Error::Invalid {
+                field: "slug",
+                reason: "give exactly one of slug and id".into(),
+            }),
+        }
+        .gql(ctx)?;
+        match found {
+            Some(p) => Ok(Some(Product::new(p, None))),
+            None => Err(to_gql(
+                &commerce::Error::NotFound { what: "product" },
+                lang(ctx),
+            )),
+        }
+    }
+
+    /// Every category, parents before children.
+    async fn categories(&self, ctx: &Context<'_>) -> Result<Vec<Category>> {
+        let mut conn = ctx.data::<PgPool>()?.acquire().await.gql(ctx)?;
+        let rows = catalog::categories(&mut conn).await.gql(ctx)?;
+        Ok(rows.into_iter().map(Category).collect())
+    }
+
+    /// One category by slug, with its products. Null, with a `NOT_FOUND` error, when there is none.
+    async fn category(&self, ctx: &Context<'_>, slug: String) -> Result<Option<Category>> {
+        let mut conn = ctx.data::<PgPool>()?.acquire().await.gql(ctx)?;
+        match catalog::category_by_slug(&mut conn, &slug).await.gql(ctx)? {
+            Some(c) => Ok(Some(Category(c))),
+            None => Err(to_gql(
+                &commerce::Error::NotFound { what: "category" },
+                lang(ctx),
+            )),
+        }
+    }
+}
+
+/// Complexity of a page: `first` (clamped, so an oversized `first` gets its own clear
+/// error from the resolver) × what each item selects.
+#[allow(
+    clippy::unnecessary_wraps,
+    clippy::cast_possible_truncation,
+    clippy::cast_sign_loss
+)]
+fn page_complexity(first: Option<i64>, child: usize) -> usize {
+    let n = first
+        .unwrap_or(i64::from(catalog::DEFAULT_PAGE))
+        .clamp(1, i64::from(catalog::MAX_PAGE)) as usize;
+    n.saturating_mul(child).saturating_add(1)
+}
+
+/// The shop.
+#[derive(SimpleObject)]
+pub struct Shop {
+    /// 상호.
+    name: String,
+    /// One line about the shop.
+    description: String,
+    /// Always `KRW`; money fields are integer won.
+    currency: &'static str,
+}
+
+/// Which products to list.
+#[derive(InputObject, Default)]
+pub struct ProductFilterInput {
+    /// Only this category and its subcategories.
+    category_slug: Option<String>,
+    /// Substring search over name and description; every word must appear (`단백질`).
+    search: Option<String>,
+    /// `true`: only products with a variant in stock; `false`: only sold-out ones.
+    in_stock: Option<bool>,
+}
+
+impl From<ProductFilterInput> for ProductFilter {
+    fn from(f: ProductFilterInput) -> Self {
+        ProductFilter {
+            category_slug: f.category_slug,
+            search: f.search,
+            in_stock: f.in_stock,
+        }
+    }
+}
+
+/// What to sort products by.
+#[derive(Enum, Copy, Clone, Eq, PartialEq)]
+pub enum ProductSortField {
+    /// Creation time (default direction: newest first).
+    Newest,
+    /// Lowest variant price (default: cheapest first).
+    Price,
+    /// Name (default: 가나다 order).
+    Name,
+}
+
+/// Sort direction.
+#[derive(Enum, Copy, Clone, Eq, PartialEq)]
+pub enum SortDirection {
+    /// Smallest first.
+    Asc,
+    /// Largest first.
+    Desc,
+}
+
+/// A product listing order.
+#[derive(InputObject)]
+pub struct ProductSortInput {
+    /// What to sort by.
+    field: ProductSortField,
+    /// Which way; the field's natural direction when absent.
+    direction: Option<SortDirection>,
+}
+
+impl From<ProductSortInput> for ProductSort {
+    fn from(s: ProductSortInput) -> Self {
+        let field = match s.field {
+            ProductSortField::Newest => SortField::Newest,
+            ProductSortField::Price => SortField::Price,
+            ProductSortField::Name => SortField::Name,
+        };
+        let natural = ProductSort::natural(field);
+        match s.direction {
+            None => natural,
+            Some(SortDirection::Asc) => ProductSort {
+                field,
+                direction: catalog::Direction::Asc,
+            },
+            Some(SortDirection::Desc) => ProductSort {
+                field,
+                direction: catalog::Direction::Desc,
+            },
+        }
+    }
+}
+
+/// Relay page information (forward pagination).
+#[derive(SimpleObject)]
+pub struct PageInfo {
+    /// More items follow `endCursor`.
+    has_next_page: bool,
+    /// Always false: pages go forward only.
+    has_previous_page: bool,
+    /// Cursor of the first item.
+    start_cursor: Option<String>,
+    /// Cursor of the last item: pass it as `after`.
+    end_cursor: Option<String>,
+}
+
+/// A page of products.
+pub struct ProductConnection {
+    edges: Vec<ProductEdge>,
+    has_next: bool,
+    filter: ProductFilter,
+}
+
+impl ProductConnection {
+    async fn load(
+        ctx: &Context<'_>,
+        filter: ProductFilter,
+        sort: Option<ProductSortInput>,
+        first: Option<i64>,
+        after: Option<String>,
+    ) -> Result<ProductConnection> {
+        let first = catalog::page_size(first).gql(ctx)?;
+        let sort = sort.map(Into::into).unwrap_or_default();
+        let pool = ctx.data::<PgPool>()?;
+        let mut conn = pool.acquire().await.gql(ctx)?;
+        let page = catalog::list_products(&mut conn, &filter, sort, first, after.as_deref())
+            .await
+            .gql(ctx)?;
+        // Variants for the whole page in one statement, when the selection needs them.
+        let look = ctx.look_ahead();
+        let wants_variants = [look.field("edges").field("node"), look.field("nodes")]
+            .iter()
+            .any(|n| n.field("variants").exists() || n.field("inStock").exists());
+        let mut variants = if wants_variants && !page.items.is_empty() {
+            let ids: Vec<ProductId> = page.items.iter().map(|(p, _)| p.id).collect();
+            let rows = catalog::variants_of(&mut conn, &ids).await.gql(ctx)?;
+            group_variants(&ids, rows)
+        } else {
+            HashMap::new()
+        };
+        let edges = page
+            .items
+            .into_iter()
+            .map(|(p, cursor)| {
+                let v = variants.remove(&p.id).map(Arc::new);
+                ProductEdge {
+                    cursor,
+                    node: Product::new(p, v),
+                }
+            })
+            .collect();
+        Ok(ProductConnection {
+            edges,
+            has_next: page.has_next,
+            filter,
+        })
+    }
+}
+
+#[Object]
+impl ProductConnection {
+    /// The products with their cursors.
+    async fn edges(&self) -> &[ProductEdge] {
+        &self.edges
+    }
+
+    /// The products alone.
+    async fn nodes(&self) -> Vec<&Product> {
+        self.edges.iter().map(|e| &e.node).collect()
+    }
+
+    /// Where this page is.
+    async fn page_info(&self) -> PageInfo {
+        PageInfo {
+            has_next_page: self.has_next,
+            has_previous_page: false,
+            start_cursor: self.edges.first().map(|e| e.cursor.clone()),
+            end_cursor: self.edges.last().map(|e| e.cursor.clone()),
+        }
+    }
+
+    /// How many products match the filter, over all pages (one extra statement, only when asked).
+    async fn total_count(&self, ctx: &Context<'_>) -> Result<i64> {
+        let mut conn = ctx.data::<PgPool>()?.acquire().await.gql(ctx)?;
+        catalog::count_products(&mut conn, &self.filter)
+            .await
+            .gql(ctx)
+    }
+}
+
+/// A product and its cursor.
+#[derive(SimpleObject)]
+pub struct ProductEdge {
+    /// Pass as `after` to continue after this product.
+    cursor: String,
+    /// The product.
+    node: Product,
+}
+
+/// A product.
+pub struct Product {
+    p: catalog::Product,
+    /// Variants prefetched with the page, if any; else the loader fetches them.
+    variants: Option<Arc<Vec<catalog::Variant>>>,
+}
+
+impl Product {
+    fn new(p: catalog::Product, variants: Option<Arc<Vec<catalog::Variant>>>) -> Product {
+        Product { p, variants }
+    }
+
+    async fn variant_list(&self, ctx: &Context<'_>) -> Result<Arc<Vec<catalog::Variant>>> {
+        if let Some(v) = &self.variants {
+            return Ok(v.clone());
+        }
+        let loaders = ctx.data::<Loaders>()?;
+        let found = loaders
+            .variants
+            .load_one(self.p.id)
+            .await
+            .map_err(|e| to_gql(&e, lang(ctx)))?;
+        Ok(Arc::new(found.unwrap_or_default()))
+    }
+}
+
+fn seoul(t: DateTime<Utc>) -> DateTime<FixedOffset> {
+    t.with_timezone(&SHOP_TZ).fixed_offset()
+}
+
+#[Object]
+impl Product {
+    /// Opaque id.
+    async fn id(&self) -> ID {
+        ID(self.p.id.to_string())
+    }
+    /// URL name.
+    async fn slug(&self) -> &str {
+        &self.p.slug
+    }
+    /// Display name.
+    async fn name(&self) -> &str {
+        &self.p.name
+    }
+    /// HTML description.
+    async fn description(&self) -> &str {
+        &self.p.description
+    }
+    /// VAT-exempt (면세).
+    async fn tax_free(&self) -> bool {
+        self.p.tax_free
+    }
+    /// The lowest variant price, in won ("₩3,900~").
+    async fn price_from(&self) -> i64 {
+        self.p.price_min.get()
+    }
+    /// Images in display order.
+    async fn images(&self) -> Vec<Image> {
+        self.p
+            .images
+            .iter()
+            .map(|i| Image {
+                id: ID(i.id.to_string()),
+                url: i.url.clone(),
+                alt: i.alt.clone(),
+            })
+            .collect()
+    }
+    /// Its category.
+    async fn category(&self, ctx: &Context<'_>) -> Result<Option<Category>> {
+        let Some(id) = self.p.category_id else {
+            return Ok(None);
+        };
+        let c = ctx
+            .data::<Loaders>()?
+            .categories
+            .load_one(id)
+            .await
+            .map_err(|e| to_gql(&e, lang(ctx)))?;
+        Ok(c.map(Category))
+    }
+    /// What can be bought: one variant per option combination.
+    async fn variants(&self, ctx: &Context<'_>) -> Result<Vec<Variant>> {
+        Ok(self
+            .variant_list(ctx)
+            .await?
+            .iter()
+            .cloned()
+            .map(Variant)
+            .collect())
+    }
+    /// Some variant can be bought now.
+    async fn in_stock(&self, ctx: &Context<'_>) -> Result<bool> {
+        Ok(self
+            .variant_list(ctx)
+            .await?
+            .iter()
+            .any(|v| v.quantity_available() > 0))
+    }
+    /// When it was created (Seoul time).
+    async fn created_at(&self) -> DateTime<FixedOffset> {
+        seoul(self.p.created_at)
+    }
+    /// When it last changed (Seoul time).
+    async fn updated_at(&self) -> DateTime<FixedOffset> {
+        seoul(self.p.updated_at)
+    }
+}
+
+/// A product image.
+#[derive(SimpleObject)]
+pub struct Image {
+    /// Opaque id.
+    id: ID,
+    /// Where the picture is.
+    url: String,
+    /// Alternative text.
+    alt: String,
+}
+
+/// One option value, e.g. 맛 = 초코.
+#[derive(SimpleObject)]
+pub struct SelectedOption {
+    /// The option, e.g. `맛`.
+    name: String,
+    /// The value, e.g. `초코`.
+    value: String,
+}
+
+/// A variant: one SKU with its price and stock.
+pub struct Variant(catalog::Variant);
+
+#[Object]
+impl Variant {
+    /// Opaque id (use it in cart lines).
+    async fn id(&self) -> ID {
+        ID(self.0.id.to_string())
+    }
+    /// Stock keeping unit.
+    async fn sku(&self) -> &str {
+        &self.0.sku
+    }
+    /// Display name, e.g. `초코 / 500ml`.
+    async fn name(&self) -> &str {
+        &self.0.name
+    }
+    /// Option values in the product's option order.
+    async fn options(&self) -> Vec<SelectedOption> {
+        self.0
+            .options
+            .iter()
+            .map(|o| SelectedOption {
+                name: o.name.clone(),
+                value: o.value.clone(),
+            })
+            .collect()
+    }
+    /// Price in won, VAT included.
+    async fn price(&self) -> i64 {
+        self.0.price.get()
+    }
+    /// The "was" price to show struck through, in won.
+    async fn compare_at_price(&self) -> Option<i64> {
+        self.0.compare_at_price.map(commerce::Won::get)
+    }
+    /// Can be bought now.
+    async fn in_stock(&self) -> bool {
+        self.0.quantity_available() > 0
+    }
+    /// Units that can still be bought.
+    async fn quantity_available(&self) -> i32 {
+        self.0.quantity_available()
+    }
+}
+
+/// A category; categories form a tree.
+pub struct Category(catalog::Category);
+
+#[Object]
+impl Category {
+    /// Opaque id.
+    async fn id(&self) -> ID {
+        ID(self.0.id.to_string())
+    }
+    /// URL name.
+    async fn slug(&self) -> &str {
+        &self.0.slug
+    }
+    /// Display name.
+    async fn name(&self) -> &str {
+        &self.0.name
+    }
+    /// One line about it.
+    async fn description(&self) -> &str {
+        &self.0.description
+    }
+    /// Order among its siblings.
+    async fn position(&self) -> i32 {
+        self.0.position
+    }
+    /// The parent category, null at the top.
+    async fn parent(&self, ctx: &Context<'_>) -> Result<Option<Category>> {
+        let Some(id) = self.0.parent_id else {
+            return Ok(None);
+        };
+        let c = ctx
+            .data::<Loaders>()?
+            .categories
+            .load_one(id)
+            .await
+            .map_err(|e| to_gql(&e, lang(ctx)))?;
+        Ok(c.map(Category))
+    }
+    /// Subcategories in order.
+    async fn children(&self, ctx: &Context<'_>) -> Result<Vec<Category>> {
+        let id: CategoryId = self.0.id;
+        let c = ctx
+            .data::<Loaders>()?
+            .children
+            .load_one(id)
+            .await
+            .map_err(|e| to_gql(&e, lang(ctx)))?;
+        Ok(c.unwrap_or_default().into_iter().map(Category).collect())
+    }
+    /// Published products of this category and its subcategories.
+    #[graphql(complexity = "page_complexity(first, child_complexity)")]
+    async fn products(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i64>,
+        after: Option<String>,
+        search: Option<String>,
+        in_stock: Option<bool>,
+        sort: Option<ProductSortInput>,
+    ) -> Result<ProductConnection> {
+        let filter = ProductFilter {
+            category_slug: Some(self.0.slug.clone()),
+            search,
+            in_stock,
+        };
+        ProductConnection::load(ctx, filter, sort, first, after).await
+    }
+}

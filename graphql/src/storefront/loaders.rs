@@ -1,0 +1,103 @@
+//! DataLoaders for list-in-list fields: one `WHERE … = ANY($1)` per batch, fresh per request.
+
+use std::{collections::HashMap, sync::Arc};
+
+use async_graphql::dataloader::{DataLoader, Loader};
+use commerce::{
+    catalog::{self, Category, Variant},
+    ids::{CategoryId, ProductId},
+};
+use sqlx::PgPool;
+
+/// The loaders of one request.
+pub struct Loaders {
+    /// Variants by product.
+    pub variants: DataLoader<VariantsByProduct>,
+    /// Categories by id.
+    pub categories: DataLoader<CategoryById>,
+    /// Children by parent category.
+    pub children: DataLoader<ChildrenByParent>,
+}
+
+impl Loaders {
+    /// New loaders on `pool`; batches run on tokio.
+    pub fn new(pool: &PgPool) -> Loaders {
+        Loaders {
+            variants: DataLoader::new(VariantsByProduct(pool.clone()), tokio::spawn),
+            categories: DataLoader::new(CategoryById(pool.clone()), tokio::spawn),
+            children: DataLoader::new(ChildrenByParent(pool.clone()), tokio::spawn),
+        }
+    }
+}
+
+type LoadError = Arc<commerce::Error>;
+
+/// Loads the variants of many products at once.
+pub struct VariantsByProduct(PgPool);
+
+impl Loader<ProductId> for VariantsByProduct {
+    type Value = Vec<Variant>;
+    type Error = LoadError;
+
+    async fn load(
+        &self,
+        keys: &[ProductId],
+    ) -> Result<HashMap<ProductId, Vec<Variant>>, LoadError> {
+        let mut conn = self.0.acquire().await.map_err(|e| Arc::new(e.into()))?;
+        let rows = catalog::variants_of(&mut conn, keys)
+            .await
+            .map_err(Arc::new)?;
+        Ok(group_variants(keys, rows))
+    }
+}
+
+/// Groups variants by product, with an empty list for a product that has none.
+pub fn group_variants(keys: &[ProductId], rows: Vec<Variant>) -> HashMap<ProductId, Vec<Variant>> {
+    let mut out: HashMap<ProductId, Vec<Variant>> = keys.iter().map(|k| (*k, Vec::new())).collect();
+    for v in rows {
+        out.entry(v.product_id).or_default().push(v);
+    }
+    out
+}
+
+/// Loads many categories by id at once.
+pub struct CategoryById(PgPool);
+
+impl Loader<CategoryId> for CategoryById {
+    type Value = Category;
+    type Error = LoadError;
+
+    async fn load(&self, keys: &[CategoryId]) -> Result<HashMap<CategoryId, Category>, LoadError> {
+        let mut conn = self.0.acquire().await.map_err(|e| Arc::new(e.into()))?;
+        let rows = catalog::categories_by_ids(&mut conn, keys)
+            .await
+            .map_err(Arc::new)?;
+        Ok(rows.into_iter().map(|c| (c.id, c)).collect())
+    }
+}
+
+/// Loads the children of many categories at once.
+pub struct ChildrenByParent(PgPool);
+
+impl Loader<CategoryId> for ChildrenByParent {
+    type Value = Vec<Category>;
+    type Error = LoadError;
+
+    async fn load(
+        &self,
+        keys: &[CategoryId],
+    ) -> Result<HashMap<CategoryId, Vec<Category>>, LoadError> {
+        let mut conn = self.0.acquire().await.map_err(|e| Arc::new(e.into()))?;
+        let rows = catalog::children_of(&mut conn, keys)
+            .await
+            .map_err(Arc::new)?;
+        let mut out: HashMap<CategoryId, Vec<Category>> =
+            keys.iter().map(|k| (*k, Vec::new())).collect();
+        for c in rows {
+            if let Some(parent) = c.parent_id {
+                out.entry(parent).or_default().push(c);
+            }
+        }
+        Ok(out)
+    }
+}
