@@ -183,9 +183,7 @@ pub struct Page<T> {
 pub fn page_size(first: Option<i64>) -> Result<u32, Error> {
     match first {
         None => Ok(DEFAULT_PAGE),
-        Some(n) if (1..=i64::from(MAX_PAGE)).contains(&n) => {
-            Ok(u32::try_from(n).unwrap_or(MAX_PAGE))
-        }
+        Some(n) if (1..=i64::from(MAX_PAGE)).contains(&n) => Ok(u32::try_from(n).unwrap_or(MAX_PAGE)),
         Some(n) => Err(Error::PageSize {
             max: MAX_PAGE,
             requested: n,
@@ -238,15 +236,12 @@ fn encode_cursor(sort: ProductSort, p: &Product) -> String {
 }
 
 fn decode_cursor(sort: ProductSort, cursor: &str) -> Result<Cursor, Error> {
-    let bytes = URL_SAFE_NO_PAD
-        .decode(cursor)
-        .map_err(|_| Error::InvalidCursor)?;
+    let bytes = URL_SAFE_NO_PAD.decode(cursor).map_err(|_| Error::InvalidCursor)?;
     let c: Cursor = serde_json::from_slice(&bytes).map_err(|_| Error::InvalidCursor)?;
     let matches_sort = (c.s, c.d) == tags(sort)
         && matches!(
             (sort.field, &c.k),
-            (SortField::Newest | SortField::Price, CursorKey::Int(_))
-                | (SortField::Name, CursorKey::Text(_))
+            (SortField::Newest | SortField::Price, CursorKey::Int(_)) | (SortField::Name, CursorKey::Text(_))
         );
     matches_sort.then_some(c).ok_or(Error::InvalidCursor)
 }
@@ -374,10 +369,7 @@ pub async fn count_products(conn: &mut PgConnection, filter: &ProductFilter) -> 
 }
 
 /// A published product by slug, `None` if there is none.
-pub async fn product_by_slug(
-    conn: &mut PgConnection,
-    slug: &str,
-) -> Result<Option<Product>, Error> {
+pub async fn product_by_slug(conn: &mut PgConnection, slug: &str) -> Result<Option<Product>, Error> {
     let p = sqlx::query_as!(
         Product,
         r#"SELECT p.id AS "id: ProductId", p.slug, p.name, p.description,
@@ -395,10 +387,7 @@ pub async fn product_by_slug(
 }
 
 /// A published product by id, `None` if there is none.
-pub async fn product_by_id(
-    conn: &mut PgConnection,
-    id: ProductId,
-) -> Result<Option<Product>, Error> {
+pub async fn product_by_id(conn: &mut PgConnection, id: ProductId) -> Result<Option<Product>, Error> {
     let p = sqlx::query_as!(
         Product,
         r#"SELECT p.id AS "id: ProductId", p.slug, p.name, p.description,
@@ -416,10 +405,7 @@ pub async fn product_by_id(
 }
 
 /// The variants of these products, in one statement, each product's in display order.
-pub async fn variants_of(
-    conn: &mut PgConnection,
-    products: &[ProductId],
-) -> Result<Vec<Variant>, Error> {
+pub async fn variants_of(conn: &mut PgConnection, products: &[ProductId]) -> Result<Vec<Variant>, Error> {
     let ids: Vec<uuid::Uuid> = products.iter().map(|p| p.0).collect();
     let rows = sqlx::query_as!(
         Variant,
@@ -455,10 +441,7 @@ pub async fn categories(conn: &mut PgConnection) -> Result<Vec<Category>, Error>
 }
 
 /// A category by slug, `None` if there is none.
-pub async fn category_by_slug(
-    conn: &mut PgConnection,
-    slug: &str,
-) -> Result<Option<Category>, Error> {
+pub async fn category_by_slug(conn: &mut PgConnection, slug: &str) -> Result<Option<Category>, Error> {
     let c = sqlx::query_as!(
         Category,
         r#"SELECT id AS "id: CategoryId", parent_id AS "parent_id: CategoryId", slug, name,
@@ -472,10 +455,7 @@ pub async fn category_by_slug(
 }
 
 /// Categories by id, in one statement (order not guaranteed).
-pub async fn categories_by_ids(
-    conn: &mut PgConnection,
-    ids: &[CategoryId],
-) -> Result<Vec<Category>, Error> {
+pub async fn categories_by_ids(conn: &mut PgConnection, ids: &[CategoryId]) -> Result<Vec<Category>, Error> {
     let ids: Vec<uuid::Uuid> = ids.iter().map(|c| c.0).collect();
     let rows = sqlx::query_as!(
         Category,
@@ -490,10 +470,7 @@ pub async fn categories_by_ids(
 }
 
 /// The children of these categories, in one statement, siblings by position then name.
-pub async fn children_of(
-    conn: &mut PgConnection,
-    parents: &[CategoryId],
-) -> Result<Vec<Category>, Error> {
+pub async fn children_of(conn: &mut PgConnection, parents: &[CategoryId]) -> Result<Vec<Category>, Error> {
     let ids: Vec<uuid::Uuid> = parents.iter().map(|c| c.0).collect();
     let rows = sqlx::query_as!(
         Category,

@@ -113,17 +113,13 @@ impl Server {
     /// Creates database `name` unless it exists (a racing creator is not an error).
     pub async fn ensure_database(&self, name: &str) -> Result<(), sqlx::Error> {
         let mut conn = PgConnection::connect_with(&self.maintenance()).await?;
-        let exists: bool =
-            sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1)")
-                .bind(name)
-                .fetch_one(&mut conn)
-                .await?;
+        let exists: bool = sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1)")
+            .bind(name)
+            .fetch_one(&mut conn)
+            .await?;
         if !exists {
             let sql = format!("CREATE DATABASE {}", quote_ident(name));
-            match sqlx::raw_sql(sqlx::AssertSqlSafe(sql))
-                .execute(&mut conn)
-                .await
-            {
+            match sqlx::raw_sql(sqlx::AssertSqlSafe(sql)).execute(&mut conn).await {
                 Ok(_) => {}
                 // 42P04 duplicate_database: another process won the race.
                 Err(sqlx::Error::Database(e)) if e.code().as_deref() == Some("42P04") => {}
@@ -221,10 +217,7 @@ fn local_candidates() -> Vec<(String, PgConnectOptions)> {
             continue;
         }
         for user in os_user.iter().map(String::as_str).chain(["postgres"]) {
-            let opts = PgConnectOptions::new()
-                .socket(dir)
-                .username(user)
-                .database("postgres");
+            let opts = PgConnectOptions::new().socket(dir).username(user).database("postgres");
             out.push((format!("postgres://{user}@{dir} (socket)"), opts));
         }
     }
@@ -301,25 +294,18 @@ impl PrivateCluster {
 
     fn start(dir: &Path) -> Result<PrivateCluster, String> {
         let bin = find_pg_bin().ok_or_else(|| {
-            "initdb and pg_ctl not found (looked on PATH and in /usr/lib/postgresql/*/bin)"
-                .to_owned()
+            "initdb and pg_ctl not found (looked on PATH and in /usr/lib/postgresql/*/bin)".to_owned()
         })?;
-        let run_as = if is_root() {
-            Some("postgres".to_owned())
-        } else {
-            None
-        };
+        let run_as = if is_root() { Some("postgres".to_owned()) } else { None };
         let owner = match &run_as {
-            Some(user) => Some(user_ids(user).ok_or_else(|| {
-                format!("running as root, but there is no `{user}` user to run initdb as")
-            })?),
+            Some(user) => Some(
+                user_ids(user)
+                    .ok_or_else(|| format!("running as root, but there is no `{user}` user to run initdb as"))?,
+            ),
             None => None,
         };
-        std::fs::create_dir_all(dir)
-            .map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
-        let dir = dir
-            .canonicalize()
-            .map_err(|e| format!("{}: {e}", dir.display()))?;
+        std::fs::create_dir_all(dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+        let dir = dir.canonicalize().map_err(|e| format!("{}: {e}", dir.display()))?;
         if let Some((uid, gid)) = owner {
             std::os::unix::fs::chown(&dir, Some(uid), Some(gid))
                 .map_err(|e| format!("cannot hand {} to the postgres user: {e}", dir.display()))?;
@@ -381,9 +367,7 @@ impl PrivateCluster {
                 Some(l) => cmd.arg(format!("--locale={l}")),
                 None => cmd.arg("--no-locale"),
             };
-            let out = cmd
-                .output()
-                .map_err(|e| format!("cannot run initdb: {e}"))?;
+            let out = cmd.output().map_err(|e| format!("cannot run initdb: {e}"))?;
             if out.status.success() {
                 return Ok(());
             }
@@ -476,17 +460,14 @@ fn find_pg_bin() -> Option<PathBuf> {
 
 fn is_root() -> bool {
     // /proc/self belongs to the effective user: no libc call needed.
-    std::fs::metadata("/proc/self")
-        .map(|m| m.uid() == 0)
-        .unwrap_or(false)
+    std::fs::metadata("/proc/self").map(|m| m.uid() == 0).unwrap_or(false)
 }
 
 fn user_ids(user: &str) -> Option<(u32, u32)> {
     let passwd = std::fs::read_to_string("/etc/passwd").ok()?;
     passwd.lines().find_map(|line| {
         let f: Vec<&str> = line.split(':').collect();
-        (f.first() == Some(&user) && f.len() > 3)
-            .then(|| Some((f[2].parse().ok()?, f[3].parse().ok()?)))?
+        (f.first() == Some(&user) && f.len() > 3).then(|| Some((f[2].parse().ok()?, f[3].parse().ok()?)))?
     })
 }
 

@@ -182,11 +182,7 @@ pub async fn seed_demo(pool: &PgPool) -> Result<Seeded, Error> {
                     })
                 })
                 .collect();
-            let name = options
-                .iter()
-                .map(|o| o.value.as_str())
-                .collect::<Vec<_>>()
-                .join(" / ");
+            let name = options.iter().map(|o| o.value.as_str()).collect::<Vec<_>>().join(" / ");
             sqlx::query!(
                 "INSERT INTO variants (id, product_id, sku, name, options, price, compare_at_price,
                                        on_hand, position)
@@ -246,32 +242,30 @@ pub async fn seed_bulk(pool: &PgPool, products: u32, variants: u32) -> Result<Se
     }
     let run = &Uuid::now_v7().simple().to_string()[24..];
     let mut tx = pool.begin().await?;
-    let category = match sqlx::query_scalar!(
-        r#"SELECT id AS "id: CategoryId" FROM categories ORDER BY position LIMIT 1"#
-    )
-    .fetch_optional(&mut *tx)
-    .await?
-    {
-        Some(id) => id,
-        None => {
-            let id = CategoryId::generate();
-            sqlx::query!(
-                "INSERT INTO categories (id, slug, name) VALUES ($1, $2, '전체 상품')",
-                id as CategoryId,
-                format!("all-{run}"),
-            )
-            .execute(&mut *tx)
-            .await?;
-            id
-        }
-    };
+    let category =
+        match sqlx::query_scalar!(r#"SELECT id AS "id: CategoryId" FROM categories ORDER BY position LIMIT 1"#)
+            .fetch_optional(&mut *tx)
+            .await?
+        {
+            Some(id) => id,
+            None => {
+                let id = CategoryId::generate();
+                sqlx::query!(
+                    "INSERT INTO categories (id, slug, name) VALUES ($1, $2, '전체 상품')",
+                    id as CategoryId,
+                    format!("all-{run}"),
+                )
+                .execute(&mut *tx)
+                .await?;
+                id
+            }
+        };
     let now = Utc::now();
     let mut done = 0u32;
     while done < products {
         let batch = (products - done).min(1000);
         let mut p_ids = Vec::new();
-        let (mut slugs, mut names, mut descs, mut created) =
-            (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+        let (mut slugs, mut names, mut descs, mut created) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
         let (mut v_ids, mut v_products, mut skus, mut v_names, mut v_opts, mut prices, mut compare) = (
             Vec::new(),
             Vec::new(),

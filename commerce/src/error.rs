@@ -103,11 +103,7 @@ impl Lang {
             let mut it = part.trim().split(';');
             let tag = it.next().unwrap_or("").trim().to_ascii_lowercase();
             let q = it
-                .find_map(|p| {
-                    p.trim()
-                        .strip_prefix("q=")
-                        .and_then(|q| q.parse::<f32>().ok())
-                })
+                .find_map(|p| p.trim().strip_prefix("q=").and_then(|q| q.parse::<f32>().ok()))
                 .unwrap_or(1.0);
             let lang = if tag.starts_with("ko") {
                 Lang::Ko
@@ -207,14 +203,8 @@ mod tests {
 
     #[test]
     fn accept_language_picks_weighted_supported_tag() {
-        assert_eq!(
-            Lang::from_accept_language("en-US,en;q=0.9,ko;q=0.8"),
-            Lang::En
-        );
-        assert_eq!(
-            Lang::from_accept_language("fr, ko-KR;q=0.5, en;q=0.4"),
-            Lang::Ko
-        );
+        assert_eq!(Lang::from_accept_language("en-US,en;q=0.9,ko;q=0.8"), Lang::En);
+        assert_eq!(Lang::from_accept_language("fr, ko-KR;q=0.5, en;q=0.4"), Lang::Ko);
         assert_eq!(Lang::from_accept_language("de"), Lang::Ko);
         assert_eq!(Lang::from_accept_language("en;q=0"), Lang::Ko);
     }

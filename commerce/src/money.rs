@@ -7,20 +7,7 @@ use serde::{Deserialize, Serialize};
 /// An amount of Korean won (no minor unit), never negative.
 ///
 /// There is no `Add`: sums go through `checked_*` so an overflow is an error, not a wrap.
-#[derive(
-    Clone,
-    Copy,
-    Debug,
-    Default,
-    PartialEq,
-    Eq,
-    PartialOrd,
-    Ord,
-    Hash,
-    Serialize,
-    Deserialize,
-    sqlx::Type,
-)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, sqlx::Type)]
 #[sqlx(transparent)]
 pub struct Won(i64);
 

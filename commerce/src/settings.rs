@@ -106,10 +106,7 @@ mod tests {
     #[test]
     fn env_overrides_file_overrides_defaults_and_url_stays_secret() {
         figment::Jail::expect_with(|jail| {
-            jail.create_file(
-                "jangteo.toml",
-                "listen = \"127.0.0.1:9000\"\n[shop]\nname = \"파일\"\n",
-            )?;
+            jail.create_file("jangteo.toml", "listen = \"127.0.0.1:9000\"\n[shop]\nname = \"파일\"\n")?;
             jail.set_env("JANGTEO_SHOP__NAME", "환경");
             jail.set_env("DATABASE_URL", "postgres://u:hunter2@db/x");
             let s = Settings::load(None).map_err(|e| e.to_string())?;

@@ -16,8 +16,7 @@ use serde_json::json;
 use sqlx::PgPool;
 use tokio::net::TcpListener;
 use tower_http::{
-    catch_panic::CatchPanicLayer, limit::RequestBodyLimitLayer, timeout::TimeoutLayer,
-    trace::TraceLayer,
+    catch_panic::CatchPanicLayer, limit::RequestBodyLimitLayer, timeout::TimeoutLayer, trace::TraceLayer,
 };
 
 use crate::{
@@ -76,11 +75,7 @@ async fn healthz() -> Json<serde_json::Value> {
 }
 
 async fn readyz(State(app): State<Arc<AppState>>) -> Response {
-    let check = tokio::time::timeout(
-        Duration::from_secs(2),
-        sqlx::query("SELECT 1").execute(&app.pool),
-    )
-    .await;
+    let check = tokio::time::timeout(Duration::from_secs(2), sqlx::query("SELECT 1").execute(&app.pool)).await;
     match check {
         Ok(Ok(_)) => Json(json!({ "status": "ready" })).into_response(),
         Ok(Err(e)) => {
@@ -107,11 +102,14 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/readyz", get(readyz))
         .with_state(state)
         .layer(RequestBodyLimitLayer::new(MAX_BODY))
-        .layer(TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, Duration::from_secs(30)))
+        .layer(TimeoutLayer::with_status_code(
+            StatusCode::REQUEST_TIMEOUT,
+            Duration::from_secs(30),
+        ))
         .layer(CatchPanicLayer::new())
-        .layer(TraceLayer::new_for_http().make_span_with(|req: &Request<_>| {
-            tracing::info_span!("request", method = %req.method(), path = %req.uri().path())
-        }))
+        .layer(TraceLayer::new_for_http().make_span_with(
+            |req: &Request<_>| tracing::info_span!("request", method = %req.method(), path = %req.uri().path()),
+        ))
 }
 
 /// Serves `state` on `listener` until `shutdown` resolves, then stops accepting and lets

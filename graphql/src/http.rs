@@ -55,11 +55,7 @@ impl MediaType {
             let mut parts = range.split(';');
             let ty = parts.next().unwrap_or("").trim().to_ascii_lowercase();
             let q = parts
-                .find_map(|p| {
-                    p.trim()
-                        .strip_prefix("q=")
-                        .and_then(|q| q.trim().parse::<f32>().ok())
-                })
+                .find_map(|p| p.trim().strip_prefix("q=").and_then(|q| q.trim().parse::<f32>().ok()))
                 .unwrap_or(1.0);
             // Specific types beat wildcards at equal weight.
             let (rank, media) = match ty.as_str() {
@@ -97,8 +93,8 @@ struct Params {
 }
 
 fn params_from_json(body: &[u8]) -> Result<Params, RequestError> {
-    let v: Value = serde_json::from_slice(body)
-        .map_err(|e| RequestError::Malformed(format!("body is not JSON: {e}")))?;
+    let v: Value =
+        serde_json::from_slice(body).map_err(|e| RequestError::Malformed(format!("body is not JSON: {e}")))?;
     let Value::Object(mut o) = v else {
         return Err(RequestError::Malformed("body must be a JSON object".into()));
     };
@@ -111,17 +107,13 @@ fn params_from_json(body: &[u8]) -> Result<Params, RequestError> {
         None | Some(Value::Null) => None,
         Some(Value::String(s)) => Some(s),
         Some(_) => {
-            return Err(RequestError::Malformed(
-                "`operationName` must be a string".into(),
-            ));
+            return Err(RequestError::Malformed("`operationName` must be a string".into()));
         }
     };
     let object = |name: &str, v: Option<Value>| match v {
         None | Some(Value::Null) => Ok(None),
         Some(Value::Object(m)) => Ok(Some(m)),
-        Some(_) => Err(RequestError::Malformed(format!(
-            "`{name}` must be an object"
-        ))),
+        Some(_) => Err(RequestError::Malformed(format!("`{name}` must be an object"))),
     };
     let variables = object("variables", o.remove("variables"))?;
     let extensions = object("extensions", o.remove("extensions"))?;
@@ -144,12 +136,10 @@ fn params_from_query_string(qs: &str) -> Result<Params, RequestError> {
             "query" => query = Some(v),
             "operationName" if !v.is_empty() => operation_name = Some(v),
             "variables" | "extensions" if !v.is_empty() => {
-                let parsed: Value = serde_json::from_str(&v)
-                    .map_err(|_| RequestError::Malformed(format!("`{k}` must be JSON")))?;
+                let parsed: Value =
+                    serde_json::from_str(&v).map_err(|_| RequestError::Malformed(format!("`{k}` must be JSON")))?;
                 let Value::Object(m) = parsed else {
-                    return Err(RequestError::Malformed(format!(
-                        "`{k}` must be a JSON object"
-                    )));
+                    return Err(RequestError::Malformed(format!("`{k}` must be a JSON object")));
                 };
                 if k == "variables" {
                     variables = Some(m);
@@ -292,8 +282,7 @@ fn errors_json(errors: Vec<ServerError>, default_code: Option<&str>) -> Value {
         errors
             .into_iter()
             .map(|e| {
-                let mut v =
-                    serde_json::to_value(&e).unwrap_or_else(|_| json!({ "message": e.message }));
+                let mut v = serde_json::to_value(&e).unwrap_or_else(|_| json!({ "message": e.message }));
                 if let Some(code) = default_code
                     && let Value::Object(o) = &mut v
                 {
@@ -313,11 +302,7 @@ fn graphql_request_error(media: MediaType, errors: Vec<ServerError>, code: &str)
         MediaType::GraphqlResponse => StatusCode::BAD_REQUEST,
         MediaType::Json => StatusCode::OK,
     };
-    json_response(
-        status,
-        media,
-        &json!({ "errors": errors_json(errors, Some(code)) }),
-    )
+    json_response(status, media, &json!({ "errors": errors_json(errors, Some(code)) }))
 }
 
 fn request_error(media: MediaType, e: &RequestError) -> Response {
@@ -355,10 +340,7 @@ fn json_response(status: StatusCode, media: MediaType, body: &Value) -> Response
     let bytes = serde_json::to_vec(body).unwrap_or_default();
     (
         status,
-        [(
-            header::CONTENT_TYPE,
-            HeaderValue::from_static(media.as_str()),
-        )],
+        [(header::CONTENT_TYPE, HeaderValue::from_static(media.as_str()))],
         bytes,
     )
         .into_response()
@@ -373,20 +355,13 @@ mod tests {
         use MediaType::*;
         assert_eq!(MediaType::negotiate(None), Some(Json));
         assert_eq!(MediaType::negotiate(Some("*/*")), Some(Json));
+        assert_eq!(MediaType::negotiate(Some(GRAPHQL_RESPONSE)), Some(GraphqlResponse));
         assert_eq!(
-            MediaType::negotiate(Some(GRAPHQL_RESPONSE)),
+            MediaType::negotiate(Some("application/graphql-response+json, application/json;q=0.9")),
             Some(GraphqlResponse)
         );
         assert_eq!(
-            MediaType::negotiate(Some(
-                "application/graphql-response+json, application/json;q=0.9"
-            )),
-            Some(GraphqlResponse)
-        );
-        assert_eq!(
-            MediaType::negotiate(Some(
-                "application/graphql-response+json;q=0.5, application/json"
-            )),
+            MediaType::negotiate(Some("application/graphql-response+json;q=0.5, application/json")),
             Some(Json)
         );
         assert_eq!(MediaType::negotiate(Some("text/html")), None);
@@ -395,11 +370,9 @@ mod tests {
 
     #[test]
     fn reads_get_parameters() {
-        let p = params_from_query_string(
-            "query=%7B+shop%7Bname%7D%7D&variables=%7B%22a%22%3A1%7D&operationName=",
-        )
-        .ok()
-        .expect("valid");
+        let p = params_from_query_string("query=%7B+shop%7Bname%7D%7D&variables=%7B%22a%22%3A1%7D&operationName=")
+            .ok()
+            .expect("valid");
         assert_eq!(p.query, "{ shop{name}}");
         assert_eq!(p.variables.map(|v| v.len()), Some(1));
         assert!(p.operation_name.is_none());

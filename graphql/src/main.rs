@@ -62,14 +62,10 @@ async fn main() -> anyhow::Result<()> {
         return Ok(());
     }
     let mut settings = Settings::load(cli.config.as_deref()).context("reading settings")?;
-    if let Command::Serve {
-        listen: Some(addr), ..
-    } = &cli.command
-    {
+    if let Command::Serve { listen: Some(addr), .. } = &cli.command {
         settings.listen = *addr;
     }
-    let filter =
-        EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(&settings.log));
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(&settings.log));
     tracing_subscriber::fmt().with_env_filter(filter).init();
 
     let database = db::Database::open(&settings.database).await?;
@@ -82,9 +78,7 @@ async fn main() -> anyhow::Result<()> {
 async fn run(command: Command, settings: &Settings, database: &db::Database) -> anyhow::Result<()> {
     let pool = &database.pool;
     match command {
-        Command::Serve {
-            demo, no_migrate, ..
-        } => {
+        Command::Serve { demo, no_migrate, .. } => {
             if !no_migrate {
                 db::migrate(pool).await?;
             }
@@ -95,9 +89,7 @@ async fn run(command: Command, settings: &Settings, database: &db::Database) -> 
                 .await
                 .with_context(|| format!("cannot listen on {}", settings.listen))?;
             let addr = listener.local_addr()?;
-            tracing::info!(
-                "listening on http://{addr} (storefront GraphQL and GraphiQL at /graphql)"
-            );
+            tracing::info!("listening on http://{addr} (storefront GraphQL and GraphiQL at /graphql)");
             let state = AppState::new(pool.clone(), settings.shop.clone());
             app::serve(listener, state, shutdown_signal()).await?;
             tracing::info!("stopped");

@@ -40,24 +40,12 @@ impl Query {
         filter: Option<ProductFilterInput>,
         sort: Option<ProductSortInput>,
     ) -> Result<ProductConnection> {
-        ProductConnection::load(
-            ctx,
-            filter.map(Into::into).unwrap_or_default(),
-            sort,
-            first,
-            after,
-        )
-        .await
+        ProductConnection::load(ctx, filter.map(Into::into).unwrap_or_default(), sort, first, after).await
     }
 
     /// One published product by `slug` or by `id` (give exactly one). Null, with a
     /// `NOT_FOUND` error, when there is none.
-    async fn product(
-        &self,
-        ctx: &Context<'_>,
-        slug: Option<String>,
-        id: Option<ID>,
-    ) -> Result<Option<Product>> {
+    async fn product(&self, ctx: &Context<'_>, slug: Option<String>, id: Option<ID>) -> Result<Option<Product>> {
         let pool = ctx.data::<PgPool>()?;
         let mut conn = pool.acquire().await.gql(ctx)?;
         let found = match (slug, id) {
@@ -73,11 +61,8 @@ impl Query {
         }
         .gql(ctx)?;
         match found {
-            Some(p) => Ok(Some(Product::new(p, None))),
-            None => Err(to_gql(
-                &commerce::Error::NotFound { what: "product" },
-                lang(ctx),
-            )),
+            Some(p) => Ok(Some(Product::new(p))),
+            None => Err(to_gql(&commerce::Error::NotFound { what: "product" }, lang(ctx))),
         }
     }
 
@@ -93,21 +78,14 @@ impl Query {
         let mut conn = ctx.data::<PgPool>()?.acquire().await.gql(ctx)?;
         match catalog::category_by_slug(&mut conn, &slug).await.gql(ctx)? {
             Some(c) => Ok(Some(Category(c))),
-            None => Err(to_gql(
-                &commerce::Error::NotFound { what: "category" },
-                lang(ctx),
-            )),
+            None => Err(to_gql(&commerce::Error::NotFound { what: "category" }, lang(ctx))),
         }
     }
 }
 
 /// Complexity of a page: `first` (clamped, so an oversized `first` gets its own clear
 /// error from the resolver) × what each item selects.
-#[allow(
-    clippy::unnecessary_wraps,
-    clippy::cast_possible_truncation,
-    clippy::cast_sign_loss
-)]
+#[allow(clippy::unnecessary_wraps, clippy::cast_possible_truncation, clippy::cast_sign_loss)]
 fn page_complexity(first: Option<i64>, child: usize) -> usize {
     let n = first
         .unwrap_or(i64::from(catalog::DEFAULT_PAGE))
@@ -233,26 +211,38 @@ impl ProductConnection {
         let page = catalog::list_products(&mut conn, &filter, sort, first, after.as_deref())
             .await
             .gql(ctx)?;
-        // Variants for the whole page in one statement, when the selection needs them.
+        // Variants and categories for the whole page in one statement each, when the
+        // selection needs them: the cost of a page does not grow with its size.
         let look = ctx.look_ahead();
-        let wants_variants = [look.field("edges").field("node"), look.field("nodes")]
-            .iter()
-            .any(|n| n.field("variants").exists() || n.field("inStock").exists());
-        let mut variants = if wants_variants && !page.items.is_empty() {
-            let ids: Vec<ProductId> = page.items.iter().map(|(p, _)| p.id).collect();
+        let nodes = [look.field("edges").field("node"), look.field("nodes")];
+        let wants = |field: &str| nodes.iter().any(|n| n.field(field).exists());
+        let ids: Vec<ProductId> = page.items.iter().map(|(p, _)| p.id).collect();
+        let mut variants = if (wants("variants") || wants("inStock")) && !ids.is_empty() {
             let rows = catalog::variants_of(&mut conn, &ids).await.gql(ctx)?;
             group_variants(&ids, rows)
         } else {
             HashMap::new()
         };
+        let categories: Option<HashMap<CategoryId, catalog::Category>> = if wants("category") && !ids.is_empty() {
+            let mut wanted: Vec<CategoryId> = page.items.iter().filter_map(|(p, _)| p.category_id).collect();
+            wanted.sort_unstable();
+            wanted.dedup();
+            let rows = catalog::categories_by_ids(&mut conn, &wanted).await.gql(ctx)?;
+            Some(rows.into_iter().map(|c| (c.id, c)).collect())
+        } else {
+            None
+        };
         let edges = page
             .items
             .into_iter()
             .map(|(p, cursor)| {
-                let v = variants.remove(&p.id).map(Arc::new);
+                let category = categories
+                    .as_ref()
+                    .map(|c| p.category_id.and_then(|id| c.get(&id).cloned()));
+                let variants = variants.remove(&p.id).map(Arc::new);
                 ProductEdge {
                     cursor,
-                    node: Product::new(p, v),
+                    node: Product { p, variants, category },
                 }
             })
             .collect();
@@ -289,9 +279,7 @@ impl ProductConnection {
     /// How many products match the filter, over all pages (one extra statement, only when asked).
     async fn total_count(&self, ctx: &Context<'_>) -> Result<i64> {
         let mut conn = ctx.data::<PgPool>()?.acquire().await.gql(ctx)?;
-        catalog::count_products(&mut conn, &self.filter)
-            .await
-            .gql(ctx)
+        catalog::count_products(&mut conn, &self.filter).await.gql(ctx)
     }
 }
 
@@ -309,11 +297,17 @@ pub struct Product {
     p: catalog::Product,
     /// Variants prefetched with the page, if any; else the loader fetches them.
     variants: Option<Arc<Vec<catalog::Variant>>>,
+    /// The category prefetched with the page (`Some(None)`: it has none); else the loader.
+    category: Option<Option<catalog::Category>>,
 }
 
 impl Product {
-    fn new(p: catalog::Product, variants: Option<Arc<Vec<catalog::Variant>>>) -> Product {
-        Product { p, variants }
+    fn new(p: catalog::Product) -> Product {
+        Product {
+            p,
+            variants: None,
+            category: None,
+        }
     }
 
     async fn variant_list(&self, ctx: &Context<'_>) -> Result<Arc<Vec<catalog::Variant>>> {
@@ -374,6 +368,9 @@ impl Product {
     }
     /// Its category.
     async fn category(&self, ctx: &Context<'_>) -> Result<Option<Category>> {
+        if let Some(prefetched) = &self.category {
+            return Ok(prefetched.clone().map(Category));
+        }
         let Some(id) = self.p.category_id else {
             return Ok(None);
         };
@@ -387,21 +384,11 @@ impl Product {
     }
     /// What can be bought: one variant per option combination.
     async fn variants(&self, ctx: &Context<'_>) -> Result<Vec<Variant>> {
-        Ok(self
-            .variant_list(ctx)
-            .await?
-            .iter()
-            .cloned()
-            .map(Variant)
-            .collect())
+        Ok(self.variant_list(ctx).await?.iter().cloned().map(Variant).collect())
     }
     /// Some variant can be bought now.
     async fn in_stock(&self, ctx: &Context<'_>) -> Result<bool> {
-        Ok(self
-            .variant_list(ctx)
-            .await?
-            .iter()
-            .any(|v| v.quantity_available() > 0))
+        Ok(self.variant_list(ctx).await?.iter().any(|v| v.quantity_available() > 0))
     }
     /// When it was created (Seoul time).
     async fn created_at(&self) -> DateTime<FixedOffset> {

@@ -2,7 +2,7 @@
 
 use std::{collections::HashMap, sync::Arc};
 
-use async_graphql::dataloader::{DataLoader, Loader};
+use async_graphql::dataloader::{DataLoader, HashMapCache, Loader};
 use commerce::{
     catalog::{self, Category, Variant},
     ids::{CategoryId, ProductId},
@@ -12,20 +12,22 @@ use sqlx::PgPool;
 /// The loaders of one request.
 pub struct Loaders {
     /// Variants by product.
-    pub variants: DataLoader<VariantsByProduct>,
+    pub variants: DataLoader<VariantsByProduct, HashMapCache>,
     /// Categories by id.
-    pub categories: DataLoader<CategoryById>,
+    pub categories: DataLoader<CategoryById, HashMapCache>,
     /// Children by parent category.
-    pub children: DataLoader<ChildrenByParent>,
+    pub children: DataLoader<ChildrenByParent, HashMapCache>,
 }
 
 impl Loaders {
     /// New loaders on `pool`; batches run on tokio.
     pub fn new(pool: &PgPool) -> Loaders {
         Loaders {
-            variants: DataLoader::new(VariantsByProduct(pool.clone()), tokio::spawn),
-            categories: DataLoader::new(CategoryById(pool.clone()), tokio::spawn),
-            children: DataLoader::new(ChildrenByParent(pool.clone()), tokio::spawn),
+            // Cached for the request: the same category asked for by many products (or by a
+            // batch that has already gone out) is loaded once.
+            variants: DataLoader::with_cache(VariantsByProduct(pool.clone()), tokio::spawn, HashMapCache::default()),
+            categories: DataLoader::with_cache(CategoryById(pool.clone()), tokio::spawn, HashMapCache::default()),
+            children: DataLoader::with_cache(ChildrenByParent(pool.clone()), tokio::spawn, HashMapCache::default()),
         }
     }
 }
@@ -39,14 +41,9 @@ impl Loader<ProductId> for VariantsByProduct {
     type Value = Vec<Variant>;
     type Error = LoadError;
 
-    async fn load(
-        &self,
-        keys: &[ProductId],
-    ) -> Result<HashMap<ProductId, Vec<Variant>>, LoadError> {
+    async fn load(&self, keys: &[ProductId]) -> Result<HashMap<ProductId, Vec<Variant>>, LoadError> {
         let mut conn = self.0.acquire().await.map_err(|e| Arc::new(e.into()))?;
-        let rows = catalog::variants_of(&mut conn, keys)
-            .await
-            .map_err(Arc::new)?;
+        let rows = catalog::variants_of(&mut conn, keys).await.map_err(Arc::new)?;
         Ok(group_variants(keys, rows))
     }
 }
@@ -69,9 +66,7 @@ impl Loader<CategoryId> for CategoryById {
 
     async fn load(&self, keys: &[CategoryId]) -> Result<HashMap<CategoryId, Category>, LoadError> {
         let mut conn = self.0.acquire().await.map_err(|e| Arc::new(e.into()))?;
-        let rows = catalog::categories_by_ids(&mut conn, keys)
-            .await
-            .map_err(Arc::new)?;
+        let rows = catalog::categories_by_ids(&mut conn, keys).await.map_err(Arc::new)?;
         Ok(rows.into_iter().map(|c| (c.id, c)).collect())
     }
 }
@@ -83,16 +78,10 @@ impl Loader<CategoryId> for ChildrenByParent {
     type Value = Vec<Category>;
     type Error = LoadError;
 
-    async fn load(
-        &self,
-        keys: &[CategoryId],
-    ) -> Result<HashMap<CategoryId, Vec<Category>>, LoadError> {
+    async fn load(&self, keys: &[CategoryId]) -> Result<HashMap<CategoryId, Vec<Category>>, LoadError> {
         let mut conn = self.0.acquire().await.map_err(|e| Arc::new(e.into()))?;
-        let rows = catalog::children_of(&mut conn, keys)
-            .await
-            .map_err(Arc::new)?;
-        let mut out: HashMap<CategoryId, Vec<Category>> =
-            keys.iter().map(|k| (*k, Vec::new())).collect();
+        let rows = catalog::children_of(&mut conn, keys).await.map_err(Arc::new)?;
+        let mut out: HashMap<CategoryId, Vec<Category>> = keys.iter().map(|k| (*k, Vec::new())).collect();
         for c in rows {
             if let Some(parent) = c.parent_id {
                 out.entry(parent).or_default().push(c);

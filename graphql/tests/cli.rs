@@ -1,0 +1,147 @@
+//! The `jangteo` binary: help, and the embedded-defaults path that makes a private
+//! PostgreSQL cluster when no server is configured or found.
+
+use std::{
+    path::PathBuf,
+    process::{Command, Stdio},
+    time::{Duration, Instant},
+};
+
+fn jangteo() -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_jangteo"));
+    c.env_remove("DATABASE_URL").env_remove("RUST_LOG");
+    c
+}
+
+#[test]
+fn every_subcommand_has_help() {
+    for sub in [&[][..], &["serve"], &["migrate"], &["seed"], &["schema"]] {
+        let out = jangteo().args(sub).arg("--help").output().expect("run");
+        assert!(out.status.success(), "{sub:?}");
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert!(text.contains("Usage: jangteo"), "{sub:?}: {text}");
+    }
+    let out = jangteo().args(["serve", "--help"]).output().expect("run");
+    let text = String::from_utf8_lossy(&out.stdout);
+    for flag in ["--listen", "--demo", "--no-migrate"] {
+        assert!(text.contains(flag), "serve --help lacks {flag}");
+    }
+}
+
+#[test]
+fn seed_without_a_target_fails_clearly() {
+    let out = jangteo().args(["seed", "--products", "3"]).output().expect("run");
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--variants"));
+}
+
+struct Cleanup(PathBuf);
+
+impl Drop for Cleanup {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .expect("bind")
+        .local_addr()
+        .expect("addr")
+        .port()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn serve_makes_a_private_cluster_when_no_server_is_found() {
+    // /tmp, not the target folder: the postgres user (when we run as root) must reach it.
+    let parent = std::env::temp_dir().join(format!("jangteo-private-{}", uuid::Uuid::now_v7().simple()));
+    std::fs::create_dir_all(&parent).expect("mkdir");
+    let _cleanup = Cleanup(parent.clone());
+    let data_dir = parent.join("postgres");
+    let port = free_port();
+    let mut child = jangteo()
+        .args(["serve", "--demo", "--listen", &format!("127.0.0.1:{port}")])
+        .env("JANGTEO_DATABASE__LOCAL", "false")
+        .env("JANGTEO_DATABASE__PRIVATE_DIR", &data_dir)
+        .current_dir(&parent)
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn jangteo");
+    let client = reqwest::Client::new();
+    let base = format!("http://127.0.0.1:{port}");
+    let deadline = Instant::now() + Duration::from_secs(120);
+    let ready = loop {
+        if let Ok(r) = client.get(format!("{base}/readyz")).send().await
+            && r.status().is_success()
+        {
+            break true;
+        }
+        if Instant::now() > deadline || child.try_wait().expect("wait").is_some() {
+            break false;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
+    if !ready {
+        let _ = child.kill();
+        let out = child.wait_with_output().expect("output");
+        panic!("service did not become ready: {}", String::from_utf8_lossy(&out.stderr));
+    }
+    assert!(
+        data_dir.join("PG_VERSION").exists(),
+        "no cluster made under {}",
+        data_dir.display()
+    );
+    let resp: serde_json::Value = client
+        .post(format!("{base}/graphql"))
+        .json(&serde_json::json!({ "query": "{ products(first: 3) { totalCount edges { node { name } } } }" }))
+        .send()
+        .await
+        .expect("query")
+        .json()
+        .await
+        .expect("json");
+    assert!(
+        resp["data"]["products"]["totalCount"].as_i64().unwrap_or(0) >= 20,
+        "{resp}"
+    );
+
+    // SIGTERM: graceful stop, and the cluster we started is stopped with us.
+    let status = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .expect("kill");
+    assert!(status.success());
+    let out = child.wait_with_output().expect("wait");
+    assert!(
+        out.status.success(),
+        "exit: {:?} {}",
+        out.status,
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        !data_dir.join("postmaster.pid").exists(),
+        "the private cluster is still running"
+    );
+}
+
+#[test]
+fn without_any_postgres_one_error_says_what_to_install() {
+    let out = jangteo()
+        .args(["migrate"])
+        .env("JANGTEO_DATABASE__LOCAL", "false")
+        .env("JANGTEO_DATABASE__PRIVATE_DIR", "/proc/jangteo-cannot-be-made")
+        .output()
+        .expect("run");
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("no PostgreSQL server found"), "{err}");
+    assert!(
+        err.contains("apt-get install postgresql") && err.contains("DATABASE_URL"),
+        "{err}"
+    );
+    assert!(
+        err.contains("/proc/jangteo-cannot-be-made"),
+        "says where it tried: {err}"
+    );
+}

@@ -1,0 +1,28 @@
+//! The committed SDL is the contract storefronts code against: it must match the schema.
+
+#[test]
+fn committed_schema_matches() {
+    let committed = include_str!("../schema.graphql");
+    let current = graphql::storefront::sdl();
+    assert!(
+        current == committed,
+        "the storefront schema changed: run `cargo run -p jangteo-graphql --bin jangteo -- schema > graphql/schema.graphql` and review the diff"
+    );
+}
+
+#[test]
+fn contract_names_are_present() {
+    let sdl = graphql::storefront::sdl();
+    for name in [
+        "shop: Shop!",
+        "products(first: Int, after: String, filter: ProductFilterInput, sort: ProductSortInput): ProductConnection!",
+        "product(slug: String, id: ID): Product",
+        "categories: [Category!]!",
+        "category(slug: String!): Category",
+        "totalCount: Int!",
+        "quantityAvailable: Int!",
+        "compareAtPrice: Int",
+    ] {
+        assert!(sdl.contains(name), "missing from the schema: {name}");
+    }
+}

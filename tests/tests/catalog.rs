@@ -1,0 +1,395 @@
+//! Storefront catalog over HTTP against the demo shop: listings, pagination, filters,
+//! search, detail, categories, errors, and the SQL statements a page costs.
+
+use std::collections::HashSet;
+
+use jangteo_tests::{Options, TestApp, data};
+use serde_json::{Value, json};
+
+const LIST: &str = r"
+query List($first: Int, $after: String, $filter: ProductFilterInput, $sort: ProductSortInput) {
+  products(first: $first, after: $after, filter: $filter, sort: $sort) {
+    totalCount
+    pageInfo { hasNextPage endCursor }
+    edges { cursor node { id slug name priceFrom createdAt inStock variants { sku price compareAtPrice inStock quantityAvailable } } }
+  }
+}";
+
+/// Every published product reachable by walking pages of `first`, in listing order.
+async fn walk(app: &TestApp, first: i64, filter: Value, sort: Value) -> Vec<Value> {
+    let mut out = Vec::new();
+    let mut after = Value::Null;
+    loop {
+        let r = app
+            .gql(
+                LIST,
+                json!({ "first": first, "after": after, "filter": filter, "sort": sort }),
+            )
+            .await;
+        let conn = &data(&r)["products"];
+        let edges = conn["edges"].as_array().expect("edges");
+        assert!(edges.len() as i64 <= first);
+        out.extend(edges.iter().map(|e| e["node"].clone()));
+        if !conn["pageInfo"]["hasNextPage"].as_bool().expect("bool") {
+            break;
+        }
+        after = conn["pageInfo"]["endCursor"].clone();
+        assert!(out.len() < 1000, "pagination does not end");
+    }
+    out
+}
+
+#[tokio::test]
+async fn demo_listing_shows_hangul_products_with_variants() {
+    let app = TestApp::demo().await;
+    let r = app
+        .gql(
+            "{ products(first: 3) { edges { node { name variants { price } } } } }",
+            json!({}),
+        )
+        .await;
+    let edges = data(&r)["products"]["edges"].as_array().expect("edges").clone();
+    assert_eq!(edges.len(), 3);
+    for e in &edges {
+        let name = e["node"]["name"].as_str().expect("name");
+        assert!(name.chars().any(|c| ('가'..='힣').contains(&c)), "not Hangul: {name}");
+        assert!(e["node"]["variants"][0]["price"].as_i64().expect("price") > 0);
+    }
+    let shop = app.gql("{ shop { name currency } }", json!({})).await;
+    assert_eq!(data(&shop)["shop"]["currency"], "KRW");
+}
+
+#[tokio::test]
+async fn pages_cover_every_published_product_once_in_each_order() {
+    let app = TestApp::demo().await;
+    let published: i64 = sqlx::query_scalar("SELECT count(*) FROM products WHERE published")
+        .fetch_one(&app.pool)
+        .await
+        .expect("count");
+    let total = app.gql(LIST, json!({ "first": 1 })).await;
+    assert_eq!(data(&total)["products"]["totalCount"], published);
+
+    for (sort, key) in [
+        (json!({ "field": "NEWEST" }), "createdAt"),
+        (json!({ "field": "NEWEST", "direction": "ASC" }), "createdAt"),
+        (json!({ "field": "PRICE" }), "priceFrom"),
+        (json!({ "field": "PRICE", "direction": "DESC" }), "priceFrom"),
+        (json!({ "field": "NAME" }), "name"),
+    ] {
+        let all = walk(&app, 7, json!({}), sort.clone()).await;
+        assert_eq!(all.len() as i64, published, "{sort}");
+        let ids: HashSet<_> = all.iter().map(|p| p["id"].as_str().expect("id").to_owned()).collect();
+        assert_eq!(ids.len(), all.len(), "duplicates in {sort}");
+        let desc = sort["direction"] == "DESC" || (sort["field"] == "NEWEST" && sort["direction"].is_null());
+        for w in all.windows(2) {
+            let (a, b) = (&w[0][key], &w[1][key]);
+            let ordered = match (a.as_i64(), b.as_i64()) {
+                (Some(a), Some(b)) => {
+                    if desc {
+                        a >= b
+                    } else {
+                        a <= b
+                    }
+                }
+                _ => {
+                    // createdAt: RFC 3339 with the same offset compares as text; names by code point.
+                    let (a, b) = (a.as_str().expect("str"), b.as_str().expect("str"));
+                    if desc { a >= b } else { a <= b }
+                }
+            };
+            assert!(ordered, "{sort}: {a} then {b}");
+        }
+    }
+    // A cursor from one order is refused by another.
+    let r = app.gql(LIST, json!({ "first": 2, "sort": { "field": "PRICE" } })).await;
+    let cursor = data(&r)["products"]["pageInfo"]["endCursor"].clone();
+    let r = app
+        .gql(
+            LIST,
+            json!({ "first": 2, "after": cursor, "sort": { "field": "NAME" } }),
+        )
+        .await;
+    assert_eq!(r["errors"][0]["extensions"]["code"], "INVALID_CURSOR");
+    let r = app.gql(LIST, json!({ "first": 2, "after": "garbage" })).await;
+    assert_eq!(r["errors"][0]["extensions"]["code"], "INVALID_CURSOR");
+}
+
+#[tokio::test]
+async fn times_are_seoul_rfc3339() {
+    let app = TestApp::demo().await;
+    let r = app
+        .gql("{ products(first: 1) { edges { node { createdAt } } } }", json!({}))
+        .await;
+    let at = data(&r)["products"]["edges"][0]["node"]["createdAt"]
+        .as_str()
+        .expect("time")
+        .to_owned();
+    assert!(at.ends_with("+09:00"), "{at}");
+    assert!(chrono::DateTime::parse_from_rfc3339(&at).is_ok());
+}
+
+#[tokio::test]
+async fn search_finds_hangul_substrings_in_name_and_description() {
+    let app = TestApp::demo().await;
+    let names = |v: &[Value]| {
+        v.iter()
+            .map(|p| p["name"].as_str().expect("name").to_owned())
+            .collect::<Vec<_>>()
+    };
+    let found = walk(&app, 50, json!({ "search": "단백질" }), json!({ "field": "NAME" })).await;
+    assert!(
+        names(&found).contains(&"고단백 쉐이크".to_owned()),
+        "{:?}",
+        names(&found)
+    );
+    let found = walk(&app, 50, json!({ "search": "단백" }), json!({ "field": "NAME" })).await;
+    assert!(names(&found).contains(&"고단백 쉐이크".to_owned()));
+    // Every word must appear.
+    let both = walk(
+        &app,
+        50,
+        json!({ "search": "고단백 쉐이크" }),
+        json!({ "field": "NAME" }),
+    )
+    .await;
+    assert!(names(&both).contains(&"고단백 쉐이크".to_owned()));
+    assert!(
+        walk(&app, 50, json!({ "search": "고단백 자전거" }), Value::Null)
+            .await
+            .is_empty()
+    );
+    // LIKE wildcards are text, not patterns.
+    let percent = walk(&app, 50, json!({ "search": "%" }), Value::Null).await;
+    let with_percent: i64 =
+        sqlx::query_scalar("SELECT count(*) FROM products WHERE published AND description LIKE '%\\%%'")
+            .fetch_one(&app.pool)
+            .await
+            .expect("count");
+    assert!(with_percent > 0, "the demo has descriptions with a literal %");
+    assert_eq!(
+        percent.len() as i64,
+        with_percent,
+        "`%` matches a literal percent sign only"
+    );
+    assert!(walk(&app, 50, json!({ "search": "_" }), Value::Null).await.is_empty());
+    // Drafts never show.
+    let draft: String = sqlx::query_scalar("SELECT name FROM products WHERE NOT published LIMIT 1")
+        .fetch_one(&app.pool)
+        .await
+        .expect("a draft");
+    assert!(walk(&app, 50, json!({ "search": draft }), Value::Null).await.is_empty());
+    let r = app.gql(LIST, json!({ "filter": { "search": "가".repeat(101) } })).await;
+    assert_eq!(r["errors"][0]["extensions"]["code"], "INVALID_INPUT");
+}
+
+#[tokio::test]
+async fn filters_by_category_tree_and_stock() {
+    let app = TestApp::demo().await;
+    let r = app
+        .gql("{ categories { slug parent { slug } children { slug } } }", json!({}))
+        .await;
+    let cats = data(&r)["categories"].as_array().expect("list").clone();
+    let child = cats.iter().find(|c| !c["parent"].is_null()).expect("a child category");
+    let parent_slug = child["parent"]["slug"].as_str().expect("slug");
+    let parent = cats.iter().find(|c| c["slug"] == parent_slug).expect("parent listed");
+    assert!(
+        parent["children"]
+            .as_array()
+            .expect("children")
+            .iter()
+            .any(|c| c["slug"] == child["slug"])
+    );
+    // Parents come before their children.
+    let pos = |s: &Value| cats.iter().position(|c| c["slug"] == *s).expect("listed");
+    assert!(pos(&parent["slug"]) < pos(&child["slug"]));
+
+    let in_parent = walk(&app, 100, json!({ "categorySlug": parent_slug }), Value::Null).await;
+    let in_child = walk(&app, 100, json!({ "categorySlug": child["slug"] }), Value::Null).await;
+    assert!(!in_child.is_empty());
+    for p in &in_child {
+        assert!(in_parent.contains(p), "subcategory products belong to the parent too");
+    }
+    let via_category = app
+        .gql(
+            "query($s: String!) { category(slug: $s) { name products(first: 100) { totalCount } } }",
+            json!({ "s": parent_slug }),
+        )
+        .await;
+    assert_eq!(
+        data(&via_category)["category"]["products"]["totalCount"],
+        in_parent.len()
+    );
+    assert!(
+        walk(&app, 100, json!({ "categorySlug": "no-such-category" }), Value::Null)
+            .await
+            .is_empty()
+    );
+
+    let all = walk(&app, 100, json!({}), Value::Null).await;
+    let in_stock = walk(&app, 100, json!({ "inStock": true }), Value::Null).await;
+    let sold_out = walk(&app, 100, json!({ "inStock": false }), Value::Null).await;
+    assert_eq!(in_stock.len() + sold_out.len(), all.len());
+    assert!(!sold_out.is_empty() && !in_stock.is_empty());
+    assert!(in_stock.iter().all(|p| p["inStock"] == true));
+    assert!(sold_out.iter().all(|p| {
+        p["inStock"] == false
+            && p["variants"]
+                .as_array()
+                .expect("v")
+                .iter()
+                .all(|v| v["quantityAvailable"] == 0)
+    }));
+}
+
+#[tokio::test]
+async fn product_detail_by_slug_or_id_and_stock_follows_allocation() {
+    let app = TestApp::demo().await;
+    let q = "query($slug: String, $id: ID) { product(slug: $slug, id: $id) { id name taxFree category { slug }
+               images { url } variants { sku price compareAtPrice inStock quantityAvailable } } }";
+    let r = app.gql(q, json!({ "slug": "high-protein-shake" })).await;
+    let p = data(&r)["product"].clone();
+    assert_eq!(p["name"], "고단백 쉐이크");
+    assert!(!p["images"].as_array().expect("images").is_empty());
+    let by_id = app.gql(q, json!({ "id": p["id"] })).await;
+    assert_eq!(data(&by_id)["product"], p);
+
+    // quantityAvailable is on hand − allocated.
+    let sku = p["variants"][0]["sku"].as_str().expect("sku");
+    let (on_hand,): (i32,) =
+        sqlx::query_as("UPDATE variants SET allocated = on_hand - 2 WHERE sku = $1 RETURNING on_hand")
+            .bind(sku)
+            .fetch_one(&app.pool)
+            .await
+            .expect("update");
+    assert!(on_hand >= 2);
+    let r = app.gql(q, json!({ "slug": "high-protein-shake" })).await;
+    assert_eq!(data(&r)["product"]["variants"][0]["quantityAvailable"], 2);
+    sqlx::query("UPDATE variants SET allocated = on_hand WHERE sku = $1")
+        .bind(sku)
+        .execute(&app.pool)
+        .await
+        .expect("update");
+    let r = app.gql(q, json!({ "slug": "high-protein-shake" })).await;
+    assert_eq!(data(&r)["product"]["variants"][0]["inStock"], false);
+
+    // Exactly one tax-free product in the demo.
+    let tax_free: i64 = sqlx::query_scalar("SELECT count(*) FROM products WHERE tax_free")
+        .fetch_one(&app.pool)
+        .await
+        .expect("count");
+    assert_eq!(tax_free, 1);
+}
+
+#[tokio::test]
+async fn unknown_or_ambiguous_lookups_are_clear_errors() {
+    let app = TestApp::demo().await;
+    let r = app
+        .gql(r#"{ product(slug: "no-such-thing") { name } }"#, json!({}))
+        .await;
+    assert_eq!(r["data"]["product"], Value::Null);
+    assert_eq!(r["errors"][0]["extensions"]["code"], "NOT_FOUND");
+    let r = app.gql(r#"{ product(id: "prd_nope") { name } }"#, json!({})).await;
+    assert_eq!(r["errors"][0]["extensions"]["code"], "INVALID_ID");
+    let r = app.gql("{ product { name } }", json!({})).await;
+    assert_eq!(r["errors"][0]["extensions"]["code"], "INVALID_INPUT");
+    let r = app.gql(r#"{ category(slug: "nope") { name } }"#, json!({})).await;
+    assert_eq!(r["errors"][0]["extensions"]["code"], "NOT_FOUND");
+    let draft: String = sqlx::query_scalar("SELECT slug FROM products WHERE NOT published LIMIT 1")
+        .fetch_one(&app.pool)
+        .await
+        .expect("a draft");
+    let r = app
+        .gql(
+            "query($s: String) { product(slug: $s) { name } }",
+            json!({ "s": draft }),
+        )
+        .await;
+    assert_eq!(r["errors"][0]["extensions"]["code"], "NOT_FOUND");
+}
+
+#[tokio::test]
+async fn page_size_is_capped_at_100_with_a_clear_error_in_the_callers_language() {
+    let app = TestApp::demo().await;
+    for (first, ok) in [
+        (1000, false),
+        (101, false),
+        (0, false),
+        (-1, false),
+        (100, true),
+        (1, true),
+    ] {
+        let r = app.gql(LIST, json!({ "first": first })).await;
+        if ok {
+            data(&r);
+        } else {
+            assert_eq!(
+                r["errors"][0]["extensions"]["code"], "PAGE_SIZE_EXCEEDED",
+                "first={first}"
+            );
+            assert_eq!(r["errors"][0]["path"], json!(["products"]));
+        }
+    }
+    let en = app
+        .request(reqwest::Method::POST, "/graphql")
+        .header("accept-language", "en-US,en;q=0.9")
+        .json(&json!({ "query": "{ products(first: 1000) { totalCount } }" }))
+        .send()
+        .await
+        .expect("send");
+    let body: Value = en.json().await.expect("json");
+    assert_eq!(
+        body["errors"][0]["message"],
+        "first must be between 1 and 100, got 1000"
+    );
+    let r = app.gql("{ products(first: 1000) { totalCount } }", json!({})).await;
+    assert!(r["errors"][0]["message"].as_str().expect("msg").contains("100까지"));
+}
+
+const PAGE_WITH_VARIANTS: &str = r"query($first: Int) { products(first: $first) { totalCount edges { node {
+    id name slug priceFrom inStock images { url } category { name }
+    variants { id sku price compareAtPrice quantityAvailable } } } } }";
+
+#[tokio::test]
+async fn a_page_costs_the_same_few_statements_whatever_its_size() {
+    let app = TestApp::spawn_with(Options {
+        count_statements: true,
+        ..Options::default()
+    })
+    .await;
+    commerce::demo::seed_bulk(&app.pool, 120, 3).await.expect("seed");
+    let counter = app.counter.clone().expect("counting");
+    let mut costs = Vec::new();
+    for first in [1, 5, 20, 100] {
+        let before = counter.get();
+        let r = app.gql(PAGE_WITH_VARIANTS, json!({ "first": first })).await;
+        let n = data(&r)["products"]["edges"].as_array().expect("edges").len();
+        assert_eq!(n, first as usize);
+        costs.push(counter.get() - before);
+    }
+    // page + variants + categories of the page + totalCount
+    assert!(
+        costs.iter().all(|&c| c == costs[0]),
+        "statements per page size: {costs:?}"
+    );
+    let before = counter.get();
+    let r = app
+        .gql(
+            "{ products(first: 20) { edges { node { name variants { id price quantityAvailable } } } } }",
+            json!({}),
+        )
+        .await;
+    data(&r);
+    let listing = counter.get() - before;
+    assert!(listing <= 3, "listing with variants took {listing} statements");
+
+    let before = counter.get();
+    let r = app
+        .gql(
+            "query($s: String) { product(slug: $s) { name variants { price } } }",
+            json!({ "s": "bulk" }),
+        )
+        .await;
+    assert_eq!(r["errors"][0]["extensions"]["code"], "NOT_FOUND");
+    assert_eq!(counter.get() - before, 1);
+    assert_eq!(costs[0], 4, "{costs:?}");
+}

@@ -1,0 +1,232 @@
+//! The GraphQL-over-HTTP rules: media type by Accept, 4xx for request errors with no
+//! `data` entry, GET for queries only; plus health, readiness and limits.
+
+use jangteo_tests::TestApp;
+use reqwest::{Method, StatusCode, header};
+use serde_json::{Value, json};
+
+const GQL_RESPONSE: &str = "application/graphql-response+json";
+const JSON: &str = "application/json";
+
+async fn post(
+    app: &TestApp,
+    accept: Option<&str>,
+    content_type: &str,
+    body: impl Into<reqwest::Body>,
+) -> (StatusCode, String, Value) {
+    let mut req = app
+        .request(Method::POST, "/graphql")
+        .header(header::CONTENT_TYPE, content_type)
+        .body(body);
+    if let Some(a) = accept {
+        req = req.header(header::ACCEPT, a);
+    }
+    let resp = req.send().await.expect("send");
+    let status = resp.status();
+    let ct = resp
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .to_owned();
+    let body = resp.json().await.unwrap_or(Value::Null);
+    (status, ct, body)
+}
+
+async fn post_query(app: &TestApp, accept: Option<&str>, body: Value) -> (StatusCode, String, Value) {
+    post(app, accept, JSON, body.to_string()).await
+}
+
+#[tokio::test]
+async fn response_media_type_follows_accept() {
+    let app = TestApp::demo().await;
+    let q = json!({ "query": "{ shop { name } }" });
+    for (accept, expected) in [
+        (Some(GQL_RESPONSE), GQL_RESPONSE),
+        (Some(JSON), JSON),
+        (None, JSON),
+        (Some("*/*"), JSON),
+        (
+            Some("application/json;q=0.5, application/graphql-response+json"),
+            GQL_RESPONSE,
+        ),
+        (Some("application/graphql-response+json;q=0.1, application/json"), JSON),
+    ] {
+        let (status, ct, body) = post_query(&app, accept, q.clone()).await;
+        assert_eq!(status, StatusCode::OK, "{accept:?}");
+        assert_eq!(ct, expected, "{accept:?}");
+        assert_eq!(body["data"]["shop"]["name"], "장터 뉴트리션");
+    }
+    let (status, _, _) = post_query(&app, Some("text/html"), q).await;
+    assert_eq!(status, StatusCode::NOT_ACCEPTABLE);
+}
+
+#[tokio::test]
+async fn request_errors_are_4xx_without_data_under_graphql_response_json() {
+    let app = TestApp::demo().await;
+    let cases: Vec<(&str, String, &str)> = vec![
+        ("unparseable JSON", "{ not json".into(), "BAD_REQUEST"),
+        ("missing query", json!({ "variables": {} }).to_string(), "BAD_REQUEST"),
+        ("query not a string", json!({ "query": 1 }).to_string(), "BAD_REQUEST"),
+        ("variables not an object", json!({ "query": "{ shop { name } }", "variables": [1] }).to_string(), "BAD_REQUEST"),
+        ("document does not parse", json!({ "query": "{ products(first: " }).to_string(), "GRAPHQL_PARSE_FAILED"),
+        ("unknown field", json!({ "query": "{ nope }" }).to_string(), "GRAPHQL_VALIDATION_FAILED"),
+        (
+            "unknown operation",
+            json!({ "query": "query A { shop { name } }", "operationName": "B" }).to_string(),
+            "GRAPHQL_VALIDATION_FAILED",
+        ),
+        (
+            "variable coercion",
+            json!({ "query": "query($n: Int) { products(first: $n) { totalCount } }", "variables": { "n": "ten" } })
+                .to_string(),
+            "GRAPHQL_VALIDATION_FAILED",
+        ),
+        (
+            "too deep",
+            json!({ "query": "{ categories { children { children { children { children { children { children { children { children { children { slug } } } } } } } } } } }" }).to_string(),
+            "GRAPHQL_VALIDATION_FAILED",
+        ),
+    ];
+    for (what, body, code) in cases {
+        let (status, ct, resp) = post(&app, Some(GQL_RESPONSE), JSON, body.clone()).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{what}: {resp}");
+        assert_eq!(ct, GQL_RESPONSE, "{what}");
+        assert!(
+            resp.get("data").is_none(),
+            "{what}: request errors have no data entry: {resp}"
+        );
+        assert_eq!(resp["errors"][0]["extensions"]["code"], code, "{what}: {resp}");
+        assert!(!resp["errors"][0]["message"].as_str().unwrap_or("").is_empty());
+
+        // application/json: 200 for a well-formed HTTP request, 400 for a malformed one.
+        let (status, ct, resp) = post(&app, Some(JSON), JSON, body).await;
+        let malformed = code == "BAD_REQUEST";
+        let expected = if malformed {
+            StatusCode::BAD_REQUEST
+        } else {
+            StatusCode::OK
+        };
+        assert_eq!(status, expected, "{what} as application/json");
+        assert_eq!(ct, JSON);
+        assert!(resp.get("data").is_none(), "{what}: {resp}");
+    }
+}
+
+#[tokio::test]
+async fn field_errors_are_200_with_data() {
+    let app = TestApp::demo().await;
+    let body = json!({ "query": r#"{ shop { name } product(slug: "nope") { name } }"# });
+    let (status, _, resp) = post_query(&app, Some(GQL_RESPONSE), body).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(resp["data"]["shop"]["name"], "장터 뉴트리션");
+    assert_eq!(resp["data"]["product"], Value::Null);
+    assert_eq!(resp["errors"][0]["path"], json!(["product"]));
+}
+
+#[tokio::test]
+async fn post_needs_a_json_body() {
+    let app = TestApp::demo().await;
+    let (status, _, resp) = post(&app, Some(GQL_RESPONSE), "text/plain", "{ shop { name } }").await;
+    assert_eq!(status, StatusCode::UNSUPPORTED_MEDIA_TYPE);
+    assert_eq!(resp["errors"][0]["extensions"]["code"], "UNSUPPORTED_MEDIA_TYPE");
+    let (status, _, resp) = post(
+        &app,
+        None,
+        "application/json; charset=utf-8",
+        json!({ "query": "{ shop { name } }" }).to_string(),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{resp}");
+    let big = format!(
+        "{{\"query\": \"{{ shop {{ name }} }}\", \"x\": \"{}\"}}",
+        "a".repeat(2 * 1024 * 1024)
+    );
+    let (status, _, _) = post(&app, None, JSON, big).await;
+    assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE);
+}
+
+#[tokio::test]
+async fn get_runs_queries_but_not_mutations() {
+    let app = TestApp::demo().await;
+    let resp = app
+        .request(Method::GET, "/graphql")
+        .header(header::ACCEPT, GQL_RESPONSE)
+        .query(&[
+            ("query", "query($n: Int) { products(first: $n) { totalCount } }"),
+            ("variables", r#"{"n": 2}"#),
+        ])
+        .send()
+        .await
+        .expect("send");
+    assert_eq!(resp.status(), StatusCode::OK);
+    let body: Value = resp.json().await.expect("json");
+    assert!(body["data"]["products"]["totalCount"].as_i64().expect("count") > 0);
+
+    let resp = app
+        .request(Method::GET, "/graphql")
+        .header(header::ACCEPT, GQL_RESPONSE)
+        .query(&[("query", "mutation { __typename }")])
+        .send()
+        .await
+        .expect("send");
+    assert_eq!(resp.status(), StatusCode::METHOD_NOT_ALLOWED);
+    assert_eq!(
+        resp.headers().get(header::ALLOW).and_then(|v| v.to_str().ok()),
+        Some("POST")
+    );
+
+    let resp = app
+        .request(Method::GET, "/graphql")
+        .header(header::ACCEPT, GQL_RESPONSE)
+        .send()
+        .await
+        .expect("send");
+    assert_eq!(resp.status(), StatusCode::BAD_REQUEST, "GET without a query");
+
+    let resp = app.request(Method::PUT, "/graphql").send().await.expect("send");
+    assert_eq!(resp.status(), StatusCode::METHOD_NOT_ALLOWED);
+
+    let resp = app
+        .request(Method::GET, "/graphql")
+        .header(header::ACCEPT, "text/html")
+        .send()
+        .await
+        .expect("send");
+    assert_eq!(resp.status(), StatusCode::OK);
+    assert!(resp.text().await.expect("html").to_lowercase().contains("graphiql"));
+}
+
+#[tokio::test]
+async fn health_and_readiness() {
+    let app = TestApp::spawn().await;
+    let resp = app.request(Method::GET, "/healthz").send().await.expect("send");
+    assert_eq!(resp.status(), StatusCode::OK);
+    let resp = app.request(Method::GET, "/readyz").send().await.expect("send");
+    assert_eq!(resp.status(), StatusCode::OK);
+    // Readiness follows the database: a service whose database is gone answers 503.
+    let dead_port = std::net::TcpListener::bind("127.0.0.1:0")
+        .expect("bind")
+        .local_addr()
+        .expect("addr")
+        .port();
+    let pool = sqlx::postgres::PgPoolOptions::new()
+        .acquire_timeout(std::time::Duration::from_secs(1))
+        .connect_lazy_with(
+            sqlx::postgres::PgConnectOptions::new()
+                .host("127.0.0.1")
+                .port(dead_port),
+        );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    let state = graphql::app::AppState::new(pool, commerce::Settings::defaults().shop);
+    tokio::spawn(graphql::app::serve(listener, state, std::future::pending()));
+    let resp = reqwest::get(format!("http://{addr}/readyz")).await.expect("send");
+    assert_eq!(resp.status(), StatusCode::SERVICE_UNAVAILABLE);
+    let resp = reqwest::get(format!("http://{addr}/healthz")).await.expect("send");
+    assert_eq!(
+        resp.status(),
+        StatusCode::OK,
+        "the process is up even when the database is not"
+    );
+}
