@@ -210,7 +210,7 @@ pub async fn locate(settings: &DatabaseSettings) -> Result<Server, StartError> {
 }
 
 fn local_candidates() -> Vec<(String, PgConnectOptions)> {
-    let os_user = std::env::var("USER").ok().filter(|u| !u.is_empty());
+    let os_user = os_user();
     let mut out = Vec::new();
     for dir in ["/var/run/postgresql", "/tmp"] {
         if !Path::new(dir).join(".s.PGSQL.5432").exists() {
@@ -371,7 +371,7 @@ impl PrivateCluster {
             if out.status.success() {
                 return Ok(());
             }
-            last = String::from_utf8_lossy(&out.stderr).trim().to_owned();
+            String::from_utf8_lossy(&out.stderr).trim().clone_into(&mut last);
             // initdb leaves a partial directory behind on some failures.
             if let Ok(entries) = std::fs::read_dir(&self.dir) {
                 for entry in entries.flatten() {
@@ -427,10 +427,10 @@ impl PrivateCluster {
             .output();
         match out {
             Ok(o) if o.status.success() => {
-                tracing::info!(dir = %self.dir.display(), "stopped private PostgreSQL cluster")
+                tracing::info!(dir = %self.dir.display(), "stopped private PostgreSQL cluster");
             }
             Ok(o) => {
-                tracing::warn!(stderr = %String::from_utf8_lossy(&o.stderr), "pg_ctl stop failed")
+                tracing::warn!(stderr = %String::from_utf8_lossy(&o.stderr), "pg_ctl stop failed");
             }
             Err(e) => tracing::warn!(error = %e, "cannot run pg_ctl stop"),
         }
@@ -439,10 +439,10 @@ impl PrivateCluster {
 
 fn find_pg_bin() -> Option<PathBuf> {
     let has_tools = |d: &Path| d.join("initdb").is_file() && d.join("pg_ctl").is_file();
-    if let Some(path) = std::env::var_os("PATH") {
-        if let Some(d) = std::env::split_paths(&path).find(|d| has_tools(d)) {
-            return Some(d);
-        }
+    if let Some(path) = std::env::var_os("PATH")
+        && let Some(d) = std::env::split_paths(&path).find(|d| has_tools(d))
+    {
+        return Some(d);
     }
     let mut versions: Vec<(u32, PathBuf)> = std::fs::read_dir("/usr/lib/postgresql")
         .into_iter()
@@ -458,9 +458,26 @@ fn find_pg_bin() -> Option<PathBuf> {
     versions.pop().map(|(_, bin)| bin)
 }
 
+/// The login name of this process's user: `USER`/`LOGNAME`, else looked up by uid.
+fn os_user() -> Option<String> {
+    for var in ["USER", "LOGNAME"] {
+        if let Ok(u) = std::env::var(var)
+            && !u.is_empty()
+        {
+            return Some(u);
+        }
+    }
+    let uid = std::fs::metadata("/proc/self").ok()?.uid();
+    let passwd = std::fs::read_to_string("/etc/passwd").ok()?;
+    passwd.lines().find_map(|line| {
+        let f: Vec<&str> = line.split(':').collect();
+        (f.len() > 2 && f[2].parse() == Ok(uid)).then(|| f[0].to_owned())
+    })
+}
+
 fn is_root() -> bool {
     // /proc/self belongs to the effective user: no libc call needed.
-    std::fs::metadata("/proc/self").map(|m| m.uid() == 0).unwrap_or(false)
+    std::fs::metadata("/proc/self").is_ok_and(|m| m.uid() == 0)
 }
 
 fn user_ids(user: &str) -> Option<(u32, u32)> {

@@ -95,22 +95,40 @@ pub async fn seed_demo(pool: &PgPool) -> Result<Seeded, Error> {
     if !lock_and_check_empty(&mut tx).await? {
         return Ok(Seeded::AlreadyHasCatalog);
     }
-    let mut category_ids: HashMap<&str, CategoryId> = HashMap::new();
-    // Parents first: a category's parent must exist before it.
-    let mut pending: Vec<&DemoCategory> = shop.categories.iter().collect();
+    let category_ids = insert_categories(&mut tx, &shop.categories).await?;
+    let now = Utc::now();
+    let mut variants = 0;
+    for (i, p) in shop.products.iter().enumerate() {
+        // Spread creation times so "newest" has a visible order: the file's first is newest.
+        let created = now - Duration::minutes(i64::try_from(i).unwrap_or(0) * 90);
+        let category = category_ids.get(p.category.as_str()).copied();
+        variants += insert_product(&mut tx, p, category, created).await?;
+    }
+    tx.commit().await?;
+    Ok(Seeded::Catalog {
+        products: shop.products.len() as u64,
+        variants,
+    })
+}
+
+/// Inserts categories parents first; returns their ids by slug.
+async fn insert_categories<'a>(
+    conn: &mut PgConnection,
+    categories: &'a [DemoCategory],
+) -> Result<HashMap<&'a str, CategoryId>, Error> {
+    let mut ids: HashMap<&str, CategoryId> = HashMap::new();
+    let mut pending: Vec<&DemoCategory> = categories.iter().collect();
     while !pending.is_empty() {
         let before = pending.len();
         let mut rest = Vec::new();
         for c in pending {
             let parent = match &c.parent {
                 None => None,
-                Some(p) => match category_ids.get(p.as_str()) {
-                    Some(id) => Some(*id),
-                    None => {
-                        rest.push(c);
-                        continue;
-                    }
-                },
+                Some(p) if ids.contains_key(p.as_str()) => ids.get(p.as_str()).copied(),
+                Some(_) => {
+                    rest.push(c);
+                    continue;
+                }
             };
             let id = CategoryId::generate();
             sqlx::query!(
@@ -123,9 +141,9 @@ pub async fn seed_demo(pool: &PgPool) -> Result<Seeded, Error> {
                 c.description,
                 c.position,
             )
-            .execute(&mut *tx)
+            .execute(&mut *conn)
             .await?;
-            category_ids.insert(&c.slug, id);
+            ids.insert(&c.slug, id);
         }
         if rest.len() == before {
             return Err(Error::Invalid {
@@ -135,78 +153,74 @@ pub async fn seed_demo(pool: &PgPool) -> Result<Seeded, Error> {
         }
         pending = rest;
     }
+    Ok(ids)
+}
 
-    let now = Utc::now();
-    let total = shop.products.len();
-    let mut variants = 0;
-    for (i, p) in shop.products.iter().enumerate() {
-        let id = ProductId::generate();
-        // Spread creation times so "newest" has a visible order: the file's first is newest.
-        let created = now - Duration::minutes(i64::try_from(i).unwrap_or(0) * 90);
-        let category = category_ids.get(p.category.as_str()).copied();
+/// Inserts one product with its images and variants; returns how many variants.
+async fn insert_product(
+    conn: &mut PgConnection,
+    p: &DemoProduct,
+    category: Option<CategoryId>,
+    created: chrono::DateTime<Utc>,
+) -> Result<u64, Error> {
+    let id = ProductId::generate();
+    sqlx::query!(
+        "INSERT INTO products (id, slug, name, description, category_id, published, tax_free,
+                               created_at, updated_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8)",
+        id as ProductId,
+        p.slug,
+        p.name,
+        p.description,
+        category as Option<CategoryId>,
+        p.published,
+        p.tax_free,
+        created,
+    )
+    .execute(&mut *conn)
+    .await?;
+    for (pos, img) in p.images.iter().enumerate() {
         sqlx::query!(
-            "INSERT INTO products (id, slug, name, description, category_id, published, tax_free,
-                                   created_at, updated_at)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8)",
+            "INSERT INTO product_images (id, product_id, url, alt, position) VALUES ($1, $2, $3, $4, $5)",
+            ImageId::generate() as ImageId,
             id as ProductId,
-            p.slug,
-            p.name,
-            p.description,
-            category as Option<CategoryId>,
-            p.published,
-            p.tax_free,
-            created,
+            img.url,
+            img.alt,
+            i32::try_from(pos).unwrap_or(i32::MAX),
         )
-        .execute(&mut *tx)
+        .execute(&mut *conn)
         .await?;
-        for (pos, img) in p.images.iter().enumerate() {
-            sqlx::query!(
-                "INSERT INTO product_images (id, product_id, url, alt, position) VALUES ($1, $2, $3, $4, $5)",
-                ImageId::generate() as ImageId,
-                id as ProductId,
-                img.url,
-                img.alt,
-                i32::try_from(pos).unwrap_or(i32::MAX),
-            )
-            .execute(&mut *tx)
-            .await?;
-        }
-        for (pos, v) in p.variants.iter().enumerate() {
-            let options: Vec<OptionValue> = p
-                .options
-                .iter()
-                .filter_map(|name| {
-                    v.options.get(name).map(|value| OptionValue {
-                        name: name.clone(),
-                        value: value.clone(),
-                    })
-                })
-                .collect();
-            let name = options.iter().map(|o| o.value.as_str()).collect::<Vec<_>>().join(" / ");
-            sqlx::query!(
-                "INSERT INTO variants (id, product_id, sku, name, options, price, compare_at_price,
-                                       on_hand, position)
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
-                VariantId::generate() as VariantId,
-                id as ProductId,
-                v.sku,
-                name,
-                serde_json::to_value(&options).unwrap_or_default(),
-                v.price,
-                v.compare_at_price,
-                v.stock,
-                i32::try_from(pos).unwrap_or(i32::MAX),
-            )
-            .execute(&mut *tx)
-            .await?;
-            variants += 1;
-        }
     }
-    tx.commit().await?;
-    Ok(Seeded::Catalog {
-        products: total as u64,
-        variants,
-    })
+    for (pos, v) in p.variants.iter().enumerate() {
+        let options: Vec<OptionValue> = p
+            .options
+            .iter()
+            .filter_map(|name| {
+                v.options.get(name).map(|value| OptionValue {
+                    name: name.clone(),
+                    value: value.clone(),
+                })
+            })
+            .collect();
+        let name = options.iter().map(|o| o.value.as_str()).collect::<Vec<_>>().join(" / ");
+        sqlx::query!(
+            "INSERT INTO variants (id, product_id, sku, name, options, price, compare_at_price,
+                                   on_hand, position)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+            VariantId::generate() as VariantId,
+            id as ProductId,
+            v.sku,
+            name,
+            serde_json::to_value(&options).unwrap_or_default(),
+            v.price,
+            v.compare_at_price,
+            v.stock,
+            i32::try_from(pos).unwrap_or(i32::MAX),
+        )
+        .execute(&mut *conn)
+        .await?;
+    }
+    Ok(p.variants.len() as u64)
 }
 
 const ADJECTIVES: [&str; 8] = [
@@ -229,105 +243,30 @@ const NOUNS: [&str; 8] = [
     "닭가슴살",
     "견과믹스",
 ];
-const SIZES: [&str; 6] = ["1개", "3개입", "6개입", "12개입", "24개입", "30개입"];
+/// Bulk variants are the 구성 (pack size) options, at most this many per product.
+pub const MAX_BULK_VARIANTS: u32 = 6;
+const SIZES: [&str; MAX_BULK_VARIANTS as usize] = ["1개", "3개입", "6개입", "12개입", "24개입", "30개입"];
 
 /// Inserts `products` published products with `variants` variants each (stock 1,000 each),
 /// in batches of 1,000, one transaction in all. For benchmarks and load tests.
+/// Errors: `INVALID_INPUT` unless `products ≥ 1` and `variants` in `1..=MAX_BULK_VARIANTS`.
 pub async fn seed_bulk(pool: &PgPool, products: u32, variants: u32) -> Result<Seeded, Error> {
-    if products == 0 || !(1..=SIZES.len() as u32).contains(&variants) {
+    if products == 0 || !(1..=MAX_BULK_VARIANTS).contains(&variants) {
         return Err(Error::Invalid {
             field: "variants",
-            reason: format!("products ≥ 1 and variants in 1..={}", SIZES.len()),
+            reason: format!("products ≥ 1 and variants in 1..={MAX_BULK_VARIANTS}"),
         });
     }
-    let run = &Uuid::now_v7().simple().to_string()[24..];
+    let run = Uuid::now_v7().simple().to_string()[24..].to_owned();
     let mut tx = pool.begin().await?;
-    let category =
-        match sqlx::query_scalar!(r#"SELECT id AS "id: CategoryId" FROM categories ORDER BY position LIMIT 1"#)
-            .fetch_optional(&mut *tx)
-            .await?
-        {
-            Some(id) => id,
-            None => {
-                let id = CategoryId::generate();
-                sqlx::query!(
-                    "INSERT INTO categories (id, slug, name) VALUES ($1, $2, '전체 상품')",
-                    id as CategoryId,
-                    format!("all-{run}"),
-                )
-                .execute(&mut *tx)
-                .await?;
-                id
-            }
-        };
+    let category = bulk_category(&mut tx, &run).await?;
     let now = Utc::now();
     let mut done = 0u32;
     while done < products {
         let batch = (products - done).min(1000);
-        let mut p_ids = Vec::new();
-        let (mut slugs, mut names, mut descs, mut created) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
-        let (mut v_ids, mut v_products, mut skus, mut v_names, mut v_opts, mut prices, mut compare) = (
-            Vec::new(),
-            Vec::new(),
-            Vec::new(),
-            Vec::new(),
-            Vec::new(),
-            Vec::new(),
-            Vec::new(),
-        );
-        let mut positions = Vec::new();
-        for n in done..done + batch {
-            let id = Uuid::now_v7();
-            let (a, b) = (ADJECTIVES[n as usize % 8], NOUNS[(n as usize / 8) % 8]);
-            p_ids.push(id);
-            slugs.push(format!("bulk-{run}-{n}"));
-            names.push(format!("{a} {b} {n:05}"));
-            descs.push(format!("<p>{a} {b}. 한 번에 단백질 {}g.</p>", 10 + n % 20));
-            created.push(now - Duration::seconds(i64::from(n)));
-            for j in 0..variants {
-                let size = SIZES[j as usize];
-                let price = 2900 + i64::from(n % 50) * 300 + i64::from(j) * 4000;
-                v_ids.push(Uuid::now_v7());
-                v_products.push(id);
-                skus.push(format!("BULK-{run}-{n}-{j}"));
-                v_names.push(size.to_owned());
-                v_opts.push(serde_json::json!([{ "name": "구성", "value": size }]));
-                prices.push(price);
-                compare.push((n % 3 == 0).then_some(price + 1000));
-                positions.push(i32::try_from(j).unwrap_or(0));
-            }
-        }
-        sqlx::query!(
-            "INSERT INTO products (id, slug, name, description, category_id, published, created_at, updated_at)
-             SELECT id, slug, name, description, $5, true, created, created
-               FROM UNNEST($1::uuid[], $2::text[], $3::text[], $4::text[], $6::timestamptz[])
-                    AS t (id, slug, name, description, created)",
-            &p_ids,
-            &slugs,
-            &names,
-            &descs,
-            category as CategoryId,
-            &created,
-        )
-        .execute(&mut *tx)
-        .await?;
-        sqlx::query!(
-            "INSERT INTO variants (id, product_id, sku, name, options, price, compare_at_price, on_hand, position)
-             SELECT id, product_id, sku, name, options, price, compare_at_price, 1000, position
-               FROM UNNEST($1::uuid[], $2::uuid[], $3::text[], $4::text[], $5::jsonb[], $6::int8[],
-                           $7::int8[], $8::int4[])
-                    AS t (id, product_id, sku, name, options, price, compare_at_price, position)",
-            &v_ids,
-            &v_products,
-            &skus,
-            &v_names,
-            &v_opts,
-            &prices,
-            &compare as &[Option<i64>],
-            &positions,
-        )
-        .execute(&mut *tx)
-        .await?;
+        BulkBatch::build(&run, done..done + batch, variants, now)
+            .insert(&mut tx, category)
+            .await?;
         done += batch;
     }
     tx.commit().await?;
@@ -335,4 +274,105 @@ pub async fn seed_bulk(pool: &PgPool, products: u32, variants: u32) -> Result<Se
         products: u64::from(products),
         variants: u64::from(products) * u64::from(variants),
     })
+}
+
+/// The first category, or a new one when there is none.
+async fn bulk_category(conn: &mut PgConnection, run: &str) -> Result<CategoryId, Error> {
+    let first = sqlx::query_scalar!(r#"SELECT id AS "id: CategoryId" FROM categories ORDER BY position LIMIT 1"#)
+        .fetch_optional(&mut *conn)
+        .await?;
+    if let Some(id) = first {
+        return Ok(id);
+    }
+    let id = CategoryId::generate();
+    sqlx::query!(
+        "INSERT INTO categories (id, slug, name) VALUES ($1, $2, '전체 상품')",
+        id as CategoryId,
+        format!("all-{run}"),
+    )
+    .execute(&mut *conn)
+    .await?;
+    Ok(id)
+}
+
+/// Columns of one batch of bulk products and their variants, for `UNNEST` inserts.
+#[derive(Default)]
+struct BulkBatch {
+    ids: Vec<Uuid>,
+    slugs: Vec<String>,
+    names: Vec<String>,
+    descriptions: Vec<String>,
+    created: Vec<chrono::DateTime<Utc>>,
+    v_ids: Vec<Uuid>,
+    v_products: Vec<Uuid>,
+    skus: Vec<String>,
+    v_names: Vec<String>,
+    v_options: Vec<serde_json::Value>,
+    prices: Vec<i64>,
+    compare_at: Vec<Option<i64>>,
+    positions: Vec<i32>,
+}
+
+impl BulkBatch {
+    fn build(run: &str, range: std::ops::Range<u32>, variants: u32, now: chrono::DateTime<Utc>) -> BulkBatch {
+        let mut b = BulkBatch::default();
+        for n in range {
+            let id = Uuid::now_v7();
+            let (a, noun) = (ADJECTIVES[n as usize % 8], NOUNS[(n as usize / 8) % 8]);
+            b.ids.push(id);
+            b.slugs.push(format!("bulk-{run}-{n}"));
+            b.names.push(format!("{a} {noun} {n:05}"));
+            b.descriptions
+                .push(format!("<p>{a} {noun}. 한 번에 단백질 {}g.</p>", 10 + n % 20));
+            b.created.push(now - Duration::seconds(i64::from(n)));
+            for (j, size) in SIZES.iter().take(variants as usize).enumerate() {
+                let j = i32::try_from(j).unwrap_or(0);
+                let price = 2900 + i64::from(n % 50) * 300 + i64::from(j) * 4000;
+                b.v_ids.push(Uuid::now_v7());
+                b.v_products.push(id);
+                b.skus.push(format!("BULK-{run}-{n}-{j}"));
+                b.v_names.push((*size).to_owned());
+                b.v_options.push(serde_json::json!([{ "name": "구성", "value": size }]));
+                b.prices.push(price);
+                b.compare_at.push((n % 3 == 0).then_some(price + 1000));
+                b.positions.push(j);
+            }
+        }
+        b
+    }
+
+    async fn insert(&self, conn: &mut PgConnection, category: CategoryId) -> Result<(), Error> {
+        sqlx::query!(
+            "INSERT INTO products (id, slug, name, description, category_id, published, created_at, updated_at)
+             SELECT id, slug, name, description, $5, true, created, created
+               FROM UNNEST($1::uuid[], $2::text[], $3::text[], $4::text[], $6::timestamptz[])
+                    AS t (id, slug, name, description, created)",
+            &self.ids,
+            &self.slugs,
+            &self.names,
+            &self.descriptions,
+            category as CategoryId,
+            &self.created,
+        )
+        .execute(&mut *conn)
+        .await?;
+        sqlx::query!(
+            "INSERT INTO variants (id, product_id, sku, name, options, price, compare_at_price, on_hand, position)
+             SELECT id, product_id, sku, name, options, price, compare_at_price, 1000, position
+               FROM UNNEST($1::uuid[], $2::uuid[], $3::text[], $4::text[], $5::jsonb[], $6::int8[],
+                           $7::int8[], $8::int4[])
+                    AS t (id, product_id, sku, name, options, price, compare_at_price, position)",
+            &self.v_ids,
+            &self.v_products,
+            &self.skus,
+            &self.v_names,
+            &self.v_options,
+            &self.prices,
+            &self.compare_at as &[Option<i64>],
+            &self.positions,
+        )
+        .execute(&mut *conn)
+        .await?;
+        Ok(())
+    }
 }

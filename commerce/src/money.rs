@@ -41,6 +41,7 @@ impl Won {
     }
 
     /// VAT inside a VAT-included amount: `round(x / 11)`.
+    #[must_use]
     pub fn vat_included(self) -> Won {
         Won(self.0 / 11 + i64::from(self.0 % 11 >= 6))
     }
@@ -52,7 +53,7 @@ impl fmt::Display for Won {
         let digits = self.0.to_string();
         let mut out = String::with_capacity(digits.len() + digits.len() / 3 + 3);
         for (i, ch) in digits.chars().enumerate() {
-            if i > 0 && (digits.len() - i) % 3 == 0 {
+            if i > 0 && (digits.len() - i).is_multiple_of(3) {
                 out.push(',');
             }
             out.push(ch);

@@ -83,6 +83,9 @@ impl Settings {
     }
 
     /// The built-in defaults alone (tests start from these).
+    ///
+    /// # Panics
+    /// Never: `defaults.toml` is compiled in and tested.
     pub fn defaults() -> Settings {
         Figment::new()
             .merge(Toml::string(DEFAULTS))
@@ -104,6 +107,7 @@ mod tests {
     }
 
     #[test]
+    #[allow(clippy::result_large_err)] // figment::Jail's closure type
     fn env_overrides_file_overrides_defaults_and_url_stays_secret() {
         figment::Jail::expect_with(|jail| {
             jail.create_file("jangteo.toml", "listen = \"127.0.0.1:9000\"\n[shop]\nname = \"파일\"\n")?;

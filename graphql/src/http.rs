@@ -64,7 +64,7 @@ impl MediaType {
                 "application/*" | "*/*" => (1, MediaType::Json),
                 _ => continue,
             };
-            if q > 0.0 && best.is_none_or(|(bq, br, _)| q > bq || (q == bq && rank > br)) {
+            if q > 0.0 && best.is_none_or(|(bq, br, _)| (q, rank) > (bq, br)) {
                 best = Some((q, rank, media));
             }
         }
@@ -215,7 +215,7 @@ pub async fn handle<E: Executor>(
             Some(name) => doc
                 .operations
                 .iter()
-                .find(|(n, _)| n.map(|n| n.as_str()) == Some(name.as_str())),
+                .find(|(n, _)| n.map(async_graphql::Name::as_str) == Some(name.as_str())),
             None => doc.operations.iter().next(),
         }
         .map(|(_, op)| op.node.ty);

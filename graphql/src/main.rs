@@ -83,7 +83,7 @@ async fn run(command: Command, settings: &Settings, database: &db::Database) -> 
                 db::migrate(pool).await?;
             }
             if demo {
-                report_seed(demo::seed_demo(pool).await?);
+                report_seed(&demo::seed_demo(pool).await?);
             }
             let listener = tokio::net::TcpListener::bind(settings.listen)
                 .await
@@ -100,7 +100,7 @@ async fn run(command: Command, settings: &Settings, database: &db::Database) -> 
         }
         Command::Seed { demo: true, .. } => {
             db::migrate(pool).await?;
-            report_seed(demo::seed_demo(pool).await?);
+            report_seed(&demo::seed_demo(pool).await?);
         }
         Command::Seed {
             products: Some(n),
@@ -108,7 +108,7 @@ async fn run(command: Command, settings: &Settings, database: &db::Database) -> 
             ..
         } => {
             db::migrate(pool).await?;
-            report_seed(demo::seed_bulk(pool, n, m).await?);
+            report_seed(&demo::seed_bulk(pool, n, m).await?);
         }
         Command::Seed { .. } => {
             anyhow::bail!("say what to seed: --demo, or --products N --variants M")
@@ -118,7 +118,7 @@ async fn run(command: Command, settings: &Settings, database: &db::Database) -> 
     Ok(())
 }
 
-fn report_seed(seeded: demo::Seeded) {
+fn report_seed(seeded: &demo::Seeded) {
     match seeded {
         demo::Seeded::Catalog { products, variants } => {
             tracing::info!(products, variants, "catalog seeded");

@@ -1,5 +1,6 @@
 //! Test support for end-to-end tests: a fresh database per test, the real router on a
 //! random port, GraphQL over HTTP, and a PostgreSQL wire proxy that counts statements.
+#![allow(clippy::missing_panics_doc)] // test support: a panic is how it reports a broken setup
 
 pub mod pgcount;
 

@@ -1,5 +1,6 @@
 //! Storefront catalog over HTTP against the demo shop: listings, pagination, filters,
 //! search, detail, categories, errors, and the SQL statements a page costs.
+#![allow(clippy::cast_possible_wrap, clippy::cast_sign_loss)] // counts in tests are small
 
 use std::collections::HashSet;
 

@@ -21,6 +21,7 @@ pub struct Query;
 #[Object]
 impl Query {
     /// The shop itself.
+    #[allow(clippy::unused_async)] // async-graphql resolvers with a context must be async
     async fn shop(&self, ctx: &Context<'_>) -> Result<Shop> {
         let s = ctx.data::<ShopSettings>()?;
         Ok(Shop {
@@ -236,9 +237,10 @@ impl ProductConnection {
             .items
             .into_iter()
             .map(|(p, cursor)| {
-                let category = categories
-                    .as_ref()
-                    .map(|c| p.category_id.and_then(|id| c.get(&id).cloned()));
+                let category = match &categories {
+                    Some(c) => Prefetched::Yes(p.category_id.and_then(|id| c.get(&id).cloned())),
+                    None => Prefetched::No,
+                };
                 let variants = variants.remove(&p.id).map(Arc::new);
                 ProductEdge {
                     cursor,
@@ -297,8 +299,8 @@ pub struct Product {
     p: catalog::Product,
     /// Variants prefetched with the page, if any; else the loader fetches them.
     variants: Option<Arc<Vec<catalog::Variant>>>,
-    /// The category prefetched with the page (`Some(None)`: it has none); else the loader.
-    category: Option<Option<catalog::Category>>,
+    /// The category prefetched with the page; else the loader fetches it.
+    category: Prefetched<Option<catalog::Category>>,
 }
 
 impl Product {
@@ -306,7 +308,7 @@ impl Product {
         Product {
             p,
             variants: None,
-            category: None,
+            category: Prefetched::No,
         }
     }
 
@@ -322,6 +324,12 @@ impl Product {
             .map_err(|e| to_gql(&e, lang(ctx)))?;
         Ok(Arc::new(found.unwrap_or_default()))
     }
+}
+
+/// A value loaded with the page, or not (then a loader fetches it).
+enum Prefetched<T> {
+    No,
+    Yes(T),
 }
 
 fn seoul(t: DateTime<Utc>) -> DateTime<FixedOffset> {
@@ -368,7 +376,7 @@ impl Product {
     }
     /// Its category.
     async fn category(&self, ctx: &Context<'_>) -> Result<Option<Category>> {
-        if let Some(prefetched) = &self.category {
+        if let Prefetched::Yes(prefetched) = &self.category {
             return Ok(prefetched.clone().map(Category));
         }
         let Some(id) = self.p.category_id else {
