@@ -205,10 +205,7 @@ pub async fn handle<E: Executor>(
     // only run queries.
     let doc = match parse_query(&params.query) {
         Ok(doc) => doc,
-        Err(e) => {
-            let err = ServerError::new(e.to_string(), None);
-            return graphql_request_error(media, vec![err], "GRAPHQL_PARSE_FAILED");
-        }
+        Err(e) => return graphql_request_error(media, vec![syntax_error(&e)], "GRAPHQL_PARSE_FAILED"),
     };
     if *method == Method::GET {
         let op_type = match &params.operation_name {
@@ -267,6 +264,27 @@ pub async fn handle<E: Executor>(
         body.insert("extensions".into(), Value::Object(ext));
     }
     json_response(StatusCode::OK, media, &Value::Object(body))
+}
+
+/// A parse error as one readable line with its location (the parser's own message is a
+/// multi-line source excerpt).
+fn syntax_error(e: &async_graphql::parser::Error) -> ServerError {
+    let pos = e.positions().next();
+    let detail = match e {
+        async_graphql::parser::Error::Syntax { message, .. } => message
+            .lines()
+            .rev()
+            .map(|l| l.trim().trim_start_matches("= ").trim())
+            .find(|l| !l.is_empty())
+            .unwrap_or("invalid syntax")
+            .to_owned(),
+        other => other.to_string(),
+    };
+    let message = match pos {
+        Some(p) => format!("syntax error at line {}, column {}: {detail}", p.line, p.column),
+        None => format!("syntax error: {detail}"),
+    };
+    ServerError::new(message, pos)
 }
 
 fn is_json_content_type(headers: &HeaderMap) -> bool {

@@ -114,6 +114,15 @@ async fn request_errors_are_4xx_without_data_under_graphql_response_json() {
 }
 
 #[tokio::test]
+async fn syntax_errors_say_where() {
+    let app = TestApp::demo().await;
+    let (status, _, resp) = post_query(&app, Some(GQL_RESPONSE), json!({ "query": "{ products(first: " })).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(resp["errors"][0]["message"], "syntax error at line 1, column 19: expected value");
+    assert_eq!(resp["errors"][0]["locations"], json!([{ "line": 1, "column": 19 }]));
+}
+
+#[tokio::test]
 async fn field_errors_are_200_with_data() {
     let app = TestApp::demo().await;
     let body = json!({ "query": r#"{ shop { name } product(slug: "nope") { name } }"# });
