@@ -177,6 +177,64 @@ pub struct Page<T> {
     pub items: Vec<(T, String)>,
     /// Whether there are items after the last one.
     pub has_next: bool,
+    /// How many items match over all pages, when asked for.
+    pub total: Option<i64>,
+}
+
+/// What a listing loads along with each product, in the same statement.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Include {
+    /// Each product's variants.
+    pub variants: bool,
+    /// The total count over all pages.
+    pub total: bool,
+}
+
+/// A product with its variants when they were loaded with it.
+#[derive(Clone, Debug)]
+pub struct ProductView {
+    /// The product.
+    pub product: Product,
+    /// Its variants in display order, if loaded.
+    pub variants: Option<Vec<Variant>>,
+}
+
+/// A variant as `json_build_object` in [`VARIANTS_JSON`] spells it.
+#[derive(Debug, Deserialize)]
+struct VariantJson {
+    id: VariantId,
+    product_id: ProductId,
+    sku: String,
+    name: String,
+    options: Vec<OptionValue>,
+    price: Won,
+    compare_at_price: Option<Won>,
+    on_hand: i32,
+    allocated: i32,
+}
+
+impl From<VariantJson> for Variant {
+    fn from(v: VariantJson) -> Variant {
+        Variant {
+            id: v.id,
+            product_id: v.product_id,
+            sku: v.sku,
+            name: v.name,
+            options: Json(v.options),
+            price: v.price,
+            compare_at_price: v.compare_at_price,
+            on_hand: v.on_hand,
+            allocated: v.allocated,
+        }
+    }
+}
+
+#[derive(sqlx::FromRow)]
+struct ListingRow {
+    #[sqlx(flatten)]
+    product: Product,
+    variants: Option<Json<Vec<VariantJson>>>,
+    total: Option<i64>,
 }
 
 /// Checks `first` (default [`DEFAULT_PAGE`]): `PAGE_SIZE_EXCEEDED` outside `1..=MAX_PAGE`.
@@ -272,8 +330,14 @@ fn search_terms(search: Option<&str>) -> Result<Vec<String>, Error> {
 
 const PRODUCT_COLUMNS: &str = "p.id, p.slug, p.name, p.description, p.category_id, p.published, \
      p.tax_free, p.price_min, p.created_at, p.updated_at, \
-     (SELECT COALESCE(jsonb_agg(jsonb_build_object('id', i.id, 'url', i.url, 'alt', i.alt) \
+     (SELECT COALESCE(json_agg(json_build_object('id', i.id, 'url', i.url, 'alt', i.alt) \
         ORDER BY i.position, i.id), '[]') FROM product_images i WHERE i.product_id = p.id) AS images";
+
+/// A product's variants as one JSON array (the detail queries spell it out alike).
+const VARIANTS_JSON: &str = "(SELECT COALESCE(json_agg(json_build_object('id', v.id, 'product_id', v.product_id, \
+     'sku', v.sku, 'name', v.name, 'options', v.options, 'price', v.price, \
+     'compare_at_price', v.compare_at_price, 'on_hand', v.on_hand, 'allocated', v.allocated) \
+     ORDER BY v.position, v.sku), '[]') FROM variants v WHERE v.product_id = p.id)";
 
 /// Appends the WHERE clause of a storefront listing (published products matching `filter`).
 fn push_filter(q: &mut QueryBuilder<Postgres>, filter: &ProductFilter, terms: Vec<String>) {
@@ -304,7 +368,8 @@ fn push_filter(q: &mut QueryBuilder<Postgres>, filter: &ProductFilter, terms: Ve
     }
 }
 
-/// One page of published products, in one SQL statement, with keyset pagination.
+/// One page of published products with keyset pagination, in one SQL statement that also
+/// carries what `include` asks for (variants, total count).
 ///
 /// Errors: `PAGE_SIZE_EXCEEDED` (via [`page_size`]), `INVALID_CURSOR`, `INVALID_INPUT` (search).
 pub async fn list_products(
@@ -313,12 +378,27 @@ pub async fn list_products(
     sort: ProductSort,
     first: u32,
     after: Option<&str>,
-) -> Result<Page<Product>, Error> {
+    include: Include,
+) -> Result<Page<ProductView>, Error> {
     let terms = search_terms(filter.search.as_deref())?;
     let after = after.map(|c| decode_cursor(sort, c)).transpose()?;
     // The SQL is assembled only from the fixed fragments below; every value is bound.
     let mut q = QueryBuilder::new("SELECT ");
-    q.push(PRODUCT_COLUMNS).push(" FROM products p");
+    q.push(PRODUCT_COLUMNS);
+    if include.variants {
+        q.push(", ").push(VARIANTS_JSON).push(" AS variants");
+    } else {
+        q.push(", NULL::json AS variants");
+    }
+    if include.total {
+        // Uncorrelated: PostgreSQL runs it once for the statement.
+        q.push(", (SELECT count(*) FROM products p");
+        push_filter(&mut q, filter, terms.clone());
+        q.push(") AS total");
+    } else {
+        q.push(", NULL::int8 AS total");
+    }
+    q.push(" FROM products p");
     push_filter(&mut q, filter, terms);
     let key = match sort.field {
         SortField::Newest => "p.created_at",
@@ -347,17 +427,30 @@ pub async fn list_products(
     }
     q.push(format_args!(" ORDER BY {key} {dir}, p.id {dir} LIMIT "));
     q.push_bind(i64::from(first) + 1);
-    let mut rows: Vec<Product> = q.build_query_as().fetch_all(&mut *conn).await?;
+    let mut rows: Vec<ListingRow> = q.build_query_as().fetch_all(&mut *conn).await?;
     let has_next = rows.len() > first as usize;
     rows.truncate(first as usize);
+    let total = match (include.total, rows.first()) {
+        (false, _) => None,
+        (true, Some(row)) => row.total,
+        // An empty page carries no count: ask separately.
+        (true, None) => Some(count_products(conn, filter).await?),
+    };
     let items = rows
         .into_iter()
-        .map(|p| {
-            let cursor = encode_cursor(sort, &p);
-            (p, cursor)
+        .map(|row| {
+            let cursor = encode_cursor(sort, &row.product);
+            let variants = row.variants.map(|v| v.0.into_iter().map(Variant::from).collect());
+            (
+                ProductView {
+                    product: row.product,
+                    variants,
+                },
+                cursor,
+            )
         })
         .collect();
-    Ok(Page { items, has_next })
+    Ok(Page { items, has_next, total })
 }
 
 /// How many published products match `filter`. Errors: `INVALID_INPUT` (search).
@@ -368,40 +461,57 @@ pub async fn count_products(conn: &mut PgConnection, filter: &ProductFilter) -> 
     Ok(q.build_query_scalar().fetch_one(&mut *conn).await?)
 }
 
-/// A published product by slug, `None` if there is none.
-pub async fn product_by_slug(conn: &mut PgConnection, slug: &str) -> Result<Option<Product>, Error> {
-    let p = sqlx::query_as!(
-        Product,
-        r#"SELECT p.id AS "id: ProductId", p.slug, p.name, p.description,
-                  p.category_id AS "category_id: CategoryId", p.published, p.tax_free,
-                  p.price_min AS "price_min: Won", p.created_at, p.updated_at,
-                  (SELECT COALESCE(jsonb_agg(jsonb_build_object('id', i.id, 'url', i.url, 'alt', i.alt)
-                     ORDER BY i.position, i.id), '[]') FROM product_images i WHERE i.product_id = p.id)
-                  AS "images!: Json<Vec<Image>>"
-             FROM products p WHERE p.slug = $1 AND p.published"#,
-        slug
-    )
-    .fetch_optional(&mut *conn)
-    .await?;
-    Ok(p)
+/// How to find one product.
+#[derive(Clone, Debug)]
+pub enum ProductKey {
+    /// By its URL name.
+    Slug(String),
+    /// By its id.
+    Id(ProductId),
 }
 
-/// A published product by id, `None` if there is none.
-pub async fn product_by_id(conn: &mut PgConnection, id: ProductId) -> Result<Option<Product>, Error> {
-    let p = sqlx::query_as!(
-        Product,
+/// A published product with its variants, in one statement; `None` if there is none.
+pub async fn product(conn: &mut PgConnection, key: &ProductKey) -> Result<Option<ProductView>, Error> {
+    let (slug, id) = match key {
+        ProductKey::Slug(s) => (Some(s.as_str()), None),
+        ProductKey::Id(id) => (None, Some(id.0)),
+    };
+    // Keep the JSON shapes in step with PRODUCT_COLUMNS and VARIANTS_JSON.
+    let row = sqlx::query!(
         r#"SELECT p.id AS "id: ProductId", p.slug, p.name, p.description,
                   p.category_id AS "category_id: CategoryId", p.published, p.tax_free,
                   p.price_min AS "price_min: Won", p.created_at, p.updated_at,
-                  (SELECT COALESCE(jsonb_agg(jsonb_build_object('id', i.id, 'url', i.url, 'alt', i.alt)
+                  (SELECT COALESCE(json_agg(json_build_object('id', i.id, 'url', i.url, 'alt', i.alt)
                      ORDER BY i.position, i.id), '[]') FROM product_images i WHERE i.product_id = p.id)
-                  AS "images!: Json<Vec<Image>>"
-             FROM products p WHERE p.id = $1 AND p.published"#,
-        id as ProductId
+                  AS "images!: Json<Vec<Image>>",
+                  (SELECT COALESCE(json_agg(json_build_object('id', v.id, 'product_id', v.product_id,
+                     'sku', v.sku, 'name', v.name, 'options', v.options, 'price', v.price,
+                     'compare_at_price', v.compare_at_price, 'on_hand', v.on_hand, 'allocated', v.allocated)
+                     ORDER BY v.position, v.sku), '[]') FROM variants v WHERE v.product_id = p.id)
+                  AS "variants!: Json<Vec<VariantJson>>"
+             FROM products p
+            WHERE p.published AND (p.slug = $1 OR p.id = $2)"#,
+        slug,
+        id,
     )
     .fetch_optional(&mut *conn)
     .await?;
-    Ok(p)
+    Ok(row.map(|r| ProductView {
+        product: Product {
+            id: r.id,
+            slug: r.slug,
+            name: r.name,
+            description: r.description,
+            category_id: r.category_id,
+            published: r.published,
+            tax_free: r.tax_free,
+            price_min: r.price_min,
+            created_at: r.created_at,
+            updated_at: r.updated_at,
+            images: r.images,
+        },
+        variants: Some(r.variants.0.into_iter().map(Variant::from).collect()),
+    }))
 }
 
 /// The variants of these products, in one statement, each product's in display order.

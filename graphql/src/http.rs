@@ -11,10 +11,7 @@
 //!   they are 400, with `application/json` the body is still JSON-parseable and well-formed
 //!   HTTP requests get 200, unparseable ones 400.
 
-use async_graphql::{
-    Executor, Request as GqlRequest, ServerError, Variables,
-    parser::{parse_query, types::OperationType},
-};
+use async_graphql::{Executor, Request as GqlRequest, ServerError, Variables, parser::types::OperationType};
 use axum::{
     body::Bytes,
     http::{HeaderMap, HeaderValue, Method, StatusCode, header},
@@ -201,30 +198,12 @@ pub async fn handle<E: Executor>(
         Ok(p) => p,
         Err(e) => return request_error(media, &e),
     };
-    // Parse once here: a document that doesn't parse is a request error, and GET may
-    // only run queries.
-    let doc = match parse_query(&params.query) {
-        Ok(doc) => doc,
-        Err(e) => return graphql_request_error(media, vec![syntax_error(&e)], "GRAPHQL_PARSE_FAILED"),
-    };
-    if *method == Method::GET {
-        let op_type = match &params.operation_name {
-            Some(name) => doc
-                .operations
-                .iter()
-                .find(|(n, _)| n.map(async_graphql::Name::as_str) == Some(name.as_str())),
-            None => doc.operations.iter().next(),
-        }
-        .map(|(_, op)| op.node.ty);
-        if op_type.is_some_and(|t| t != OperationType::Query) {
-            return request_error(media, &RequestError::MutationViaGet);
-        }
-    }
     let lang = headers
         .get(header::ACCEPT_LANGUAGE)
         .and_then(|v| v.to_str().ok())
         .map(Lang::from_accept_language)
         .unwrap_or_default();
+    let is_get = *method == Method::GET;
     let mut req = GqlRequest::new(params.query).data(lang);
     if let Some(name) = params.operation_name {
         req = req.operation_name(name);
@@ -239,6 +218,26 @@ pub async fn handle<E: Executor>(
             }
         }
     }
+    // Parsed once, here, and kept in the request for execution: a document that doesn't
+    // parse is a request error, and GET may only run queries.
+    let operation_name = req.operation_name.clone();
+    let doc = match req.parsed_query() {
+        Ok(doc) => doc,
+        Err(e) => return graphql_request_error(media, vec![syntax_error(&e)], "GRAPHQL_PARSE_FAILED"),
+    };
+    if is_get {
+        let op_type = match &operation_name {
+            Some(name) => doc
+                .operations
+                .iter()
+                .find(|(n, _)| n.map(async_graphql::Name::as_str) == Some(name.as_str())),
+            None => doc.operations.iter().next(),
+        }
+        .map(|(_, op)| op.node.ty);
+        if op_type.is_some_and(|t| t != OperationType::Query) {
+            return request_error(media, &RequestError::MutationViaGet);
+        }
+    }
     let req = data.attach(req);
     let resp = schema.execute(req).await;
 
@@ -250,36 +249,37 @@ pub async fn handle<E: Executor>(
     if before_execution {
         return graphql_request_error(media, resp.errors, "GRAPHQL_VALIDATION_FAILED");
     }
-    let mut body = Map::new();
-    body.insert("data".into(), resp.data.into_json().unwrap_or(Value::Null));
-    if !resp.errors.is_empty() {
-        body.insert("errors".into(), errors_json(resp.errors, None));
-    }
-    if !resp.extensions.is_empty() {
-        let ext: Map<String, Value> = resp
-            .extensions
-            .into_iter()
-            .filter_map(|(k, v)| Some((k, v.into_json().ok()?)))
-            .collect();
-        body.insert("extensions".into(), Value::Object(ext));
-    }
-    json_response(StatusCode::OK, media, &Value::Object(body))
+    // Serialized straight from the engine's values: no detour through serde_json::Value.
+    let body = ResponseBody {
+        data: &resp.data,
+        errors: &resp.errors,
+        extensions: &resp.extensions,
+    };
+    json_response(StatusCode::OK, media, &body)
+}
+
+/// A GraphQL response with `data` (execution happened).
+#[derive(serde::Serialize)]
+struct ResponseBody<'a> {
+    data: &'a async_graphql::Value,
+    #[serde(skip_serializing_if = "<[_]>::is_empty")]
+    errors: &'a [ServerError],
+    #[serde(skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    extensions: &'a std::collections::BTreeMap<String, async_graphql::Value>,
 }
 
 /// A parse error as one readable line with its location (the parser's own message is a
-/// multi-line source excerpt).
-fn syntax_error(e: &async_graphql::parser::Error) -> ServerError {
-    let pos = e.positions().next();
-    let detail = match e {
-        async_graphql::parser::Error::Syntax { message, .. } => message
-            .lines()
-            .rev()
-            .map(|l| l.trim().trim_start_matches("= ").trim())
-            .find(|l| !l.is_empty())
-            .unwrap_or("invalid syntax")
-            .to_owned(),
-        other => other.to_string(),
-    };
+/// multi-line source excerpt ending in `= expected …`).
+fn syntax_error(e: &ServerError) -> ServerError {
+    let pos = e.locations.first().copied();
+    let detail = e
+        .message
+        .lines()
+        .rev()
+        .map(|l| l.trim().trim_start_matches("= ").trim())
+        .find(|l| !l.is_empty())
+        .unwrap_or("invalid syntax")
+        .to_owned();
     let message = match pos {
         Some(p) => format!("syntax error at line {}, column {}: {detail}", p.line, p.column),
         None => format!("syntax error: {detail}"),
@@ -354,7 +354,7 @@ fn request_error(media: MediaType, e: &RequestError) -> Response {
     resp
 }
 
-fn json_response(status: StatusCode, media: MediaType, body: &Value) -> Response {
+fn json_response(status: StatusCode, media: MediaType, body: &impl serde::Serialize) -> Response {
     let bytes = serde_json::to_vec(body).unwrap_or_default();
     (
         status,

@@ -8,6 +8,9 @@ use commerce::{Settings, db, demo};
 use graphql::app::{self, AppState};
 use tracing_subscriber::EnvFilter;
 
+#[global_allocator]
+static ALLOC: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// Jangteo (장터): headless commerce for Korean direct-to-consumer shops.
 #[derive(Parser)]
 #[command(version, about, long_about = None)]

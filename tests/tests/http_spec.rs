@@ -118,7 +118,10 @@ async fn syntax_errors_say_where() {
     let app = TestApp::demo().await;
     let (status, _, resp) = post_query(&app, Some(GQL_RESPONSE), json!({ "query": "{ products(first: " })).await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
-    assert_eq!(resp["errors"][0]["message"], "syntax error at line 1, column 19: expected value");
+    assert_eq!(
+        resp["errors"][0]["message"],
+        "syntax error at line 1, column 19: expected value"
+    );
     assert_eq!(resp["errors"][0]["locations"], json!([{ "line": 1, "column": 19 }]));
 }
 

@@ -6,13 +6,13 @@ use async_graphql::{Context, Enum, ID, InputObject, Object, Result, SimpleObject
 use chrono::{DateTime, FixedOffset, Utc};
 use commerce::{
     SHOP_TZ,
-    catalog::{self, ProductFilter, ProductSort, SortField},
+    catalog::{self, Include, ProductFilter, ProductKey, ProductSort, SortField},
     ids::{CategoryId, ProductId},
     settings::ShopSettings,
 };
 use sqlx::PgPool;
 
-use super::loaders::{Loaders, group_variants};
+use super::loaders::Loaders;
 use crate::error::{GqlResult, lang, to_gql};
 
 /// The storefront's queries.
@@ -49,20 +49,17 @@ impl Query {
     async fn product(&self, ctx: &Context<'_>, slug: Option<String>, id: Option<ID>) -> Result<Option<Product>> {
         let pool = ctx.data::<PgPool>()?;
         let mut conn = pool.acquire().await.gql(ctx)?;
-        let found = match (slug, id) {
-            (Some(slug), None) => catalog::product_by_slug(&mut conn, &slug).await,
-            (None, Some(id)) => match id.parse::<ProductId>() {
-                Ok(id) => catalog::product_by_id(&mut conn, id).await,
-                Err(e) => Err(e),
-            },
+        let key = match (slug, id) {
+            (Some(slug), None) => Ok(ProductKey::Slug(slug)),
+            (None, Some(id)) => id.parse::<ProductId>().map(ProductKey::Id),
             _ => Err(commerce::Error::Invalid {
                 field: "slug",
                 reason: "give exactly one of slug and id".into(),
             }),
         }
         .gql(ctx)?;
-        match found {
-            Some(p) => Ok(Some(Product::new(p))),
+        match catalog::product(&mut conn, &key).await.gql(ctx)? {
+            Some(view) => Ok(Some(Product::new(view))),
             None => Err(to_gql(&commerce::Error::NotFound { what: "product" }, lang(ctx))),
         }
     }
@@ -194,6 +191,8 @@ pub struct PageInfo {
 pub struct ProductConnection {
     edges: Vec<ProductEdge>,
     has_next: bool,
+    /// Counted with the page when the selection asked for it.
+    total: Option<i64>,
     filter: ProductFilter,
 }
 
@@ -209,23 +208,22 @@ impl ProductConnection {
         let sort = sort.map(Into::into).unwrap_or_default();
         let pool = ctx.data::<PgPool>()?;
         let mut conn = pool.acquire().await.gql(ctx)?;
-        let page = catalog::list_products(&mut conn, &filter, sort, first, after.as_deref())
-            .await
-            .gql(ctx)?;
-        // Variants and categories for the whole page in one statement each, when the
-        // selection needs them: the cost of a page does not grow with its size.
+        // What the selection needs comes with the page, so a page costs the same few
+        // statements whatever its size: variants and the count in the page's statement,
+        // categories in one more when asked for.
         let look = ctx.look_ahead();
         let nodes = [look.field("edges").field("node"), look.field("nodes")];
         let wants = |field: &str| nodes.iter().any(|n| n.field(field).exists());
-        let ids: Vec<ProductId> = page.items.iter().map(|(p, _)| p.id).collect();
-        let mut variants = if (wants("variants") || wants("inStock")) && !ids.is_empty() {
-            let rows = catalog::variants_of(&mut conn, &ids).await.gql(ctx)?;
-            group_variants(&ids, rows)
-        } else {
-            HashMap::new()
+        let include = Include {
+            variants: wants("variants") || wants("inStock"),
+            total: look.field("totalCount").exists(),
         };
-        let categories: Option<HashMap<CategoryId, catalog::Category>> = if wants("category") && !ids.is_empty() {
-            let mut wanted: Vec<CategoryId> = page.items.iter().filter_map(|(p, _)| p.category_id).collect();
+        let page = catalog::list_products(&mut conn, &filter, sort, first, after.as_deref(), include)
+            .await
+            .gql(ctx)?;
+        let categories: Option<HashMap<CategoryId, catalog::Category>> = if wants("category") && !page.items.is_empty()
+        {
+            let mut wanted: Vec<CategoryId> = page.items.iter().filter_map(|(v, _)| v.product.category_id).collect();
             wanted.sort_unstable();
             wanted.dedup();
             let rows = catalog::categories_by_ids(&mut conn, &wanted).await.gql(ctx)?;
@@ -236,21 +234,20 @@ impl ProductConnection {
         let edges = page
             .items
             .into_iter()
-            .map(|(p, cursor)| {
+            .map(|(view, cursor)| {
                 let category = match &categories {
-                    Some(c) => Prefetched::Yes(p.category_id.and_then(|id| c.get(&id).cloned())),
+                    Some(c) => Prefetched::Yes(view.product.category_id.and_then(|id| c.get(&id).cloned())),
                     None => Prefetched::No,
                 };
-                let variants = variants.remove(&p.id).map(Arc::new);
-                ProductEdge {
-                    cursor,
-                    node: Product { p, variants, category },
-                }
+                let mut node = Product::new(view);
+                node.category = category;
+                ProductEdge { cursor, node }
             })
             .collect();
         Ok(ProductConnection {
             edges,
             has_next: page.has_next,
+            total: page.total,
             filter,
         })
     }
@@ -280,6 +277,9 @@ impl ProductConnection {
 
     /// How many products match the filter, over all pages (one extra statement, only when asked).
     async fn total_count(&self, ctx: &Context<'_>) -> Result<i64> {
+        if let Some(total) = self.total {
+            return Ok(total);
+        }
         let mut conn = ctx.data::<PgPool>()?.acquire().await.gql(ctx)?;
         catalog::count_products(&mut conn, &self.filter).await.gql(ctx)
     }
@@ -304,10 +304,10 @@ pub struct Product {
 }
 
 impl Product {
-    fn new(p: catalog::Product) -> Product {
+    fn new(view: catalog::ProductView) -> Product {
         Product {
-            p,
-            variants: None,
+            p: view.product,
+            variants: view.variants.map(Arc::new),
             category: Prefetched::No,
         }
     }

@@ -96,7 +96,16 @@ fn jangteo_binary() -> anyhow::Result<PathBuf> {
     let release = dir.file_name().is_some_and(|d| d == "release");
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
     let mut build = Command::new(cargo);
-    build.args(["build", "-p", "jangteo-graphql", "--bin", "jangteo"]);
+    // With this package selected too, features unify as in `cargo run -p jangteo-tests`: no rebuild.
+    build.args([
+        "build",
+        "-p",
+        "jangteo-graphql",
+        "-p",
+        "jangteo-tests",
+        "--bin",
+        "jangteo",
+    ]);
     if release {
         build.arg("--release");
     }
@@ -143,11 +152,11 @@ fn db_url(db: &TestDb) -> String {
     let o = &db.options;
     match o.get_socket() {
         Some(dir) => format!(
-            "postgres://{}@/{}?host={}&port={}",
+            "postgres://{}@localhost:{}/{}?host={}",
             o.get_username(),
+            o.get_port(),
             db.name,
-            dir.display(),
-            o.get_port()
+            dir.display()
         ),
         None => format!(
             "postgres://{}@{}:{}/{}",
@@ -280,6 +289,9 @@ async fn main() -> anyhow::Result<()> {
             let pool = db.pool(4).await;
             eprintln!("seeding {products} products × {variants} variants…");
             commerce::demo::seed_bulk(&pool, products, variants).await?;
+            // The steady state of a running shop: autovacuum has set the visibility map
+            // (index-only counts) and the statistics.
+            sqlx::query("VACUUM ANALYZE").execute(&pool).await?;
             let slugs: Arc<Vec<String>> = Arc::new(
                 sqlx::query_scalar("SELECT slug FROM products WHERE published")
                     .fetch_all(&pool)
