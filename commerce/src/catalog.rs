@@ -531,6 +531,22 @@ pub async fn variants_of(conn: &mut PgConnection, products: &[ProductId]) -> Res
     Ok(rows)
 }
 
+/// Variants by id, in one statement (order not guaranteed).
+pub async fn variants_by_ids(conn: &mut PgConnection, ids: &[VariantId]) -> Result<Vec<Variant>, Error> {
+    let ids: Vec<uuid::Uuid> = ids.iter().map(|v| v.0).collect();
+    let rows = sqlx::query_as!(
+        Variant,
+        r#"SELECT id AS "id: VariantId", product_id AS "product_id: ProductId", sku, name,
+                  options AS "options: Json<Vec<OptionValue>>", price AS "price: Won",
+                  compare_at_price AS "compare_at_price: Won", on_hand, allocated
+             FROM variants WHERE id = ANY($1)"#,
+        &ids
+    )
+    .fetch_all(&mut *conn)
+    .await?;
+    Ok(rows)
+}
+
 /// Every category, parents before children, siblings by position then name.
 pub async fn categories(conn: &mut PgConnection) -> Result<Vec<Category>, Error> {
     let rows = sqlx::query_as!(

@@ -2,6 +2,8 @@
 
 use std::fmt;
 
+use crate::{Won, ids::VariantId, order::OrderStatus};
+
 /// Everything that can go wrong in the core.
 ///
 /// Expected failures carry what the caller needs to explain them; faults (`Db`,
@@ -44,6 +46,64 @@ pub enum Error {
         /// The taken value.
         value: String,
     },
+    /// Unknown e-mail or wrong password: the same answer for both (`INVALID_CREDENTIALS`).
+    #[error("wrong e-mail or password")]
+    InvalidCredentials,
+    /// Too many failed logins for the account or the IP (`TOO_MANY_ATTEMPTS`).
+    #[error("too many failed attempts; try again in {retry_after_secs} s")]
+    TooManyAttempts {
+        /// Seconds until the lock lifts.
+        retry_after_secs: i64,
+    },
+    /// No valid access token for an operation that needs one (`UNAUTHENTICATED`).
+    #[error("sign in first")]
+    Unauthenticated,
+    /// Not enough stock for a line (`OUT_OF_STOCK`).
+    #[error("not enough stock for {sku}: {available} available")]
+    OutOfStock {
+        /// The variant.
+        variant: VariantId,
+        /// Its SKU.
+        sku: String,
+        /// The cart line, when the error is about one.
+        line: Option<String>,
+        /// Units that can be bought now.
+        available: i32,
+    },
+    /// A price changed since the customer saw it (`PRICE_CHANGED`); the cart now shows the new one.
+    #[error("the price of {sku} changed from {was} to {now}")]
+    PriceChanged {
+        /// The cart line.
+        line: String,
+        /// Its SKU.
+        sku: String,
+        /// What the customer saw.
+        was: Won,
+        /// The price now.
+        now: Won,
+    },
+    /// A coupon that can't be used for this cart (`COUPON_INVALID`).
+    #[error("coupon cannot be used: {0}")]
+    CouponInvalid(CouponProblem),
+    /// Checkout of an empty cart (`CART_EMPTY`).
+    #[error("the cart is empty")]
+    CartEmpty,
+    /// An order transition from a state that doesn't allow it (`INVALID_STATE`).
+    #[error("cannot {action} an order in state {from}")]
+    InvalidState {
+        /// The order's state.
+        from: OrderStatus,
+        /// What was tried.
+        action: &'static str,
+    },
+    /// A payment amount that differs from the order's (`AMOUNT_MISMATCH`).
+    #[error("amount {got} does not match the order total {expected}")]
+    AmountMismatch {
+        /// The order's total.
+        expected: Won,
+        /// What was paid.
+        got: Won,
+    },
     /// A database fault (`INTERNAL`).
     #[error(transparent)]
     Db(#[from] sqlx::Error),
@@ -68,6 +128,24 @@ pub enum Code {
     PageSizeExceeded,
     /// See [`Error::AlreadyExists`].
     AlreadyExists,
+    /// See [`Error::InvalidCredentials`].
+    InvalidCredentials,
+    /// See [`Error::TooManyAttempts`].
+    TooManyAttempts,
+    /// See [`Error::Unauthenticated`].
+    Unauthenticated,
+    /// See [`Error::OutOfStock`].
+    OutOfStock,
+    /// See [`Error::PriceChanged`].
+    PriceChanged,
+    /// See [`Error::CouponInvalid`].
+    CouponInvalid,
+    /// See [`Error::CartEmpty`].
+    CartEmpty,
+    /// See [`Error::InvalidState`].
+    InvalidState,
+    /// See [`Error::AmountMismatch`].
+    AmountMismatch,
     /// A fault; details are logged, never shown.
     Internal,
 }
@@ -82,6 +160,53 @@ impl Code {
 impl fmt::Display for Code {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.as_str())
+    }
+}
+
+/// Why a coupon can't be used.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CouponProblem {
+    /// No such code.
+    Unknown,
+    /// Switched off.
+    Inactive,
+    /// Its window hasn't opened.
+    NotStarted,
+    /// Its window has closed.
+    Expired,
+    /// The products subtotal is below the minimum.
+    MinSubtotal(Won),
+    /// Its total usage limit is reached.
+    UsedUp,
+    /// This customer has used it as often as allowed.
+    PerCustomerLimit,
+}
+
+impl fmt::Display for CouponProblem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            CouponProblem::Unknown => f.write_str("no such coupon"),
+            CouponProblem::Inactive => f.write_str("the coupon is not active"),
+            CouponProblem::NotStarted => f.write_str("the coupon is not valid yet"),
+            CouponProblem::Expired => f.write_str("the coupon has expired"),
+            CouponProblem::MinSubtotal(min) => write!(f, "needs a products subtotal of at least {min}"),
+            CouponProblem::UsedUp => f.write_str("the coupon has been used up"),
+            CouponProblem::PerCustomerLimit => f.write_str("you have already used this coupon"),
+        }
+    }
+}
+
+impl CouponProblem {
+    fn ko(self) -> String {
+        match self {
+            CouponProblem::Unknown => "없는 쿠폰입니다".into(),
+            CouponProblem::Inactive => "사용할 수 없는 쿠폰입니다".into(),
+            CouponProblem::NotStarted => "아직 사용 기간이 아닙니다".into(),
+            CouponProblem::Expired => "사용 기간이 지난 쿠폰입니다".into(),
+            CouponProblem::MinSubtotal(min) => format!("상품 금액 {min} 이상 구매 시 사용할 수 있습니다"),
+            CouponProblem::UsedUp => "선착순 수량이 모두 소진되었습니다".into(),
+            CouponProblem::PerCustomerLimit => "이미 사용한 쿠폰입니다".into(),
+        }
     }
 }
 
@@ -130,6 +255,15 @@ impl Error {
             Error::InvalidCursor => Code::InvalidCursor,
             Error::PageSize { .. } => Code::PageSizeExceeded,
             Error::AlreadyExists { .. } => Code::AlreadyExists,
+            Error::InvalidCredentials => Code::InvalidCredentials,
+            Error::TooManyAttempts { .. } => Code::TooManyAttempts,
+            Error::Unauthenticated => Code::Unauthenticated,
+            Error::OutOfStock { .. } => Code::OutOfStock,
+            Error::PriceChanged { .. } => Code::PriceChanged,
+            Error::CouponInvalid(_) => Code::CouponInvalid,
+            Error::CartEmpty => Code::CartEmpty,
+            Error::InvalidState { .. } => Code::InvalidState,
+            Error::AmountMismatch { .. } => Code::AmountMismatch,
             Error::Db(_) | Error::Migrate(_) => Code::Internal,
         }
     }
@@ -139,13 +273,20 @@ impl Error {
         self.code() == Code::Internal
     }
 
-    /// The input field this error is about, if any.
-    pub fn field(&self) -> Option<&'static str> {
+    /// The input field this error is about, as a path (`["lines", "<line id>"]`); empty if none.
+    pub fn field(&self) -> Vec<String> {
         match self {
-            Error::Invalid { field, .. } => Some(field),
-            Error::InvalidCursor => Some("after"),
-            Error::PageSize { .. } => Some("first"),
-            _ => None,
+            Error::Invalid { field, .. } => field.split('.').map(str::to_owned).collect(),
+            Error::InvalidCursor => vec!["after".into()],
+            Error::PageSize { .. } => vec!["first".into()],
+            Error::AlreadyExists { what, .. } => vec![(*what).to_owned()],
+            Error::OutOfStock { line: Some(line), .. } | Error::PriceChanged { line, .. } => {
+                vec!["lines".into(), line.clone()]
+            }
+            Error::OutOfStock { variant, .. } => vec!["variantId".into(), variant.to_string()],
+            Error::CouponInvalid(_) => vec!["code".into()],
+            Error::AmountMismatch { .. } => vec!["amount".into()],
+            _ => Vec::new(),
         }
     }
 
@@ -168,6 +309,28 @@ impl Error {
             (Lang::Ko, Error::AlreadyExists { what, value }) => {
                 format!("이미 있는 {}입니다: {value:?}", ko_noun(what))
             }
+            (Lang::Ko, Error::InvalidCredentials) => "이메일 또는 비밀번호가 올바르지 않습니다".into(),
+            (Lang::Ko, Error::TooManyAttempts { retry_after_secs }) => {
+                format!(
+                    "로그인 시도가 너무 많습니다. {}분 후에 다시 시도해 주세요",
+                    (retry_after_secs + 59) / 60
+                )
+            }
+            (Lang::Ko, Error::Unauthenticated) => "로그인이 필요합니다".into(),
+            (Lang::Ko, Error::OutOfStock { sku, available, .. }) => {
+                format!("재고가 부족합니다 ({sku}: 구매 가능 {available}개)")
+            }
+            (Lang::Ko, Error::PriceChanged { sku, was, now, .. }) => {
+                format!("가격이 변경되었습니다 ({sku}: {was} → {now}). 확인 후 다시 주문해 주세요")
+            }
+            (Lang::Ko, Error::CouponInvalid(p)) => p.ko(),
+            (Lang::Ko, Error::CartEmpty) => "장바구니가 비어 있습니다".into(),
+            (Lang::Ko, Error::InvalidState { from, action }) => {
+                format!("현재 주문 상태({from})에서는 할 수 없는 작업입니다: {action}")
+            }
+            (Lang::Ko, Error::AmountMismatch { expected, got }) => {
+                format!("입금액 {got}이 주문 금액 {expected}과 다릅니다")
+            }
             (Lang::Ko, Error::Db(_) | Error::Migrate(_)) => "내부 오류가 발생했습니다".into(),
         }
     }
@@ -180,6 +343,11 @@ fn ko_noun(what: &str) -> &str {
         "category" => "카테고리",
         "slug" => "슬러그",
         "sku" => "SKU",
+        "email" => "이메일",
+        "cart" => "장바구니",
+        "order" => "주문",
+        "cart line" => "장바구니 상품",
+        "address" => "배송지",
         other => other,
     }
 }

@@ -56,6 +56,28 @@ id!(/// A product variant (what is bought: one SKU).
     VariantId, "var");
 id!(/// A product image.
     ImageId, "img");
+id!(/// A customer.
+    CustomerId, "cus");
+id!(/// A customer's saved address.
+    AddressId, "adr");
+id!(/// A cart.
+    CartId, "crt");
+id!(/// A line of a cart.
+    CartLineId, "cln");
+id!(/// A gift-with-purchase rule.
+    GiftRuleId, "gft");
+id!(/// A coupon.
+    CouponId, "cpn");
+id!(/// An order.
+    OrderId, "ord");
+id!(/// A line of an order.
+    OrderLineId, "oln");
+id!(/// A payment or deposit.
+    PaymentId, "pay");
+id!(/// A refund.
+    RefundId, "rfd");
+id!(/// A staff member.
+    StaffId, "stf");
 
 #[cfg(test)]
 mod tests {

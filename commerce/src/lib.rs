@@ -4,13 +4,20 @@
 //! function names the error codes it can return (see [`Code`]).
 #![warn(missing_docs)]
 
+pub mod auth;
+pub mod cart;
 pub mod catalog;
+pub mod checkout;
+pub mod customer;
 pub mod db;
 pub mod demo;
 pub mod error;
 pub mod ids;
 pub mod money;
+pub mod order;
+pub mod pricing;
 pub mod settings;
+pub mod types;
 
 pub use error::{Code, Error, Lang};
 pub use money::Won;

@@ -19,6 +19,62 @@ pub struct Settings {
     pub database: DatabaseSettings,
     /// What the storefront shows about the shop.
     pub shop: ShopSettings,
+    /// Shipping fees.
+    pub shipping: ShippingSettings,
+    /// The account customers pay into by bank transfer (무통장입금).
+    pub bank_transfer: BankTransferSettings,
+    /// Customer sessions and login throttling.
+    pub customers: CustomerSettings,
+}
+
+/// Shipping fees: flat, free over a threshold, extra for remote areas.
+#[derive(Clone, Debug, Deserialize, Serialize)]
+pub struct ShippingSettings {
+    /// Fee per order, in won.
+    pub flat_fee: i64,
+    /// Products subtotal from which shipping is free, in won.
+    pub free_over: i64,
+    /// Extra fees by zonecode range (제주, 도서산간).
+    pub remote_areas: Vec<RemoteArea>,
+}
+
+/// An extra shipping fee for a zonecode range.
+#[derive(Clone, Debug, Deserialize, Serialize)]
+pub struct RemoteArea {
+    /// What it is, e.g. `제주`.
+    pub name: String,
+    /// First zonecode (inclusive).
+    pub from: u32,
+    /// Last zonecode (inclusive).
+    pub to: u32,
+    /// Extra fee, in won.
+    pub fee: i64,
+}
+
+/// Where bank-transfer payments go, and how long the customer has.
+#[derive(Clone, Debug, Deserialize, Serialize)]
+pub struct BankTransferSettings {
+    /// Bank name.
+    pub bank: String,
+    /// Account number.
+    pub account_number: String,
+    /// Account holder (예금주).
+    pub holder: String,
+    /// Days until an unpaid order expires.
+    pub due_days: i64,
+}
+
+/// Customer sessions and login throttling.
+#[derive(Clone, Debug, Deserialize, Serialize)]
+pub struct CustomerSettings {
+    /// How long an access token lives.
+    pub session_days: i64,
+    /// Failed logins within the window that lock the account for the window.
+    pub max_failures_per_account: i64,
+    /// Failed logins within the window that lock the IP for the window.
+    pub max_failures_per_ip: i64,
+    /// The throttling window, in minutes.
+    pub window_minutes: i64,
 }
 
 /// How to find PostgreSQL (DESIGN.md §2).

@@ -1,17 +1,17 @@
 //! The axum router: storefront GraphQL, health and readiness, with request spans and limits.
 
-use std::{future::Future, sync::Arc, time::Duration};
+use std::{future::Future, net::SocketAddr, sync::Arc, time::Duration};
 
 use async_graphql::Request as GqlRequest;
 use axum::{
     Json, Router,
     body::Bytes,
-    extract::State,
+    extract::{ConnectInfo, State},
     http::{HeaderMap, Method, Request, StatusCode, Uri},
     response::{IntoResponse, Response},
     routing::get,
 };
-use commerce::settings::ShopSettings;
+use commerce::Settings;
 use serde_json::json;
 use sqlx::PgPool;
 use tokio::net::TcpListener;
@@ -21,7 +21,7 @@ use tower_http::{
 
 use crate::{
     http::{self, RequestData},
-    storefront::{self, Loaders, StorefrontSchema},
+    storefront::{self, Caller, Loaders, StorefrontSchema},
 };
 
 /// The largest request body accepted (413 beyond).
@@ -36,31 +36,53 @@ pub struct AppState {
 }
 
 impl AppState {
-    /// State over `pool` with the shop's settings.
-    pub fn new(pool: PgPool, shop: ShopSettings) -> Arc<AppState> {
-        let storefront = storefront::schema(pool.clone(), shop);
+    /// State over `pool` with the service's settings.
+    pub fn new(pool: PgPool, settings: Arc<Settings>) -> Arc<AppState> {
+        let storefront = storefront::schema(pool.clone(), settings);
         Arc::new(AppState { pool, storefront })
     }
 }
 
-struct StorefrontData<'a>(&'a PgPool);
+struct StorefrontData<'a> {
+    pool: &'a PgPool,
+    caller: Caller,
+}
 
 impl RequestData for StorefrontData<'_> {
     fn attach(&self, req: GqlRequest) -> GqlRequest {
-        req.data(Loaders::new(self.0))
+        req.data(Loaders::new(self.pool)).data(self.caller.clone())
+    }
+}
+
+/// The bearer token and peer address of a request.
+fn caller(headers: &HeaderMap, peer: Option<SocketAddr>) -> Caller {
+    let bearer = headers
+        .get(axum::http::header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer ")))
+        .map(|t| t.trim().to_owned())
+        .filter(|t| !t.is_empty());
+    Caller {
+        bearer,
+        ip: peer.map(|p| p.ip().to_string()),
     }
 }
 
 async fn storefront_graphql(
     State(app): State<Arc<AppState>>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
     method: Method,
     uri: Uri,
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
+    let data = StorefrontData {
+        pool: &app.pool,
+        caller: caller(&headers, Some(peer)),
+    };
     http::handle(
         &app.storefront,
-        &StorefrontData(&app.pool),
+        &data,
         &method,
         &headers,
         uri.query(),
@@ -119,7 +141,10 @@ pub async fn serve(
     state: Arc<AppState>,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(listener, router(state))
-        .with_graceful_shutdown(shutdown)
-        .await
+    axum::serve(
+        listener,
+        router(state).into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown)
+    .await
 }

@@ -17,8 +17,8 @@ pub fn to_gql(e: &Error, lang: Lang) -> async_graphql::Error {
     let field = e.field();
     async_graphql::Error::new(e.message(lang)).extend_with(|_, ext| {
         ext.set("code", e.code().as_str());
-        if let Some(field) = field {
-            ext.set("field", field);
+        if !field.is_empty() {
+            ext.set("field", field.clone());
         }
     })
 }

@@ -93,7 +93,7 @@ async fn run(command: Command, settings: &Settings, database: &db::Database) -> 
                 .with_context(|| format!("cannot listen on {}", settings.listen))?;
             let addr = listener.local_addr()?;
             tracing::info!("listening on http://{addr} (storefront GraphQL and GraphiQL at /graphql)");
-            let state = AppState::new(pool.clone(), settings.shop.clone());
+            let state = AppState::new(pool.clone(), std::sync::Arc::new(settings.clone()));
             app::serve(listener, state, shutdown_signal()).await?;
             tracing::info!("stopped");
         }

@@ -172,7 +172,7 @@ impl TestApp {
         };
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let addr: SocketAddr = listener.local_addr().expect("addr");
-        let state = graphql::app::AppState::new(service_pool, commerce::Settings::defaults().shop);
+        let state = graphql::app::AppState::new(service_pool, std::sync::Arc::new(commerce::Settings::defaults()));
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();
         let server = tokio::spawn(async move {
             let _ = graphql::app::serve(listener, state, async move {

@@ -231,7 +231,7 @@ async fn health_and_readiness() {
         );
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let addr = listener.local_addr().expect("addr");
-    let state = graphql::app::AppState::new(pool, commerce::Settings::defaults().shop);
+    let state = graphql::app::AppState::new(pool, std::sync::Arc::new(commerce::Settings::defaults()));
     tokio::spawn(graphql::app::serve(listener, state, std::future::pending()));
     let resp = reqwest::get(format!("http://{addr}/readyz")).await.expect("send");
     assert_eq!(resp.status(), StatusCode::SERVICE_UNAVAILABLE);

@@ -15,11 +15,12 @@ use sqlx::PgPool;
 use super::loaders::Loaders;
 use crate::error::{GqlResult, lang, to_gql};
 
-/// The storefront's queries.
-pub struct Query;
+/// The storefront's catalog queries.
+#[derive(Default)]
+pub struct CatalogQuery;
 
 #[Object]
-impl Query {
+impl CatalogQuery {
     /// The shop itself.
     #[allow(clippy::unused_async)] // async-graphql resolvers with a context must be async
     async fn shop(&self, ctx: &Context<'_>) -> Result<Shop> {
@@ -196,6 +197,18 @@ pub struct ProductConnection {
     filter: ProductFilter,
 }
 
+impl PageInfo {
+    /// A forward page.
+    pub fn forward(has_next_page: bool, start_cursor: Option<String>, end_cursor: Option<String>) -> PageInfo {
+        PageInfo {
+            has_next_page,
+            has_previous_page: false,
+            start_cursor,
+            end_cursor,
+        }
+    }
+}
+
 impl ProductConnection {
     async fn load(
         ctx: &Context<'_>,
@@ -332,7 +345,7 @@ enum Prefetched<T> {
     Yes(T),
 }
 
-fn seoul(t: DateTime<Utc>) -> DateTime<FixedOffset> {
+pub(crate) fn seoul(t: DateTime<Utc>) -> DateTime<FixedOffset> {
     t.with_timezone(&SHOP_TZ).fixed_offset()
 }
 
@@ -429,7 +442,7 @@ pub struct SelectedOption {
 }
 
 /// A variant: one SKU with its price and stock.
-pub struct Variant(catalog::Variant);
+pub struct Variant(pub(crate) catalog::Variant);
 
 #[Object]
 impl Variant {

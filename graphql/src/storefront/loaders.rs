@@ -5,7 +5,7 @@ use std::{collections::HashMap, sync::Arc};
 use async_graphql::dataloader::{DataLoader, HashMapCache, Loader};
 use commerce::{
     catalog::{self, Category, Variant},
-    ids::{CategoryId, ProductId},
+    ids::{CategoryId, ProductId, VariantId},
 };
 use sqlx::PgPool;
 
@@ -17,6 +17,8 @@ pub struct Loaders {
     pub categories: DataLoader<CategoryById, HashMapCache>,
     /// Children by parent category.
     pub children: DataLoader<ChildrenByParent, HashMapCache>,
+    /// Variants by id (cart lines).
+    pub variant: DataLoader<VariantById, HashMapCache>,
 }
 
 impl Loaders {
@@ -27,6 +29,7 @@ impl Loaders {
             // batch that has already gone out) is loaded once.
             variants: DataLoader::with_cache(VariantsByProduct(pool.clone()), tokio::spawn, HashMapCache::default()),
             categories: DataLoader::with_cache(CategoryById(pool.clone()), tokio::spawn, HashMapCache::default()),
+            variant: DataLoader::with_cache(VariantById(pool.clone()), tokio::spawn, HashMapCache::default()),
             children: DataLoader::with_cache(ChildrenByParent(pool.clone()), tokio::spawn, HashMapCache::default()),
         }
     }
@@ -88,5 +91,19 @@ impl Loader<CategoryId> for ChildrenByParent {
             }
         }
         Ok(out)
+    }
+}
+
+/// Loads many variants by id at once.
+pub struct VariantById(PgPool);
+
+impl Loader<VariantId> for VariantById {
+    type Value = Variant;
+    type Error = LoadError;
+
+    async fn load(&self, keys: &[VariantId]) -> Result<HashMap<VariantId, Variant>, LoadError> {
+        let mut conn = self.0.acquire().await.map_err(|e| Arc::new(e.into()))?;
+        let rows = catalog::variants_by_ids(&mut conn, keys).await.map_err(Arc::new)?;
+        Ok(rows.into_iter().map(|v| (v.id, v)).collect())
     }
 }

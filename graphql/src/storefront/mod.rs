@@ -1,32 +1,47 @@
-//! The storefront schema (`POST /graphql`): shop, catalog.
+//! The storefront schema (`POST /graphql`): shop, catalog, carts, customers, checkout, orders.
 
 mod catalog;
 mod loaders;
+mod orders;
+mod payload;
+mod session;
+mod shopping;
 
-use async_graphql::{EmptyMutation, EmptySubscription, Schema, SchemaBuilder};
-use commerce::settings::ShopSettings;
+use std::sync::Arc;
+
+use async_graphql::{EmptySubscription, MergedObject, Schema, SchemaBuilder};
+use commerce::Settings;
 use sqlx::PgPool;
 
-pub use catalog::Query;
 pub use loaders::Loaders;
+pub use payload::{ErrorCode, UserError};
+pub use session::Caller;
+
+/// Storefront queries.
+#[derive(MergedObject, Default)]
+pub struct Query(catalog::CatalogQuery, shopping::ShoppingQuery, orders::OrderQuery);
+
+/// Storefront mutations.
+#[derive(MergedObject, Default)]
+pub struct Mutation(shopping::ShoppingMutation, orders::OrderMutation);
 
 /// The storefront schema type.
-pub type StorefrontSchema = Schema<Query, EmptyMutation, EmptySubscription>;
+pub type StorefrontSchema = Schema<Query, Mutation, EmptySubscription>;
 
 /// Depth limit: deep enough for category → products → variants, not for abuse.
 pub const MAX_DEPTH: usize = 10;
 /// Complexity limit: list fields count `first` × their selection.
 pub const MAX_COMPLEXITY: usize = 5000;
 
-fn builder() -> SchemaBuilder<Query, EmptyMutation, EmptySubscription> {
-    Schema::build(Query, EmptyMutation, EmptySubscription)
+fn builder() -> SchemaBuilder<Query, Mutation, EmptySubscription> {
+    Schema::build(Query::default(), Mutation::default(), EmptySubscription)
         .limit_depth(MAX_DEPTH)
         .limit_complexity(MAX_COMPLEXITY)
 }
 
-/// The schema with its shared data (pool, shop settings).
-pub fn schema(pool: PgPool, shop: ShopSettings) -> StorefrontSchema {
-    builder().data(pool).data(shop).finish()
+/// The schema with its shared data (pool, settings).
+pub fn schema(pool: PgPool, settings: Arc<Settings>) -> StorefrontSchema {
+    builder().data(pool).data(settings.shop.clone()).data(settings).finish()
 }
 
 /// The schema in SDL, as committed in `graphql/schema.graphql`.

@@ -1,0 +1,438 @@
+//! Checkout: a cart becomes an order in ONE transaction (DESIGN.md §3): re-priced on the
+//! server, stock allocated with one conditional UPDATE per line in variant-id order (so
+//! concurrent checkouts never deadlock), coupon use counted, movements written, the cart
+//! emptied. Any failure rolls everything back. The same idempotency key gives the same order.
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, Duration, Utc};
+use sqlx::PgPool;
+
+use crate::{
+    Error, Settings, Won, cart,
+    error::CouponProblem,
+    ids::{CustomerId, OrderId, OrderLineId, VariantId},
+    order::{self, Actor, Order, OrderKey},
+    pricing::PricedLine,
+    types::{Email, PhoneNumber},
+};
+
+/// How the customer pays.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PaymentMethod {
+    /// 무통장입금: the order waits for the deposit.
+    BankTransfer,
+}
+
+impl PaymentMethod {
+    fn as_str(self) -> &'static str {
+        match self {
+            PaymentMethod::BankTransfer => "BANK_TRANSFER",
+        }
+    }
+}
+
+/// What checkout needs besides the cart, parsed.
+#[derive(Clone, Debug)]
+pub struct CheckoutInput {
+    /// Orderer e-mail (order mail, guest lookup).
+    pub email: Email,
+    /// Orderer phone.
+    pub phone: PhoneNumber,
+    /// 주문자.
+    pub orderer_name: String,
+    /// Where it goes.
+    pub address: crate::customer::AddressInput,
+    /// 배송 메모.
+    pub delivery_note: String,
+    /// How they pay.
+    pub payment_method: PaymentMethod,
+    /// The client's key for this attempt: a retry with it returns the same order.
+    pub idempotency_key: String,
+    /// The total the customer was shown, if the client sends it: a different server total
+    /// is refused with `PRICE_CHANGED`.
+    pub expected_total: Option<Won>,
+}
+
+/// Checks an idempotency key: 8–128 printable ASCII characters.
+pub fn parse_idempotency_key(s: &str) -> Result<String, Error> {
+    let ok = (8..=128).contains(&s.len()) && s.bytes().all(|b| b.is_ascii_graphic());
+    ok.then(|| s.to_owned()).ok_or(Error::Invalid {
+        field: "idempotencyKey",
+        reason: "8–128 printable ASCII characters".into(),
+    })
+}
+
+/// Places the order. Errors (nothing is left behind): `NOT_FOUND` (cart), `CART_EMPTY`,
+/// `OUT_OF_STOCK`, `PRICE_CHANGED` (the cart then shows the new prices), `COUPON_INVALID`,
+/// `INVALID_INPUT`.
+pub async fn complete(
+    pool: &PgPool,
+    settings: &Settings,
+    cart_token: &str,
+    input: CheckoutInput,
+    customer: Option<CustomerId>,
+) -> Result<Order, Error> {
+    match place(pool, settings, cart_token, &input, customer, Utc::now()).await {
+        Ok(id) => {
+            let mut conn = pool.acquire().await?;
+            order::get(&mut conn, &OrderKey::Id(id))
+                .await?
+                .ok_or(Error::NotFound { what: "order" })
+        }
+        Err(e @ Error::PriceChanged { .. }) => {
+            // Refused once; the cart now carries the prices the customer will be shown.
+            let mut conn = pool.acquire().await?;
+            cart::accept_current_prices(&mut conn, cart_token).await?;
+            Err(e)
+        }
+        Err(e) => Err(e),
+    }
+}
+
+#[allow(clippy::too_many_lines)] // one transaction, read top to bottom
+async fn place(
+    pool: &PgPool,
+    settings: &Settings,
+    cart_token: &str,
+    input: &CheckoutInput,
+    customer: Option<CustomerId>,
+    now: DateTime<Utc>,
+) -> Result<OrderId, Error> {
+    let mut tx = pool.begin().await?;
+    // Same key at once: the second waits here, then finds the first's order.
+    sqlx::query!(
+        "SELECT pg_advisory_xact_lock(hashtextextended($1, 7))",
+        input.idempotency_key
+    )
+    .execute(&mut *tx)
+    .await?;
+    if let Some(id) = sqlx::query_scalar!(
+        r#"SELECT id AS "id: OrderId" FROM orders WHERE idempotency_key = $1"#,
+        input.idempotency_key
+    )
+    .fetch_optional(&mut *tx)
+    .await?
+    {
+        return Ok(id);
+    }
+
+    let cart = cart::view(&mut tx, cart_token, &settings.shipping, true, now).await?;
+    let zonecode = Some(&input.address.zonecode);
+    // Re-priced for the real destination.
+    let priced = crate::pricing::price(crate::pricing::PricingInput {
+        lines: cart
+            .priced
+            .lines
+            .iter()
+            .filter(|l| !l.is_gift)
+            .map(|l| l.line.clone())
+            .collect(),
+        coupon: None,
+        gift_rules: Vec::new(),
+        channel: &cart.channel,
+        zonecode,
+        shipping: &settings.shipping,
+        now,
+    })?;
+    let regular: Vec<&PricedLine> = cart.priced.lines.iter().filter(|l| !l.is_gift).collect();
+    if regular.is_empty() {
+        return Err(Error::CartEmpty);
+    }
+    for l in &regular {
+        if !l.line.published {
+            return Err(Error::OutOfStock {
+                variant: l.line.variant_id,
+                sku: l.line.sku.clone(),
+                line: Some(l.line.line_id.clone()),
+                available: 0,
+            });
+        }
+        if l.line.price != l.line.seen_price {
+            return Err(Error::PriceChanged {
+                line: l.line.line_id.clone(),
+                sku: l.line.sku.clone(),
+                was: l.line.seen_price,
+                now: l.line.price,
+            });
+        }
+    }
+    if let Some(p) = cart.priced.coupon_problem {
+        return Err(Error::CouponInvalid(p));
+    }
+    let discount = cart.priced.discount;
+    let shipping_fee = priced.shipping_fee;
+    let subtotal = cart.priced.subtotal;
+    let total = subtotal
+        .checked_sub(discount)
+        .and_then(|t| t.checked_add(shipping_fee))
+        .ok_or(Error::Invalid {
+            field: "total",
+            reason: "out of range".into(),
+        })?;
+    if let Some(expected) = input.expected_total
+        && expected != total
+    {
+        return Err(Error::PriceChanged {
+            line: "total".into(),
+            sku: "total".into(),
+            was: expected,
+            now: total,
+        });
+    }
+
+    // Allocate in variant-id order, gifts after the bought units of the same variant.
+    let mut wanted: BTreeMap<(VariantId, bool), (i32, &PricedLine)> = BTreeMap::new();
+    for l in &cart.priced.lines {
+        wanted.entry((l.line.variant_id, l.is_gift)).or_insert((0, l)).0 += l.line.quantity;
+    }
+    let mut allocated = std::collections::HashSet::new();
+    let mut movements: (Vec<uuid::Uuid>, Vec<i32>) = (Vec::new(), Vec::new());
+    for ((variant, is_gift), (qty, line)) in &wanted {
+        let r = sqlx::query!(
+            "UPDATE variants SET allocated = allocated + $2, updated_at = now()
+              WHERE id = $1 AND on_hand - allocated >= $2",
+            *variant as VariantId,
+            qty,
+        )
+        .execute(&mut *tx)
+        .await?;
+        if r.rows_affected() == 0 {
+            if *is_gift {
+                // A gift out of stock never blocks the order.
+                continue;
+            }
+            let available = sqlx::query_scalar!(
+                r#"SELECT on_hand - allocated AS "available!" FROM variants WHERE id = $1"#,
+                *variant as VariantId
+            )
+            .fetch_optional(&mut *tx)
+            .await?
+            .unwrap_or(0);
+            return Err(Error::OutOfStock {
+                variant: *variant,
+                sku: line.line.sku.clone(),
+                line: Some(line.line.line_id.clone()),
+                available: available.max(0),
+            });
+        }
+        allocated.insert((*variant, *is_gift));
+        movements.0.push(variant.0);
+        movements.1.push(*qty);
+    }
+    let placed: Vec<&PricedLine> = cart
+        .priced
+        .lines
+        .iter()
+        .filter(|l| allocated.contains(&(l.line.variant_id, l.is_gift)))
+        .collect();
+
+    let actor = customer.or(cart.customer_id).map_or(Actor::Guest, Actor::Customer);
+    let customer_id = customer.or(cart.customer_id);
+    let coupon_id = match &cart.coupon_code {
+        Some(code) => Some(use_coupon(&mut tx, code, customer_id, &input.email).await?),
+        None => None,
+    };
+
+    let tax_free = placed
+        .iter()
+        .filter(|l| l.line.tax_free)
+        .map(|l| l.line_total.get())
+        .sum::<i64>();
+    let tax_free = Won::new(if subtotal == Won::ZERO {
+        0
+    } else {
+        tax_free
+            - i64::try_from(i128::from(discount.get()) * i128::from(tax_free) / i128::from(subtotal.get())).unwrap_or(0)
+    })
+    .unwrap_or(Won::ZERO);
+    let vat = total.checked_sub(tax_free).unwrap_or(Won::ZERO).vat_included();
+    let id = OrderId::generate();
+    let bank = &settings.bank_transfer;
+    let due = now + Duration::days(bank.due_days);
+    let a = &input.address;
+    let n = placed.len();
+    let mut cols = LineColumns::with_capacity(n);
+    for (i, l) in placed.iter().enumerate() {
+        cols.push(i, l);
+    }
+    sqlx::query!(
+        r#"WITH o AS (
+               INSERT INTO orders (id, number, status, channel, channel_source, customer_id, email, phone,
+                    orderer_name, recipient, recipient_phone, zonecode, road_address, jibun_address, building_name,
+                    detail_address, delivery_note, payment_method, subtotal, discount, shipping_fee, total,
+                    tax_free_amount, vat, coupon_id, coupon_code, idempotency_key, deposit_bank, deposit_account,
+                    deposit_holder, deposit_due_at)
+               VALUES ($1, to_char(now() AT TIME ZONE 'Asia/Seoul', 'YYYYMMDD') || '-'
+                           || lpad(((nextval('order_number_seq') - 1) % 999999 + 1)::text, 6, '0'),
+                       'AWAITING_DEPOSIT', $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16,
+                       $17, $18, $19, $20, $21, $22, $23, $24, $25, $26, $27, $28, $29)
+               RETURNING id),
+           l AS (
+               INSERT INTO order_lines (id, order_id, variant_id, product_id, product_name, variant_name, sku,
+                                        unit_price, quantity, line_total, is_gift, tax_free, position)
+               SELECT t.id, $1, t.variant_id, t.product_id, t.product_name, t.variant_name, t.sku, t.unit_price,
+                      t.quantity, t.unit_price * t.quantity, t.is_gift, t.tax_free, t.position
+                 FROM UNNEST($30::uuid[], $31::uuid[], $32::uuid[], $33::text[], $34::text[], $35::text[],
+                             $36::int8[], $37::int4[], $38::bool[], $39::bool[], $40::int4[])
+                      AS t (id, variant_id, product_id, product_name, variant_name, sku, unit_price, quantity,
+                            is_gift, tax_free, position)),
+           h AS (
+               INSERT INTO order_history (order_id, from_status, to_status, actor, note)
+               VALUES ($1, NULL, 'PENDING_PAYMENT', $41, 'order placed'),
+                      ($1, 'PENDING_PAYMENT', 'AWAITING_DEPOSIT', $41, 'bank transfer: waiting for the deposit')),
+           m AS (
+               INSERT INTO stock_movements (variant_id, delta_allocated, reason, order_id, actor)
+               SELECT v, q, 'ORDER_PLACED', $1, $41 FROM UNNEST($42::uuid[], $43::int4[]) AS t (v, q)),
+           r AS (
+               INSERT INTO coupon_redemptions (id, coupon_id, order_id, customer_id, email)
+               SELECT gen_random_uuid(), $23, $1, $4, $5 WHERE $23::uuid IS NOT NULL)
+           SELECT id FROM o"#,
+        id as OrderId,
+        cart.channel,
+        cart.channel_source,
+        customer_id as Option<CustomerId>,
+        input.email.as_str(),
+        input.phone.as_str(),
+        input.orderer_name,
+        a.recipient,
+        a.phone.as_str(),
+        a.zonecode.as_str(),
+        a.road_address,
+        a.jibun_address,
+        a.building_name,
+        a.detail_address,
+        input.delivery_note,
+        input.payment_method.as_str(),
+        subtotal.get(),
+        discount.get(),
+        shipping_fee.get(),
+        total.get(),
+        tax_free.get(),
+        vat.get(),
+        coupon_id,
+        cart.coupon_code,
+        input.idempotency_key,
+        bank.bank,
+        bank.account_number,
+        bank.holder,
+        due,
+        &cols.ids,
+        &cols.variants,
+        &cols.products,
+        &cols.product_names,
+        &cols.variant_names,
+        &cols.skus,
+        &cols.prices,
+        &cols.quantities,
+        &cols.gifts,
+        &cols.tax_free,
+        &cols.positions,
+        actor.label(),
+        &movements.0,
+        &movements.1,
+    )
+    .fetch_one(&mut *tx)
+    .await?;
+    sqlx::query!("DELETE FROM carts WHERE id = $1", cart.id as crate::ids::CartId)
+        .execute(&mut *tx)
+        .await?;
+    tx.commit().await?;
+    tracing::info!(order = %id, lines = n, "order placed");
+    Ok(id)
+}
+
+/// Counts a coupon use, all conditions checked in the UPDATE itself; the per-customer
+/// count is taken under a lock on (coupon, customer) so two orders can't both slip in.
+async fn use_coupon(
+    conn: &mut sqlx::PgConnection,
+    code: &str,
+    customer: Option<CustomerId>,
+    email: &Email,
+) -> Result<uuid::Uuid, Error> {
+    let who = customer.map_or_else(|| email.as_str().to_owned(), |c| c.to_string());
+    sqlx::query!(
+        "SELECT pg_advisory_xact_lock(hashtextextended($1 || '/' || $2, 11))",
+        code,
+        who
+    )
+    .execute(&mut *conn)
+    .await?;
+    let r = sqlx::query!(
+        r#"UPDATE coupons SET used_count = used_count + 1
+            WHERE code = $1 AND active
+              AND (usage_limit IS NULL OR used_count < usage_limit)
+              AND (per_customer_limit IS NULL OR per_customer_limit > (
+                   SELECT count(*) FROM coupon_redemptions r
+                    WHERE r.coupon_id = coupons.id AND (r.customer_id = $2 OR r.email = $3)))
+           RETURNING id, usage_limit IS NOT NULL AND used_count > usage_limit AS "over!""#,
+        code,
+        customer.map(|c| c.0),
+        email.as_str(),
+    )
+    .fetch_optional(&mut *conn)
+    .await?;
+    match r {
+        Some(r) => Ok(r.id),
+        None => {
+            let used_up = sqlx::query_scalar!(
+                r#"SELECT usage_limit IS NOT NULL AND used_count >= usage_limit AS "used_up!" FROM coupons WHERE code = $1"#,
+                code
+            )
+            .fetch_optional(&mut *conn)
+            .await?;
+            Err(Error::CouponInvalid(match used_up {
+                None => CouponProblem::Unknown,
+                Some(true) => CouponProblem::UsedUp,
+                Some(false) => CouponProblem::PerCustomerLimit,
+            }))
+        }
+    }
+}
+
+/// Order line columns for the `UNNEST` insert.
+struct LineColumns {
+    ids: Vec<uuid::Uuid>,
+    variants: Vec<uuid::Uuid>,
+    products: Vec<uuid::Uuid>,
+    product_names: Vec<String>,
+    variant_names: Vec<String>,
+    skus: Vec<String>,
+    prices: Vec<i64>,
+    quantities: Vec<i32>,
+    gifts: Vec<bool>,
+    tax_free: Vec<bool>,
+    positions: Vec<i32>,
+}
+
+impl LineColumns {
+    fn with_capacity(n: usize) -> LineColumns {
+        LineColumns {
+            ids: Vec::with_capacity(n),
+            variants: Vec::with_capacity(n),
+            products: Vec::with_capacity(n),
+            product_names: Vec::with_capacity(n),
+            variant_names: Vec::with_capacity(n),
+            skus: Vec::with_capacity(n),
+            prices: Vec::with_capacity(n),
+            quantities: Vec::with_capacity(n),
+            gifts: Vec::with_capacity(n),
+            tax_free: Vec::with_capacity(n),
+            positions: Vec::with_capacity(n),
+        }
+    }
+
+    fn push(&mut self, i: usize, l: &PricedLine) {
+        self.ids.push(OrderLineId::generate().0);
+        self.variants.push(l.line.variant_id.0);
+        self.products.push(l.line.product_id.0);
+        self.product_names.push(l.line.product_name.clone());
+        self.variant_names.push(l.line.variant_name.clone());
+        self.skus.push(l.line.sku.clone());
+        self.prices.push(l.unit_price.get());
+        self.quantities.push(l.line.quantity);
+        self.gifts.push(l.is_gift);
+        self.tax_free.push(l.line.tax_free);
+        self.positions.push(i32::try_from(i).unwrap_or(i32::MAX));
+    }
+}

@@ -1,0 +1,450 @@
+//! Customers: sign-up, login with throttling, sessions, profile and addresses (owns
+//! `customers`, `customer_sessions`, `addresses`).
+
+use chrono::{DateTime, Duration, Utc};
+use sqlx::{PgConnection, PgPool};
+
+use crate::{
+    Error,
+    auth::{self, Limits, Scope},
+    cart,
+    ids::{AddressId, CustomerId},
+    settings::CustomerSettings,
+    types::{Email, NewPassword, PhoneNumber, Zonecode},
+};
+
+/// A customer's profile.
+#[derive(Clone, Debug)]
+pub struct Customer {
+    /// Their id.
+    pub id: CustomerId,
+    /// Sign-in e-mail.
+    pub email: String,
+    /// Name.
+    pub name: String,
+    /// Mobile, digits.
+    pub mobile: String,
+    /// Tier (`BASIC`, …).
+    pub tier: String,
+    /// Points balance.
+    pub points: i64,
+    /// Agreed to marketing e-mail, and when.
+    pub marketing_email: Option<DateTime<Utc>>,
+    /// Agreed to marketing SMS, and when.
+    pub marketing_sms: Option<DateTime<Utc>>,
+    /// Signed up at.
+    pub created_at: DateTime<Utc>,
+}
+
+/// What sign-up needs, parsed.
+#[derive(Debug)]
+#[allow(clippy::struct_excessive_bools)] // four separate consents, as the law asks
+pub struct SignUp {
+    /// E-mail.
+    pub email: Email,
+    /// Password meeting the policy.
+    pub password: NewPassword,
+    /// Name.
+    pub name: String,
+    /// Mobile.
+    pub mobile: PhoneNumber,
+    /// 이용약관 동의 (required).
+    pub terms: bool,
+    /// 개인정보 수집·이용 동의 (required).
+    pub privacy: bool,
+    /// Marketing e-mail consent.
+    pub marketing_email: bool,
+    /// Marketing SMS consent.
+    pub marketing_sms: bool,
+}
+
+/// Checks a display name: 1–50 characters after trimming.
+pub fn parse_name(s: &str, field: &'static str) -> Result<String, Error> {
+    let s = s.trim();
+    if s.is_empty() || s.chars().count() > 50 {
+        return Err(Error::Invalid {
+            field,
+            reason: "1–50 characters".into(),
+        });
+    }
+    Ok(s.to_owned())
+}
+
+/// Creates a customer. Errors: `INVALID_INPUT` (required consents), `ALREADY_EXISTS` (e-mail).
+pub async fn sign_up(pool: &PgPool, input: SignUp) -> Result<Customer, Error> {
+    if !input.terms {
+        return Err(Error::Invalid {
+            field: "termsAccepted",
+            reason: "the terms must be accepted".into(),
+        });
+    }
+    if !input.privacy {
+        return Err(Error::Invalid {
+            field: "privacyAccepted",
+            reason: "the privacy policy must be accepted".into(),
+        });
+    }
+    let hash = auth::hash_password(input.password.expose().to_owned()).await?;
+    let id = CustomerId::generate();
+    let now = Utc::now();
+    let r = sqlx::query!(
+        "INSERT INTO customers (id, email, password_hash, name, mobile, terms_agreed_at, privacy_agreed_at,
+                                marketing_email, marketing_email_at, marketing_sms, marketing_sms_at)
+         VALUES ($1, $2, $3, $4, $5, $6::timestamptz, $6::timestamptz, $7, CASE WHEN $7 THEN $6::timestamptz END, $8,
+                 CASE WHEN $8 THEN $6::timestamptz END)
+         ON CONFLICT (email) DO NOTHING",
+        id as CustomerId,
+        input.email.as_str(),
+        hash,
+        input.name,
+        input.mobile.as_str(),
+        now,
+        input.marketing_email,
+        input.marketing_sms,
+    )
+    .execute(pool)
+    .await?;
+    if r.rows_affected() == 0 {
+        return Err(Error::AlreadyExists {
+            what: "email",
+            value: input.email.masked(),
+        });
+    }
+    tracing::info!(customer = %id, "customer signed up");
+    get(pool, id).await
+}
+
+/// A customer by id. Errors: `NOT_FOUND`.
+pub async fn get(pool: &PgPool, id: CustomerId) -> Result<Customer, Error> {
+    sqlx::query_as!(
+        Customer,
+        r#"SELECT id AS "id: CustomerId", email, name, mobile, tier, points, marketing_email_at AS marketing_email,
+                  marketing_sms_at AS marketing_sms, created_at
+             FROM customers WHERE id = $1"#,
+        id as CustomerId,
+    )
+    .fetch_optional(pool)
+    .await?
+    .ok_or(Error::NotFound { what: "customer" })
+}
+
+/// A successful login.
+#[derive(Debug)]
+pub struct LoggedIn {
+    /// The access token (`Authorization: Bearer …`).
+    pub token: String,
+    /// Who.
+    pub customer: Customer,
+    /// Their cart's token after merging the anonymous cart, if they have a cart.
+    pub cart_token: Option<String>,
+}
+
+fn limits(s: &CustomerSettings) -> Limits {
+    Limits {
+        per_account: s.max_failures_per_account,
+        per_ip: s.max_failures_per_ip,
+        window: Duration::minutes(s.window_minutes),
+    }
+}
+
+/// Logs in. Unknown e-mail and wrong password give the same `INVALID_CREDENTIALS` in the
+/// same time; repeated failures per account or IP give `TOO_MANY_ATTEMPTS`. With
+/// `cart_token`, the anonymous cart is merged into the customer's.
+pub async fn login(
+    pool: &PgPool,
+    settings: &CustomerSettings,
+    email: &str,
+    password: &str,
+    ip: Option<&str>,
+    cart_token: Option<&str>,
+) -> Result<LoggedIn, Error> {
+    let key = email.trim().to_lowercase();
+    let now = Utc::now();
+    let mut conn = pool.acquire().await?;
+    auth::check_throttle(&mut conn, Scope::Customer, &key, ip, limits(settings), now).await?;
+    let found = sqlx::query!(
+        r#"SELECT id AS "id: CustomerId", password_hash FROM customers WHERE email = $1"#,
+        key
+    )
+    .fetch_optional(&mut *conn)
+    .await?;
+    let (id, hash) = found.map_or((None, None), |r| (Some(r.id), Some(r.password_hash)));
+    if !auth::verify_password(password.to_owned(), hash).await {
+        auth::record_failure(&mut conn, Scope::Customer, &key, ip).await?;
+        tracing::warn!(scope = "customer", "failed login");
+        return Err(Error::InvalidCredentials);
+    }
+    let id = id.ok_or(Error::InvalidCredentials)?;
+    auth::clear_failures(&mut conn, Scope::Customer, &key).await?;
+    let (token, token_hash) = auth::new_token();
+    let mut tx = pool.begin().await?;
+    sqlx::query!(
+        "INSERT INTO customer_sessions (token_hash, customer_id, expires_at) VALUES ($1, $2, $3)",
+        token_hash,
+        id as CustomerId,
+        now + Duration::days(settings.session_days),
+    )
+    .execute(&mut *tx)
+    .await?;
+    let cart_token = cart::attach_to_customer(&mut tx, cart_token, id).await?;
+    tx.commit().await?;
+    tracing::info!(customer = %id, "customer logged in");
+    Ok(LoggedIn {
+        token,
+        customer: get(pool, id).await?,
+        cart_token,
+    })
+}
+
+/// The customer a token belongs to. Errors: `UNAUTHENTICATED` (unknown, expired, revoked).
+pub async fn authenticate(conn: &mut PgConnection, token: &str) -> Result<CustomerId, Error> {
+    sqlx::query_scalar!(
+        r#"SELECT customer_id AS "id: CustomerId" FROM customer_sessions
+            WHERE token_hash = $1 AND revoked_at IS NULL AND expires_at > now()"#,
+        auth::token_hash(token),
+    )
+    .fetch_optional(&mut *conn)
+    .await?
+    .ok_or(Error::Unauthenticated)
+}
+
+/// Revokes a token. Errors: `UNAUTHENTICATED` if it was not a live token.
+pub async fn logout(pool: &PgPool, token: &str) -> Result<(), Error> {
+    let r = sqlx::query!(
+        "UPDATE customer_sessions SET revoked_at = now() WHERE token_hash = $1 AND revoked_at IS NULL",
+        auth::token_hash(token),
+    )
+    .execute(pool)
+    .await?;
+    if r.rows_affected() == 0 {
+        return Err(Error::Unauthenticated);
+    }
+    Ok(())
+}
+
+/// A saved address.
+#[derive(Clone, Debug)]
+pub struct Address {
+    /// Its id.
+    pub id: AddressId,
+    /// 받는 분.
+    pub recipient: String,
+    /// Phone, digits.
+    pub phone: String,
+    /// 우편번호.
+    pub zonecode: String,
+    /// 도로명 주소.
+    pub road_address: String,
+    /// 지번 주소.
+    pub jibun_address: String,
+    /// 건물명.
+    pub building_name: String,
+    /// 상세 주소.
+    pub detail_address: String,
+    /// The default address.
+    pub is_default: bool,
+}
+
+/// An address as entered, parsed.
+#[derive(Clone, Debug)]
+pub struct AddressInput {
+    /// 받는 분.
+    pub recipient: String,
+    /// Phone.
+    pub phone: PhoneNumber,
+    /// 우편번호.
+    pub zonecode: Zonecode,
+    /// 도로명 주소.
+    pub road_address: String,
+    /// 지번 주소.
+    pub jibun_address: String,
+    /// 건물명.
+    pub building_name: String,
+    /// 상세 주소.
+    pub detail_address: String,
+}
+
+impl AddressInput {
+    /// Parses the fields of the Daum/Kakao postcode widget plus recipient and phone.
+    #[allow(clippy::too_many_arguments)]
+    pub fn parse(
+        recipient: &str,
+        phone: &str,
+        zonecode: &str,
+        road_address: &str,
+        jibun_address: &str,
+        building_name: &str,
+        detail_address: &str,
+    ) -> Result<AddressInput, Error> {
+        let road = road_address.trim();
+        if road.is_empty() || road.chars().count() > 200 {
+            return Err(Error::Invalid {
+                field: "roadAddress",
+                reason: "1–200 characters".into(),
+            });
+        }
+        let limited = |s: &str, field: &'static str| {
+            let s = s.trim();
+            if s.chars().count() > 200 {
+                Err(Error::Invalid {
+                    field,
+                    reason: "at most 200 characters".into(),
+                })
+            } else {
+                Ok(s.to_owned())
+            }
+        };
+        Ok(AddressInput {
+            recipient: parse_name(recipient, "recipient")?,
+            phone: PhoneNumber::parse(phone, "phone")?,
+            zonecode: Zonecode::parse(zonecode)?,
+            road_address: road.to_owned(),
+            jibun_address: limited(jibun_address, "jibunAddress")?,
+            building_name: limited(building_name, "buildingName")?,
+            detail_address: limited(detail_address, "detailAddress")?,
+        })
+    }
+}
+
+/// A customer's addresses, the default first.
+pub async fn addresses(pool: &PgPool, customer: CustomerId) -> Result<Vec<Address>, Error> {
+    Ok(sqlx::query_as!(
+        Address,
+        r#"SELECT id AS "id: AddressId", recipient, phone, zonecode, road_address, jibun_address,
+                  building_name, detail_address, is_default
+             FROM addresses WHERE customer_id = $1 ORDER BY is_default DESC, created_at"#,
+        customer as CustomerId,
+    )
+    .fetch_all(pool)
+    .await?)
+}
+
+/// Saves an address; the first one, or one saved with `default`, becomes the default.
+pub async fn add_address(
+    pool: &PgPool,
+    customer: CustomerId,
+    a: AddressInput,
+    default: bool,
+) -> Result<Address, Error> {
+    let mut tx = pool.begin().await?;
+    let id = AddressId::generate();
+    let any = sqlx::query_scalar!(
+        r#"SELECT EXISTS (SELECT 1 FROM addresses WHERE customer_id = $1) AS "any!""#,
+        customer as CustomerId
+    )
+    .fetch_one(&mut *tx)
+    .await?;
+    let default = default || !any;
+    if default {
+        clear_default(&mut tx, customer).await?;
+    }
+    sqlx::query!(
+        "INSERT INTO addresses (id, customer_id, recipient, phone, zonecode, road_address, jibun_address,
+                                building_name, detail_address, is_default)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+        id as AddressId,
+        customer as CustomerId,
+        a.recipient,
+        a.phone.as_str(),
+        a.zonecode.as_str(),
+        a.road_address,
+        a.jibun_address,
+        a.building_name,
+        a.detail_address,
+        default,
+    )
+    .execute(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    find_address(pool, customer, id).await
+}
+
+async fn clear_default(conn: &mut PgConnection, customer: CustomerId) -> Result<(), Error> {
+    sqlx::query!(
+        "UPDATE addresses SET is_default = false WHERE customer_id = $1 AND is_default",
+        customer as CustomerId
+    )
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
+async fn find_address(pool: &PgPool, customer: CustomerId, id: AddressId) -> Result<Address, Error> {
+    addresses(pool, customer)
+        .await?
+        .into_iter()
+        .find(|a| a.id == id)
+        .ok_or(Error::NotFound { what: "address" })
+}
+
+/// Replaces an address's fields. Errors: `NOT_FOUND` (not theirs).
+pub async fn update_address(
+    pool: &PgPool,
+    customer: CustomerId,
+    id: AddressId,
+    a: AddressInput,
+) -> Result<Address, Error> {
+    let r = sqlx::query!(
+        "UPDATE addresses SET recipient = $3, phone = $4, zonecode = $5, road_address = $6, jibun_address = $7,
+                              building_name = $8, detail_address = $9
+          WHERE id = $1 AND customer_id = $2",
+        id as AddressId,
+        customer as CustomerId,
+        a.recipient,
+        a.phone.as_str(),
+        a.zonecode.as_str(),
+        a.road_address,
+        a.jibun_address,
+        a.building_name,
+        a.detail_address,
+    )
+    .execute(pool)
+    .await?;
+    if r.rows_affected() == 0 {
+        return Err(Error::NotFound { what: "address" });
+    }
+    find_address(pool, customer, id).await
+}
+
+/// Makes an address the default. Errors: `NOT_FOUND`.
+pub async fn set_default_address(pool: &PgPool, customer: CustomerId, id: AddressId) -> Result<Address, Error> {
+    let mut tx = pool.begin().await?;
+    clear_default(&mut tx, customer).await?;
+    let r = sqlx::query!(
+        "UPDATE addresses SET is_default = true WHERE id = $1 AND customer_id = $2",
+        id as AddressId,
+        customer as CustomerId,
+    )
+    .execute(&mut *tx)
+    .await?;
+    if r.rows_affected() == 0 {
+        return Err(Error::NotFound { what: "address" });
+    }
+    tx.commit().await?;
+    find_address(pool, customer, id).await
+}
+
+/// Deletes an address; if it was the default, the oldest remaining one becomes it.
+/// Errors: `NOT_FOUND`.
+pub async fn delete_address(pool: &PgPool, customer: CustomerId, id: AddressId) -> Result<(), Error> {
+    let mut tx = pool.begin().await?;
+    let was_default = sqlx::query_scalar!(
+        "DELETE FROM addresses WHERE id = $1 AND customer_id = $2 RETURNING is_default",
+        id as AddressId,
+        customer as CustomerId,
+    )
+    .fetch_optional(&mut *tx)
+    .await?
+    .ok_or(Error::NotFound { what: "address" })?;
+    if was_default {
+        sqlx::query!(
+            "UPDATE addresses SET is_default = true
+              WHERE id = (SELECT id FROM addresses WHERE customer_id = $1 ORDER BY created_at LIMIT 1)",
+            customer as CustomerId,
+        )
+        .execute(&mut *tx)
+        .await?;
+    }
+    tx.commit().await?;
+    Ok(())
+}

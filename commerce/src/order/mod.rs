@@ -1,0 +1,459 @@
+//! Orders: reading them, and every transition after checkout (owns `orders`,
+//! `order_lines`, `order_history`, `payments`, `refunds`; releases allocations in
+//! `variants` with a `stock_movements` row each).
+
+mod status;
+
+use chrono::{DateTime, Utc};
+use serde::Deserialize;
+use sqlx::{PgConnection, PgPool, types::Json};
+
+pub use status::{OrderStatus, Transition};
+
+use crate::{
+    Error, Won,
+    ids::{CustomerId, OrderId, OrderLineId, PaymentId, ProductId, RefundId, StaffId, VariantId},
+    types::Email,
+};
+
+/// Who did something, for history and audit.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Actor {
+    /// A signed-in customer.
+    Customer(CustomerId),
+    /// A guest who proved the order's e-mail.
+    Guest,
+    /// A staff member.
+    Staff(StaffId),
+    /// A scheduled job.
+    System,
+}
+
+impl Actor {
+    /// `customer:cus_…`, `guest`, `staff:stf_…`, `system`.
+    pub fn label(self) -> String {
+        match self {
+            Actor::Customer(id) => format!("customer:{id}"),
+            Actor::Guest => "guest".into(),
+            Actor::Staff(id) => format!("staff:{id}"),
+            Actor::System => "system".into(),
+        }
+    }
+}
+
+/// An order line: a snapshot of what was bought.
+#[derive(Clone, Debug, Deserialize)]
+pub struct OrderLine {
+    /// Its id.
+    pub id: OrderLineId,
+    /// The variant, unless deleted since.
+    pub variant_id: Option<VariantId>,
+    /// The product, unless deleted since.
+    pub product_id: Option<ProductId>,
+    /// Product name at the time.
+    pub product_name: String,
+    /// Variant name at the time.
+    pub variant_name: String,
+    /// SKU at the time.
+    pub sku: String,
+    /// Price per unit charged.
+    pub unit_price: Won,
+    /// Units.
+    pub quantity: i32,
+    /// `unit_price × quantity`.
+    pub line_total: Won,
+    /// A gift with purchase.
+    pub is_gift: bool,
+}
+
+/// A shipping address as the Daum/Kakao postcode widget gives it, plus recipient.
+#[derive(Clone, Debug)]
+pub struct ShippingAddress {
+    /// 받는 분.
+    pub recipient: String,
+    /// Their phone, digits.
+    pub phone: String,
+    /// 우편번호.
+    pub zonecode: String,
+    /// 도로명 주소.
+    pub road_address: String,
+    /// 지번 주소.
+    pub jibun_address: String,
+    /// 건물명.
+    pub building_name: String,
+    /// 상세 주소.
+    pub detail_address: String,
+}
+
+/// Where to pay by bank transfer.
+#[derive(Clone, Debug)]
+pub struct DepositInfo {
+    /// Bank.
+    pub bank: String,
+    /// Account number.
+    pub account_number: String,
+    /// Account holder.
+    pub holder: String,
+    /// Pay by then.
+    pub due_at: DateTime<Utc>,
+}
+
+/// One entry of an order's history.
+#[derive(Clone, Debug, Deserialize)]
+pub struct HistoryEntry {
+    /// From (none for creation).
+    pub from_status: Option<String>,
+    /// To.
+    pub to_status: String,
+    /// Who.
+    pub actor: String,
+    /// Why.
+    pub note: String,
+    /// When.
+    pub created_at: DateTime<Utc>,
+}
+
+/// An order with its lines and history.
+#[derive(Clone, Debug)]
+pub struct Order {
+    /// Its id.
+    pub id: OrderId,
+    /// `YYYYMMDD-NNNNNN`.
+    pub number: String,
+    /// Where it is.
+    pub status: OrderStatus,
+    /// `PC_WEB`, `MOBILE_WEB`, `APP`, `EXTERNAL`.
+    pub channel: String,
+    /// For `EXTERNAL`: the marketplace.
+    pub channel_source: Option<String>,
+    /// The member who ordered, if signed in.
+    pub customer_id: Option<CustomerId>,
+    /// Orderer e-mail.
+    pub email: String,
+    /// Orderer phone, digits.
+    pub phone: String,
+    /// 주문자.
+    pub orderer_name: String,
+    /// Where it goes.
+    pub shipping_address: ShippingAddress,
+    /// 배송 메모.
+    pub delivery_note: String,
+    /// `BANK_TRANSFER`, …
+    pub payment_method: String,
+    /// Products subtotal.
+    pub subtotal: Won,
+    /// Coupon discount.
+    pub discount: Won,
+    /// Shipping fee.
+    pub shipping_fee: Won,
+    /// Charged.
+    pub total: Won,
+    /// VAT-exempt part.
+    pub tax_free_amount: Won,
+    /// VAT inside the total.
+    pub vat: Won,
+    /// The coupon used.
+    pub coupon_code: Option<String>,
+    /// Bank transfer details while awaiting the deposit.
+    pub deposit: Option<DepositInfo>,
+    /// When it was paid.
+    pub paid_at: Option<DateTime<Utc>>,
+    /// When it was cancelled.
+    pub cancelled_at: Option<DateTime<Utc>>,
+    /// Placed at.
+    pub created_at: DateTime<Utc>,
+    /// Lines in order.
+    pub lines: Vec<OrderLine>,
+    /// Transitions, oldest first.
+    pub history: Vec<HistoryEntry>,
+}
+
+/// How to find one order.
+#[derive(Clone, Debug)]
+pub enum OrderKey<'a> {
+    /// By id.
+    Id(OrderId),
+    /// By number.
+    Number(&'a str),
+}
+
+/// An order by id or number, with lines and history, in one statement; `None` if none.
+pub async fn get(conn: &mut PgConnection, key: &OrderKey<'_>) -> Result<Option<Order>, Error> {
+    let (id, number) = match key {
+        OrderKey::Id(id) => (Some(id.0), None),
+        OrderKey::Number(n) => (None, Some(*n)),
+    };
+    let r = sqlx::query!(
+        r#"SELECT o.id AS "id: OrderId", o.number, o.status, o.channel, o.channel_source,
+                  o.customer_id AS "customer_id: CustomerId", o.email, o.phone, o.orderer_name,
+                  o.recipient, o.recipient_phone, o.zonecode, o.road_address, o.jibun_address,
+                  o.building_name, o.detail_address, o.delivery_note, o.payment_method,
+                  o.subtotal AS "subtotal: Won", o.discount AS "discount: Won",
+                  o.shipping_fee AS "shipping_fee: Won", o.total AS "total: Won",
+                  o.tax_free_amount AS "tax_free_amount: Won", o.vat AS "vat: Won", o.coupon_code,
+                  o.deposit_bank, o.deposit_account, o.deposit_holder, o.deposit_due_at,
+                  o.paid_at, o.cancelled_at, o.created_at,
+                  (SELECT json_agg(json_build_object('id', l.id, 'variant_id', l.variant_id,
+                       'product_id', l.product_id, 'product_name', l.product_name,
+                       'variant_name', l.variant_name, 'sku', l.sku, 'unit_price', l.unit_price,
+                       'quantity', l.quantity, 'line_total', l.line_total, 'is_gift', l.is_gift)
+                     ORDER BY l.position) FROM order_lines l WHERE l.order_id = o.id)
+                  AS "lines!: Json<Vec<OrderLine>>",
+                  (SELECT json_agg(json_build_object('from_status', h.from_status, 'to_status', h.to_status,
+                       'actor', h.actor, 'note', h.note, 'created_at', h.created_at) ORDER BY h.id)
+                     FROM order_history h WHERE h.order_id = o.id)
+                  AS "history!: Json<Vec<HistoryEntry>>"
+             FROM orders o
+            WHERE o.id = $1 OR o.number = $2"#,
+        id,
+        number,
+    )
+    .fetch_optional(&mut *conn)
+    .await?;
+    let Some(r) = r else { return Ok(None) };
+    let deposit = match (r.deposit_bank, r.deposit_account, r.deposit_holder, r.deposit_due_at) {
+        (Some(bank), Some(account_number), Some(holder), Some(due_at)) => Some(DepositInfo {
+            bank,
+            account_number,
+            holder,
+            due_at,
+        }),
+        _ => None,
+    };
+    Ok(Some(Order {
+        id: r.id,
+        number: r.number,
+        status: OrderStatus::parse(&r.status)?,
+        channel: r.channel,
+        channel_source: r.channel_source,
+        customer_id: r.customer_id,
+        email: r.email,
+        phone: r.phone,
+        orderer_name: r.orderer_name,
+        shipping_address: ShippingAddress {
+            recipient: r.recipient,
+            phone: r.recipient_phone,
+            zonecode: r.zonecode,
+            road_address: r.road_address,
+            jibun_address: r.jibun_address,
+            building_name: r.building_name,
+            detail_address: r.detail_address,
+        },
+        delivery_note: r.delivery_note,
+        payment_method: r.payment_method,
+        subtotal: r.subtotal,
+        discount: r.discount,
+        shipping_fee: r.shipping_fee,
+        total: r.total,
+        tax_free_amount: r.tax_free_amount,
+        vat: r.vat,
+        coupon_code: r.coupon_code,
+        deposit,
+        paid_at: r.paid_at,
+        cancelled_at: r.cancelled_at,
+        created_at: r.created_at,
+        lines: r.lines.0,
+        history: r.history.0,
+    }))
+}
+
+/// A guest's order: by number and the e-mail it was placed with. `NOT_FOUND` for either
+/// mismatch, so numbers can't be probed.
+pub async fn by_number_and_email(pool: &PgPool, number: &str, email: &str) -> Result<Order, Error> {
+    let email = Email::parse(email).map_err(|_| Error::NotFound { what: "order" })?;
+    let mut conn = pool.acquire().await?;
+    match get(&mut conn, &OrderKey::Number(number.trim())).await? {
+        Some(o) if o.email == email.as_str() => Ok(o),
+        _ => Err(Error::NotFound { what: "order" }),
+    }
+}
+
+/// A member's orders, newest first, a page at a time (keyset on `created_at, id`).
+pub async fn of_customer(
+    pool: &PgPool,
+    customer: CustomerId,
+    first: u32,
+    before: Option<(DateTime<Utc>, OrderId)>,
+) -> Result<(Vec<Order>, bool), Error> {
+    let mut conn = pool.acquire().await?;
+    let (at, id) = before.map_or((None, None), |(at, id)| (Some(at), Some(id.0)));
+    let ids = sqlx::query_scalar!(
+        r#"SELECT id AS "id: OrderId" FROM orders
+            WHERE customer_id = $1 AND ($2::timestamptz IS NULL OR (created_at, id) < ($2, $3))
+            ORDER BY created_at DESC, id DESC LIMIT $4"#,
+        customer as CustomerId,
+        at,
+        id,
+        i64::from(first) + 1,
+    )
+    .fetch_all(&mut *conn)
+    .await?;
+    let has_next = ids.len() > first as usize;
+    let mut orders = Vec::with_capacity(ids.len());
+    for id in ids.into_iter().take(first as usize) {
+        if let Some(o) = get(&mut conn, &OrderKey::Id(id)).await? {
+            orders.push(o);
+        }
+    }
+    Ok((orders, has_next))
+}
+
+/// Moves an order along `t` inside the caller's transaction: the UPDATE repeats the
+/// sources so a racer loses cleanly, and the history row is written with it.
+/// Errors: `NOT_FOUND`, `INVALID_STATE`.
+pub async fn transition(
+    conn: &mut PgConnection,
+    id: OrderId,
+    t: Transition,
+    actor: Actor,
+    note: &str,
+) -> Result<OrderStatus, Error> {
+    let target = t.target();
+    let row = sqlx::query!(
+        r#"WITH prev AS (SELECT status FROM orders WHERE id = $1 FOR UPDATE),
+                upd AS (
+                    UPDATE orders SET status = $2, updated_at = now(),
+                           paid_at = CASE WHEN $2 = 'PAID' THEN now() ELSE paid_at END,
+                           cancelled_at = CASE WHEN $2 = 'CANCELLED' THEN now() ELSE cancelled_at END
+                     WHERE id = $1 AND status = ANY($3)
+                    RETURNING id),
+                hist AS (
+                    INSERT INTO order_history (order_id, from_status, to_status, actor, note)
+                    SELECT $1, prev.status, $2, $4, $5 FROM prev, upd)
+           SELECT prev.status AS "from!", (SELECT count(*) FROM upd) AS "moved!" FROM prev"#,
+        id as OrderId,
+        target.as_str(),
+        &t.source_names(),
+        actor.label(),
+        note,
+    )
+    .fetch_optional(&mut *conn)
+    .await?;
+    match row {
+        None => Err(Error::NotFound { what: "order" }),
+        Some(r) if r.moved == 0 => Err(Error::InvalidState {
+            from: OrderStatus::parse(&r.from)?,
+            action: t.name(),
+        }),
+        Some(_) => Ok(target),
+    }
+}
+
+/// Releases the stock an order holds (cancel, expiry), with a movement per line, locking
+/// the variants in id order like checkout does, so the two never deadlock.
+pub async fn release_allocation(conn: &mut PgConnection, id: OrderId, reason: &str, actor: Actor) -> Result<(), Error> {
+    sqlx::query!(
+        "WITH lines AS (
+             SELECT variant_id, sum(quantity)::int AS qty FROM order_lines
+              WHERE order_id = $1 AND variant_id IS NOT NULL GROUP BY variant_id),
+         locked AS (
+             SELECT v.id FROM variants v JOIN lines ON lines.variant_id = v.id ORDER BY v.id FOR UPDATE OF v),
+         upd AS (
+             UPDATE variants v SET allocated = v.allocated - lines.qty, updated_at = now()
+               FROM lines WHERE v.id = lines.variant_id AND v.id IN (SELECT id FROM locked)
+             RETURNING v.id, lines.qty)
+         INSERT INTO stock_movements (variant_id, delta_allocated, reason, order_id, actor)
+         SELECT id, -qty, $2, $1, $3 FROM upd",
+        id as OrderId,
+        reason,
+        actor.label(),
+    )
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
+/// Cancels an order before it ships: releases its stock and, when it was paid, records a
+/// refund to make (`PENDING`) for the whole amount. One transaction.
+/// Errors: `NOT_FOUND`, `INVALID_STATE`.
+pub async fn cancel(pool: &PgPool, id: OrderId, actor: Actor, reason: &str) -> Result<Order, Error> {
+    let mut tx = pool.begin().await?;
+    let before = get(&mut tx, &OrderKey::Id(id))
+        .await?
+        .ok_or(Error::NotFound { what: "order" })?;
+    transition(&mut tx, id, Transition::Cancel, actor, reason).await?;
+    release_allocation(&mut tx, id, "ORDER_CANCELLED", actor).await?;
+    if before.paid_at.is_some() && before.total > Won::ZERO {
+        sqlx::query!(
+            "INSERT INTO refunds (id, order_id, amount, reason, actor) VALUES ($1, $2, $3, $4, $5)",
+            RefundId::generate() as RefundId,
+            id as OrderId,
+            before.total.get(),
+            reason,
+            actor.label(),
+        )
+        .execute(&mut *tx)
+        .await?;
+    }
+    let after = get(&mut tx, &OrderKey::Id(id))
+        .await?
+        .ok_or(Error::NotFound { what: "order" })?;
+    tx.commit().await?;
+    Ok(after)
+}
+
+/// Staff confirm a bank-transfer deposit: `AWAITING_DEPOSIT` → `PAID` with a payment row.
+/// The amount must be the order's total to the won. Errors: `NOT_FOUND`, `INVALID_STATE`,
+/// `AMOUNT_MISMATCH` (nothing changes).
+pub async fn confirm_deposit(pool: &PgPool, id: OrderId, amount: Won, staff: StaffId) -> Result<Order, Error> {
+    let mut tx = pool.begin().await?;
+    let order = get(&mut tx, &OrderKey::Id(id))
+        .await?
+        .ok_or(Error::NotFound { what: "order" })?;
+    order.status.apply(Transition::ConfirmDeposit)?;
+    if amount != order.total {
+        return Err(Error::AmountMismatch {
+            expected: order.total,
+            got: amount,
+        });
+    }
+    let actor = Actor::Staff(staff);
+    transition(&mut tx, id, Transition::ConfirmDeposit, actor, "deposit confirmed").await?;
+    sqlx::query!(
+        "INSERT INTO payments (id, order_id, provider, method, amount, status, actor)
+         VALUES ($1, $2, 'BANK_TRANSFER', 'BANK_TRANSFER', $3, 'PAID', $4)",
+        PaymentId::generate() as PaymentId,
+        id as OrderId,
+        amount.get(),
+        actor.label(),
+    )
+    .execute(&mut *tx)
+    .await?;
+    let after = get(&mut tx, &OrderKey::Id(id))
+        .await?
+        .ok_or(Error::NotFound { what: "order" })?;
+    tx.commit().await?;
+    Ok(after)
+}
+
+/// Expires every order still awaiting its deposit at `now` past its due time, releasing
+/// its stock; one transaction per order, skipping orders another worker holds. Returns
+/// the numbers expired.
+pub async fn expire_unpaid(pool: &PgPool, now: DateTime<Utc>) -> Result<Vec<String>, Error> {
+    let mut expired = Vec::new();
+    loop {
+        let mut tx = pool.begin().await?;
+        let due = sqlx::query!(
+            r#"SELECT id AS "id: OrderId", number FROM orders
+                WHERE status = 'AWAITING_DEPOSIT' AND deposit_due_at <= $1
+                ORDER BY deposit_due_at LIMIT 1 FOR UPDATE SKIP LOCKED"#,
+            now,
+        )
+        .fetch_optional(&mut *tx)
+        .await?;
+        let Some(due) = due else { break };
+        transition(
+            &mut tx,
+            due.id,
+            Transition::Expire,
+            Actor::System,
+            "deposit not received by the due time",
+        )
+        .await?;
+        release_allocation(&mut tx, due.id, "PAYMENT_EXPIRED", Actor::System).await?;
+        tx.commit().await?;
+        tracing::info!(order = %due.id, "expired unpaid order");
+        expired.push(due.number);
+    }
+    Ok(expired)
+}

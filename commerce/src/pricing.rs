@@ -1,0 +1,449 @@
+//! Pricing, pure: products subtotal, coupon discount, gifts, shipping fee, VAT. The cart
+//! shows what this computes and checkout charges exactly that, computed again on the server.
+
+use chrono::{DateTime, Utc};
+use serde::Deserialize;
+
+use crate::{
+    Won,
+    error::{CouponProblem, Error},
+    ids::{ProductId, VariantId},
+    settings::ShippingSettings,
+    types::Zonecode,
+};
+
+/// A line as priced: current price, the price the customer saw, stock.
+#[derive(Clone, Debug, Deserialize)]
+pub struct LineInput {
+    /// Cart line id (opaque), or the gift rule's for gifts.
+    pub line_id: String,
+    /// The variant.
+    pub variant_id: VariantId,
+    /// Its product.
+    pub product_id: ProductId,
+    /// Product name.
+    pub product_name: String,
+    /// Variant name.
+    pub variant_name: String,
+    /// SKU.
+    pub sku: String,
+    /// Units.
+    pub quantity: i32,
+    /// The price now.
+    pub price: Won,
+    /// The price when the customer added it.
+    pub seen_price: Won,
+    /// Units that can be bought now.
+    pub available: i32,
+    /// VAT-exempt product.
+    pub tax_free: bool,
+    /// Listed (a hidden product can't be bought).
+    pub published: bool,
+}
+
+/// A coupon's terms.
+#[derive(Clone, Debug, Deserialize)]
+pub struct CouponTerms {
+    /// Its code.
+    pub code: String,
+    /// `FIXED` (won) or `PERCENT`.
+    pub kind: String,
+    /// Won or percent.
+    pub value: i64,
+    /// Cap on a percent discount.
+    pub max_discount: Option<i64>,
+    /// Minimum products subtotal.
+    pub min_subtotal: i64,
+    /// Window start.
+    pub starts_at: Option<DateTime<Utc>>,
+    /// Window end.
+    pub ends_at: Option<DateTime<Utc>>,
+    /// Switched on.
+    pub active: bool,
+}
+
+/// A gift-with-purchase rule with its gift's stock.
+#[derive(Clone, Debug, Deserialize)]
+pub struct GiftRule {
+    /// Rule id (opaque), which is also the gift line's id.
+    pub id: String,
+    /// Minimum products subtotal, if any.
+    pub min_subtotal: Option<i64>,
+    /// A product the cart must contain, if any.
+    pub required_product_id: Option<ProductId>,
+    /// Only for this channel, if set.
+    pub channel: Option<String>,
+    /// The gift.
+    pub gift: LineInput,
+}
+
+/// A problem worth showing next to the cart, not blocking it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Warning {
+    /// `LOW_STOCK`, `OUT_OF_STOCK`, `PRICE_CHANGED`, `GIFT_UNAVAILABLE`, `COUPON_NOT_APPLICABLE`, `UNAVAILABLE`.
+    pub code: &'static str,
+    /// The line it is about.
+    pub line_id: Option<String>,
+    /// English detail; the edge translates by code.
+    pub detail: String,
+}
+
+/// A priced line.
+#[derive(Clone, Debug)]
+pub struct PricedLine {
+    /// The input line.
+    pub line: LineInput,
+    /// The price charged per unit (₩0 for gifts).
+    pub unit_price: Won,
+    /// `unit_price × quantity`.
+    pub line_total: Won,
+    /// A gift with purchase.
+    pub is_gift: bool,
+}
+
+/// A priced cart.
+#[derive(Clone, Debug)]
+pub struct Priced {
+    /// Lines, gifts last.
+    pub lines: Vec<PricedLine>,
+    /// Products subtotal (gifts are ₩0).
+    pub subtotal: Won,
+    /// Coupon discount.
+    pub discount: Won,
+    /// Shipping fee, remote-area fee included.
+    pub shipping_fee: Won,
+    /// What is charged: subtotal − discount + shipping.
+    pub total: Won,
+    /// How much more until shipping is free (₩0 once it is).
+    pub free_shipping_remaining: Won,
+    /// The VAT-exempt part of the total.
+    pub tax_free: Won,
+    /// VAT inside the total: `round((total − taxFree) / 11)`.
+    pub vat: Won,
+    /// Things to show beside the cart.
+    pub warnings: Vec<Warning>,
+    /// Why the applied coupon gives no discount, if it doesn't.
+    pub coupon_problem: Option<CouponProblem>,
+}
+
+/// What to price.
+pub struct PricingInput<'a> {
+    /// The cart's lines.
+    pub lines: Vec<LineInput>,
+    /// The applied coupon.
+    pub coupon: Option<CouponTerms>,
+    /// Gift rules that are active now.
+    pub gift_rules: Vec<GiftRule>,
+    /// The cart's channel.
+    pub channel: &'a str,
+    /// Where it ships, once known.
+    pub zonecode: Option<&'a Zonecode>,
+    /// Fees.
+    pub shipping: &'a ShippingSettings,
+    /// Now.
+    pub now: DateTime<Utc>,
+}
+
+fn won(x: i64) -> Won {
+    Won::new(x).unwrap_or(Won::ZERO)
+}
+
+/// The discount a coupon gives on `subtotal`, or why it gives none.
+pub fn coupon_discount(c: &CouponTerms, subtotal: Won, now: DateTime<Utc>) -> Result<Won, CouponProblem> {
+    if !c.active {
+        return Err(CouponProblem::Inactive);
+    }
+    if c.starts_at.is_some_and(|s| now < s) {
+        return Err(CouponProblem::NotStarted);
+    }
+    if c.ends_at.is_some_and(|e| now >= e) {
+        return Err(CouponProblem::Expired);
+    }
+    if subtotal.get() < c.min_subtotal {
+        return Err(CouponProblem::MinSubtotal(won(c.min_subtotal)));
+    }
+    let raw = match c.kind.as_str() {
+        "PERCENT" => {
+            let pct = i128::from(subtotal.get()) * i128::from(c.value.clamp(0, 100)) / 100;
+            let pct = i64::try_from(pct).unwrap_or(i64::MAX);
+            c.max_discount.map_or(pct, |cap| pct.min(cap))
+        }
+        _ => c.value,
+    };
+    Ok(won(raw.clamp(0, subtotal.get())))
+}
+
+/// The shipping fee for a products subtotal and destination.
+pub fn shipping_fee(s: &ShippingSettings, subtotal: Won, zonecode: Option<&Zonecode>) -> Won {
+    if subtotal == Won::ZERO {
+        return Won::ZERO;
+    }
+    let base = if subtotal.get() >= s.free_over { 0 } else { s.flat_fee };
+    let extra = zonecode
+        .and_then(|z| s.remote_areas.iter().find(|a| (a.from..=a.to).contains(&z.number())))
+        .map_or(0, |a| a.fee);
+    won(base.saturating_add(extra))
+}
+
+/// Prices a cart: what the customer sees and what checkout charges.
+#[allow(clippy::too_many_lines)] // one pass over the rules, in the order a receipt reads
+pub fn price(input: PricingInput<'_>) -> Result<Priced, Error> {
+    let mut warnings = Vec::new();
+    let mut lines = Vec::new();
+    let mut subtotal = Won::ZERO;
+    let mut tax_free_subtotal = Won::ZERO;
+    for l in input.lines {
+        if !l.published {
+            warnings.push(Warning {
+                code: "UNAVAILABLE",
+                line_id: Some(l.line_id.clone()),
+                detail: l.sku.clone(),
+            });
+        } else if l.available < l.quantity {
+            let code = if l.available == 0 { "OUT_OF_STOCK" } else { "LOW_STOCK" };
+            warnings.push(Warning {
+                code,
+                line_id: Some(l.line_id.clone()),
+                detail: format!("{} available", l.available.max(0)),
+            });
+        }
+        if l.price != l.seen_price {
+            warnings.push(Warning {
+                code: "PRICE_CHANGED",
+                line_id: Some(l.line_id.clone()),
+                detail: format!("{} → {}", l.seen_price, l.price),
+            });
+        }
+        let total = l.price.checked_mul(i64::from(l.quantity)).ok_or(overflow())?;
+        subtotal = subtotal.checked_add(total).ok_or(overflow())?;
+        if l.tax_free {
+            tax_free_subtotal = tax_free_subtotal.checked_add(total).ok_or(overflow())?;
+        }
+        lines.push(PricedLine {
+            unit_price: l.price,
+            line_total: total,
+            is_gift: false,
+            line: l,
+        });
+    }
+
+    let (discount, coupon_problem) = match &input.coupon {
+        None => (Won::ZERO, None),
+        Some(c) => match coupon_discount(c, subtotal, input.now) {
+            Ok(d) => (d, None),
+            Err(p) => {
+                warnings.push(Warning {
+                    code: "COUPON_NOT_APPLICABLE",
+                    line_id: None,
+                    detail: p.to_string(),
+                });
+                (Won::ZERO, Some(p))
+            }
+        },
+    };
+
+    for rule in input.gift_rules {
+        let holds = rule.channel.as_deref().is_none_or(|c| c == input.channel)
+            && rule.min_subtotal.is_none_or(|m| subtotal.get() >= m)
+            && rule
+                .required_product_id
+                .is_none_or(|p| lines.iter().any(|l| !l.is_gift && l.line.product_id == p))
+            && !lines.is_empty();
+        if !holds {
+            continue;
+        }
+        let gift = rule.gift;
+        if !gift.published || gift.available < gift.quantity {
+            // A gift out of stock never blocks the order: it is skipped with a notice.
+            warnings.push(Warning {
+                code: "GIFT_UNAVAILABLE",
+                line_id: Some(gift.line_id.clone()),
+                detail: gift.sku.clone(),
+            });
+            continue;
+        }
+        lines.push(PricedLine {
+            unit_price: Won::ZERO,
+            line_total: Won::ZERO,
+            is_gift: true,
+            line: gift,
+        });
+    }
+
+    let shipping_fee = shipping_fee(input.shipping, subtotal, input.zonecode);
+    let free_shipping_remaining = if subtotal == Won::ZERO {
+        won(input.shipping.free_over)
+    } else {
+        won(input.shipping.free_over - subtotal.get())
+    };
+    let total = subtotal
+        .checked_sub(discount)
+        .and_then(|t| t.checked_add(shipping_fee))
+        .ok_or(overflow())?;
+    // The discount lowers the tax-free part in proportion to it.
+    let tax_free = if subtotal == Won::ZERO {
+        Won::ZERO
+    } else {
+        let share = i128::from(discount.get()) * i128::from(tax_free_subtotal.get()) / i128::from(subtotal.get());
+        won(tax_free_subtotal.get() - i64::try_from(share).unwrap_or(0))
+    };
+    let vat = total.checked_sub(tax_free).unwrap_or(Won::ZERO).vat_included();
+    Ok(Priced {
+        lines,
+        subtotal,
+        discount,
+        shipping_fee,
+        total,
+        free_shipping_remaining,
+        tax_free,
+        vat,
+        warnings,
+        coupon_problem,
+    })
+}
+
+fn overflow() -> Error {
+    Error::Invalid {
+        field: "quantity",
+        reason: "amount too large".into(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::settings::RemoteArea;
+    use proptest::prelude::*;
+
+    fn settings() -> ShippingSettings {
+        ShippingSettings {
+            flat_fee: 3000,
+            free_over: 50000,
+            remote_areas: vec![RemoteArea {
+                name: "제주".into(),
+                from: 63000,
+                to: 63644,
+                fee: 3000,
+            }],
+        }
+    }
+
+    fn line(price: i64, qty: i32, tax_free: bool) -> LineInput {
+        LineInput {
+            line_id: format!("l{price}"),
+            variant_id: VariantId::generate(),
+            product_id: ProductId::generate(),
+            product_name: "상품".into(),
+            variant_name: String::new(),
+            sku: format!("SKU-{price}"),
+            quantity: qty,
+            price: won(price),
+            seen_price: won(price),
+            available: 100,
+            tax_free,
+            published: true,
+        }
+    }
+
+    fn priced(lines: Vec<LineInput>, coupon: Option<CouponTerms>, zone: Option<&str>) -> Priced {
+        let z = zone.map(|z| Zonecode::parse(z).expect("zone"));
+        let s = settings();
+        price(PricingInput {
+            lines,
+            coupon,
+            gift_rules: vec![],
+            channel: "PC_WEB",
+            zonecode: z.as_ref(),
+            shipping: &s,
+            now: Utc::now(),
+        })
+        .expect("priced")
+    }
+
+    fn coupon(kind: &str, value: i64, cap: Option<i64>, min: i64) -> CouponTerms {
+        CouponTerms {
+            code: "C".into(),
+            kind: kind.into(),
+            value,
+            max_discount: cap,
+            min_subtotal: min,
+            starts_at: None,
+            ends_at: None,
+            active: true,
+        }
+    }
+
+    #[test]
+    fn shipping_is_flat_free_over_threshold_and_extra_for_jeju() {
+        let p = priced(vec![line(10000, 2, false)], None, None);
+        assert_eq!(
+            (p.subtotal.get(), p.shipping_fee.get(), p.total.get()),
+            (20000, 3000, 23000)
+        );
+        assert_eq!(p.free_shipping_remaining.get(), 30000);
+        let p = priced(vec![line(25000, 2, false)], None, None);
+        assert_eq!((p.shipping_fee.get(), p.free_shipping_remaining.get()), (0, 0));
+        let p = priced(vec![line(25000, 2, false)], None, Some("63100"));
+        assert_eq!(
+            p.shipping_fee.get(),
+            3000,
+            "Jeju pays its extra fee even when shipping is free"
+        );
+        let p = priced(vec![line(10000, 1, false)], None, Some("63644"));
+        assert_eq!(p.shipping_fee.get(), 6000);
+        let p = priced(vec![], None, Some("63100"));
+        assert_eq!((p.shipping_fee.get(), p.total.get()), (0, 0));
+    }
+
+    #[test]
+    fn coupons_fixed_percent_capped_and_minimum() {
+        let p = priced(vec![line(30000, 1, false)], Some(coupon("FIXED", 5000, None, 0)), None);
+        assert_eq!((p.discount.get(), p.total.get()), (5000, 28000));
+        let p = priced(
+            vec![line(30000, 1, false)],
+            Some(coupon("PERCENT", 10, Some(2000), 0)),
+            None,
+        );
+        assert_eq!(p.discount.get(), 2000);
+        let p = priced(vec![line(30000, 1, false)], Some(coupon("PERCENT", 10, None, 0)), None);
+        assert_eq!(p.discount.get(), 3000);
+        let p = priced(
+            vec![line(30000, 1, false)],
+            Some(coupon("FIXED", 5000, None, 40000)),
+            None,
+        );
+        assert_eq!(p.discount.get(), 0);
+        assert_eq!(p.coupon_problem, Some(CouponProblem::MinSubtotal(won(40000))));
+        let p = priced(vec![line(3000, 1, false)], Some(coupon("FIXED", 5000, None, 0)), None);
+        assert_eq!(p.discount.get(), 3000, "never more than the subtotal");
+    }
+
+    #[test]
+    fn vat_leaves_out_the_tax_free_part() {
+        let p = priced(vec![line(11000, 1, false), line(5000, 1, true)], None, None);
+        // total 19,000 = 16,000 + 3,000 shipping; tax-free 5,000; VAT = round(14,000 / 11) = 1,273
+        assert_eq!((p.total.get(), p.tax_free.get(), p.vat.get()), (19000, 5000, 1273));
+    }
+
+    proptest! {
+        #[test]
+        fn totals_add_up(
+            prices in proptest::collection::vec((0i64..200_000, 1i32..20, any::<bool>()), 0..6),
+            fixed in 0i64..100_000, pct in 1i64..=100, cap in proptest::option::of(1i64..50_000), use_pct in any::<bool>()
+        ) {
+            let lines: Vec<LineInput> = prices.iter().enumerate().map(|(i, (p, q, t))| {
+                let mut l = line(*p, *q, *t);
+                l.line_id = format!("l{i}");
+                l
+            }).collect();
+            let c = if use_pct { coupon("PERCENT", pct, cap, 0) } else { coupon("FIXED", fixed.max(1), None, 0) };
+            let p = priced(lines, Some(c), Some("63001"));
+            let sum: i64 = p.lines.iter().map(|l| l.line_total.get()).sum();
+            prop_assert_eq!(p.subtotal.get(), sum);
+            prop_assert!(p.discount <= p.subtotal);
+            prop_assert_eq!(p.total.get(), p.subtotal.get() - p.discount.get() + p.shipping_fee.get());
+            prop_assert!(p.tax_free <= p.total);
+            prop_assert!(p.vat.get() * 11 <= p.total.get() - p.tax_free.get() + 5);
+        }
+    }
+}

@@ -1,0 +1,91 @@
+//! Mutation payloads: expected failures become `userErrors { field code message }`, faults
+//! a top-level `INTERNAL` error.
+
+use async_graphql::{Context, Enum, SimpleObject};
+#[cfg(test)]
+use commerce::Code;
+use commerce::Error;
+
+use crate::error::{lang, to_gql};
+
+/// Stable error codes (the contract; mirrors `commerce::Code`).
+#[derive(Enum, Copy, Clone, Eq, PartialEq, Debug)]
+#[graphql(remote = "commerce::Code")]
+pub enum ErrorCode {
+    /// Not found.
+    NotFound,
+    /// Input failed validation.
+    InvalidInput,
+    /// Not one of our ids.
+    InvalidId,
+    /// A cursor of another listing.
+    InvalidCursor,
+    /// `first` out of range.
+    PageSizeExceeded,
+    /// Already taken.
+    AlreadyExists,
+    /// Wrong e-mail or password.
+    InvalidCredentials,
+    /// Too many failed attempts.
+    TooManyAttempts,
+    /// Sign in first.
+    Unauthenticated,
+    /// Not enough stock.
+    OutOfStock,
+    /// A price changed since the customer saw it.
+    PriceChanged,
+    /// The coupon can't be used.
+    CouponInvalid,
+    /// The cart is empty.
+    CartEmpty,
+    /// Not allowed in the order's state.
+    InvalidState,
+    /// The amount doesn't match the order.
+    AmountMismatch,
+    /// A fault on our side.
+    Internal,
+}
+
+/// An expected failure of a mutation.
+#[derive(SimpleObject, Clone, Debug)]
+pub struct UserError {
+    /// Path to the input field, e.g. `["lines", "cln_…"]`.
+    pub field: Vec<String>,
+    /// Stable code.
+    pub code: ErrorCode,
+    /// For people, in the request's language.
+    pub message: String,
+}
+
+/// Splits a core result: a value, user errors, or (for faults) a top-level error.
+pub fn split<T>(ctx: &Context<'_>, r: Result<T, Error>) -> async_graphql::Result<(Option<T>, Vec<UserError>)> {
+    match r {
+        Ok(v) => Ok((Some(v), Vec::new())),
+        Err(e) if e.is_fault() => Err(to_gql(&e, lang(ctx))),
+        Err(e) => Ok((None, vec![user_error(ctx, &e)])),
+    }
+}
+
+/// One user error from a core error.
+pub fn user_error(ctx: &Context<'_>, e: &Error) -> UserError {
+    UserError {
+        field: e.field(),
+        code: e.code().into(),
+        message: e.message(lang(ctx)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use async_graphql::InputType;
+    use strum::IntoEnumIterator;
+
+    #[test]
+    fn every_core_code_has_a_graphql_twin_with_the_same_name() {
+        for code in Code::iter() {
+            let twin: ErrorCode = code.into();
+            assert_eq!(twin.to_value().to_string(), code.as_str(), "{code:?}");
+        }
+    }
+}

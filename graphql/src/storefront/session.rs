@@ -1,0 +1,43 @@
+//! Who is asking: the bearer token and client IP of a request, resolved to a customer.
+
+use async_graphql::{Context, ErrorExtensions};
+use commerce::{Error, customer, ids::CustomerId};
+use sqlx::PgPool;
+
+use crate::error::{GqlResult, lang, to_gql};
+
+/// What the HTTP layer knows about the caller.
+#[derive(Clone, Debug, Default)]
+pub struct Caller {
+    /// `Authorization: Bearer …`, if sent.
+    pub bearer: Option<String>,
+    /// The client's IP, for throttling.
+    pub ip: Option<String>,
+}
+
+/// The caller.
+pub fn caller<'a>(ctx: &'a Context<'_>) -> &'a Caller {
+    static NOBODY: Caller = Caller { bearer: None, ip: None };
+    ctx.data_opt::<Caller>().unwrap_or(&NOBODY)
+}
+
+/// The signed-in customer, `None` without a token; a bad token is a top-level
+/// `UNAUTHENTICATED` error (the client should drop it).
+pub async fn customer(ctx: &Context<'_>) -> async_graphql::Result<Option<CustomerId>> {
+    let Some(token) = caller(ctx).bearer.clone() else {
+        return Ok(None);
+    };
+    let pool = ctx.data::<PgPool>()?;
+    let mut conn = pool.acquire().await.gql(ctx)?;
+    match customer::authenticate(&mut conn, &token).await {
+        Ok(id) => Ok(Some(id)),
+        Err(e) => Err(to_gql(&e, lang(ctx))),
+    }
+}
+
+/// The signed-in customer, or a top-level `UNAUTHENTICATED` error.
+pub async fn require_customer(ctx: &Context<'_>) -> async_graphql::Result<CustomerId> {
+    customer(ctx)
+        .await?
+        .ok_or_else(|| to_gql(&Error::Unauthenticated, lang(ctx)).extend())
+}
