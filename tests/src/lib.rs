@@ -80,6 +80,29 @@ impl TestDb {
         TestDb { name, options, server }
     }
 
+    /// A `postgres://` URL for this database, for child processes.
+    pub fn url(&self) -> String {
+        let o = &self.options;
+        match o.get_socket() {
+            Some(dir) => {
+                format!(
+                    "postgres://{}@localhost:{}/{}?host={}",
+                    o.get_username(),
+                    o.get_port(),
+                    self.name,
+                    dir.display()
+                )
+            }
+            None => format!(
+                "postgres://{}@{}:{}/{}",
+                o.get_username(),
+                o.get_host(),
+                o.get_port(),
+                self.name
+            ),
+        }
+    }
+
     /// A pool on this database.
     pub async fn pool(&self, max: u32) -> PgPool {
         PgPoolOptions::new()
@@ -237,6 +260,161 @@ impl Drop for TestApp {
             h.abort();
         }
     }
+}
+
+/// A published product with one variant per `(price, stock)`, for tests that need exact
+/// stock; returns the variants' opaque ids in order.
+pub async fn product_with_stock(pool: &PgPool, slug: &str, variants: &[(i64, i32)], tax_free: bool) -> Vec<String> {
+    let product = uuid::Uuid::now_v7();
+    sqlx::query(
+        "INSERT INTO products (id, slug, name, description, published, tax_free) VALUES ($1, $2, $3, '', true, $4)",
+    )
+    .bind(product)
+    .bind(slug)
+    .bind(format!("테스트 상품 {slug}"))
+    .bind(tax_free)
+    .execute(pool)
+    .await
+    .expect("insert product");
+    let mut ids = Vec::new();
+    for (i, (price, stock)) in variants.iter().enumerate() {
+        let id = uuid::Uuid::now_v7();
+        sqlx::query(
+            "INSERT INTO variants (id, product_id, sku, name, price, on_hand, position) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        )
+        .bind(id)
+        .bind(product)
+        .bind(format!("{}-{i}", slug.to_uppercase()))
+        .bind(format!("옵션 {i}"))
+        .bind(price)
+        .bind(stock)
+        .bind(i32::try_from(i).unwrap_or(0))
+        .execute(pool)
+        .await
+        .expect("insert variant");
+        ids.push(format!("var_{}", id.simple()));
+    }
+    ids
+}
+
+/// The uuid inside an opaque id (`var_…` → uuid), for SQL checks.
+pub fn uuid_of(opaque: &str) -> uuid::Uuid {
+    let hex = opaque.split_once('_').map_or(opaque, |(_, h)| h);
+    uuid::Uuid::try_parse(hex).expect("an opaque id")
+}
+
+/// Checkout input with a unique idempotency key, shipping to Seoul.
+pub fn checkout_input(email: &str) -> Value {
+    json!({
+        "email": email,
+        "phone": "010-1234-5678",
+        "ordererName": "홍길동",
+        "shippingAddress": {
+            "recipient": "홍길동", "phone": "010-1234-5678", "zonecode": "06236",
+            "roadAddress": "서울특별시 강남구 테헤란로 152", "jibunAddress": "서울특별시 강남구 역삼동 737",
+            "buildingName": "강남파이낸스센터", "detailAddress": "10층"
+        },
+        "paymentMethod": "BANK_TRANSFER",
+        "idempotencyKey": format!("test-{}", uuid::Uuid::now_v7().simple()),
+    })
+}
+
+/// `cartCreate` with lines; returns the response body.
+pub const CART_CREATE: &str =
+    "mutation($lines: [CartLineInput!]) { cartCreate(input: {channel: PC_WEB, lines: $lines}) {
+    cart { token lines { id sku quantity unitPrice lineTotal isGift } subtotal discount shippingFee total
+           freeShippingRemaining warnings { code lineId message } }
+    userErrors { field code message } } }";
+
+/// `checkoutComplete`; returns the response body.
+pub const CHECKOUT: &str =
+    "mutation($t: String!, $i: CheckoutCompleteInput!) { checkoutComplete(cartToken: $t, input: $i) {
+    order { id number status channel subtotal discount shippingFee total taxFreeAmount vat couponCode
+            bankTransfer { bank accountNumber holder amount dueAt }
+            lines { sku quantity unitPrice lineTotal isGift } history { fromStatus toStatus } }
+    userErrors { field code message } } }";
+
+impl TestApp {
+    /// A cart with `lines` (variant id, quantity); returns its token.
+    pub async fn cart(&self, lines: &[(&str, i32)]) -> String {
+        let lines: Vec<Value> = lines
+            .iter()
+            .map(|(v, q)| json!({ "variantId": v, "quantity": q }))
+            .collect();
+        let r = self.gql(CART_CREATE, json!({ "lines": lines })).await;
+        let payload = &data(&r)["cartCreate"];
+        assert_eq!(payload["userErrors"], json!([]), "{r}");
+        payload["cart"]["token"].as_str().expect("token").to_owned()
+    }
+}
+
+/// A race: `buyers` carts made through the services at `bases` (round robin), each with
+/// `lines` (round robin), then every checkout released at once. Returns how many orders
+/// were placed and how many got `OUT_OF_STOCK`; any other answer fails the test.
+pub async fn race_checkout(bases: &[String], buyers: usize, lines: &[Vec<(&str, i32)>]) -> (usize, usize) {
+    let client = reqwest::Client::new();
+    let mut carts = Vec::new();
+    for b in 0..buyers {
+        let base = &bases[b % bases.len()];
+        let lines: Vec<Value> = lines[b % lines.len()]
+            .iter()
+            .map(|(v, q)| json!({ "variantId": v, "quantity": q }))
+            .collect();
+        let body = json!({ "query": CART_CREATE, "variables": { "lines": lines } });
+        let r: Value = client
+            .post(format!("{base}/graphql"))
+            .json(&body)
+            .send()
+            .await
+            .expect("send")
+            .json()
+            .await
+            .expect("json");
+        carts.push(
+            data(&r)["cartCreate"]["cart"]["token"]
+                .as_str()
+                .expect("cart token")
+                .to_owned(),
+        );
+    }
+    let barrier = Arc::new(tokio::sync::Barrier::new(buyers));
+    let mut tasks = Vec::new();
+    for (b, token) in carts.into_iter().enumerate() {
+        let (base, barrier) = (bases[b % bases.len()].clone(), barrier.clone());
+        tasks.push(tokio::spawn(async move {
+            let client = reqwest::Client::new();
+            let body =
+                json!({ "query": CHECKOUT, "variables": { "t": token, "i": checkout_input("racer@example.com") } });
+            barrier.wait().await;
+            let r: Value = client
+                .post(format!("{base}/graphql"))
+                .json(&body)
+                .send()
+                .await
+                .expect("send")
+                .json()
+                .await
+                .expect("json");
+            r
+        }));
+    }
+    let (mut sold, mut out) = (0, 0);
+    for t in tasks {
+        let r = t.await.expect("task");
+        let p = &data(&r)["checkoutComplete"];
+        match p["userErrors"].as_array().expect("errors").first() {
+            None => {
+                assert_eq!(p["order"]["status"], "AWAITING_DEPOSIT");
+                sold += 1;
+            }
+            Some(e) => {
+                assert_eq!(e["code"], "OUT_OF_STOCK", "{r}");
+                assert!(p["order"].is_null());
+                out += 1;
+            }
+        }
+    }
+    (sold, out)
 }
 
 /// The data of a GraphQL response, panicking with the errors if there are any.
