@@ -10,7 +10,7 @@ use uuid::Uuid;
 use crate::{
     Error,
     catalog::OptionValue,
-    ids::{CategoryId, ImageId, ProductId, VariantId},
+    ids::{CategoryId, CouponId, GiftRuleId, ImageId, ProductId, VariantId},
 };
 
 const DEMO: &str = include_str!("demo/shop.json");
@@ -104,11 +104,37 @@ pub async fn seed_demo(pool: &PgPool) -> Result<Seeded, Error> {
         let category = category_ids.get(p.category.as_str()).copied();
         variants += insert_product(&mut tx, p, category, created).await?;
     }
+    insert_promotions(&mut tx).await?;
     tx.commit().await?;
     Ok(Seeded::Catalog {
         products: shop.products.len() as u64,
         variants,
     })
+}
+
+/// The demo's promotions: a welcome coupon, a fixed coupon for larger orders, and a
+/// tumbler as a gift from ₩60,000.
+async fn insert_promotions(conn: &mut PgConnection) -> Result<(), Error> {
+    sqlx::query!(
+        "INSERT INTO coupons (id, code, name, kind, value, max_discount, min_subtotal, per_customer_limit)
+         VALUES ($1, 'WELCOME10', '첫 구매 10% 할인', 'PERCENT', 10, 5000, 30000, 1),
+                ($2, 'THANKS3000', '3만원 이상 3,000원 할인', 'FIXED', 3000, NULL, 30000, NULL)",
+        CouponId::generate() as CouponId,
+        CouponId::generate() as CouponId,
+    )
+    .execute(&mut *conn)
+    .await?;
+    sqlx::query!(
+        "INSERT INTO gift_rules (id, name, min_subtotal, gift_variant_id, gift_quantity)
+         SELECT $1, '6만원 이상 구매 시 보온 텀블러 증정', 60000, v.id, 1
+           FROM variants v JOIN products p ON p.id = v.product_id
+          WHERE p.slug = 'insulated-tumbler' AND v.on_hand > 0
+          ORDER BY v.position LIMIT 1",
+        GiftRuleId::generate() as GiftRuleId,
+    )
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
 }
 
 /// Inserts categories parents first; returns their ids by slug.

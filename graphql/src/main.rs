@@ -93,8 +93,12 @@ async fn run(command: Command, settings: &Settings, database: &db::Database) -> 
                 .with_context(|| format!("cannot listen on {}", settings.listen))?;
             let addr = listener.local_addr()?;
             tracing::info!("listening on http://{addr} (storefront GraphQL and GraphiQL at /graphql)");
+            // Unpaid bank transfers expire at their due time; every replica may run this,
+            // `FOR UPDATE SKIP LOCKED` keeps them from expiring one order twice.
+            let expiry = tokio::spawn(expire_unpaid_every_minute(pool.clone()));
             let state = AppState::new(pool.clone(), std::sync::Arc::new(settings.clone()));
             app::serve(listener, state, shutdown_signal()).await?;
+            expiry.abort();
             tracing::info!("stopped");
         }
         Command::Migrate => {
@@ -119,6 +123,18 @@ async fn run(command: Command, settings: &Settings, database: &db::Database) -> 
         Command::Schema => unreachable!("handled before settings"),
     }
     Ok(())
+}
+
+async fn expire_unpaid_every_minute(pool: sqlx::PgPool) {
+    let mut tick = tokio::time::interval(std::time::Duration::from_mins(1));
+    loop {
+        tick.tick().await;
+        match commerce::order::expire_unpaid(&pool, chrono::Utc::now()).await {
+            Ok(expired) if !expired.is_empty() => tracing::info!(count = expired.len(), "expired unpaid orders"),
+            Ok(_) => {}
+            Err(e) => tracing::warn!(error = %e, "expiring unpaid orders failed"),
+        }
+    }
 }
 
 fn report_seed(seeded: &demo::Seeded) {

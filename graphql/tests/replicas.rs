@@ -32,7 +32,7 @@ async fn spawn(db: &TestDb) -> (Service, String) {
         .expect("spawn jangteo");
     let service = Service(child);
     let base = format!("http://127.0.0.1:{port}");
-    let deadline = Instant::now() + Duration::from_secs(60);
+    let deadline = Instant::now() + Duration::from_mins(1);
     loop {
         if let Ok(r) = reqwest::get(format!("{base}/readyz")).await
             && r.status().is_success()

@@ -35,7 +35,7 @@ async fn count(app: &TestApp, sql: &'static str) -> i64 {
 async fn fifty_buyers_race_for_the_last_ten_units() {
     let app = TestApp::spawn().await;
     let v = product_with_stock(&app.pool, "last-ten", &[(12000, 10)], false).await;
-    let (sold, out) = race_checkout(&[app.base.clone()], 50, &[vec![(&v[0], 1)]]).await;
+    let (sold, out) = race_checkout(std::slice::from_ref(&app.base), 50, &[vec![(&v[0], 1)]]).await;
     assert_eq!((sold, out), (10, 40));
     assert_eq!(stock(&app, &v[0]).await, (10, 10));
     assert_eq!(movements(&app, &v[0]).await, 10);
