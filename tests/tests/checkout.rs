@@ -53,7 +53,7 @@ async fn opposite_orders_of_two_variants_never_deadlock_or_oversell() {
     let v = product_with_stock(&app.pool, "pair", &[(5000, 10), (7000, 10)], false).await;
     // Half the carts add A then B, half B then A: allocation order must not follow cart order.
     let (sold, out) = race_checkout(
-        &[app.base.clone()],
+        std::slice::from_ref(&app.base),
         50,
         &[vec![(&v[0], 1), (&v[1], 1)], vec![(&v[1], 1), (&v[0], 1)]],
     )
