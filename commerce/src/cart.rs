@@ -329,6 +329,12 @@ pub async fn create(
     lines: &[AddLine],
     customer: Option<CustomerId>,
 ) -> Result<String, Error> {
+    // Nothing to roll back for a new anonymous cart without lines: one statement, no transaction.
+    if customer.is_none() && lines.is_empty() {
+        let (token, _) = auth::new_token();
+        insert_cart(pool.acquire().await?.as_mut(), &token, channel, None).await?;
+        return Ok(token);
+    }
     let mut tx = pool.begin().await?;
     let existing = match customer {
         Some(c) => token_of_customer(&mut tx, c).await?,
@@ -338,16 +344,7 @@ pub async fn create(
         Some(t) => t,
         None => {
             let (token, _) = auth::new_token();
-            sqlx::query!(
-                "INSERT INTO carts (id, token, customer_id, channel, channel_source) VALUES ($1, $2, $3, $4, $5)",
-                CartId::generate() as CartId,
-                token,
-                customer as Option<CustomerId>,
-                channel.as_str(),
-                channel.source(),
-            )
-            .execute(&mut *tx)
-            .await?;
+            insert_cart(&mut tx, &token, channel, customer).await?;
             token
         }
     };
@@ -356,6 +353,25 @@ pub async fn create(
     }
     tx.commit().await?;
     Ok(token)
+}
+
+async fn insert_cart(
+    conn: &mut PgConnection,
+    token: &str,
+    channel: &Channel,
+    customer: Option<CustomerId>,
+) -> Result<(), Error> {
+    sqlx::query!(
+        "INSERT INTO carts (id, token, customer_id, channel, channel_source) VALUES ($1, $2, $3, $4, $5)",
+        CartId::generate() as CartId,
+        token,
+        customer as Option<CustomerId>,
+        channel.as_str(),
+        channel.source(),
+    )
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
 }
 
 /// Sets line quantities (0 removes), all or nothing: raising a quantity needs the stock.

@@ -73,20 +73,44 @@ pub async fn complete(
     input: CheckoutInput,
     customer: Option<CustomerId>,
 ) -> Result<Order, Error> {
-    match place(pool, settings, cart_token, &input, customer, Utc::now()).await {
-        Ok(id) => {
-            let mut conn = pool.acquire().await?;
-            order::get(&mut conn, &OrderKey::Id(id))
-                .await?
-                .ok_or(Error::NotFound { what: "order" })
+    let placed = place(pool, settings, cart_token, &input, customer, Utc::now()).await;
+    let mut conn = pool.acquire().await?;
+    match placed {
+        Ok(id) => order::get(&mut conn, &OrderKey::Id(id))
+            .await?
+            .ok_or(Error::NotFound { what: "order" }),
+        Err(e) if lost_to_same_key(&e) => {
+            // Another attempt with this key won while this one waited (on the cart's row
+            // lock, or on the key's unique index entry): answer with its order.
+            let id = sqlx::query_scalar!(
+                r#"SELECT id AS "id: OrderId" FROM orders WHERE idempotency_key = $1"#,
+                input.idempotency_key
+            )
+            .fetch_optional(&mut *conn)
+            .await?;
+            match id {
+                Some(id) => order::get(&mut conn, &OrderKey::Id(id))
+                    .await?
+                    .ok_or(Error::NotFound { what: "order" }),
+                None => Err(e),
+            }
         }
         Err(e @ Error::PriceChanged { .. }) => {
             // Refused once; the cart now carries the prices the customer will be shown.
-            let mut conn = pool.acquire().await?;
             cart::accept_current_prices(&mut conn, cart_token).await?;
             Err(e)
         }
         Err(e) => Err(e),
+    }
+}
+
+fn lost_to_same_key(e: &Error) -> bool {
+    match e {
+        Error::NotFound { what: "cart" } => true,
+        Error::Db(sqlx::Error::Database(db)) => {
+            db.code().as_deref() == Some("23505") && db.constraint() == Some("orders_idempotency_key_key")
+        }
+        _ => false,
     }
 }
 
@@ -100,13 +124,9 @@ async fn place(
     now: DateTime<Utc>,
 ) -> Result<OrderId, Error> {
     let mut tx = pool.begin().await?;
-    // Same key at once: the second waits here, then finds the first's order.
-    sqlx::query!(
-        "SELECT pg_advisory_xact_lock(hashtextextended($1, 7))",
-        input.idempotency_key
-    )
-    .execute(&mut *tx)
-    .await?;
+    // A retry finds its order here. Two attempts with one key at once both get past this;
+    // the second then waits on the first's entry in the unique index of `idempotency_key`,
+    // fails there, and `complete` answers with the first's order.
     if let Some(id) = sqlx::query_scalar!(
         r#"SELECT id AS "id: OrderId" FROM orders WHERE idempotency_key = $1"#,
         input.idempotency_key
