@@ -425,6 +425,107 @@ mod tests {
         assert_eq!((p.total.get(), p.tax_free.get(), p.vat.get()), (19000, 5000, 1273));
     }
 
+    fn rule(min: Option<i64>, product: Option<ProductId>, channel: Option<&str>, available: i32) -> GiftRule {
+        let mut gift = line(15000, 1, false);
+        gift.line_id = "gft_1".into();
+        gift.available = available;
+        GiftRule {
+            id: "gft_1".into(),
+            min_subtotal: min,
+            required_product_id: product,
+            channel: channel.map(Into::into),
+            gift,
+        }
+    }
+
+    fn with_rules(lines: Vec<LineInput>, rules: Vec<GiftRule>, channel: &str) -> Priced {
+        let s = settings();
+        price(PricingInput {
+            lines,
+            coupon: None,
+            gift_rules: rules,
+            channel,
+            zonecode: None,
+            shipping: &s,
+            now: Utc::now(),
+        })
+        .expect("priced")
+    }
+
+    #[test]
+    fn gift_conditions_subtotal_product_and_channel() {
+        let bought = line(20000, 2, false);
+        let product = bought.product_id;
+        let gifts = |p: &Priced| p.lines.iter().filter(|l| l.is_gift).count();
+        assert_eq!(
+            gifts(&with_rules(
+                vec![bought.clone()],
+                vec![rule(Some(40000), None, None, 5)],
+                "PC_WEB"
+            )),
+            1
+        );
+        assert_eq!(
+            gifts(&with_rules(
+                vec![bought.clone()],
+                vec![rule(Some(40001), None, None, 5)],
+                "PC_WEB"
+            )),
+            0
+        );
+        assert_eq!(
+            gifts(&with_rules(
+                vec![bought.clone()],
+                vec![rule(None, Some(product), None, 5)],
+                "PC_WEB"
+            )),
+            1
+        );
+        let other = ProductId::generate();
+        assert_eq!(
+            gifts(&with_rules(
+                vec![bought.clone()],
+                vec![rule(None, Some(other), None, 5)],
+                "PC_WEB"
+            )),
+            0
+        );
+        assert_eq!(
+            gifts(&with_rules(
+                vec![bought.clone()],
+                vec![rule(None, None, Some("APP"), 5)],
+                "PC_WEB"
+            )),
+            0
+        );
+        assert_eq!(
+            gifts(&with_rules(
+                vec![bought.clone()],
+                vec![rule(None, None, Some("APP"), 5)],
+                "APP"
+            )),
+            1
+        );
+        // Both conditions must hold.
+        assert_eq!(
+            gifts(&with_rules(
+                vec![bought.clone()],
+                vec![rule(Some(90000), Some(product), None, 5)],
+                "PC_WEB"
+            )),
+            0
+        );
+        // An empty cart gets nothing; a gift out of stock is a warning, not a line.
+        assert_eq!(gifts(&with_rules(vec![], vec![rule(None, None, None, 5)], "PC_WEB")), 0);
+        let p = with_rules(vec![bought], vec![rule(None, None, None, 0)], "PC_WEB");
+        assert_eq!(gifts(&p), 0);
+        assert_eq!(
+            p.warnings.iter().map(|w| w.code).collect::<Vec<_>>(),
+            vec!["GIFT_UNAVAILABLE"]
+        );
+        assert_eq!(p.total.get(), 43000, "a gift never costs anything");
+    }
+
     proptest! {
         #[test]
         fn totals_add_up(

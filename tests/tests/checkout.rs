@@ -593,3 +593,34 @@ async fn orders_carry_their_channel() {
         .expect("source");
     assert_eq!(source, "네이버 스마트스토어");
 }
+
+#[tokio::test]
+async fn a_per_customer_coupon_works_once_per_orderer() {
+    let app = TestApp::spawn().await;
+    let v = product_with_stock(&app.pool, "per-customer", &[(30000, 100)], false).await;
+    coupon(&app, "MINE", "FIXED", 3000, "NULL, 0, NULL, 1, NULL, NULL").await;
+    let mut answers = Vec::new();
+    for email in ["same@example.com", "SAME@example.com", "other@example.com"] {
+        let token = app.cart(&[(&v[0], 1)]).await;
+        let r = app.gql(APPLY, json!({ "t": token, "c": "MINE" })).await;
+        assert_eq!(
+            data(&r)["cartCouponApply"]["userErrors"],
+            json!([]),
+            "a guest's cart can hold it"
+        );
+        let r = app
+            .gql(CHECKOUT, json!({ "t": token, "i": checkout_input(email) }))
+            .await;
+        let p = &data(&r)["checkoutComplete"];
+        answers.push(
+            p["userErrors"][0]["code"]
+                .as_str()
+                .map_or_else(|| p["order"]["discount"].to_string(), str::to_owned),
+        );
+    }
+    assert_eq!(
+        answers,
+        vec!["3000", "COUPON_INVALID", "3000"],
+        "once per e-mail, whatever its case"
+    );
+}

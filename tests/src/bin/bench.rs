@@ -156,7 +156,7 @@ fn jangteo_binary() -> anyhow::Result<PathBuf> {
 async fn start_server(db: &TestDb) -> anyhow::Result<Server> {
     let bin = jangteo_binary()?;
     let port = std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
-    let url = db_url(db);
+    let url = db.url();
     let child = Command::new(bin)
         .args(["serve", "--no-migrate", "--listen", &format!("127.0.0.1:{port}")])
         .env("DATABASE_URL", url)
@@ -181,26 +181,6 @@ async fn start_server(db: &TestDb) -> anyhow::Result<Server> {
             bail!("jangteo did not become ready");
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-}
-
-fn db_url(db: &TestDb) -> String {
-    let o = &db.options;
-    match o.get_socket() {
-        Some(dir) => format!(
-            "postgres://{}@localhost:{}/{}?host={}",
-            o.get_username(),
-            o.get_port(),
-            db.name,
-            dir.display()
-        ),
-        None => format!(
-            "postgres://{}@{}:{}/{}",
-            o.get_username(),
-            o.get_host(),
-            o.get_port(),
-            db.name
-        ),
     }
 }
 
