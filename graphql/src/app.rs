@@ -33,13 +33,19 @@ pub struct AppState {
     pub pool: PgPool,
     /// The storefront schema.
     pub storefront: StorefrontSchema,
+    /// Parsed storefront documents.
+    pub storefront_documents: http::DocumentCache,
 }
 
 impl AppState {
     /// State over `pool` with the service's settings.
     pub fn new(pool: PgPool, settings: Arc<Settings>) -> Arc<AppState> {
         let storefront = storefront::schema(pool.clone(), settings);
-        Arc::new(AppState { pool, storefront })
+        Arc::new(AppState {
+            pool,
+            storefront,
+            storefront_documents: http::DocumentCache::default(),
+        })
     }
 }
 
@@ -82,6 +88,7 @@ async fn storefront_graphql(
     };
     http::handle(
         &app.storefront,
+        &app.storefront_documents,
         &data,
         &method,
         &headers,

@@ -11,7 +11,10 @@
 //!   they are 400, with `application/json` the body is still JSON-parseable and well-formed
 //!   HTTP requests get 200, unparseable ones 400.
 
-use async_graphql::{Executor, Request as GqlRequest, ServerError, Variables, parser::types::OperationType};
+use async_graphql::{
+    Executor, Request as GqlRequest, ServerError, Variables,
+    parser::types::{ExecutableDocument, OperationType},
+};
 use axum::{
     body::Bytes,
     http::{HeaderMap, HeaderValue, Method, StatusCode, header},
@@ -156,6 +159,36 @@ fn params_from_query_string(qs: &str) -> Result<Params, RequestError> {
     })
 }
 
+/// Parsed documents by their text, bounded: a storefront sends a few dozen distinct
+/// documents, so a small map that starts over when full keeps nearly all of them.
+#[derive(Default)]
+pub struct DocumentCache(std::sync::Mutex<std::collections::HashMap<String, ExecutableDocument>>);
+
+impl DocumentCache {
+    /// Most documents kept.
+    pub const CAPACITY: usize = 256;
+    /// Longest document kept (longer ones are parsed each time).
+    pub const MAX_LEN: usize = 16 * 1024;
+
+    fn get(&self, query: &str) -> Option<ExecutableDocument> {
+        self.0.lock().ok()?.get(query).cloned()
+    }
+
+    fn put(&self, query: &str, doc: &ExecutableDocument) {
+        if query.len() > Self::MAX_LEN {
+            return;
+        }
+        if let Ok(mut map) = self.0.lock()
+            && !map.contains_key(query)
+        {
+            if map.len() >= Self::CAPACITY {
+                map.clear();
+            }
+            map.insert(query.to_owned(), doc.clone());
+        }
+    }
+}
+
 /// Per-request data the schema needs besides the query.
 pub trait RequestData: Send + Sync {
     /// Adds loaders and the like to the request.
@@ -165,6 +198,7 @@ pub trait RequestData: Send + Sync {
 /// Answers one GraphQL-over-HTTP request against `schema`.
 pub async fn handle<E: Executor>(
     schema: &E,
+    documents: &DocumentCache,
     data: &dyn RequestData,
     method: &Method,
     headers: &HeaderMap,
@@ -219,12 +253,23 @@ pub async fn handle<E: Executor>(
         }
     }
     // Parsed once, here, and kept in the request for execution: a document that doesn't
-    // parse is a request error, and GET may only run queries.
+    // parse is a request error, and GET may only run queries. Clients send the same few
+    // documents over and over, so parsed ones are kept.
     let operation_name = req.operation_name.clone();
+    let miss = match documents.get(&req.query) {
+        Some(doc) => {
+            req.set_parsed_query(doc);
+            None
+        }
+        None => Some(req.query.clone()),
+    };
     let doc = match req.parsed_query() {
         Ok(doc) => doc,
         Err(e) => return graphql_request_error(media, vec![syntax_error(&e)], "GRAPHQL_PARSE_FAILED"),
     };
+    if let Some(query) = miss {
+        documents.put(&query, doc);
+    }
     if is_get {
         let op_type = match &operation_name {
             Some(name) => doc
