@@ -31,10 +31,8 @@ pub const MAX_BODY: usize = 1024 * 1024;
 pub struct AppState {
     /// The database.
     pub pool: PgPool,
-    /// The storefront schema.
-    pub storefront: StorefrontSchema,
-    /// Parsed storefront documents.
-    pub storefront_documents: http::DocumentCache,
+    /// The storefront endpoint.
+    pub storefront: http::Endpoint<StorefrontSchema>,
 }
 
 impl AppState {
@@ -43,8 +41,7 @@ impl AppState {
         let storefront = storefront::schema(pool.clone(), settings);
         Arc::new(AppState {
             pool,
-            storefront,
-            storefront_documents: http::DocumentCache::default(),
+            storefront: http::Endpoint::new(storefront, "/graphql"),
         })
     }
 }
@@ -86,17 +83,7 @@ async fn storefront_graphql(
         pool: &app.pool,
         caller: caller(&headers, Some(peer)),
     };
-    http::handle(
-        &app.storefront,
-        &app.storefront_documents,
-        &data,
-        &method,
-        &headers,
-        uri.query(),
-        &body,
-        "/graphql",
-    )
-    .await
+    http::handle(&app.storefront, &data, &method, &headers, uri.query(), &body).await
 }
 
 async fn healthz() -> Json<serde_json::Value> {

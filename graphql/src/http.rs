@@ -195,17 +195,37 @@ pub trait RequestData: Send + Sync {
     fn attach(&self, req: GqlRequest) -> GqlRequest;
 }
 
-/// Answers one GraphQL-over-HTTP request against `schema`.
+/// A GraphQL endpoint: its schema, its parsed-document cache and its path (for GraphiQL).
+pub struct Endpoint<E> {
+    /// The schema.
+    pub schema: E,
+    /// Documents parsed before.
+    pub documents: DocumentCache,
+    /// Where it is served, e.g. `/graphql`.
+    pub path: &'static str,
+}
+
+impl<E> Endpoint<E> {
+    /// An endpoint for `schema` at `path`.
+    pub fn new(schema: E, path: &'static str) -> Endpoint<E> {
+        Endpoint {
+            schema,
+            documents: DocumentCache::default(),
+            path,
+        }
+    }
+}
+
+/// Answers one GraphQL-over-HTTP request at `endpoint`.
 pub async fn handle<E: Executor>(
-    schema: &E,
-    documents: &DocumentCache,
+    endpoint: &Endpoint<E>,
     data: &dyn RequestData,
     method: &Method,
     headers: &HeaderMap,
     query_string: Option<&str>,
     body: &Bytes,
-    graphiql_endpoint: &str,
 ) -> Response {
+    let (schema, documents, graphiql_endpoint) = (&endpoint.schema, &endpoint.documents, endpoint.path);
     let accept = headers.get(header::ACCEPT).and_then(|v| v.to_str().ok());
     if *method == Method::GET
         && query_string.is_none_or(|q| !q.contains("query="))
