@@ -104,6 +104,21 @@ pub enum Error {
         /// What was paid.
         got: Won,
     },
+    /// A wrong, reused or expired TOTP or recovery code (`INVALID_TOTP`).
+    #[error("wrong or already used code")]
+    InvalidTotp,
+    /// A login challenge that is unknown, used or expired (`INVALID_CHALLENGE`).
+    #[error("the login has expired; start again")]
+    InvalidChallenge,
+    /// Two-factor enrollment must come first (`ENROLLMENT_REQUIRED`), or is already done.
+    #[error("{0}")]
+    Enrollment(&'static str),
+    /// The staff member's role does not allow this (`FORBIDDEN`).
+    #[error("not allowed: {action}")]
+    Forbidden {
+        /// What was tried.
+        action: &'static str,
+    },
     /// A database fault (`INTERNAL`).
     #[error(transparent)]
     Db(#[from] sqlx::Error),
@@ -146,6 +161,14 @@ pub enum Code {
     InvalidState,
     /// See [`Error::AmountMismatch`].
     AmountMismatch,
+    /// See [`Error::InvalidTotp`].
+    InvalidTotp,
+    /// See [`Error::InvalidChallenge`].
+    InvalidChallenge,
+    /// See [`Error::Enrollment`].
+    EnrollmentRequired,
+    /// See [`Error::Forbidden`].
+    Forbidden,
     /// A fault; details are logged, never shown.
     Internal,
 }
@@ -264,6 +287,10 @@ impl Error {
             Error::CartEmpty => Code::CartEmpty,
             Error::InvalidState { .. } => Code::InvalidState,
             Error::AmountMismatch { .. } => Code::AmountMismatch,
+            Error::InvalidTotp => Code::InvalidTotp,
+            Error::InvalidChallenge => Code::InvalidChallenge,
+            Error::Enrollment(_) => Code::EnrollmentRequired,
+            Error::Forbidden { .. } => Code::Forbidden,
             Error::Db(_) | Error::Migrate(_) => Code::Internal,
         }
     }
@@ -331,6 +358,10 @@ impl Error {
             (Lang::Ko, Error::AmountMismatch { expected, got }) => {
                 format!("입금액 {got}이 주문 금액 {expected}과 다릅니다")
             }
+            (Lang::Ko, Error::InvalidTotp) => "인증 코드가 올바르지 않거나 이미 사용되었습니다".into(),
+            (Lang::Ko, Error::InvalidChallenge) => "로그인 시간이 지났습니다. 처음부터 다시 로그인해 주세요".into(),
+            (Lang::Ko, Error::Enrollment(_)) => "2단계 인증(OTP) 등록 상태를 확인해 주세요".into(),
+            (Lang::Ko, Error::Forbidden { .. }) => "권한이 없습니다".into(),
             (Lang::Ko, Error::Db(_) | Error::Migrate(_)) => "내부 오류가 발생했습니다".into(),
         }
     }

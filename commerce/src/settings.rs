@@ -25,6 +25,47 @@ pub struct Settings {
     pub bank_transfer: BankTransferSettings,
     /// Customer sessions and login throttling.
     pub customers: CustomerSettings,
+    /// Staff login: TOTP, sessions, throttling.
+    pub staff: StaffSettings,
+}
+
+/// Staff login settings.
+#[derive(Clone, Deserialize, Serialize)]
+pub struct StaffSettings {
+    /// Base64 of the 32-byte key that encrypts TOTP secrets at rest.
+    pub totp_key: String,
+    /// The issuer shown in authenticator apps.
+    pub issuer: String,
+    /// How long a login challenge lives.
+    pub challenge_minutes: i64,
+    /// A session ends after this long without use.
+    pub session_idle_minutes: i64,
+    /// A session ends this long after login, used or not.
+    pub session_absolute_hours: i64,
+    /// Failures per account in the window that lock it for the window.
+    pub max_failures_per_account: i64,
+    /// Failures per IP in the window that lock it for the window.
+    pub max_failures_per_ip: i64,
+    /// The throttling window, in minutes.
+    pub window_minutes: i64,
+}
+
+impl StaffSettings {
+    /// The built-in demo key, which production must replace.
+    pub const DEMO_KEY: &'static str = "amFuZ3Rlby1kZW1vLW9ubHktdG90cC1rZXktMzJieXQ=";
+}
+
+impl fmt::Debug for StaffSettings {
+    // The key stays out of logs.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("StaffSettings")
+            .field("totp_key", &"<redacted>")
+            .field("issuer", &self.issuer)
+            .field("challenge_minutes", &self.challenge_minutes)
+            .field("session_idle_minutes", &self.session_idle_minutes)
+            .field("session_absolute_hours", &self.session_absolute_hours)
+            .finish_non_exhaustive()
+    }
 }
 
 /// Shipping fees: flat, free over a threshold, extra for remote areas.

@@ -20,6 +20,7 @@ use tower_http::{
 };
 
 use crate::{
+    admin::{self, AdminSchema},
     http::{self, RequestData},
     storefront::{self, Caller, Loaders, StorefrontSchema},
 };
@@ -33,17 +34,44 @@ pub struct AppState {
     pub pool: PgPool,
     /// The storefront endpoint.
     pub storefront: http::Endpoint<StorefrontSchema>,
+    /// The admin endpoint.
+    pub admin: http::Endpoint<AdminSchema>,
 }
 
 impl AppState {
     /// State over `pool` with the service's settings.
     pub fn new(pool: PgPool, settings: Arc<Settings>) -> Arc<AppState> {
-        let storefront = storefront::schema(pool.clone(), settings);
+        if settings.staff.totp_key == commerce::settings::StaffSettings::DEMO_KEY {
+            tracing::warn!("staff.totp_key is the built-in demo key: set JANGTEO_STAFF__TOTP_KEY in production");
+        }
+        let storefront = storefront::schema(pool.clone(), settings.clone());
+        let admin = admin::schema(pool.clone(), settings);
         Arc::new(AppState {
             pool,
             storefront: http::Endpoint::new(storefront, "/graphql"),
+            admin: http::Endpoint::new(admin, "/admin/graphql"),
         })
     }
+}
+
+struct AdminData(Caller);
+
+impl RequestData for AdminData {
+    fn attach(&self, req: GqlRequest) -> GqlRequest {
+        req.data(self.0.clone())
+    }
+}
+
+async fn admin_graphql(
+    State(app): State<Arc<AppState>>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let data = AdminData(caller(&headers, Some(peer)));
+    http::handle(&app.admin, &data, &method, &headers, uri.query(), &body).await
 }
 
 struct StorefrontData<'a> {
@@ -114,6 +142,7 @@ async fn readyz(State(app): State<Arc<AppState>>) -> Response {
 pub fn router(state: Arc<AppState>) -> Router {
     Router::new()
         .route("/graphql", get(storefront_graphql).post(storefront_graphql))
+        .route("/admin/graphql", get(admin_graphql).post(admin_graphql))
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
         .with_state(state)

@@ -1,6 +1,7 @@
 //! Jangteo's HTTP service: the storefront GraphQL API, health, and the `jangteo` binary's
 //! subcommands. Thin: it translates, `commerce` decides.
 
+pub mod admin;
 pub mod app;
 pub mod error;
 pub mod http;

@@ -54,14 +54,49 @@ enum Command {
         variants: Option<u32>,
     },
     /// Print the storefront GraphQL schema (SDL), as committed in graphql/schema.graphql.
-    Schema,
+    Schema {
+        /// The admin schema instead (graphql/admin.graphql).
+        #[arg(long)]
+        admin: bool,
+    },
+    /// Staff accounts.
+    Staff {
+        #[command(subcommand)]
+        command: StaffCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum StaffCommand {
+    /// Create a staff member; they enroll an authenticator at their first login.
+    Create {
+        /// Sign-in e-mail.
+        #[arg(long)]
+        email: String,
+        /// Name.
+        #[arg(long)]
+        name: String,
+        /// OWNER, MANAGER, CS or BOT.
+        #[arg(long, value_parser = ["OWNER", "MANAGER", "CS", "BOT"])]
+        role: String,
+        /// Read the password from standard input (otherwise it is asked for).
+        #[arg(long)]
+        password_stdin: bool,
+    },
 }
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
-    if let Command::Schema = cli.command {
-        print!("{}", graphql::storefront::sdl());
+    if let Command::Schema { admin } = cli.command {
+        print!(
+            "{}",
+            if admin {
+                graphql::admin::sdl()
+            } else {
+                graphql::storefront::sdl()
+            }
+        );
         return Ok(());
     }
     let mut settings = Settings::load(cli.config.as_deref()).context("reading settings")?;
@@ -120,7 +155,31 @@ async fn run(command: Command, settings: &Settings, database: &db::Database) -> 
         Command::Seed { .. } => {
             anyhow::bail!("say what to seed: --demo, or --products N --variants M")
         }
-        Command::Schema => unreachable!("handled before settings"),
+        Command::Schema { .. } => unreachable!("handled before settings"),
+        Command::Staff {
+            command:
+                StaffCommand::Create {
+                    email,
+                    name,
+                    role,
+                    password_stdin,
+                },
+        } => {
+            db::migrate(pool).await?;
+            let email = commerce::types::Email::parse(&email).map_err(|e| anyhow::anyhow!("{e}"))?;
+            let role: commerce::staff::Role = role.parse().map_err(|_| anyhow::anyhow!("unknown role {role}"))?;
+            let password = read_password(password_stdin)?;
+            let password = commerce::types::NewPassword::parse(&password).map_err(|e| anyhow::anyhow!("{e}"))?;
+            let staff = commerce::staff::create(pool, &email, &name, role, &password)
+                .await
+                .map_err(|e| anyhow::anyhow!("{e}"))?;
+            println!(
+                "created {} ({}, {}); they set up two-factor login at their first sign-in at /admin/graphql",
+                staff.id,
+                staff.email,
+                staff.role.as_str()
+            );
+        }
     }
     Ok(())
 }
@@ -135,6 +194,18 @@ async fn expire_unpaid_every_minute(pool: sqlx::PgPool) {
             Err(e) => tracing::warn!(error = %e, "expiring unpaid orders failed"),
         }
     }
+}
+
+fn read_password(from_stdin: bool) -> anyhow::Result<String> {
+    if from_stdin {
+        let mut line = String::new();
+        std::io::Read::read_to_string(&mut std::io::stdin(), &mut line)?;
+        return Ok(line.trim_end_matches(['\r', '\n']).to_owned());
+    }
+    let first = rpassword::prompt_password("Password: ")?;
+    let again = rpassword::prompt_password("Password (again): ")?;
+    anyhow::ensure!(first == again, "the passwords differ");
+    Ok(first)
 }
 
 fn report_seed(seeded: &demo::Seeded) {

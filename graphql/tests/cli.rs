@@ -15,7 +15,14 @@ fn jangteo() -> Command {
 
 #[test]
 fn every_subcommand_has_help() {
-    for sub in [&[][..], &["serve"], &["migrate"], &["seed"], &["schema"]] {
+    for sub in [
+        &[][..],
+        &["serve"],
+        &["migrate"],
+        &["seed"],
+        &["schema"],
+        &["staff", "create"],
+    ] {
         let out = jangteo().args(sub).arg("--help").output().expect("run");
         assert!(out.status.success(), "{sub:?}");
         let text = String::from_utf8_lossy(&out.stdout);
@@ -144,4 +151,51 @@ fn without_any_postgres_one_error_says_what_to_install() {
         err.contains("/proc/jangteo-cannot-be-made"),
         "says where it tried: {err}"
     );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn staff_create_reads_the_password_from_stdin() {
+    use std::io::Write as _;
+    let db = jangteo_tests::TestDb::create().await;
+    let run = |password: &str| {
+        let mut child = jangteo()
+            .args([
+                "staff",
+                "create",
+                "--email",
+                "Boss@Jangteo.kr",
+                "--name",
+                "김사장",
+                "--role",
+                "OWNER",
+                "--password-stdin",
+            ])
+            .env("DATABASE_URL", db.url())
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("spawn");
+        child
+            .stdin
+            .take()
+            .expect("stdin")
+            .write_all(password.as_bytes())
+            .expect("write");
+        child.wait_with_output().expect("wait")
+    };
+    let weak = run("short\n");
+    assert!(!weak.status.success(), "the password policy applies");
+    let out = run("correct-horse-7\n");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("boss@jangteo.kr"));
+    let again = run("correct-horse-7\n");
+    assert!(!again.status.success(), "the e-mail is taken");
+    let pool = db.pool(1).await;
+    let (role, hash): (String, String) = sqlx::query_as("SELECT role, password_hash FROM staff")
+        .fetch_one(&pool)
+        .await
+        .expect("staff");
+    assert_eq!(role, "OWNER");
+    assert!(hash.starts_with("$argon2id$"));
 }

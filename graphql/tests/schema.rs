@@ -26,3 +26,21 @@ fn contract_names_are_present() {
         assert!(sdl.contains(name), "missing from the schema: {name}");
     }
 }
+
+#[test]
+fn committed_admin_schema_matches() {
+    let committed = include_str!("../admin.graphql");
+    assert!(
+        graphql::admin::sdl() == committed,
+        "the admin schema changed: run `cargo run -p jangteo-graphql --bin jangteo -- schema --admin > graphql/admin.graphql` and review the diff"
+    );
+    for name in [
+        "staffLogin(email: String!, password: String!): StaffLoginPayload!",
+        "staffTotpEnroll(challenge: String!): StaffTotpEnrollPayload!",
+        "staffTotpActivate(challenge: String!, code: String!): StaffTotpActivatePayload!",
+        "staffVerifyTotp(challenge: String!, code: String!): StaffVerifyTotpPayload!",
+        "staffLogout: StaffLogoutPayload!",
+    ] {
+        assert!(committed.contains(name), "missing from the admin schema: {name}");
+    }
+}

@@ -14,7 +14,7 @@ use commerce::Settings;
 use sqlx::PgPool;
 
 pub use loaders::Loaders;
-pub use payload::{ErrorCode, UserError};
+pub use payload::{ErrorCode, UserError, split};
 pub use session::Caller;
 
 /// Storefront queries.

@@ -42,6 +42,14 @@ pub enum ErrorCode {
     InvalidState,
     /// The amount doesn't match the order.
     AmountMismatch,
+    /// A wrong or reused one-time code.
+    InvalidTotp,
+    /// The login challenge is unknown, used or expired.
+    InvalidChallenge,
+    /// Two-factor enrollment must come first (or is done already).
+    EnrollmentRequired,
+    /// The role does not allow it.
+    Forbidden,
     /// A fault on our side.
     Internal,
 }
