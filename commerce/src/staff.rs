@@ -46,6 +46,184 @@ impl Role {
     }
 }
 
+/// What an admin operation needs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, strum::EnumIter)]
+pub enum Permission {
+    /// Create, edit, publish products and categories; CMS pages.
+    WriteCatalog,
+    /// See stock levels.
+    ReadStock,
+    /// Adjust stock.
+    WriteStock,
+    /// See orders.
+    ReadOrders,
+    /// Change orders: deposits, cancels, refunds, status, shipments.
+    WriteOrders,
+    /// See customers' personal data unmasked.
+    ReadPersonalData,
+    /// Sales and member reports.
+    ReadReports,
+    /// Staff accounts, bot tokens, the audit log.
+    ManageStaff,
+}
+
+impl Role {
+    /// The role table of the admin API (issue #5): checked in the core.
+    pub fn allows(self, p: Permission) -> bool {
+        use Permission::{ReadOrders, ReadPersonalData, ReadReports, ReadStock, WriteCatalog, WriteOrders, WriteStock};
+        match self {
+            Role::Owner => true,
+            Role::Manager => matches!(
+                p,
+                WriteCatalog | ReadStock | WriteStock | ReadOrders | WriteOrders | ReadPersonalData | ReadReports
+            ),
+            Role::Cs => matches!(p, ReadStock | ReadOrders | WriteOrders | ReadPersonalData),
+            Role::Bot => matches!(p, ReadStock | ReadOrders | ReadReports),
+        }
+    }
+}
+
+impl Principal {
+    /// `FORBIDDEN` unless the role allows `p`.
+    pub fn require(self, p: Permission, action: &'static str) -> Result<(), Error> {
+        if self.role.allows(p) {
+            Ok(())
+        } else {
+            Err(Error::Forbidden { action })
+        }
+    }
+
+    /// Whether personal data is shown unmasked to this staff member.
+    pub fn sees_personal_data(self) -> bool {
+        self.role.allows(Permission::ReadPersonalData)
+    }
+}
+
+/// Issues a long-lived token for the Slack bot (role `BOT`), creating the bot's staff row
+/// if needed. OWNER only. Errors: `FORBIDDEN`.
+pub async fn bot_token_create(pool: &PgPool, by: Principal, name: &str, ip: Option<&str>) -> Result<String, Error> {
+    by.require(Permission::ManageStaff, "create bot tokens")?;
+    let name = crate::customer::parse_name(name, "name")?;
+    let email = format!(
+        "bot+{}@jangteo.invalid",
+        name.to_lowercase().replace(|c: char| !c.is_ascii_alphanumeric(), "-")
+    );
+    let mut tx = pool.begin().await?;
+    // A bot has no password anyone knows and never logs in: only its tokens work.
+    let (unusable, _) = auth::new_token();
+    let bot = sqlx::query_scalar!(
+        r#"INSERT INTO staff (id, email, name, role, password_hash) VALUES ($1, $2, $3, 'BOT', $4)
+           ON CONFLICT (email) DO UPDATE SET updated_at = now()
+           RETURNING id AS "id: StaffId""#,
+        StaffId::generate() as StaffId,
+        email,
+        name,
+        format!("!{unusable}"),
+    )
+    .fetch_one(&mut *tx)
+    .await?;
+    let (token, hash) = auth::new_token();
+    sqlx::query!(
+        "INSERT INTO staff_sessions (token_hash, staff_id, kind) VALUES ($1, $2, 'BOT')",
+        hash,
+        bot as StaffId
+    )
+    .execute(&mut *tx)
+    .await?;
+    audit(
+        &mut tx,
+        Some(by.id),
+        "staff.bot_token.create",
+        &bot.to_string(),
+        json!({ "name": name }),
+        ip,
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(token)
+}
+
+/// One audit log entry.
+#[derive(Clone, Debug)]
+pub struct AuditEntry {
+    /// Its position (cursor).
+    pub id: i64,
+    /// Who, if known.
+    pub staff_id: Option<StaffId>,
+    /// Their e-mail, if known.
+    pub staff_email: Option<String>,
+    /// What, e.g. `order.refund`.
+    pub action: String,
+    /// On what.
+    pub target: String,
+    /// Before/after summary.
+    pub summary: serde_json::Value,
+    /// From where.
+    pub ip: Option<String>,
+    /// When.
+    pub created_at: chrono::DateTime<Utc>,
+}
+
+/// The audit log, newest first, filtered by staff, action prefix and time. OWNER only.
+/// Errors: `FORBIDDEN`.
+pub async fn audit_log(
+    pool: &PgPool,
+    by: Principal,
+    filter: &AuditFilter,
+    first: u32,
+    before_id: Option<i64>,
+) -> Result<(Vec<AuditEntry>, bool), Error> {
+    by.require(Permission::ManageStaff, "read the audit log")?;
+    let rows = sqlx::query!(
+        r#"SELECT a.id, a.staff_id AS "staff_id: StaffId", s.email AS "staff_email?", a.action, a.target, a.summary,
+                  a.ip, a.created_at
+             FROM audit_log a LEFT JOIN staff s ON s.id = a.staff_id
+            WHERE ($1::bigint IS NULL OR a.id < $1)
+              AND ($2::uuid IS NULL OR a.staff_id = $2)
+              AND ($3::text IS NULL OR a.action LIKE $3 || '%')
+              AND ($4::timestamptz IS NULL OR a.created_at >= $4)
+              AND ($5::timestamptz IS NULL OR a.created_at < $5)
+            ORDER BY a.id DESC LIMIT $6"#,
+        before_id,
+        filter.staff.map(|s| s.0),
+        filter.action_prefix,
+        filter.from,
+        filter.to,
+        i64::from(first) + 1,
+    )
+    .fetch_all(pool)
+    .await?;
+    let has_next = rows.len() > first as usize;
+    let entries = rows
+        .into_iter()
+        .take(first as usize)
+        .map(|r| AuditEntry {
+            id: r.id,
+            staff_id: r.staff_id,
+            staff_email: r.staff_email,
+            action: r.action,
+            target: r.target,
+            summary: r.summary,
+            ip: r.ip,
+            created_at: r.created_at,
+        })
+        .collect();
+    Ok((entries, has_next))
+}
+
+/// Which audit entries to list.
+#[derive(Clone, Debug, Default)]
+pub struct AuditFilter {
+    /// Only this staff member's.
+    pub staff: Option<StaffId>,
+    /// Only actions starting with this, e.g. `staff.login`.
+    pub action_prefix: Option<String>,
+    /// From (inclusive).
+    pub from: Option<chrono::DateTime<Utc>>,
+    /// To (exclusive).
+    pub to: Option<chrono::DateTime<Utc>>,
+}
+
 /// A staff member.
 #[derive(Clone, Debug)]
 pub struct Staff {
@@ -697,6 +875,26 @@ mod tests {
         other.totp_key = STANDARD.encode([7u8; 32]);
         assert!(open(&other, a, &sealed).is_err(), "needs the key");
         assert!(!sealed.windows(20).any(|w| w == b"a secret of twenty b"));
+    }
+
+    #[test]
+    fn the_role_table() {
+        use Permission::*;
+        use strum::IntoEnumIterator;
+        for p in Permission::iter() {
+            assert!(Role::Owner.allows(p));
+        }
+        assert!(Role::Manager.allows(WriteCatalog) && Role::Manager.allows(ReadReports));
+        assert!(!Role::Manager.allows(ManageStaff));
+        assert!(Role::Cs.allows(WriteOrders) && Role::Cs.allows(ReadPersonalData));
+        assert!(!Role::Cs.allows(ReadReports) && !Role::Cs.allows(WriteCatalog));
+        for p in [WriteCatalog, WriteStock, WriteOrders, ReadPersonalData, ManageStaff] {
+            assert!(
+                !Role::Bot.allows(p),
+                "the bot is read-only and never sees personal data: {p:?}"
+            );
+        }
+        assert!(Role::Bot.allows(ReadReports) && Role::Bot.allows(ReadStock) && Role::Bot.allows(ReadOrders));
     }
 
     #[test]

@@ -133,6 +133,27 @@ impl fmt::Debug for PhoneNumber {
     }
 }
 
+/// `홍*동`, `김*`, `남궁**`: the first and last characters of a name, the rest hidden.
+pub fn mask_name(name: &str) -> String {
+    let chars: Vec<char> = name.trim().chars().collect();
+    match chars.len() {
+        0 => String::new(),
+        1 => "*".into(),
+        2 => format!("{}*", chars[0]),
+        n => format!("{}{}{}", chars[0], "*".repeat(n - 2), chars[n - 1]),
+    }
+}
+
+/// A phone number (digits) masked: `010-****-5678`; anything else is hidden whole.
+pub fn mask_phone(digits: &str) -> String {
+    PhoneNumber::parse(digits, "phone").map_or_else(|_| "***".into(), |p| p.masked())
+}
+
+/// An e-mail masked: `ho***@example.com`.
+pub fn mask_email(email: &str) -> String {
+    Email::parse(email).map_or_else(|_| "***".into(), |e| e.masked())
+}
+
 /// A 우편번호: 5 digits, as the Daum/Kakao postcode widget returns it.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct Zonecode(String);
@@ -261,6 +282,15 @@ mod tests {
         for bad in ["6236", "062366", "0623a", "０６２３６"] {
             assert!(Zonecode::parse(bad).is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn masking() {
+        assert_eq!(mask_name("홍길동"), "홍*동");
+        assert_eq!(mask_name("김민"), "김*");
+        assert_eq!(mask_name("남궁민수"), "남**수");
+        assert_eq!(mask_phone("01012345678"), "010-****-5678");
+        assert_eq!(mask_email("hong@example.com"), "ho***@example.com");
     }
 
     #[test]

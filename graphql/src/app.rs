@@ -58,7 +58,7 @@ struct AdminData(Caller);
 
 impl RequestData for AdminData {
     fn attach(&self, req: GqlRequest) -> GqlRequest {
-        req.data(self.0.clone())
+        req.data(self.0.clone()).data(crate::storefront::StaffView)
     }
 }
 

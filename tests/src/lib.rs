@@ -417,6 +417,42 @@ pub async fn race_checkout(bases: &[String], buyers: usize, lines: &[Vec<(&str, 
     (sold, out)
 }
 
+/// A staff member of `role` with TOTP enrolled, signed in: returns their session token.
+pub async fn staff_session(pool: &PgPool, email: &str, role: commerce::staff::Role) -> String {
+    use commerce::{Settings, staff, types};
+    let settings = Settings::defaults().staff;
+    let password = types::NewPassword::parse("correct-horse-7").expect("password");
+    let email = types::Email::parse(email).expect("email");
+    staff::create(pool, &email, "직원", role, &password)
+        .await
+        .expect("create staff");
+    let c = staff::login(pool, &settings, email.as_str(), "correct-horse-7", None)
+        .await
+        .expect("login");
+    let e = staff::totp_enroll(pool, &settings, &c.token).await.expect("enroll");
+    let authenticator = totp_rs::Totp::from_url(&e.otpauth_url).expect("otpauth url");
+    let code = authenticator.generate_current().to_string();
+    staff::totp_activate(pool, &settings, &c.token, &code, None)
+        .await
+        .expect("activate")
+        .token
+}
+
+impl TestApp {
+    /// POSTs to `/admin/graphql` with a staff token.
+    pub async fn admin(&self, token: &str, query: &str, variables: Value) -> Value {
+        self.request(reqwest::Method::POST, "/admin/graphql")
+            .bearer_auth(token)
+            .json(&json!({ "query": query, "variables": variables }))
+            .send()
+            .await
+            .expect("send")
+            .json()
+            .await
+            .expect("json")
+    }
+}
+
 /// The data of a GraphQL response, panicking with the errors if there are any.
 pub fn data(resp: &Value) -> &Value {
     assert!(resp.get("errors").is_none(), "unexpected errors: {resp:#}");

@@ -2,6 +2,7 @@
 //! `order_lines`, `order_history`, `payments`, `refunds`; releases allocations in
 //! `variants` with a `stock_movements` row each).
 
+pub mod admin;
 mod status;
 
 use chrono::{DateTime, Utc};
@@ -160,12 +161,33 @@ pub struct Order {
     pub paid_at: Option<DateTime<Utc>>,
     /// When it was cancelled.
     pub cancelled_at: Option<DateTime<Utc>>,
+    /// Refunds recorded so far.
+    pub refunded: Won,
     /// Placed at.
     pub created_at: DateTime<Utc>,
     /// Lines in order.
     pub lines: Vec<OrderLine>,
     /// Transitions, oldest first.
     pub history: Vec<HistoryEntry>,
+}
+
+impl Order {
+    /// The order as staff who don't need personal data see it: 홍*동, 010-****-5678,
+    /// ho***@example.com, no detail address.
+    #[must_use]
+    pub fn masked(mut self) -> Order {
+        use crate::types::{mask_email, mask_name, mask_phone};
+        self.email = mask_email(&self.email);
+        self.phone = mask_phone(&self.phone);
+        self.orderer_name = mask_name(&self.orderer_name);
+        let a = &mut self.shipping_address;
+        a.recipient = mask_name(&a.recipient);
+        a.phone = mask_phone(&a.phone);
+        a.detail_address = String::new();
+        a.jibun_address = String::new();
+        self.delivery_note = String::new();
+        self
+    }
 }
 
 /// How to find one order.
@@ -193,6 +215,7 @@ pub async fn get(conn: &mut PgConnection, key: &OrderKey<'_>) -> Result<Option<O
                   o.tax_free_amount AS "tax_free_amount: Won", o.vat AS "vat: Won", o.coupon_code,
                   o.deposit_bank, o.deposit_account, o.deposit_holder, o.deposit_due_at,
                   o.paid_at, o.cancelled_at, o.created_at,
+                  (SELECT COALESCE(sum(f.amount), 0)::int8 FROM refunds f WHERE f.order_id = o.id) AS "refunded!: Won",
                   (SELECT json_agg(json_build_object('id', l.id, 'variant_id', l.variant_id,
                        'product_id', l.product_id, 'product_name', l.product_name,
                        'variant_name', l.variant_name, 'sku', l.sku, 'unit_price', l.unit_price,
@@ -251,6 +274,7 @@ pub async fn get(conn: &mut PgConnection, key: &OrderKey<'_>) -> Result<Option<O
         deposit,
         paid_at: r.paid_at,
         cancelled_at: r.cancelled_at,
+        refunded: r.refunded,
         created_at: r.created_at,
         lines: r.lines.0,
         history: r.history.0,

@@ -3,7 +3,9 @@
 
 use std::sync::Arc;
 
-use async_graphql::{Context, EmptySubscription, Enum, ID, Object, Result, Schema, SchemaBuilder, SimpleObject};
+use async_graphql::{
+    Context, EmptySubscription, Enum, ID, MergedObject, Object, Result, Schema, SchemaBuilder, SimpleObject,
+};
 use commerce::{Error, Settings, staff};
 use sqlx::PgPool;
 
@@ -12,11 +14,19 @@ use crate::{
     storefront::{Caller, UserError, split},
 };
 
-/// The admin schema type.
-pub type AdminSchema = Schema<AdminQuery, AdminMutation, EmptySubscription>;
+/// Admin queries.
+#[derive(MergedObject, Default)]
+pub struct Query(AdminQuery, back_office::BackOfficeQuery);
 
-fn builder() -> SchemaBuilder<AdminQuery, AdminMutation, EmptySubscription> {
-    Schema::build(AdminQuery, AdminMutation, EmptySubscription)
+/// Admin mutations.
+#[derive(MergedObject, Default)]
+pub struct Mutation(AdminMutation, back_office::BackOfficeMutation);
+
+/// The admin schema type.
+pub type AdminSchema = Schema<Query, Mutation, EmptySubscription>;
+
+fn builder() -> SchemaBuilder<Query, Mutation, EmptySubscription> {
+    Schema::build(Query::default(), Mutation::default(), EmptySubscription)
         .limit_depth(12)
         .limit_complexity(5000)
 }
@@ -93,7 +103,8 @@ impl From<staff::Staff> for StaffMember {
     }
 }
 
-/// Admin queries.
+/// Staff login queries.
+#[derive(Default)]
 pub struct AdminQuery;
 
 #[Object]
@@ -157,7 +168,8 @@ pub struct StaffLogoutPayload {
     user_errors: Vec<UserError>,
 }
 
-/// Admin mutations.
+/// Staff login mutations.
+#[derive(Default)]
 pub struct AdminMutation;
 
 #[Object]
@@ -231,5 +243,279 @@ impl AdminMutation {
             ok: ok.is_some(),
             user_errors,
         })
+    }
+}
+
+/// Admin orders, the bot token and the audit log.
+pub mod back_office {
+    use async_graphql::{Context, ID, InputObject, Object, Result, SimpleObject};
+    use chrono::{DateTime, FixedOffset};
+    use commerce::{
+        Error, Won,
+        ids::{OrderId, StaffId},
+        order::{OrderKey, admin as orders},
+        staff,
+    };
+    use sqlx::PgPool;
+
+    use super::{caller, principal};
+    use crate::{
+        error::{GqlResult, lang, to_gql},
+        storefront::{
+            UserError,
+            orders::{Order, OrderConnection, OrderPayload, OrderStatus},
+            split,
+        },
+    };
+
+    fn seoul(t: chrono::DateTime<chrono::Utc>) -> DateTime<FixedOffset> {
+        t.with_timezone(&commerce::SHOP_TZ).fixed_offset()
+    }
+
+    /// Which orders to list.
+    #[derive(InputObject, Default)]
+    pub struct OrderFilterInput {
+        /// Only in this state.
+        status: Option<OrderStatus>,
+        /// `PC_WEB`, `MOBILE_WEB`, `APP`, `EXTERNAL`.
+        channel: Option<String>,
+        /// Placed at or after.
+        from: Option<DateTime<FixedOffset>>,
+        /// Placed before.
+        to: Option<DateTime<FixedOffset>>,
+        /// Order number, orderer or recipient name, or phone (any part).
+        search: Option<String>,
+    }
+
+    /// Which audit entries to list.
+    #[derive(InputObject, Default)]
+    pub struct AuditFilterInput {
+        /// Only this staff member's.
+        staff_id: Option<ID>,
+        /// Actions starting with this, e.g. `staff.login` or `order.`.
+        action: Option<String>,
+        /// At or after.
+        from: Option<DateTime<FixedOffset>>,
+        /// Before.
+        to: Option<DateTime<FixedOffset>>,
+    }
+
+    /// One audit log entry.
+    #[derive(SimpleObject)]
+    pub struct AuditEntry {
+        /// Position (also the cursor).
+        id: ID,
+        /// Who.
+        staff_id: Option<ID>,
+        /// Their e-mail.
+        staff_email: Option<String>,
+        /// What, e.g. `order.refund`.
+        action: String,
+        /// On what.
+        target: String,
+        /// Before/after summary (JSON).
+        summary: String,
+        /// From where.
+        ip: Option<String>,
+        /// When.
+        at: DateTime<FixedOffset>,
+    }
+
+    /// A page of audit entries, newest first.
+    #[derive(SimpleObject)]
+    pub struct AuditConnection {
+        /// Entries.
+        nodes: Vec<AuditEntry>,
+        /// More follow `endCursor`.
+        has_next_page: bool,
+        /// Pass as `after`.
+        end_cursor: Option<String>,
+    }
+
+    /// A new bot token.
+    #[derive(SimpleObject)]
+    pub struct BotTokenCreatePayload {
+        /// `Authorization: Bearer …` for the bot; shown only now.
+        token: Option<String>,
+        /// What went wrong.
+        user_errors: Vec<UserError>,
+    }
+
+    fn parse_order(id: &ID) -> Result<OrderId, Error> {
+        id.parse::<OrderId>()
+    }
+
+    fn won(amount: i64) -> Result<Won, Error> {
+        Won::new(amount).ok_or(Error::Invalid {
+            field: "amount",
+            reason: "≥ 0".into(),
+        })
+    }
+
+    /// Admin queries about orders and staff.
+    #[derive(Default)]
+    pub struct BackOfficeQuery;
+
+    #[Object]
+    impl BackOfficeQuery {
+        /// Orders, newest first (personal data masked for roles that don't need it).
+        async fn orders(
+            &self,
+            ctx: &Context<'_>,
+            first: Option<i64>,
+            after: Option<ID>,
+            filter: Option<OrderFilterInput>,
+        ) -> Result<OrderConnection> {
+            let by = principal(ctx).await?;
+            let first = commerce::catalog::page_size(first).gql(ctx)?;
+            let after = after.as_ref().map(parse_order).transpose().gql(ctx)?;
+            let f = filter.unwrap_or_default();
+            let status = f.status.map(commerce::order::OrderStatus::from);
+            let filter = orders::OrderFilter {
+                status,
+                channel: f.channel,
+                from: f.from.map(|t| t.to_utc()),
+                to: f.to.map(|t| t.to_utc()),
+                search: f.search,
+            };
+            let pool = ctx.data::<PgPool>()?;
+            let (nodes, has_next) = orders::list(pool, by, &filter, first, after).await.gql(ctx)?;
+            Ok(OrderConnection::new(nodes, has_next))
+        }
+
+        /// One order by `id` or `number`, with its history.
+        async fn order(&self, ctx: &Context<'_>, id: Option<ID>, number: Option<String>) -> Result<Option<Order>> {
+            let by = principal(ctx).await?;
+            let pool = ctx.data::<PgPool>()?;
+            let parsed = id.as_ref().map(parse_order).transpose().gql(ctx)?;
+            let key = match (&parsed, &number) {
+                (Some(id), None) => OrderKey::Id(*id),
+                (None, Some(n)) => OrderKey::Number(n.trim()),
+                _ => {
+                    let e = Error::Invalid {
+                        field: "id",
+                        reason: "give exactly one of id and number".into(),
+                    };
+                    return Err(to_gql(&e, lang(ctx)));
+                }
+            };
+            match orders::find(pool, by, &key).await {
+                Ok(o) => Ok(Some(Order(o))),
+                Err(e) => Err(to_gql(&e, lang(ctx))),
+            }
+        }
+
+        /// The audit log, newest first (OWNER).
+        async fn audit_log(
+            &self,
+            ctx: &Context<'_>,
+            first: Option<i64>,
+            after: Option<String>,
+            filter: Option<AuditFilterInput>,
+        ) -> Result<AuditConnection> {
+            let by = principal(ctx).await?;
+            let first = commerce::catalog::page_size(first).gql(ctx)?;
+            let before = match after {
+                None => None,
+                Some(a) => Some(a.parse::<i64>().map_err(|_| Error::InvalidCursor).gql(ctx)?),
+            };
+            let f = filter.unwrap_or_default();
+            let staff_id = f.staff_id.as_ref().map(|s| s.parse::<StaffId>()).transpose().gql(ctx)?;
+            let filter = staff::AuditFilter {
+                staff: staff_id,
+                action_prefix: f.action,
+                from: f.from.map(|t| t.to_utc()),
+                to: f.to.map(|t| t.to_utc()),
+            };
+            let pool = ctx.data::<PgPool>()?;
+            let (entries, has_next) = staff::audit_log(pool, by, &filter, first, before).await.gql(ctx)?;
+            let end_cursor = entries.last().map(|e| e.id.to_string());
+            let nodes = entries
+                .into_iter()
+                .map(|e| AuditEntry {
+                    id: ID(e.id.to_string()),
+                    staff_id: e.staff_id.map(|s| ID(s.to_string())),
+                    staff_email: e.staff_email,
+                    action: e.action,
+                    target: e.target,
+                    summary: e.summary.to_string(),
+                    ip: e.ip,
+                    at: seoul(e.created_at),
+                })
+                .collect();
+            Ok(AuditConnection {
+                nodes,
+                has_next_page: has_next,
+                end_cursor,
+            })
+        }
+    }
+
+    /// Admin mutations on orders and staff.
+    #[derive(Default)]
+    pub struct BackOfficeMutation;
+
+    #[Object]
+    impl BackOfficeMutation {
+        /// A bank transfer arrived: the amount must be the order's total to the won.
+        async fn order_mark_deposited(&self, ctx: &Context<'_>, order_id: ID, amount: i64) -> Result<OrderPayload> {
+            let by = principal(ctx).await?;
+            let pool = ctx.data::<PgPool>()?;
+            let ip = caller(ctx).ip.as_deref();
+            let r = async { orders::mark_deposited(pool, by, parse_order(&order_id)?, won(amount)?, ip).await }.await;
+            OrderPayload::from(ctx, r)
+        }
+
+        /// Cancels an order before it ships.
+        async fn order_cancel(&self, ctx: &Context<'_>, order_id: ID, reason: Option<String>) -> Result<OrderPayload> {
+            let by = principal(ctx).await?;
+            let pool = ctx.data::<PgPool>()?;
+            let ip = caller(ctx).ip.as_deref();
+            let reason = reason.unwrap_or_else(|| "cancelled by staff".into());
+            let r = async { orders::cancel_by_staff(pool, by, parse_order(&order_id)?, &reason, ip).await }.await;
+            OrderPayload::from(ctx, r)
+        }
+
+        /// Records a refund paid back (at most what was paid and not yet refunded).
+        async fn order_refund(
+            &self,
+            ctx: &Context<'_>,
+            order_id: ID,
+            amount: i64,
+            reason: String,
+        ) -> Result<OrderPayload> {
+            let by = principal(ctx).await?;
+            let pool = ctx.data::<PgPool>()?;
+            let ip = caller(ctx).ip.as_deref();
+            let r = async { orders::refund(pool, by, parse_order(&order_id)?, won(amount)?, &reason, ip).await }.await;
+            OrderPayload::from(ctx, r)
+        }
+
+        /// Moves an order along the state machine (PREPARING, DELIVERED, COMPLETED,
+        /// RETURN_REQUESTED, RETURNED).
+        async fn order_set_status(
+            &self,
+            ctx: &Context<'_>,
+            order_id: ID,
+            status: OrderStatus,
+            note: Option<String>,
+        ) -> Result<OrderPayload> {
+            let by = principal(ctx).await?;
+            let pool = ctx.data::<PgPool>()?;
+            let ip = caller(ctx).ip.as_deref();
+            let note = note.unwrap_or_default();
+            let r =
+                async { orders::set_status(pool, by, parse_order(&order_id)?, status.into(), &note, ip).await }.await;
+            OrderPayload::from(ctx, r)
+        }
+
+        /// A long-lived token for the Slack bot (role BOT). OWNER only.
+        async fn bot_token_create(&self, ctx: &Context<'_>, name: String) -> Result<BotTokenCreatePayload> {
+            let by = principal(ctx).await?;
+            let pool = ctx.data::<PgPool>()?;
+            let r = staff::bot_token_create(pool, by, &name, caller(ctx).ip.as_deref()).await;
+            let (token, user_errors) = split(ctx, r)?;
+            Ok(BotTokenCreatePayload { token, user_errors })
+        }
     }
 }

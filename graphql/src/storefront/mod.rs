@@ -2,7 +2,7 @@
 
 mod catalog;
 mod loaders;
-mod orders;
+pub(crate) mod orders;
 mod payload;
 mod session;
 mod shopping;
@@ -14,6 +14,7 @@ use commerce::Settings;
 use sqlx::PgPool;
 
 pub use loaders::Loaders;
+pub use orders::StaffView;
 pub use payload::{ErrorCode, UserError, split};
 pub use session::Caller;
 

@@ -105,6 +105,8 @@ pub struct OrderLine {
 /// One change of an order's state.
 #[derive(SimpleObject)]
 pub struct OrderEvent {
+    /// Who (`customer:…`, `guest`, `staff:…`, `system`); shown to staff only.
+    actor: Option<String>,
     /// From (null at placement).
     from_status: Option<String>,
     /// To.
@@ -231,17 +233,23 @@ impl Order {
             .collect()
     }
     /// State changes, oldest first.
-    async fn history(&self) -> Vec<OrderEvent> {
+    async fn history(&self, ctx: &Context<'_>) -> Vec<OrderEvent> {
+        let staff = ctx.data_opt::<StaffView>().is_some();
         self.0
             .history
             .iter()
             .map(|h| OrderEvent {
+                actor: staff.then(|| h.actor.clone()),
                 from_status: h.from_status.clone(),
                 to_status: h.to_status.clone(),
                 note: h.note.clone(),
                 at: seoul(h.created_at),
             })
             .collect()
+    }
+    /// Refunds recorded so far, won.
+    async fn refunded(&self) -> i64 {
+        self.0.refunded.get()
     }
     /// Placed at.
     async fn created_at(&self) -> DateTime<FixedOffset> {
@@ -256,6 +264,9 @@ impl Order {
         self.0.cancelled_at.map(seoul)
     }
 }
+
+/// Marks a request of the admin API (history shows who did what).
+pub struct StaffView;
 
 /// Order queries.
 #[derive(Default)]
@@ -384,6 +395,16 @@ pub async fn my_orders(ctx: &Context<'_>, first: Option<i64>, after: Option<Stri
 pub struct OrderConnection {
     nodes: Vec<Order>,
     has_next: bool,
+}
+
+impl OrderConnection {
+    /// A page of `nodes`, more after it if `has_next`.
+    pub fn new(nodes: Vec<commerce::order::Order>, has_next: bool) -> OrderConnection {
+        OrderConnection {
+            nodes: nodes.into_iter().map(Order).collect(),
+            has_next,
+        }
+    }
 }
 
 #[Object]
