@@ -312,6 +312,7 @@ impl Error {
             }
             Error::OutOfStock { variant, .. } => vec!["variantId".into(), variant.to_string()],
             Error::CouponInvalid(_) => vec!["code".into()],
+            Error::NotFound { what: "carrier" } => vec!["carrier".into()],
             Error::AmountMismatch { .. } => vec!["amount".into()],
             _ => Vec::new(),
         }
@@ -379,6 +380,8 @@ fn ko_noun(what: &str) -> &str {
         "order" => "주문",
         "cart line" => "장바구니 상품",
         "address" => "배송지",
+        "carrier" => "택배사",
+        "staff" => "직원",
         other => other,
     }
 }

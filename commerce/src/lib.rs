@@ -17,6 +17,7 @@ pub mod money;
 pub mod order;
 pub mod pricing;
 pub mod settings;
+pub mod shipping;
 pub mod staff;
 pub mod types;
 

@@ -15,7 +15,7 @@ use sqlx::PgPool;
 
 pub use loaders::Loaders;
 pub use orders::StaffView;
-pub use payload::{ErrorCode, UserError, split};
+pub use payload::{ErrorCode, UserError, split, user_error};
 pub use session::Caller;
 
 /// Storefront queries.

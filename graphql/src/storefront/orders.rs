@@ -247,6 +247,21 @@ impl Order {
             })
             .collect()
     }
+    /// The carrier's tracking page, once shipped.
+    async fn tracking_url(&self, ctx: &Context<'_>) -> Result<Option<String>> {
+        if !matches!(
+            self.0.status,
+            commerce::order::OrderStatus::Shipped
+                | commerce::order::OrderStatus::Delivered
+                | commerce::order::OrderStatus::Completed
+                | commerce::order::OrderStatus::ReturnRequested
+                | commerce::order::OrderStatus::Returned
+        ) {
+            return Ok(None);
+        }
+        let mut conn = ctx.data::<PgPool>()?.acquire().await.gql(ctx)?;
+        commerce::shipping::tracking_url_of(&mut conn, self.0.id).await.gql(ctx)
+    }
     /// Refunds recorded so far, won.
     async fn refunded(&self) -> i64 {
         self.0.refunded.get()
