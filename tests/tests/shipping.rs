@@ -1,5 +1,6 @@
 //! Shipping from the admin API: carriers as data, shipmentCreate with its tracking URL,
 //! stock leaving the warehouse, bulk CSV import with per-row errors, tracking for customers.
+#![allow(clippy::many_single_char_names)] // r, o, p, e, v: response, order, payload, error, variants
 
 use commerce::staff::Role;
 use jangteo_tests::{CHECKOUT, TestApp, checkout_input, data, product_with_stock, staff_session, uuid_of};
