@@ -78,6 +78,8 @@ id!(/// A refund.
     RefundId, "rfd");
 id!(/// A staff member.
     StaffId, "stf");
+id!(/// A CMS page or notice.
+    PageId, "pge");
 
 #[cfg(test)]
 mod tests {

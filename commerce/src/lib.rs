@@ -8,6 +8,7 @@ pub mod auth;
 pub mod cart;
 pub mod catalog;
 pub mod checkout;
+pub mod cms;
 pub mod customer;
 pub mod db;
 pub mod demo;

@@ -264,6 +264,7 @@ pub mod back_office {
         storefront::{
             UserError,
             orders::{Order, OrderConnection, OrderPayload, OrderStatus},
+            pages::{Page, PageKind},
             split,
         },
     };
@@ -395,6 +396,55 @@ pub mod back_office {
         user_errors: Vec<UserError>,
     }
 
+    /// A page as entered; the body is sanitized on save.
+    #[derive(InputObject)]
+    pub struct PageInput {
+        /// URL name (`a-z0-9-`).
+        slug: String,
+        /// Title.
+        title: String,
+        /// HTML from the editor.
+        body: String,
+        /// Shown in the storefront.
+        published: bool,
+        /// `PAGE` (default) or `NOTICE`.
+        kind: Option<PageKind>,
+    }
+
+    impl PageInput {
+        fn parse(&self) -> commerce::cms::PageInput {
+            commerce::cms::PageInput {
+                slug: self.slug.trim().to_owned(),
+                kind: self.kind.unwrap_or(PageKind::Page).as_str().to_owned(),
+                title: self.title.clone(),
+                body: self.body.clone(),
+                published: self.published,
+            }
+        }
+    }
+
+    /// The result of a page change.
+    #[derive(SimpleObject)]
+    pub struct PagePayload {
+        /// The page after the change.
+        page: Option<Page>,
+        /// What went wrong.
+        user_errors: Vec<UserError>,
+    }
+
+    /// The result of deleting a page.
+    #[derive(SimpleObject)]
+    pub struct PageDeletePayload {
+        /// The deleted page's id.
+        deleted_id: Option<ID>,
+        /// What went wrong.
+        user_errors: Vec<UserError>,
+    }
+
+    fn parse_page(id: &ID) -> Result<commerce::ids::PageId, Error> {
+        id.parse()
+    }
+
     /// A new bot token.
     #[derive(SimpleObject)]
     pub struct BotTokenCreatePayload {
@@ -466,6 +516,18 @@ pub mod back_office {
                 Ok(o) => Ok(Some(Order(o))),
                 Err(e) => Err(to_gql(&e, lang(ctx))),
             }
+        }
+
+        /// Every page and notice, drafts included.
+        async fn pages(&self, ctx: &Context<'_>) -> Result<Vec<Page>> {
+            principal(ctx).await?;
+            let pool = ctx.data::<PgPool>()?;
+            Ok(commerce::cms::list(pool, None, false)
+                .await
+                .gql(ctx)?
+                .into_iter()
+                .map(Page::from)
+                .collect())
         }
 
         /// Carriers for `shipmentCreate`.
@@ -652,6 +714,44 @@ pub mod back_office {
                 rows,
                 shipped,
                 failed,
+                user_errors,
+            })
+        }
+
+        /// Creates a page or notice (HTML sanitized on save).
+        async fn page_create(&self, ctx: &Context<'_>, input: PageInput) -> Result<PagePayload> {
+            let by = principal(ctx).await?;
+            let pool = ctx.data::<PgPool>()?;
+            let r = commerce::cms::create(pool, by, &input.parse(), caller(ctx).ip.as_deref()).await;
+            let (page, user_errors) = split(ctx, r)?;
+            Ok(PagePayload {
+                page: page.map(Page::from),
+                user_errors,
+            })
+        }
+
+        /// Replaces a page (HTML sanitized on save).
+        async fn page_update(&self, ctx: &Context<'_>, id: ID, input: PageInput) -> Result<PagePayload> {
+            let by = principal(ctx).await?;
+            let pool = ctx.data::<PgPool>()?;
+            let ip = caller(ctx).ip.as_deref();
+            let r = async { commerce::cms::update(pool, by, parse_page(&id)?, &input.parse(), ip).await }.await;
+            let (page, user_errors) = split(ctx, r)?;
+            Ok(PagePayload {
+                page: page.map(Page::from),
+                user_errors,
+            })
+        }
+
+        /// Deletes a page.
+        async fn page_delete(&self, ctx: &Context<'_>, id: ID) -> Result<PageDeletePayload> {
+            let by = principal(ctx).await?;
+            let pool = ctx.data::<PgPool>()?;
+            let ip = caller(ctx).ip.as_deref();
+            let r = async { commerce::cms::delete(pool, by, parse_page(&id)?, ip).await }.await;
+            let (done, user_errors) = split(ctx, r)?;
+            Ok(PageDeletePayload {
+                deleted_id: done.map(|()| id),
                 user_errors,
             })
         }

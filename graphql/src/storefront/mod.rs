@@ -3,6 +3,7 @@
 mod catalog;
 mod loaders;
 pub(crate) mod orders;
+pub(crate) mod pages;
 mod payload;
 mod session;
 mod shopping;
@@ -20,7 +21,12 @@ pub use session::Caller;
 
 /// Storefront queries.
 #[derive(MergedObject, Default)]
-pub struct Query(catalog::CatalogQuery, shopping::ShoppingQuery, orders::OrderQuery);
+pub struct Query(
+    catalog::CatalogQuery,
+    shopping::ShoppingQuery,
+    orders::OrderQuery,
+    pages::PageQuery,
+);
 
 /// Storefront mutations.
 #[derive(MergedObject, Default)]

