@@ -472,6 +472,15 @@ pub enum ProductKey {
 
 /// A published product with its variants, in one statement; `None` if there is none.
 pub async fn product(conn: &mut PgConnection, key: &ProductKey) -> Result<Option<ProductView>, Error> {
+    product_any(conn, key, false).await
+}
+
+/// A product with its variants, drafts too when `include_unpublished` (for staff).
+pub async fn product_any(
+    conn: &mut PgConnection,
+    key: &ProductKey,
+    include_unpublished: bool,
+) -> Result<Option<ProductView>, Error> {
     let (slug, id) = match key {
         ProductKey::Slug(s) => (Some(s.as_str()), None),
         ProductKey::Id(id) => (None, Some(id.0)),
@@ -490,9 +499,10 @@ pub async fn product(conn: &mut PgConnection, key: &ProductKey) -> Result<Option
                      ORDER BY v.position, v.sku), '[]') FROM variants v WHERE v.product_id = p.id)
                   AS "variants!: Json<Vec<VariantJson>>"
              FROM products p
-            WHERE p.published AND (p.slug = $1 OR p.id = $2)"#,
+            WHERE ($3 OR p.published) AND (p.slug = $1 OR p.id = $2)"#,
         slug,
         id,
+        include_unpublished,
     )
     .fetch_optional(&mut *conn)
     .await?;

@@ -7,6 +7,7 @@
 pub mod auth;
 pub mod cart;
 pub mod catalog;
+pub mod catalog_admin;
 pub mod checkout;
 pub mod cms;
 pub mod customer;

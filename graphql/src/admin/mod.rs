@@ -445,6 +445,210 @@ pub mod back_office {
         id.parse()
     }
 
+    /// A category as entered.
+    #[derive(InputObject)]
+    pub struct CategoryInput {
+        /// URL name.
+        slug: String,
+        /// Name.
+        name: String,
+        /// One line.
+        description: Option<String>,
+        /// Parent category.
+        parent_id: Option<ID>,
+        /// Order among siblings.
+        position: Option<i32>,
+    }
+
+    impl CategoryInput {
+        fn parse(&self) -> Result<commerce::catalog_admin::CategoryInput, Error> {
+            Ok(commerce::catalog_admin::CategoryInput {
+                slug: self.slug.trim().to_owned(),
+                name: self.name.clone(),
+                description: self.description.clone().unwrap_or_default(),
+                parent: self.parent_id.as_ref().map(|p| p.parse()).transpose()?,
+                position: self.position.unwrap_or(0),
+            })
+        }
+    }
+
+    /// A product image as entered.
+    #[derive(InputObject)]
+    pub struct ImageInput {
+        /// Where the picture is.
+        url: String,
+        /// Alternative text.
+        alt: Option<String>,
+    }
+
+    /// A product as entered.
+    #[derive(InputObject)]
+    pub struct ProductInput {
+        /// URL name.
+        slug: String,
+        /// Name.
+        name: String,
+        /// HTML (sanitized on save).
+        description: Option<String>,
+        /// Category.
+        category_id: Option<ID>,
+        /// VAT-exempt (면세).
+        tax_free: Option<bool>,
+        /// Listed.
+        published: Option<bool>,
+        /// Images in order.
+        images: Option<Vec<ImageInput>>,
+    }
+
+    impl ProductInput {
+        fn parse(&self) -> Result<commerce::catalog_admin::ProductInput, Error> {
+            Ok(commerce::catalog_admin::ProductInput {
+                slug: self.slug.trim().to_owned(),
+                name: self.name.clone(),
+                description: self.description.clone().unwrap_or_default(),
+                category: self.category_id.as_ref().map(|c| c.parse()).transpose()?,
+                tax_free: self.tax_free.unwrap_or(false),
+                published: self.published.unwrap_or(false),
+                images: self
+                    .images
+                    .iter()
+                    .flatten()
+                    .map(|i| (i.url.trim().to_owned(), i.alt.clone().unwrap_or_default()))
+                    .collect(),
+            })
+        }
+    }
+
+    /// One option value.
+    #[derive(InputObject)]
+    pub struct OptionInput {
+        /// The option, e.g. `맛`.
+        name: String,
+        /// The value, e.g. `초코`.
+        value: String,
+    }
+
+    /// A variant as entered.
+    #[derive(InputObject)]
+    pub struct VariantInput {
+        /// SKU, unique.
+        sku: String,
+        /// Display name (the option values when empty).
+        name: Option<String>,
+        /// Option values.
+        options: Option<Vec<OptionInput>>,
+        /// Price, won.
+        price: i64,
+        /// The "was" price, won, above the price.
+        compare_at_price: Option<i64>,
+    }
+
+    impl VariantInput {
+        fn parse(&self) -> Result<commerce::catalog_admin::VariantInput, Error> {
+            Ok(commerce::catalog_admin::VariantInput {
+                sku: self.sku.clone(),
+                name: self.name.clone().unwrap_or_default(),
+                options: self
+                    .options
+                    .iter()
+                    .flatten()
+                    .map(|o| commerce::catalog::OptionValue {
+                        name: o.name.clone(),
+                        value: o.value.clone(),
+                    })
+                    .collect(),
+                price: Won::new(self.price).ok_or(Error::Invalid {
+                    field: "price",
+                    reason: "≥ 0".into(),
+                })?,
+                compare_at_price: self
+                    .compare_at_price
+                    .map(|c| {
+                        Won::new(c).ok_or(Error::Invalid {
+                            field: "compareAtPrice",
+                            reason: "≥ 0".into(),
+                        })
+                    })
+                    .transpose()?,
+            })
+        }
+    }
+
+    /// The result of a catalog change.
+    #[derive(SimpleObject)]
+    pub struct CatalogPayload {
+        /// The id of what changed.
+        id: Option<ID>,
+        /// The product after the change (product and variant operations).
+        product: Option<crate::storefront::catalog::Product>,
+        /// What went wrong.
+        user_errors: Vec<UserError>,
+    }
+
+    /// A stock line.
+    #[derive(SimpleObject)]
+    pub struct StockItem {
+        /// The variant.
+        variant_id: ID,
+        /// Its product.
+        product_id: ID,
+        /// Product name.
+        product_name: String,
+        /// Variant name.
+        variant_name: String,
+        /// SKU.
+        sku: String,
+        /// In the warehouse.
+        on_hand: i32,
+        /// Held by placed orders.
+        allocated: i32,
+        /// Sellable now.
+        available: i32,
+        /// Listed.
+        published: bool,
+    }
+
+    /// The result of a stock adjustment.
+    #[derive(SimpleObject)]
+    pub struct StockAdjustPayload {
+        /// On hand after it.
+        on_hand: Option<i32>,
+        /// Sellable after it.
+        available: Option<i32>,
+        /// What went wrong.
+        user_errors: Vec<UserError>,
+    }
+
+    async fn catalog_payload(
+        ctx: &Context<'_>,
+        r: Result<(String, Option<commerce::ids::ProductId>), Error>,
+    ) -> Result<CatalogPayload> {
+        let (done, user_errors) = split(ctx, r)?;
+        let Some((id, product)) = done else {
+            return Ok(CatalogPayload {
+                id: None,
+                product: None,
+                user_errors,
+            });
+        };
+        let product = match product {
+            Some(p) => {
+                let pool = ctx.data::<PgPool>()?;
+                let mut conn = pool.acquire().await.gql(ctx)?;
+                commerce::catalog::product_any(&mut conn, &commerce::catalog::ProductKey::Id(p), true)
+                    .await
+                    .gql(ctx)?
+                    .map(crate::storefront::catalog::Product::new)
+            }
+            None => None,
+        };
+        Ok(CatalogPayload {
+            id: Some(ID(id)),
+            product,
+            user_errors,
+        })
+    }
+
     /// A new bot token.
     #[derive(SimpleObject)]
     pub struct BotTokenCreatePayload {
@@ -516,6 +720,61 @@ pub mod back_office {
                 Ok(o) => Ok(Some(Order(o))),
                 Err(e) => Err(to_gql(&e, lang(ctx))),
             }
+        }
+
+        /// A product by id or slug, drafts included.
+        async fn product(
+            &self,
+            ctx: &Context<'_>,
+            id: Option<ID>,
+            slug: Option<String>,
+        ) -> Result<Option<crate::storefront::catalog::Product>> {
+            principal(ctx).await?;
+            let key = match (id, slug) {
+                (Some(id), None) => commerce::catalog::ProductKey::Id(id.parse::<commerce::ids::ProductId>().gql(ctx)?),
+                (None, Some(slug)) => commerce::catalog::ProductKey::Slug(slug),
+                _ => {
+                    let e = Error::Invalid {
+                        field: "id",
+                        reason: "give exactly one of id and slug".into(),
+                    };
+                    return Err(to_gql(&e, lang(ctx)));
+                }
+            };
+            let pool = ctx.data::<PgPool>()?;
+            let mut conn = pool.acquire().await.gql(ctx)?;
+            let p = commerce::catalog::product_any(&mut conn, &key, true).await.gql(ctx)?;
+            Ok(p.map(crate::storefront::catalog::Product::new))
+        }
+
+        /// Stock by exact `sku`, by `search` (SKU or names), or at or below `lowStock`
+        /// available units, lowest first.
+        async fn stock(
+            &self,
+            ctx: &Context<'_>,
+            sku: Option<String>,
+            search: Option<String>,
+            low_stock: Option<i32>,
+        ) -> Result<Vec<StockItem>> {
+            let by = principal(ctx).await?;
+            let pool = ctx.data::<PgPool>()?;
+            let items = commerce::catalog_admin::stock(pool, by, sku.as_deref(), search.as_deref(), low_stock)
+                .await
+                .gql(ctx)?;
+            Ok(items
+                .into_iter()
+                .map(|i| StockItem {
+                    variant_id: ID(i.variant_id.to_string()),
+                    product_id: ID(i.product_id.to_string()),
+                    product_name: i.product_name,
+                    variant_name: i.variant_name,
+                    sku: i.sku,
+                    on_hand: i.on_hand,
+                    allocated: i.allocated,
+                    available: i.available,
+                    published: i.published,
+                })
+                .collect())
         }
 
         /// Every page and notice, drafts included.
@@ -714,6 +973,146 @@ pub mod back_office {
                 rows,
                 shipped,
                 failed,
+                user_errors,
+            })
+        }
+
+        /// Creates a category.
+        async fn category_create(&self, ctx: &Context<'_>, input: CategoryInput) -> Result<CatalogPayload> {
+            let by = principal(ctx).await?;
+            let pool = ctx.data::<PgPool>()?;
+            let ip = caller(ctx).ip.as_deref();
+            let r = async {
+                let id = commerce::catalog_admin::save_category(pool, by, None, &input.parse()?, ip).await?;
+                Ok((id.to_string(), None))
+            }
+            .await;
+            catalog_payload(ctx, r).await
+        }
+
+        /// Replaces a category.
+        async fn category_update(&self, ctx: &Context<'_>, id: ID, input: CategoryInput) -> Result<CatalogPayload> {
+            let by = principal(ctx).await?;
+            let pool = ctx.data::<PgPool>()?;
+            let ip = caller(ctx).ip.as_deref();
+            let r = async {
+                let id =
+                    commerce::catalog_admin::save_category(pool, by, Some(id.parse()?), &input.parse()?, ip).await?;
+                Ok((id.to_string(), None))
+            }
+            .await;
+            catalog_payload(ctx, r).await
+        }
+
+        /// Deletes a category without subcategories.
+        async fn category_delete(&self, ctx: &Context<'_>, id: ID) -> Result<CatalogPayload> {
+            let by = principal(ctx).await?;
+            let pool = ctx.data::<PgPool>()?;
+            let ip = caller(ctx).ip.as_deref();
+            let r = async {
+                commerce::catalog_admin::delete_category(pool, by, id.parse()?, ip).await?;
+                Ok((id.to_string(), None))
+            }
+            .await;
+            catalog_payload(ctx, r).await
+        }
+
+        /// Creates a product (add variants with `variantCreate`).
+        async fn product_create(&self, ctx: &Context<'_>, input: ProductInput) -> Result<CatalogPayload> {
+            let by = principal(ctx).await?;
+            let pool = ctx.data::<PgPool>()?;
+            let ip = caller(ctx).ip.as_deref();
+            let r = async {
+                let id = commerce::catalog_admin::save_product(pool, by, None, &input.parse()?, ip).await?;
+                Ok((id.to_string(), Some(id)))
+            }
+            .await;
+            catalog_payload(ctx, r).await
+        }
+
+        /// Replaces a product's fields and images.
+        async fn product_update(&self, ctx: &Context<'_>, id: ID, input: ProductInput) -> Result<CatalogPayload> {
+            let by = principal(ctx).await?;
+            let pool = ctx.data::<PgPool>()?;
+            let ip = caller(ctx).ip.as_deref();
+            let r = async {
+                let id =
+                    commerce::catalog_admin::save_product(pool, by, Some(id.parse()?), &input.parse()?, ip).await?;
+                Ok((id.to_string(), Some(id)))
+            }
+            .await;
+            catalog_payload(ctx, r).await
+        }
+
+        /// Publishes or unpublishes a product.
+        async fn product_publish(&self, ctx: &Context<'_>, id: ID, published: bool) -> Result<CatalogPayload> {
+            let by = principal(ctx).await?;
+            let pool = ctx.data::<PgPool>()?;
+            let ip = caller(ctx).ip.as_deref();
+            let r = async {
+                let pid = id.parse()?;
+                commerce::catalog_admin::set_published(pool, by, pid, published, ip).await?;
+                Ok((id.to_string(), Some(pid)))
+            }
+            .await;
+            catalog_payload(ctx, r).await
+        }
+
+        /// Adds a variant with its opening stock.
+        async fn variant_create(
+            &self,
+            ctx: &Context<'_>,
+            product_id: ID,
+            input: VariantInput,
+            on_hand: Option<i32>,
+        ) -> Result<CatalogPayload> {
+            let by = principal(ctx).await?;
+            let pool = ctx.data::<PgPool>()?;
+            let ip = caller(ctx).ip.as_deref();
+            let r = async {
+                let pid = product_id.parse()?;
+                let v =
+                    commerce::catalog_admin::create_variant(pool, by, pid, &input.parse()?, on_hand.unwrap_or(0), ip)
+                        .await?;
+                Ok((v.to_string(), Some(pid)))
+            }
+            .await;
+            catalog_payload(ctx, r).await
+        }
+
+        /// Replaces a variant's SKU, name, options and prices (stock: `stockAdjust`).
+        async fn variant_update(&self, ctx: &Context<'_>, id: ID, input: VariantInput) -> Result<CatalogPayload> {
+            let by = principal(ctx).await?;
+            let pool = ctx.data::<PgPool>()?;
+            let ip = caller(ctx).ip.as_deref();
+            let r = async {
+                let vid: commerce::ids::VariantId = id.parse()?;
+                commerce::catalog_admin::update_variant(pool, by, vid, &input.parse()?, ip).await?;
+                Ok((id.to_string(), None))
+            }
+            .await;
+            catalog_payload(ctx, r).await
+        }
+
+        /// Adjusts stock on hand by `delta` with a reason; never below what orders hold.
+        async fn stock_adjust(
+            &self,
+            ctx: &Context<'_>,
+            variant_id: ID,
+            delta: i32,
+            reason: String,
+        ) -> Result<StockAdjustPayload> {
+            let by = principal(ctx).await?;
+            let pool = ctx.data::<PgPool>()?;
+            let ip = caller(ctx).ip.as_deref();
+            let r = async {
+                commerce::catalog_admin::adjust_stock(pool, by, variant_id.parse()?, delta, &reason, ip).await
+            }
+            .await;
+            let (after, user_errors) = split(ctx, r)?;
+            Ok(StockAdjustPayload {
+                on_hand: after.map(|(on_hand, _)| on_hand),
+                available: after.map(|(on_hand, allocated)| on_hand - allocated),
                 user_errors,
             })
         }

@@ -317,7 +317,7 @@ pub struct Product {
 }
 
 impl Product {
-    fn new(view: catalog::ProductView) -> Product {
+    pub(crate) fn new(view: catalog::ProductView) -> Product {
         Product {
             p: view.product,
             variants: view.variants.map(Arc::new),
@@ -366,6 +366,10 @@ impl Product {
     /// HTML description.
     async fn description(&self) -> &str {
         &self.p.description
+    }
+    /// Listed in the storefront (always true there; staff see drafts too).
+    async fn published(&self) -> bool {
+        self.p.published
     }
     /// VAT-exempt (면세).
     async fn tax_free(&self) -> bool {

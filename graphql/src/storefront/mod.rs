@@ -1,6 +1,6 @@
 //! The storefront schema (`POST /graphql`): shop, catalog, carts, customers, checkout, orders.
 
-mod catalog;
+pub(crate) mod catalog;
 mod loaders;
 pub(crate) mod orders;
 pub(crate) mod pages;
