@@ -292,6 +292,52 @@ pub async fn set_published(
     Ok(())
 }
 
+/// Deletes a product and its variants and images; past orders keep their snapshots.
+/// Errors: `FORBIDDEN`, `NOT_FOUND`.
+pub async fn delete_product(pool: &PgPool, by: Principal, id: ProductId, ip: Option<&str>) -> Result<(), Error> {
+    by.require(Permission::WriteCatalog, "edit the catalog")?;
+    let mut tx = pool.begin().await?;
+    let slug = sqlx::query_scalar!("DELETE FROM products WHERE id = $1 RETURNING slug", id as ProductId)
+        .fetch_optional(&mut *tx)
+        .await?
+        .ok_or(Error::NotFound { what: "product" })?;
+    audit(&mut tx, Some(by.id), "product.delete", &slug, json!({}), ip).await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// Deletes a variant no placed order still holds stock of. Errors: `FORBIDDEN`,
+/// `NOT_FOUND`, `INVALID_INPUT` (allocated).
+pub async fn delete_variant(pool: &PgPool, by: Principal, id: VariantId, ip: Option<&str>) -> Result<ProductId, Error> {
+    by.require(Permission::WriteCatalog, "edit the catalog")?;
+    let mut tx = pool.begin().await?;
+    let row = sqlx::query!(
+        r#"DELETE FROM variants WHERE id = $1 AND allocated = 0 RETURNING sku, product_id AS "product_id: ProductId""#,
+        id as VariantId
+    )
+    .fetch_optional(&mut *tx)
+    .await?;
+    let Some(row) = row else {
+        let exists = sqlx::query_scalar!(
+            r#"SELECT EXISTS (SELECT 1 FROM variants WHERE id = $1) AS "e!""#,
+            id as VariantId
+        )
+        .fetch_one(&mut *tx)
+        .await?;
+        return Err(if exists {
+            Error::Invalid {
+                field: "id",
+                reason: "placed orders still hold stock of it; unpublish instead".into(),
+            }
+        } else {
+            Error::NotFound { what: "variant" }
+        });
+    };
+    audit(&mut tx, Some(by.id), "variant.delete", &row.sku, json!({}), ip).await?;
+    tx.commit().await?;
+    Ok(row.product_id)
+}
+
 /// A variant as entered (stock changes go through [`adjust_stock`]).
 #[derive(Clone, Debug)]
 pub struct VariantInput {

@@ -380,7 +380,18 @@ async fn failed(
 ) -> Result<(), Error> {
     auth::record_failure(conn, Scope::Staff, account, ip).await?;
     tracing::warn!(scope = "staff", action, "failed staff login");
-    audit(conn, staff, action, account, json!({}), ip).await
+    audit(conn, staff, action, account, json!({}), ip).await?;
+    // Growing delays: each recent failure of the account slows the next answer a little
+    // more (up to 2 s), on top of the lock that follows.
+    let recent = sqlx::query_scalar!(
+        r#"SELECT count(*) AS "n!" FROM login_failures WHERE scope = 'staff' AND key = $1 AND at > now() - interval '15 minutes'"#,
+        format!("email:{account}")
+    )
+    .fetch_one(&mut *conn)
+    .await?;
+    let delay = std::time::Duration::from_millis(u64::try_from(recent).unwrap_or(0).saturating_mul(100).min(2000));
+    tokio::time::sleep(delay).await;
+    Ok(())
 }
 
 /// Step one: e-mail and password. Unknown e-mail and wrong password answer alike

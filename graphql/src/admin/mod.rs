@@ -1058,6 +1058,32 @@ pub mod back_office {
             catalog_payload(ctx, r).await
         }
 
+        /// Deletes a product (past orders keep their snapshots).
+        async fn product_delete(&self, ctx: &Context<'_>, id: ID) -> Result<CatalogPayload> {
+            let by = principal(ctx).await?;
+            let pool = ctx.data::<PgPool>()?;
+            let ip = caller(ctx).ip.as_deref();
+            let r = async {
+                commerce::catalog_admin::delete_product(pool, by, id.parse()?, ip).await?;
+                Ok((id.to_string(), None))
+            }
+            .await;
+            catalog_payload(ctx, r).await
+        }
+
+        /// Deletes a variant no placed order holds stock of.
+        async fn variant_delete(&self, ctx: &Context<'_>, id: ID) -> Result<CatalogPayload> {
+            let by = principal(ctx).await?;
+            let pool = ctx.data::<PgPool>()?;
+            let ip = caller(ctx).ip.as_deref();
+            let r = async {
+                let product = commerce::catalog_admin::delete_variant(pool, by, id.parse()?, ip).await?;
+                Ok((id.to_string(), Some(product)))
+            }
+            .await;
+            catalog_payload(ctx, r).await
+        }
+
         /// Adds a variant with its opening stock.
         async fn variant_create(
             &self,

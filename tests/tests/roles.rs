@@ -1,0 +1,108 @@
+//! The role table, operation by operation: each role can do exactly what its row says.
+//! OWNER everything; MANAGER catalog, orders, reports; CS orders and customers; BOT reads.
+
+use commerce::staff::Role;
+use jangteo_tests::{CHECKOUT, TestApp, checkout_input, data, product_with_stock, staff_session};
+use serde_json::{Value, json};
+
+/// The first error code of a response (top level or `userErrors`), if any.
+fn outcome(r: &Value) -> Option<String> {
+    if let Some(e) = r.get("errors") {
+        return e[0]["extensions"]["code"].as_str().map(str::to_owned);
+    }
+    let payload = r["data"].as_object()?.values().next()?;
+    payload
+        .get("userErrors")?
+        .get(0)?
+        .get("code")?
+        .as_str()
+        .map(str::to_owned)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn operations_by_role() {
+    use Role::{Bot, Cs, Manager, Owner};
+    let app = TestApp::spawn().await;
+    let v = product_with_stock(&app.pool, "table", &[(20000, 1000)], false).await;
+    // (operation, query, allowed roles); `$order`, `$variant`, `$n` are filled in per run.
+    let table: &[(&str, &str, &[Role])] = &[
+        (
+            "orders",
+            "{ orders(first: 5) { nodes { number } } }",
+            &[Owner, Manager, Cs, Bot],
+        ),
+        (
+            "order",
+            "query($n: String) { order(number: $n) { number } }",
+            &[Owner, Manager, Cs, Bot],
+        ),
+        ("stock", "{ stock(lowStock: 10) { sku } }", &[Owner, Manager, Cs, Bot]),
+        (
+            "orderMarkDeposited",
+            "mutation($order: ID!, $total: Int!) { orderMarkDeposited(orderId: $order, amount: $total) { userErrors { code } } }",
+            &[Owner, Manager, Cs],
+        ),
+        (
+            "orderSetStatus",
+            "mutation($order: ID!) { orderSetStatus(orderId: $order, status: PREPARING) { userErrors { code } } }",
+            &[Owner, Manager, Cs],
+        ),
+        (
+            "orderRefund",
+            "mutation($order: ID!) { orderRefund(orderId: $order, amount: 1000, reason: \"표\") { userErrors { code } } }",
+            &[Owner, Manager, Cs],
+        ),
+        (
+            "shipmentCreate",
+            "mutation($order: ID!, $track: String!) { shipmentCreate(orderId: $order, carrier: \"CJ\", trackingNumber: $track) { userErrors { code } } }",
+            &[Owner, Manager, Cs],
+        ),
+        (
+            "productCreate",
+            "mutation($slug: String!) { productCreate(input: {slug: $slug, name: \"상품\"}) { userErrors { code } } }",
+            &[Owner, Manager],
+        ),
+        (
+            "categoryCreate",
+            "mutation($slug: String!) { categoryCreate(input: {slug: $slug, name: \"분류\"}) { userErrors { code } } }",
+            &[Owner, Manager],
+        ),
+        (
+            "stockAdjust",
+            "mutation($variant: ID!) { stockAdjust(variantId: $variant, delta: 1, reason: \"실사\") { userErrors { code } } }",
+            &[Owner, Manager],
+        ),
+        (
+            "pageCreate",
+            "mutation($slug: String!) { pageCreate(input: {slug: $slug, title: \"공지\", body: \"\", published: false}) { userErrors { code } } }",
+            &[Owner, Manager],
+        ),
+        ("auditLog", "{ auditLog(first: 1) { nodes { action } } }", &[Owner]),
+        (
+            "botTokenCreate",
+            "mutation($slug: String!) { botTokenCreate(name: $slug) { userErrors { code } } }",
+            &[Owner],
+        ),
+    ];
+    for (i, role) in [Owner, Manager, Cs, Bot].into_iter().enumerate() {
+        let token = staff_session(&app.pool, &format!("r{i}@jangteo.kr"), role).await;
+        let cart = app.cart(&[(&v[0], 1)]).await;
+        let r = app
+            .gql(CHECKOUT, json!({ "t": cart, "i": checkout_input("t@example.com") }))
+            .await;
+        let order = data(&r)["checkoutComplete"]["order"].clone();
+        let vars = json!({
+            "order": order["id"], "total": order["total"], "n": order["number"], "variant": v[0],
+            "slug": format!("role-{i}"), "track": format!("60123456789{i}"),
+        });
+        for (op, query, allowed) in table {
+            let r = app.admin(&token, query, vars.clone()).await;
+            let got = outcome(&r);
+            if allowed.contains(&role) {
+                assert_eq!(got, None, "{role:?} may {op}: {r}");
+            } else {
+                assert_eq!(got.as_deref(), Some("FORBIDDEN"), "{role:?} may not {op}: {r}");
+            }
+        }
+    }
+}
