@@ -448,3 +448,37 @@ pub async fn delete_address(pool: &PgPool, customer: CustomerId, id: AddressId) 
     tx.commit().await?;
     Ok(())
 }
+
+/// Customers for staff, newest first, searched by e-mail, name or mobile (any part).
+/// Needs full personal data (OWNER, MANAGER, CS). Errors: `FORBIDDEN`.
+pub async fn list_for_staff(
+    pool: &PgPool,
+    by: crate::staff::Principal,
+    search: Option<&str>,
+    first: u32,
+    after: Option<CustomerId>,
+) -> Result<(Vec<Customer>, bool), Error> {
+    by.require(crate::staff::Permission::ReadPersonalData, "read customers")?;
+    let search = search.map(str::trim).filter(|s| !s.is_empty());
+    let pattern = search.map(|s| format!("%{}%", s.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_")));
+    let digits = search
+        .map(|s| s.chars().filter(char::is_ascii_digit).collect::<String>())
+        .unwrap_or_default();
+    let rows = sqlx::query_as!(
+        Customer,
+        r#"SELECT id AS "id: CustomerId", email, name, mobile, tier, points, marketing_email_at AS marketing_email,
+                  marketing_sms_at AS marketing_sms, created_at
+             FROM customers
+            WHERE ($1::uuid IS NULL OR (created_at, id) < (SELECT created_at, id FROM customers WHERE id = $1))
+              AND ($2::text IS NULL OR email LIKE lower($2) OR name LIKE $2 OR ($3 <> '' AND mobile LIKE '%' || $3 || '%'))
+            ORDER BY created_at DESC, id DESC LIMIT $4"#,
+        after.map(|a| a.0),
+        pattern,
+        digits,
+        i64::from(first) + 1,
+    )
+    .fetch_all(pool)
+    .await?;
+    let has_next = rows.len() > first as usize;
+    Ok((rows.into_iter().take(first as usize).collect(), has_next))
+}

@@ -421,3 +421,24 @@ async fn updating_and_removing_lines_and_stock_warnings() {
         .await;
     assert_eq!(data(&r)["checkoutComplete"]["userErrors"][0]["code"], "CART_EMPTY");
 }
+
+#[tokio::test]
+async fn staff_find_customers_by_email_name_or_mobile() {
+    let app = TestApp::spawn().await;
+    data(
+        &app.gql(SIGN_UP, json!({ "i": sign_up_input("find@example.com") }))
+            .await,
+    );
+    let cs = jangteo_tests::staff_session(&app.pool, "cs@jangteo.kr", commerce::staff::Role::Cs).await;
+    let q = "query($s: String) { customers(search: $s) { nodes { email name mobile } } }";
+    for s in ["FIND@", "김민", "9876-5432"] {
+        let r = app.admin(&cs, q, json!({ "s": s })).await;
+        assert_eq!(
+            data(&r)["customers"]["nodes"],
+            json!([{ "email": "find@example.com", "name": "김민지", "mobile": "010-9876-5432" }]),
+            "{s}"
+        );
+    }
+    let r = app.admin(&cs, q, json!({ "s": "nobody" })).await;
+    assert_eq!(data(&r)["customers"]["nodes"], json!([]));
+}

@@ -77,6 +77,11 @@ async fn operations_by_role() {
             "mutation($slug: String!) { pageCreate(input: {slug: $slug, title: \"공지\", body: \"\", published: false}) { userErrors { code } } }",
             &[Owner, Manager],
         ),
+        (
+            "customers",
+            "{ customers(first: 5) { nodes { email mobile } } }",
+            &[Owner, Manager, Cs],
+        ),
         ("auditLog", "{ auditLog(first: 1) { nodes { action } } }", &[Owner]),
         (
             "botTokenCreate",

@@ -649,6 +649,40 @@ pub mod back_office {
         })
     }
 
+    /// A customer as staff see them.
+    #[derive(SimpleObject)]
+    pub struct CustomerRecord {
+        /// Opaque id.
+        id: ID,
+        /// E-mail.
+        email: String,
+        /// Name.
+        name: String,
+        /// Mobile, `010-1234-5678`.
+        mobile: String,
+        /// Tier.
+        tier: String,
+        /// Points.
+        points: i64,
+        /// Marketing e-mail consent.
+        marketing_email: bool,
+        /// Marketing SMS consent.
+        marketing_sms: bool,
+        /// Signed up at.
+        created_at: DateTime<FixedOffset>,
+    }
+
+    /// A page of customers, newest first.
+    #[derive(SimpleObject)]
+    pub struct CustomerConnection {
+        /// Customers.
+        nodes: Vec<CustomerRecord>,
+        /// More follow `endCursor`.
+        has_next_page: bool,
+        /// Pass as `after`.
+        end_cursor: Option<String>,
+    }
+
     /// A new bot token.
     #[derive(SimpleObject)]
     pub struct BotTokenCreatePayload {
@@ -775,6 +809,48 @@ pub mod back_office {
                     published: i.published,
                 })
                 .collect())
+        }
+
+        /// Customers, newest first, searched by e-mail, name or mobile (OWNER, MANAGER, CS).
+        async fn customers(
+            &self,
+            ctx: &Context<'_>,
+            first: Option<i64>,
+            after: Option<ID>,
+            search: Option<String>,
+        ) -> Result<CustomerConnection> {
+            let by = principal(ctx).await?;
+            let first = commerce::catalog::page_size(first).gql(ctx)?;
+            let after = after
+                .as_ref()
+                .map(|a| a.parse::<commerce::ids::CustomerId>())
+                .transpose()
+                .gql(ctx)?;
+            let pool = ctx.data::<PgPool>()?;
+            let (list, has_next) = commerce::customer::list_for_staff(pool, by, search.as_deref(), first, after)
+                .await
+                .gql(ctx)?;
+            let end_cursor = list.last().map(|c| c.id.to_string());
+            let nodes = list
+                .into_iter()
+                .map(|c| CustomerRecord {
+                    id: ID(c.id.to_string()),
+                    mobile: commerce::types::PhoneNumber::parse_mobile(&c.mobile)
+                        .map_or(c.mobile.clone(), |p| p.formatted()),
+                    email: c.email,
+                    name: c.name,
+                    tier: c.tier,
+                    points: c.points,
+                    marketing_email: c.marketing_email.is_some(),
+                    marketing_sms: c.marketing_sms.is_some(),
+                    created_at: seoul(c.created_at),
+                })
+                .collect();
+            Ok(CustomerConnection {
+                nodes,
+                has_next_page: has_next,
+                end_cursor,
+            })
         }
 
         /// Every page and notice, drafts included.
