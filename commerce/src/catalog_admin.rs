@@ -19,7 +19,26 @@ fn slug_ok(s: &str) -> bool {
             .all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit()))
 }
 
-fn check_slug(s: &str) -> Result<(), Error> {
+/// Why a conditional change of a variant touched no row: it is missing, or the condition.
+async fn refusal(conn: &mut sqlx::PgConnection, id: VariantId, field: &'static str, reason: &str) -> Error {
+    let exists = sqlx::query_scalar!(
+        r#"SELECT EXISTS (SELECT 1 FROM variants WHERE id = $1) AS "e!""#,
+        id as VariantId
+    )
+    .fetch_one(&mut *conn)
+    .await;
+    match exists {
+        Ok(true) => Error::Invalid {
+            field,
+            reason: reason.to_owned(),
+        },
+        Ok(false) => Error::NotFound { what: "variant" },
+        Err(e) => Error::Db(e),
+    }
+}
+
+/// `INVALID_INPUT` on `slug` unless it is lower-case letters, digits and single dashes.
+pub(crate) fn check_slug(s: &str) -> Result<(), Error> {
     slug_ok(s).then_some(()).ok_or(Error::Invalid {
         field: "slug",
         reason: "lower-case letters, digits and single dashes".into(),
@@ -318,20 +337,13 @@ pub async fn delete_variant(pool: &PgPool, by: Principal, id: VariantId, ip: Opt
     .fetch_optional(&mut *tx)
     .await?;
     let Some(row) = row else {
-        let exists = sqlx::query_scalar!(
-            r#"SELECT EXISTS (SELECT 1 FROM variants WHERE id = $1) AS "e!""#,
-            id as VariantId
+        return Err(refusal(
+            &mut tx,
+            id,
+            "id",
+            "placed orders still hold stock of it; unpublish instead",
         )
-        .fetch_one(&mut *tx)
-        .await?;
-        return Err(if exists {
-            Error::Invalid {
-                field: "id",
-                reason: "placed orders still hold stock of it; unpublish instead".into(),
-            }
-        } else {
-            Error::NotFound { what: "variant" }
-        });
+        .await);
     };
     audit(&mut tx, Some(by.id), "variant.delete", &row.sku, json!({}), ip).await?;
     tx.commit().await?;
@@ -519,20 +531,7 @@ pub async fn adjust_stock(
     .fetch_optional(&mut *tx)
     .await?;
     let Some(r) = r else {
-        let exists = sqlx::query_scalar!(
-            r#"SELECT EXISTS (SELECT 1 FROM variants WHERE id = $1) AS "e!""#,
-            id as VariantId
-        )
-        .fetch_one(&mut *tx)
-        .await?;
-        return Err(if exists {
-            Error::Invalid {
-                field: "delta",
-                reason: "stock on hand cannot go below what orders hold".into(),
-            }
-        } else {
-            Error::NotFound { what: "variant" }
-        });
+        return Err(refusal(&mut tx, id, "delta", "stock on hand cannot go below what orders hold").await);
     };
     sqlx::query!(
         "INSERT INTO stock_movements (variant_id, delta_on_hand, reason, actor) VALUES ($1, $2, 'ADJUSTMENT', $3)",

@@ -181,18 +181,7 @@ pub struct PageInput {
 }
 
 fn check(input: &PageInput) -> Result<(), Error> {
-    let slug_ok = !input.slug.is_empty()
-        && input.slug.len() <= 100
-        && input
-            .slug
-            .split('-')
-            .all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit()));
-    if !slug_ok {
-        return Err(Error::Invalid {
-            field: "slug",
-            reason: "lower-case letters, digits and single dashes".into(),
-        });
-    }
+    crate::catalog_admin::check_slug(&input.slug)?;
     let title = input.title.trim();
     if title.is_empty() || title.chars().count() > 200 {
         return Err(Error::Invalid {
