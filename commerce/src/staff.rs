@@ -371,13 +371,15 @@ async fn throttled(conn: &mut PgConnection, s: &StaffSettings, account: &str, ip
     }
 }
 
+/// Records a failure and returns how long to wait before answering (growing with the
+/// account's recent failures); the caller waits after giving its connection back.
 async fn failed(
     conn: &mut PgConnection,
     staff: Option<StaffId>,
     account: &str,
     ip: Option<&str>,
     action: &str,
-) -> Result<(), Error> {
+) -> Result<std::time::Duration, Error> {
     auth::record_failure(conn, Scope::Staff, account, ip).await?;
     tracing::warn!(scope = "staff", action, "failed staff login");
     audit(conn, staff, action, account, json!({}), ip).await?;
@@ -389,9 +391,9 @@ async fn failed(
     )
     .fetch_one(&mut *conn)
     .await?;
-    let delay = std::time::Duration::from_millis(u64::try_from(recent).unwrap_or(0).saturating_mul(100).min(2000));
-    tokio::time::sleep(delay).await;
-    Ok(())
+    Ok(std::time::Duration::from_millis(
+        u64::try_from(recent).unwrap_or(0).saturating_mul(100).min(2000),
+    ))
 }
 
 /// Step one: e-mail and password. Unknown e-mail and wrong password answer alike
@@ -415,7 +417,9 @@ pub async fn login(
     .await?;
     let (id, hash, totp) = found.map_or((None, None, false), |r| (Some(r.id), Some(r.password_hash), r.totp));
     if !auth::verify_password(password.to_owned(), hash).await {
-        failed(&mut conn, id, &account, ip, "staff.login.password_failed").await?;
+        let wait = failed(&mut conn, id, &account, ip, "staff.login.password_failed").await?;
+        drop(conn);
+        tokio::time::sleep(wait).await;
         return Err(Error::InvalidCredentials);
     }
     let id = id.ok_or(Error::InvalidCredentials)?;
@@ -691,7 +695,7 @@ pub async fn totp_activate(
     let mut tx = pool.begin().await?;
     if let Err(e) = accept_step(&mut tx, s, &owner, code).await {
         drop(tx);
-        failed(
+        let wait = failed(
             &mut conn,
             Some(owner.id),
             &owner.email,
@@ -699,6 +703,8 @@ pub async fn totp_activate(
             "staff.totp.activate_failed",
         )
         .await?;
+        drop(conn);
+        tokio::time::sleep(wait).await;
         return Err(e);
     }
     sqlx::query!(
@@ -773,7 +779,9 @@ pub async fn verify(
         Ok(m) => m,
         Err(e) => {
             drop(tx);
-            failed(&mut conn, Some(owner.id), &owner.email, ip, "staff.login.code_failed").await?;
+            let wait = failed(&mut conn, Some(owner.id), &owner.email, ip, "staff.login.code_failed").await?;
+            drop(conn);
+            tokio::time::sleep(wait).await;
             return Err(e);
         }
     };
