@@ -133,6 +133,9 @@ impl Server {
         PgPoolOptions::new()
             .max_connections(max)
             .acquire_timeout(Duration::from_secs(10))
+            // No ping before each use: it is a round trip per request. A connection that
+            // died fails its one query and is dropped from the pool.
+            .test_before_acquire(false)
             .connect_with(self.options.clone())
             .await
     }
