@@ -317,15 +317,14 @@ fn search_terms(search: Option<&str>) -> Result<Vec<String>, Error> {
         });
     }
     Ok(s.split_whitespace()
-        .map(|w| {
-            let escaped = w
-                .to_lowercase()
-                .replace('\\', "\\\\")
-                .replace('%', "\\%")
-                .replace('_', "\\_");
-            format!("%{escaped}%")
-        })
+        .map(|w| contains_pattern(&w.to_lowercase()))
         .collect())
+}
+
+/// A LIKE pattern matching `text` anywhere, its wildcards (`%`, `_`, `\`) taken literally.
+pub fn contains_pattern(text: &str) -> String {
+    let escaped = text.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_");
+    format!("%{escaped}%")
 }
 
 const PRODUCT_COLUMNS: &str = "p.id, p.slug, p.name, p.description, p.category_id, p.published, \

@@ -587,12 +587,7 @@ pub async fn stock(
     low: Option<i32>,
 ) -> Result<Vec<StockItem>, Error> {
     by.require(Permission::ReadStock, "read stock")?;
-    let pattern = search.map(|s| {
-        format!(
-            "%{}%",
-            s.trim().replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_")
-        )
-    });
+    let pattern = search.map(|s| crate::catalog::contains_pattern(s.trim()));
     Ok(sqlx::query_as!(
         StockItem,
         r#"SELECT v.id AS "variant_id: VariantId", p.id AS "product_id: ProductId", p.name AS product_name,

@@ -460,7 +460,7 @@ pub async fn list_for_staff(
 ) -> Result<(Vec<Customer>, bool), Error> {
     by.require(crate::staff::Permission::ReadPersonalData, "read customers")?;
     let search = search.map(str::trim).filter(|s| !s.is_empty());
-    let pattern = search.map(|s| format!("%{}%", s.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_")));
+    let pattern = search.map(crate::catalog::contains_pattern);
     let digits = search
         .map(|s| s.chars().filter(char::is_ascii_digit).collect::<String>())
         .unwrap_or_default();

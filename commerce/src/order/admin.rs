@@ -48,10 +48,7 @@ pub async fn list(
         .filter(|s| !s.is_empty())
         .map(|s| {
             let digits: String = s.chars().filter(char::is_ascii_digit).collect();
-            (
-                format!("%{}%", s.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_")),
-                digits,
-            )
+            (crate::catalog::contains_pattern(s), digits)
         });
     let mut conn = pool.acquire().await?;
     let ids = sqlx::query_scalar!(
