@@ -47,12 +47,9 @@ pub(crate) fn check_slug(s: &str) -> Result<(), Error> {
 
 fn taken(e: sqlx::Error, what: &'static str, value: &str) -> Error {
     match &e {
-        sqlx::Error::Database(d) if d.code().as_deref() == Some("23505") => Error::AlreadyExists {
-            what,
-            value: value.to_owned(),
-        },
+        // The only foreign key a catalog write names is its category (or parent category).
         sqlx::Error::Database(d) if d.code().as_deref() == Some("23503") => Error::NotFound { what: "category" },
-        _ => Error::Db(e),
+        _ => Error::unique(e, what, value),
     }
 }
 

@@ -204,16 +204,6 @@ fn check(input: &PageInput) -> Result<(), Error> {
     Ok(())
 }
 
-fn unique(e: sqlx::Error, slug: &str) -> Error {
-    match &e {
-        sqlx::Error::Database(d) if d.code().as_deref() == Some("23505") => Error::AlreadyExists {
-            what: "slug",
-            value: slug.to_owned(),
-        },
-        _ => Error::Db(e),
-    }
-}
-
 /// Creates a page. Errors: `FORBIDDEN`, `INVALID_INPUT`, `ALREADY_EXISTS`.
 pub async fn create(pool: &PgPool, by: Principal, input: &PageInput, ip: Option<&str>) -> Result<Page, Error> {
     by.require(Permission::WriteCatalog, "edit pages")?;
@@ -231,7 +221,7 @@ pub async fn create(pool: &PgPool, by: Principal, input: &PageInput, ip: Option<
     )
     .execute(&mut *tx)
     .await
-    .map_err(|e| unique(e, &input.slug))?;
+    .map_err(|e| Error::unique(e, "slug", &input.slug))?;
     audit(
         &mut tx,
         Some(by.id),
@@ -267,7 +257,7 @@ pub async fn update(
     )
     .execute(&mut *tx)
     .await
-    .map_err(|e| unique(e, &input.slug))?;
+    .map_err(|e| Error::unique(e, "slug", &input.slug))?;
     if r.rows_affected() == 0 {
         return Err(Error::NotFound { what: "page" });
     }

@@ -269,6 +269,18 @@ impl Lang {
 }
 
 impl Error {
+    /// A unique violation (23505) as `ALREADY_EXISTS` on `what`; any other database error
+    /// stays a fault.
+    pub(crate) fn unique(e: sqlx::Error, what: &'static str, value: &str) -> Error {
+        match &e {
+            sqlx::Error::Database(d) if d.code().as_deref() == Some("23505") => Error::AlreadyExists {
+                what,
+                value: value.to_owned(),
+            },
+            _ => Error::Db(e),
+        }
+    }
+
     /// The stable code of this error.
     pub fn code(&self) -> Code {
         match self {

@@ -144,6 +144,11 @@ pub fn mask_name(name: &str) -> String {
     }
 }
 
+/// Stored digits shown with dashes (`010-1234-5678`); anything unparseable as it is.
+pub fn format_phone(digits: &str) -> String {
+    PhoneNumber::parse(digits, "phone").map_or_else(|_| digits.to_owned(), |p| p.formatted())
+}
+
 /// A phone number (digits) masked: `010-****-5678`; anything else is hidden whole.
 pub fn mask_phone(digits: &str) -> String {
     PhoneNumber::parse(digits, "phone").map_or_else(|_| "***".into(), |p| p.masked())

@@ -835,8 +835,7 @@ pub mod back_office {
                 .into_iter()
                 .map(|c| CustomerRecord {
                     id: ID(c.id.to_string()),
-                    mobile: commerce::types::PhoneNumber::parse_mobile(&c.mobile)
-                        .map_or(c.mobile.clone(), |p| p.formatted()),
+                    mobile: commerce::types::format_phone(&c.mobile),
                     email: c.email,
                     name: c.name,
                     tier: c.tier,

@@ -5,7 +5,7 @@ use chrono::{DateTime, FixedOffset};
 use commerce::{
     Error,
     order::{self, Actor, OrderKey},
-    types::{Email, PhoneNumber},
+    types::Email,
 };
 use sqlx::PgPool;
 
@@ -117,9 +117,7 @@ pub struct OrderEvent {
     at: DateTime<FixedOffset>,
 }
 
-fn phone(digits: &str) -> String {
-    PhoneNumber::parse(digits, "phone").map_or_else(|_| digits.to_owned(), |p| p.formatted())
-}
+use commerce::types::format_phone as phone;
 
 #[Object]
 impl Order {

@@ -10,7 +10,7 @@ use commerce::{
     checkout::{self, CheckoutInput, PaymentMethod},
     customer::{self, AddressInput, SignUp},
     ids::{AddressId, CartLineId, CustomerId, VariantId},
-    types::{Email, NewPassword, PhoneNumber, Zonecode},
+    types::{Email, NewPassword, PhoneNumber, Zonecode, format_phone},
 };
 use sqlx::PgPool;
 
@@ -325,7 +325,7 @@ impl From<customer::Address> for Address {
     fn from(a: customer::Address) -> Address {
         Address {
             id: ID(a.id.to_string()),
-            phone: PhoneNumber::parse(&a.phone, "phone").map_or(a.phone.clone(), |p| p.formatted()),
+            phone: format_phone(&a.phone),
             recipient: a.recipient,
             zonecode: a.zonecode,
             road_address: a.road_address,
@@ -353,7 +353,7 @@ impl Customer {
     }
     /// Mobile, `010-1234-5678`.
     async fn mobile(&self) -> String {
-        PhoneNumber::parse_mobile(&self.0.mobile).map_or(self.0.mobile.clone(), |p| p.formatted())
+        format_phone(&self.0.mobile)
     }
     /// Tier.
     async fn tier(&self) -> &str {
