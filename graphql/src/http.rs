@@ -189,10 +189,35 @@ impl DocumentCache {
     }
 }
 
+/// A whole request refused before execution (for example rate limited): answered with
+/// `status`, one error carrying `code`, and `Retry-After` when `retry_after` is set.
+#[derive(Debug)]
+pub struct Refusal {
+    /// The HTTP status, whatever the response media type (e.g. 429).
+    pub status: StatusCode,
+    /// The error's `extensions.code`, e.g. `RATE_LIMITED`.
+    pub code: &'static str,
+    /// The error's message.
+    pub message: String,
+    /// Seconds for the `Retry-After` header.
+    pub retry_after: Option<u64>,
+}
+
 /// Per-request data the schema needs besides the query.
 pub trait RequestData: Send + Sync {
     /// Adds loaders and the like to the request.
     fn attach(&self, req: GqlRequest) -> GqlRequest;
+
+    /// Decides whether the parsed request may run at all; called after parsing and the
+    /// request guards, before execution. Admits everything unless overridden.
+    fn admit(
+        &self,
+        _doc: &ExecutableDocument,
+        _operation_name: Option<&str>,
+        _variables: &Variables,
+    ) -> Result<(), Refusal> {
+        Ok(())
+    }
 }
 
 /// A GraphQL endpoint: its schema, its parsed-document cache and its path (for GraphiQL).
@@ -276,20 +301,18 @@ pub async fn handle<E: Executor>(
     // parse is a request error, and GET may only run queries. Clients send the same few
     // documents over and over, so parsed ones are kept.
     let operation_name = req.operation_name.clone();
-    let miss = match documents.get(&req.query) {
-        Some(doc) => {
-            req.set_parsed_query(doc);
-            None
-        }
-        None => Some(req.query.clone()),
+    let doc = match documents.get(&req.query) {
+        Some(doc) => doc,
+        None => match async_graphql::parser::parse_query(&req.query) {
+            Ok(doc) => {
+                documents.put(&req.query, &doc);
+                doc
+            }
+            Err(e) => {
+                return graphql_request_error(media, vec![syntax_error(&e.into())], "GRAPHQL_PARSE_FAILED");
+            }
+        },
     };
-    let doc = match req.parsed_query() {
-        Ok(doc) => doc,
-        Err(e) => return graphql_request_error(media, vec![syntax_error(&e)], "GRAPHQL_PARSE_FAILED"),
-    };
-    if let Some(query) = miss {
-        documents.put(&query, doc);
-    }
     if is_get {
         let op_type = match &operation_name {
             Some(name) => doc
@@ -303,6 +326,10 @@ pub async fn handle<E: Executor>(
             return request_error(media, &RequestError::MutationViaGet);
         }
     }
+    if let Err(refusal) = data.admit(&doc, operation_name.as_deref(), &req.variables) {
+        return refused(media, &refusal);
+    }
+    req.set_parsed_query(doc);
     let req = data.attach(req);
     let resp = schema.execute(req).await;
 
@@ -415,6 +442,18 @@ fn request_error(media: MediaType, e: &RequestError) -> Response {
     if matches!(e, RequestError::MutationViaGet) {
         resp.headers_mut()
             .insert(header::ALLOW, HeaderValue::from_static("POST"));
+    }
+    resp
+}
+
+fn refused(media: MediaType, r: &Refusal) -> Response {
+    let mut resp = json_response(
+        r.status,
+        media,
+        &json!({ "errors": [{ "message": r.message, "extensions": { "code": r.code } }] }),
+    );
+    if let Some(secs) = r.retry_after {
+        resp.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(secs));
     }
     resp
 }
