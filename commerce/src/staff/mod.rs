@@ -1,0 +1,116 @@
+//! Staff accounts and their two-factor login (owns `staff`, `staff_recovery_codes`,
+//! `staff_challenges`, `staff_sessions`, `audit_log`).
+//!
+//! Login is two steps ([`login`]): the password gives a short-lived challenge; the challenge
+//! and a TOTP code or a recovery code give a session ([`session`]). A first login enrolls an
+//! authenticator ([`totp`]) before anything else. What each role may do is in [`role`]; what
+//! staff did is in the audit log ([`audit`]).
+
+pub mod audit;
+pub mod login;
+pub mod role;
+pub mod session;
+pub mod totp;
+
+use serde_json::json;
+use sqlx::PgPool;
+
+pub use audit::{AuditEntry, AuditFilter, audit, audit_log};
+pub use login::{Challenge, login, verify};
+pub use role::{Permission, Principal, Role};
+pub use session::{SessionGrant, authenticate, bot_token_create, logout};
+pub use totp::{Enrollment, open, seal, totp, totp_activate, totp_enroll};
+
+use crate::{
+    Error, auth,
+    ids::StaffId,
+    types::{Email, NewPassword},
+};
+
+/// A staff member.
+#[derive(Clone, Debug)]
+pub struct Staff {
+    /// Their id.
+    pub id: StaffId,
+    /// Sign-in e-mail.
+    pub email: String,
+    /// Name.
+    pub name: String,
+    /// Role.
+    pub role: Role,
+    /// Two-factor login is set up.
+    pub totp_enabled: bool,
+}
+
+fn parse_role(s: &str) -> Result<Role, Error> {
+    s.parse().map_err(|_| Error::Invalid {
+        field: "role",
+        reason: format!("unknown role {s}"),
+    })
+}
+
+/// Creates a staff member (the CLI's `jangteo staff create`). Errors: `ALREADY_EXISTS`.
+pub async fn create(
+    pool: &PgPool,
+    email: &Email,
+    name: &str,
+    role: Role,
+    password: &NewPassword,
+) -> Result<Staff, Error> {
+    let name = crate::customer::parse_name(name, "name")?;
+    let hash = auth::hash_password(password.expose().to_owned()).await?;
+    let id = StaffId::generate();
+    let mut tx = pool.begin().await?;
+    let r = sqlx::query!(
+        "INSERT INTO staff (id, email, name, role, password_hash) VALUES ($1, $2, $3, $4, $5)
+         ON CONFLICT (email) DO NOTHING",
+        id as StaffId,
+        email.as_str(),
+        name,
+        role.as_str(),
+        hash,
+    )
+    .execute(&mut *tx)
+    .await?;
+    if r.rows_affected() == 0 {
+        return Err(Error::AlreadyExists {
+            what: "email",
+            value: email.masked(),
+        });
+    }
+    audit(
+        &mut tx,
+        None,
+        "staff.create",
+        &id.to_string(),
+        json!({ "role": role.as_str() }),
+        None,
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(Staff {
+        id,
+        email: email.as_str().to_owned(),
+        name,
+        role,
+        totp_enabled: false,
+    })
+}
+
+/// A staff member by id. Errors: `NOT_FOUND`.
+pub async fn get(pool: &PgPool, id: StaffId) -> Result<Staff, Error> {
+    let r = sqlx::query!(
+        r#"SELECT email, name, role, totp_enabled_at IS NOT NULL AS "totp!" FROM staff WHERE id = $1"#,
+        id as StaffId
+    )
+    .fetch_optional(pool)
+    .await?
+    .ok_or(Error::NotFound { what: "staff" })?;
+    Ok(Staff {
+        id,
+        email: r.email,
+        name: r.name,
+        role: parse_role(&r.role)?,
+        totp_enabled: r.totp,
+    })
+}

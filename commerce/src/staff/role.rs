@@ -1,0 +1,111 @@
+//! Staff roles and what each may do (checked in the core).
+
+use crate::{Error, ids::StaffId};
+
+/// What a staff member may do (checked in the core).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, strum::EnumIter, strum::IntoStaticStr, strum::EnumString)]
+#[strum(serialize_all = "SCREAMING_SNAKE_CASE")]
+pub enum Role {
+    /// Everything, staff management included.
+    Owner,
+    /// Catalog, orders, reports.
+    Manager,
+    /// Orders and customers with full personal data; no reports.
+    Cs,
+    /// Read-only: reports, stock, orders with masked personal data (the Slack bot).
+    Bot,
+}
+
+impl Role {
+    /// The database and wire form.
+    pub fn as_str(self) -> &'static str {
+        self.into()
+    }
+}
+
+/// What an admin operation needs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, strum::EnumIter)]
+pub enum Permission {
+    /// Create, edit, publish products and categories; CMS pages.
+    WriteCatalog,
+    /// See stock levels.
+    ReadStock,
+    /// Adjust stock.
+    WriteStock,
+    /// See orders.
+    ReadOrders,
+    /// Change orders: deposits, cancels, refunds, status, shipments.
+    WriteOrders,
+    /// See customers' personal data unmasked.
+    ReadPersonalData,
+    /// Sales and member reports.
+    ReadReports,
+    /// Staff accounts, bot tokens, the audit log.
+    ManageStaff,
+}
+
+impl Role {
+    /// The role table of the admin API (issue #5): checked in the core.
+    pub fn allows(self, p: Permission) -> bool {
+        use Permission::{ReadOrders, ReadPersonalData, ReadReports, ReadStock, WriteCatalog, WriteOrders, WriteStock};
+        match self {
+            Role::Owner => true,
+            Role::Manager => matches!(
+                p,
+                WriteCatalog | ReadStock | WriteStock | ReadOrders | WriteOrders | ReadPersonalData | ReadReports
+            ),
+            Role::Cs => matches!(p, ReadStock | ReadOrders | WriteOrders | ReadPersonalData),
+            Role::Bot => matches!(p, ReadStock | ReadOrders | ReadReports),
+        }
+    }
+}
+
+impl Principal {
+    /// `FORBIDDEN` unless the role allows `p`.
+    pub fn require(self, p: Permission, action: &'static str) -> Result<(), Error> {
+        if self.role.allows(p) {
+            Ok(())
+        } else {
+            Err(Error::Forbidden { action })
+        }
+    }
+
+    /// Whether personal data is shown unmasked to this staff member.
+    pub fn sees_personal_data(self) -> bool {
+        self.role.allows(Permission::ReadPersonalData)
+    }
+}
+
+/// A signed-in staff member, as the admin API sees them.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Principal {
+    /// Who.
+    pub id: StaffId,
+    /// What they may do.
+    pub role: Role,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_role_table() {
+        use Permission::*;
+        use strum::IntoEnumIterator;
+        for p in Permission::iter() {
+            assert!(Role::Owner.allows(p));
+        }
+        assert!(Role::Manager.allows(WriteCatalog) && Role::Manager.allows(ReadReports));
+        assert!(!Role::Manager.allows(ManageStaff));
+        assert!(Role::Cs.allows(WriteOrders) && Role::Cs.allows(ReadPersonalData));
+        assert!(!Role::Cs.allows(ReadReports) && !Role::Cs.allows(WriteCatalog));
+        for p in [WriteCatalog, WriteStock, WriteOrders, ReadPersonalData, ManageStaff] {
+            assert!(
+                !Role::Bot.allows(p),
+                "the bot is read-only and never sees personal data: {p:?}"
+            );
+        }
+        assert!(Role::Bot.allows(ReadReports) && Role::Bot.allows(ReadStock) && Role::Bot.allows(ReadOrders));
+    }
+}

@@ -1,0 +1,321 @@
+//! TOTP two-factor login (RFC 6238, SHA-1, 6 digits, 30 s, ±1 step): enrollment,
+//! activation with recovery codes (owns `staff_recovery_codes`). A time step once accepted
+//! is never accepted again. TOTP secrets are stored encrypted (XChaCha20-Poly1305, bound to
+//! the staff id).
+
+use secrecy::ExposeSecret;
+use base64::{Engine, engine::general_purpose::STANDARD};
+use chacha20poly1305::{
+    XChaCha20Poly1305, XNonce,
+    aead::{Aead, KeyInit, Payload},
+};
+use chrono::Utc;
+use serde_json::json;
+use sqlx::{PgConnection, PgPool};
+use totp_rs::{Builder, Totp};
+
+use super::{
+    SessionGrant, audit,
+    login::{ChallengeOwner, challenge_owner, failed, throttled},
+    session::new_session,
+};
+use crate::{
+    Error,
+    auth::{self, Scope},
+    ids::StaffId,
+    settings::StaffSettings,
+};
+
+fn cipher(s: &StaffSettings) -> Result<XChaCha20Poly1305, Error> {
+    let key = STANDARD
+        .decode(s.totp_key.expose_secret().trim())
+        .ok()
+        .filter(|k| k.len() == 32)
+        .ok_or(Error::Invalid {
+            field: "staff.totp_key",
+            reason: "base64 of 32 bytes".into(),
+        })?;
+    XChaCha20Poly1305::new_from_slice(&key).map_err(|_| Error::Invalid {
+        field: "staff.totp_key",
+        reason: "base64 of 32 bytes".into(),
+    })
+}
+
+/// Encrypts a TOTP secret for a staff member: nonce (24 bytes) || ciphertext.
+pub fn seal(s: &StaffSettings, staff: StaffId, secret: &[u8]) -> Result<Vec<u8>, Error> {
+    let mut nonce = [0u8; 24];
+    getrandom::fill(&mut nonce).map_err(|e| Error::Invalid {
+        field: "nonce",
+        reason: e.to_string(),
+    })?;
+    let sealed = cipher(s)?
+        .encrypt(
+            &XNonce::from(nonce),
+            Payload {
+                msg: secret,
+                aad: staff.0.as_bytes(),
+            },
+        )
+        .map_err(|_| Error::Invalid {
+            field: "totp",
+            reason: "encryption failed".into(),
+        })?;
+    Ok([nonce.as_slice(), &sealed].concat())
+}
+
+/// Decrypts what [`seal`] made for the same staff member.
+pub fn open(s: &StaffSettings, staff: StaffId, sealed: &[u8]) -> Result<Vec<u8>, Error> {
+    let bad = || Error::Invalid {
+        field: "totp",
+        reason: "the secret does not decrypt with this key".into(),
+    };
+    let (nonce, body) = sealed.split_at_checked(24).ok_or_else(bad)?;
+    let nonce: [u8; 24] = nonce.try_into().map_err(|_| bad())?;
+    cipher(s)?
+        .decrypt(
+            &XNonce::from(nonce),
+            Payload {
+                msg: body,
+                aad: staff.0.as_bytes(),
+            },
+        )
+        .map_err(|_| bad())
+}
+
+/// The TOTP of a secret: RFC 6238, SHA-1, 6 digits, 30 s steps, ±1 step.
+pub fn totp(secret: Vec<u8>, account: &str, issuer: &str) -> Result<Totp, Error> {
+    Builder::new()
+        .with_secret(secret)
+        .with_account_name(account)
+        .with_issuer(Some(issuer))
+        .build()
+        .map_err(|e| Error::Invalid {
+            field: "totp",
+            reason: e.to_string(),
+        })
+}
+
+/// What enrollment shows: the otpauth URL (with its `secret`) and the same as a QR code.
+#[derive(Debug)]
+pub struct Enrollment {
+    /// `otpauth://totp/…?secret=…`
+    pub otpauth_url: String,
+    /// `data:image/png;base64,…`
+    pub qr_code_png: String,
+}
+
+/// Starts (or restarts) enrollment: a new secret, stored encrypted, not active until
+/// [`totp_activate`]. Errors: `INVALID_CHALLENGE`, `ENROLLMENT_REQUIRED` (already enrolled).
+pub async fn totp_enroll(pool: &PgPool, s: &StaffSettings, challenge: &str) -> Result<Enrollment, Error> {
+    let mut conn = pool.acquire().await?;
+    let owner = challenge_owner(&mut conn, challenge).await?;
+    if owner.enabled {
+        return Err(Error::Enrollment("two-factor login is already set up"));
+    }
+    let mut secret = vec![0u8; 20];
+    getrandom::fill(&mut secret).map_err(|e| Error::Invalid {
+        field: "secret",
+        reason: e.to_string(),
+    })?;
+    let t = totp(secret.clone(), &owner.email, &s.issuer)?;
+    let otpauth_url = t.to_url().map_err(|e| Error::Invalid {
+        field: "totp",
+        reason: e.to_string(),
+    })?;
+    let qr = t.to_qr_base64().map_err(|e| Error::Invalid {
+        field: "totp",
+        reason: e.to_string(),
+    })?;
+    sqlx::query!(
+        "UPDATE staff SET totp_secret = $2, updated_at = now() WHERE id = $1 AND totp_enabled_at IS NULL",
+        owner.id as StaffId,
+        seal(s, owner.id, &secret)?,
+    )
+    .execute(&mut *conn)
+    .await?;
+    audit(
+        &mut conn,
+        Some(owner.id),
+        "staff.totp.enroll",
+        &owner.id.to_string(),
+        json!({}),
+        None,
+    )
+    .await?;
+    Ok(Enrollment {
+        otpauth_url,
+        qr_code_png: format!("data:image/png;base64,{qr}"),
+    })
+}
+
+/// Accepts `code` for the secret if its step is newer than the last accepted one, and
+/// records the step. Errors: `INVALID_TOTP` (wrong, or a step already used).
+pub(super) async fn accept_step(
+    conn: &mut PgConnection,
+    s: &StaffSettings,
+    owner: &ChallengeOwner,
+    code: &str,
+) -> Result<(), Error> {
+    let sealed = owner
+        .secret
+        .as_deref()
+        .ok_or(Error::Enrollment("enroll an authenticator first"))?;
+    let t = totp(open(s, owner.id, sealed)?, &owner.email, &s.issuer)?;
+    let now = u64::try_from(Utc::now().timestamp()).unwrap_or(0);
+    let step = t.check(code.trim(), now).ok_or(Error::InvalidTotp)?;
+    let step = i64::try_from(step).map_err(|_| Error::InvalidTotp)?;
+    // A step once accepted is never accepted again (RFC 6238 §5.2).
+    let r = sqlx::query!(
+        "UPDATE staff SET totp_last_step = $2 WHERE id = $1 AND (totp_last_step IS NULL OR totp_last_step < $2)",
+        owner.id as StaffId,
+        step,
+    )
+    .execute(&mut *conn)
+    .await?;
+    if r.rows_affected() == 0 {
+        return Err(Error::InvalidTotp);
+    }
+    Ok(())
+}
+
+fn recovery_code() -> String {
+    // Crockford's base32 without I, L, O, U: easy to read and to type.
+    const ALPHABET: &[u8] = b"0123456789ABCDEFGHJKMNPQRSTVWXYZ";
+    let mut bytes = [0u8; 10];
+    getrandom::fill(&mut bytes).expect("the OS random number generator works");
+    let chars: String = bytes.iter().map(|b| ALPHABET[usize::from(b % 32)] as char).collect();
+    format!("{}-{}", &chars[..5], &chars[5..])
+}
+
+pub(super) fn normalise_recovery(code: &str) -> String {
+    code.chars()
+        .filter(char::is_ascii_alphanumeric)
+        .map(|c| c.to_ascii_uppercase())
+        .collect()
+}
+
+/// Finishes enrollment with a first code: TOTP on, ten recovery codes (shown once, stored
+/// hashed), a session. Errors: `INVALID_CHALLENGE`, `INVALID_TOTP`, `ENROLLMENT_REQUIRED`,
+/// `TOO_MANY_ATTEMPTS`.
+pub async fn totp_activate(
+    pool: &PgPool,
+    s: &StaffSettings,
+    challenge: &str,
+    code: &str,
+    ip: Option<&str>,
+) -> Result<SessionGrant, Error> {
+    let mut conn = pool.acquire().await?;
+    let owner = challenge_owner(&mut conn, challenge).await?;
+    if owner.enabled {
+        return Err(Error::Enrollment("two-factor login is already set up"));
+    }
+    throttled(&mut conn, s, &owner.email, ip).await?;
+    let mut tx = pool.begin().await?;
+    if let Err(e) = accept_step(&mut tx, s, &owner, code).await {
+        drop(tx);
+        let wait = failed(
+            &mut conn,
+            Some(owner.id),
+            &owner.email,
+            ip,
+            "staff.totp.activate_failed",
+        )
+        .await?;
+        drop(conn);
+        tokio::time::sleep(wait).await;
+        return Err(e);
+    }
+    sqlx::query!(
+        "UPDATE staff SET totp_enabled_at = now(), updated_at = now() WHERE id = $1",
+        owner.id as StaffId
+    )
+    .execute(&mut *tx)
+    .await?;
+    let codes: Vec<String> = (0..10).map(|_| recovery_code()).collect();
+    let hashes: Vec<Vec<u8>> = codes.iter().map(|c| auth::token_hash(&normalise_recovery(c))).collect();
+    let ids: Vec<uuid::Uuid> = codes.iter().map(|_| uuid::Uuid::now_v7()).collect();
+    sqlx::query!(
+        "INSERT INTO staff_recovery_codes (id, staff_id, code_hash) SELECT id, $1, h FROM UNNEST($2::uuid[], $3::bytea[]) AS t (id, h)",
+        owner.id as StaffId,
+        &ids,
+        &hashes,
+    )
+    .execute(&mut *tx)
+    .await?;
+    let token = new_session(&mut tx, s, owner.id, challenge).await?;
+    audit(
+        &mut tx,
+        Some(owner.id),
+        "staff.totp.activate",
+        &owner.id.to_string(),
+        json!({}),
+        ip,
+    )
+    .await?;
+    tx.commit().await?;
+    auth::clear_failures(&mut conn, Scope::Staff, &owner.email).await?;
+    Ok(SessionGrant {
+        token,
+        recovery_codes: codes,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn settings() -> StaffSettings {
+        StaffSettings {
+            totp_key: StaffSettings::DEMO_KEY.to_owned().into(),
+            issuer: "Jangteo".into(),
+            challenge_minutes: 5,
+            session_idle_minutes: 60,
+            session_absolute_hours: 12,
+            max_failures_per_account: 5,
+            max_failures_per_ip: 20,
+            window_minutes: 15,
+        }
+    }
+
+    #[test]
+    fn rfc_6238_sha1_vectors_through_our_totp() {
+        // RFC 6238 Appendix B, SHA-1 secret "12345678901234567890"; 6 digits are the last
+        // six of the RFC's eight.
+        let t = totp(b"12345678901234567890".to_vec(), "rfc@example.com", "Jangteo").expect("totp");
+        for (time, code) in [
+            (59u64, "287082"),
+            (1_111_111_109, "081804"),
+            (1_111_111_111, "050471"),
+            (1_234_567_890, "005924"),
+            (2_000_000_000, "279037"),
+            (20_000_000_000, "353130"),
+        ] {
+            assert_eq!(t.generate(time).to_string(), code, "T = {time}");
+            assert_eq!(t.check(code, time), Some(time / 30), "accepted at its own step");
+        }
+        // ±1 step of 30 s, no more.
+        assert!(t.check("287082", 59 + 30).is_some());
+        assert!(t.check("287082", 59 + 61).is_none());
+    }
+
+    #[test]
+    fn secrets_are_sealed_per_staff_member() {
+        let s = settings();
+        let (a, b) = (StaffId::generate(), StaffId::generate());
+        let sealed = seal(&s, a, b"a secret of twenty b").expect("seal");
+        assert_eq!(open(&s, a, &sealed).expect("open"), b"a secret of twenty b");
+        assert!(open(&s, b, &sealed).is_err(), "bound to its owner");
+        let mut other = s.clone();
+        other.totp_key = STANDARD.encode([7u8; 32]).into();
+        assert!(open(&other, a, &sealed).is_err(), "needs the key");
+        assert!(!sealed.windows(20).any(|w| w == b"a secret of twenty b"));
+    }
+
+    #[test]
+    fn recovery_codes_read_well_and_normalise() {
+        let c = recovery_code();
+        assert_eq!(c.len(), 11);
+        assert_eq!(normalise_recovery(&c.to_lowercase()), normalise_recovery(&c));
+        assert_eq!(normalise_recovery(" ab12c-3d4e5 "), "AB12C3D4E5");
+    }
+}
