@@ -72,7 +72,7 @@ impl Database {
     /// database, creating it if missing. Does not migrate (see [`migrate`]).
     pub async fn open(settings: &DatabaseSettings) -> Result<Database, StartError> {
         let server = locate(settings).await?;
-        let pool = server.pool(settings.max_connections).await?;
+        let pool = server.pool(settings.max_connections, settings.statement_timeout_ms).await?;
         Ok(Database {
             pool,
             location: server.location,
@@ -89,9 +89,14 @@ impl Database {
     }
 }
 
-/// Runs the embedded migrations (serialized across processes by an advisory lock).
+/// Runs the embedded migrations (serialized across processes by an advisory lock), on a
+/// connection of their own without the pool's `statement_timeout`: an index build on a big
+/// table may take minutes. The connection is closed afterwards, not returned to the pool.
 pub async fn migrate(pool: &PgPool) -> Result<(), StartError> {
-    crate::MIGRATOR.run(pool).await?;
+    let mut conn = pool.acquire().await?.detach();
+    sqlx::raw_sql("SET statement_timeout = 0").execute(&mut conn).await?;
+    crate::MIGRATOR.run(&mut conn).await?;
+    conn.close().await?;
     Ok(())
 }
 
@@ -129,14 +134,20 @@ impl Server {
         conn.close().await
     }
 
-    async fn pool(&self, max: u32) -> Result<PgPool, sqlx::Error> {
+    /// A pool of `max` connections whose statements are cancelled after
+    /// `statement_timeout_ms` (0: never), set in the startup packet: no extra round trip.
+    async fn pool(&self, max: u32, statement_timeout_ms: u64) -> Result<PgPool, sqlx::Error> {
+        let mut options = self.options.clone();
+        if statement_timeout_ms > 0 {
+            options = options.options([("statement_timeout", format!("{statement_timeout_ms}ms"))]);
+        }
         PgPoolOptions::new()
             .max_connections(max)
             .acquire_timeout(Duration::from_secs(10))
             // No ping before each use: it is a round trip per request. A connection that
             // died fails its one query and is dropped from the pool.
             .test_before_acquire(false)
-            .connect_with(self.options.clone())
+            .connect_with(options)
             .await
     }
 }
@@ -144,8 +155,8 @@ impl Server {
 /// Finds the server per the settings and makes sure the shop's database exists on it.
 pub async fn locate(settings: &DatabaseSettings) -> Result<Server, StartError> {
     if let Some(url) = &settings.url {
-        let shown = redact(url);
-        let options = PgConnectOptions::from_str(url).map_err(|source| StartError::Configured {
+        let shown = url.redacted();
+        let options = PgConnectOptions::from_str(url.expose()).map_err(|source| StartError::Configured {
             url: shown.clone(),
             source,
         })?;
@@ -261,19 +272,6 @@ pub fn quote_ident(name: &str) -> String {
     format!("\"{}\"", name.replace('"', "\"\""))
 }
 
-/// A url with its password replaced by `***`.
-pub fn redact(url: &str) -> String {
-    match (url.find("://"), url.rfind('@')) {
-        (Some(s), Some(at)) if at > s => {
-            let creds = &url[s + 3..at];
-            match creds.find(':') {
-                Some(c) => format!("{}{}:***{}", &url[..s + 3], &creds[..c], &url[at..]),
-                None => url.to_owned(),
-            }
-        }
-        _ => url.to_owned(),
-    }
-}
 
 /// A PostgreSQL cluster of our own under a data directory, run with the system binaries.
 struct PrivateCluster {
@@ -501,9 +499,12 @@ mod tests {
 
     #[test]
     fn redacts_passwords() {
+        let redact = |u: &str| crate::settings::DatabaseUrl::from(u.to_owned()).redacted();
         assert_eq!(redact("postgres://u:secret@h/db"), "postgres://u:***@h/db");
         assert_eq!(redact("postgres://u@h/db"), "postgres://u@h/db");
         assert_eq!(redact("postgres:///db"), "postgres:///db");
+        assert_eq!(redact("postgres://h/db?password=secret"), "postgres://h/db?password=***");
+        assert_eq!(redact("not a url:secret@"), "<unparseable url>");
     }
 
     #[test]

@@ -28,6 +28,82 @@ pub struct Settings {
     /// Staff login: TOTP, sessions, throttling.
     pub staff: StaffSettings,
 }
+    /// The HTTP edge: which peers are proxies.
+    pub http: HttpSettings,
+    /// Rate limits of the operations that invite guessing.
+    pub rate_limits: RateLimitSettings,
+}
+
+/// The HTTP edge.
+#[derive(Clone, Debug, Deserialize, Serialize)]
+pub struct HttpSettings {
+    /// Peers whose `X-Forwarded-For` is believed (load balancers, reverse proxies), as
+    /// CIDRs; empty: the TCP peer is the client.
+    pub trusted_proxies: Vec<ipnet::IpNet>,
+    /// Serve GraphiQL pages (GET with `Accept: text/html`) and admin introspection; off in
+    /// production when nobody browses the API.
+    pub graphiql: bool,
+}
+
+/// Per-client budgets of the operations that invite guessing (order numbers, coupon codes,
+/// passwords) or mass sign-ups. Clients are IPv4 addresses or IPv6 /64s.
+#[derive(Clone, Debug, Deserialize, Serialize)]
+pub struct RateLimitSettings {
+    /// `orderByNumber`, per client.
+    pub order_by_number: RateLimit,
+    /// Guest `orderCancel` (with an e-mail), per client.
+    pub order_cancel: RateLimit,
+    /// `cartCouponApply`, per client.
+    pub cart_coupon_apply: RateLimit,
+    /// `cartCouponApply`, per cart.
+    pub cart_coupon_apply_per_cart: RateLimit,
+    /// `customerSignUp`, per client.
+    pub customer_sign_up: RateLimit,
+    /// `customerLogin`, per client.
+    pub customer_login: RateLimit,
+    /// `customerLogin`, per e-mail from one client.
+    pub customer_login_per_email: RateLimit,
+    /// Admin `staffLogin`, per client.
+    pub staff_login: RateLimit,
+    /// Admin `staffLogin`, per e-mail from one client.
+    pub staff_login_per_email: RateLimit,
+}
+
+impl RateLimitSettings {
+    /// Every limit off.
+    pub fn off() -> RateLimitSettings {
+        let off = RateLimit::OFF;
+        RateLimitSettings {
+            order_by_number: off,
+            order_cancel: off,
+            cart_coupon_apply: off,
+            cart_coupon_apply_per_cart: off,
+            customer_sign_up: off,
+            customer_login: off,
+            customer_login_per_email: off,
+            staff_login: off,
+            staff_login_per_email: off,
+        }
+    }
+}
+
+/// A token bucket: `burst` requests at once, then one more every `refill_secs` seconds.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, Serialize)]
+pub struct RateLimit {
+    /// Requests allowed at once; `0` turns the limit off.
+    pub burst: u32,
+    /// Seconds until one more request is allowed; `0` turns the limit off.
+    pub refill_secs: u64,
+}
+
+impl RateLimit {
+    /// No limit.
+    pub const OFF: RateLimit = RateLimit { burst: 0, refill_secs: 0 };
+
+    /// Whether this limits anything.
+    pub fn is_on(self) -> bool {
+        self.burst > 0 && self.refill_secs > 0
+    }
 
 /// Staff login settings.
 #[derive(Clone, Deserialize, Serialize)]
@@ -126,6 +202,48 @@ pub struct DatabaseSettings {
     /// Try the local server (socket, then 127.0.0.1:5432) when no `url` is set.
     pub local: bool,
     /// Where a private cluster is made when no server is found.
+    /// PostgreSQL `statement_timeout` of every pooled connection, in milliseconds (0: none).
+    pub statement_timeout_ms: u64,
+}
+
+/// A PostgreSQL URL, which may carry a password: kept as a secret, shown parsed with the
+/// password (and any `password=` query parameter) replaced.
+#[derive(Clone, Deserialize)]
+#[serde(transparent)]
+pub struct DatabaseUrl(SecretString);
+
+impl DatabaseUrl {
+    /// The URL itself, for connecting.
+    pub fn expose(&self) -> &str {
+        self.0.expose_secret()
+    }
+
+    /// The URL with its password masked; `<unparseable url>` if it isn't one.
+    pub fn redacted(&self) -> String {
+        let Ok(mut url) = url::Url::parse(self.expose()) else {
+            return "<unparseable url>".to_owned();
+        };
+        if url.password().is_some() {
+            let _ = url.set_password(Some("***"));
+        }
+        let pairs: Vec<(String, String)> = url
+            .query_pairs()
+            .map(|(k, v)| {
+                let v = if k.eq_ignore_ascii_case("password") { "***".into() } else { v.into_owned() };
+                (k.into_owned(), v)
+            })
+            .collect();
+        if !pairs.is_empty() {
+            url.query_pairs_mut().clear().extend_pairs(pairs);
+        }
+        url.to_string()
+    }
+}
+
+impl From<String> for DatabaseUrl {
+    fn from(url: String) -> DatabaseUrl {
+        DatabaseUrl(SecretString::from(url))
+    }
     pub private_dir: PathBuf,
     /// The database to use (created if missing) on a local server or private cluster.
     pub name: String,

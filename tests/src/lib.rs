@@ -34,6 +34,7 @@ pub async fn test_server() -> PgConnectOptions {
                 private_dir: concat!(env!("CARGO_MANIFEST_DIR"), "/../target/test-postgres").into(),
                 name: "postgres".into(),
                 max_connections: 1,
+                statement_timeout_ms: 0,
             };
             match db::locate(&settings).await {
                 Ok(server) => server.maintenance(),
