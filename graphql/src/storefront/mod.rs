@@ -1,12 +1,14 @@
 //! The storefront schema (`POST /graphql`): shop, catalog, carts, customers, checkout, orders.
 
+mod cart;
 pub(crate) mod catalog;
+mod checkout;
+mod customer;
 mod loaders;
 pub(crate) mod orders;
 pub(crate) mod pages;
 mod payload;
 mod session;
-mod shopping;
 
 use std::sync::Arc;
 
@@ -23,14 +25,20 @@ pub use session::Caller;
 #[derive(MergedObject, Default)]
 pub struct Query(
     catalog::CatalogQuery,
-    shopping::ShoppingQuery,
+    cart::CartQuery,
+    customer::CustomerQuery,
     orders::OrderQuery,
     pages::PageQuery,
 );
 
 /// Storefront mutations.
 #[derive(MergedObject, Default)]
-pub struct Mutation(shopping::ShoppingMutation, orders::OrderMutation);
+pub struct Mutation(
+    cart::CartMutation,
+    customer::CustomerMutation,
+    checkout::CheckoutMutation,
+    orders::OrderMutation,
+);
 
 /// The storefront schema type.
 pub type StorefrontSchema = Schema<Query, Mutation, EmptySubscription>;

@@ -1,0 +1,383 @@
+//! Storefront customers: `me`, sign-up, login, logout, addresses.
+
+use async_graphql::{Context, ID, InputObject, Object, Result, SimpleObject};
+use chrono::{DateTime, FixedOffset};
+use commerce::{
+    Error, cart,
+    customer::{self, AddressInput, SignUp},
+    ids::AddressId,
+    types::{Email, NewPassword, PhoneNumber, format_phone},
+};
+use sqlx::PgPool;
+
+use super::{
+    cart::{Cart, load_cart, settings},
+    catalog::seoul,
+    orders::{OrderConnection, my_orders},
+    payload::{UserError, split},
+    session,
+};
+use crate::error::GqlResult;
+
+/// A signed-in customer.
+pub struct Customer(customer::Customer);
+
+/// A saved address.
+#[derive(SimpleObject)]
+pub struct Address {
+    /// Opaque id.
+    id: ID,
+    /// 받는 분.
+    recipient: String,
+    /// Phone, `010-1234-5678`.
+    phone: String,
+    /// 우편번호.
+    zonecode: String,
+    /// 도로명 주소.
+    road_address: String,
+    /// 지번 주소.
+    jibun_address: String,
+    /// 건물명.
+    building_name: String,
+    /// 상세 주소.
+    detail_address: String,
+    /// The default address.
+    is_default: bool,
+}
+
+impl From<customer::Address> for Address {
+    fn from(a: customer::Address) -> Address {
+        Address {
+            id: ID(a.id.to_string()),
+            phone: format_phone(&a.phone),
+            recipient: a.recipient,
+            zonecode: a.zonecode,
+            road_address: a.road_address,
+            jibun_address: a.jibun_address,
+            building_name: a.building_name,
+            detail_address: a.detail_address,
+            is_default: a.is_default,
+        }
+    }
+}
+
+#[Object]
+impl Customer {
+    /// Opaque id.
+    async fn id(&self) -> ID {
+        ID(self.0.id.to_string())
+    }
+    /// Sign-in e-mail.
+    async fn email(&self) -> &str {
+        &self.0.email
+    }
+    /// Name.
+    async fn name(&self) -> &str {
+        &self.0.name
+    }
+    /// Mobile, `010-1234-5678`.
+    async fn mobile(&self) -> String {
+        format_phone(&self.0.mobile)
+    }
+    /// Tier.
+    async fn tier(&self) -> &str {
+        &self.0.tier
+    }
+    /// Points balance.
+    async fn points(&self) -> i64 {
+        self.0.points
+    }
+    /// Marketing e-mail consent.
+    async fn marketing_email(&self) -> bool {
+        self.0.marketing_email.is_some()
+    }
+    /// Marketing SMS consent.
+    async fn marketing_sms(&self) -> bool {
+        self.0.marketing_sms.is_some()
+    }
+    /// Saved addresses, the default first.
+    async fn addresses(&self, ctx: &Context<'_>) -> Result<Vec<Address>> {
+        let pool = ctx.data::<PgPool>()?;
+        Ok(customer::addresses(pool, self.0.id)
+            .await
+            .gql(ctx)?
+            .into_iter()
+            .map(Address::from)
+            .collect())
+    }
+    /// Their orders, newest first.
+    async fn orders(&self, ctx: &Context<'_>, first: Option<i64>, after: Option<String>) -> Result<OrderConnection> {
+        my_orders(ctx, first, after).await
+    }
+    /// Their cart, if any.
+    async fn cart(&self, ctx: &Context<'_>) -> Result<Option<Cart>> {
+        let pool = ctx.data::<PgPool>()?;
+        settings(ctx)?;
+        let mut conn = pool.acquire().await.gql(ctx)?;
+        let Some(token) = cart::token_of_customer(&mut conn, self.0.id).await.gql(ctx)? else {
+            return Ok(None);
+        };
+        drop(conn);
+        Ok(Some(Cart(load_cart(ctx, &token).await.gql(ctx)?)))
+    }
+    /// Signed up at.
+    async fn created_at(&self) -> DateTime<FixedOffset> {
+        seoul(self.0.created_at)
+    }
+}
+
+/// Sign-up details.
+#[derive(InputObject)]
+pub struct CustomerSignUpInput {
+    /// E-mail (sign-in id).
+    email: String,
+    /// 8–64 characters, at least two of letters, digits, symbols.
+    password: String,
+    /// Name.
+    name: String,
+    /// Mobile, e.g. `010-1234-5678`.
+    mobile: String,
+    /// 이용약관 동의 (required).
+    terms_accepted: bool,
+    /// 개인정보 수집·이용 동의 (required).
+    privacy_accepted: bool,
+    /// 마케팅 이메일 수신 동의.
+    marketing_email: Option<bool>,
+    /// 마케팅 SMS 수신 동의.
+    marketing_sms: Option<bool>,
+}
+
+/// An address as the Daum/Kakao postcode widget gives it, plus recipient and phone.
+#[derive(InputObject, Clone)]
+pub struct AddressFields {
+    /// 받는 분.
+    recipient: String,
+    /// Phone.
+    phone: String,
+    /// 우편번호 (5 digits).
+    zonecode: String,
+    /// 도로명 주소.
+    road_address: String,
+    /// 지번 주소.
+    jibun_address: Option<String>,
+    /// 건물명.
+    building_name: Option<String>,
+    /// 상세 주소.
+    detail_address: Option<String>,
+}
+
+impl AddressFields {
+    pub(super) fn parse(&self) -> Result<AddressInput, Error> {
+        AddressInput::parse(
+            &self.recipient,
+            &self.phone,
+            &self.zonecode,
+            &self.road_address,
+            self.jibun_address.as_deref().unwrap_or(""),
+            self.building_name.as_deref().unwrap_or(""),
+            self.detail_address.as_deref().unwrap_or(""),
+        )
+    }
+}
+
+/// The result of sign-up.
+#[derive(SimpleObject)]
+pub struct CustomerSignUpPayload {
+    /// The new customer.
+    customer: Option<Customer>,
+    /// What went wrong.
+    user_errors: Vec<UserError>,
+}
+
+/// The result of login.
+#[derive(SimpleObject)]
+pub struct CustomerLoginPayload {
+    /// Send as `Authorization: Bearer …`.
+    access_token: Option<String>,
+    /// Who.
+    customer: Option<Customer>,
+    /// Their cart after merging the anonymous one.
+    cart: Option<Cart>,
+    /// What went wrong.
+    user_errors: Vec<UserError>,
+}
+
+/// The result of logout.
+#[derive(SimpleObject)]
+pub struct CustomerLogoutPayload {
+    /// The token is revoked.
+    ok: bool,
+    /// What went wrong.
+    user_errors: Vec<UserError>,
+}
+
+/// The result of an address change.
+#[derive(SimpleObject)]
+pub struct AddressPayload {
+    /// The address after the change.
+    address: Option<Address>,
+    /// What went wrong.
+    user_errors: Vec<UserError>,
+}
+
+/// The result of deleting an address.
+#[derive(SimpleObject)]
+pub struct AddressDeletePayload {
+    /// The deleted address's id.
+    deleted_id: Option<ID>,
+    /// What went wrong.
+    user_errors: Vec<UserError>,
+}
+
+/// Customer queries.
+#[derive(Default)]
+pub struct CustomerQuery;
+
+#[Object]
+impl CustomerQuery {
+    /// The signed-in customer (`UNAUTHENTICATED` otherwise).
+    async fn me(&self, ctx: &Context<'_>) -> Result<Customer> {
+        let id = session::require_customer(ctx).await?;
+        let pool = ctx.data::<PgPool>()?;
+        Ok(Customer(customer::get(pool, id).await.gql(ctx)?))
+    }
+}
+
+/// Customer mutations.
+#[derive(Default)]
+pub struct CustomerMutation;
+
+#[Object]
+impl CustomerMutation {
+    /// Creates a customer account.
+    async fn customer_sign_up(&self, ctx: &Context<'_>, input: CustomerSignUpInput) -> Result<CustomerSignUpPayload> {
+        let pool = ctx.data::<PgPool>()?;
+        let result = async {
+            let s = SignUp {
+                email: Email::parse(&input.email)?,
+                password: NewPassword::parse(&input.password)?,
+                name: customer::parse_name(&input.name, "name")?,
+                mobile: PhoneNumber::parse_mobile(&input.mobile)?,
+                terms: input.terms_accepted,
+                privacy: input.privacy_accepted,
+                marketing_email: input.marketing_email.unwrap_or(false),
+                marketing_sms: input.marketing_sms.unwrap_or(false),
+            };
+            customer::sign_up(pool, s).await
+        }
+        .await;
+        let (customer, user_errors) = split(ctx, result)?;
+        Ok(CustomerSignUpPayload {
+            customer: customer.map(Customer),
+            user_errors,
+        })
+    }
+
+    /// Logs in; with `cartToken` the anonymous cart joins the customer's.
+    async fn customer_login(
+        &self,
+        ctx: &Context<'_>,
+        email: String,
+        password: String,
+        cart_token: Option<String>,
+    ) -> Result<CustomerLoginPayload> {
+        let pool = ctx.data::<PgPool>()?;
+        let s = settings(ctx)?;
+        let ip = session::caller(ctx).ip.clone();
+        let result = customer::login(
+            pool,
+            &s.customers,
+            &email,
+            &password,
+            ip.as_deref(),
+            cart_token.as_deref(),
+        )
+        .await;
+        let (ok, user_errors) = split(ctx, result)?;
+        let Some(ok) = ok else {
+            return Ok(CustomerLoginPayload {
+                access_token: None,
+                customer: None,
+                cart: None,
+                user_errors,
+            });
+        };
+        let cart = match &ok.cart_token {
+            Some(t) => Some(Cart(load_cart(ctx, t).await.gql(ctx)?)),
+            None => None,
+        };
+        Ok(CustomerLoginPayload {
+            access_token: Some(ok.token),
+            customer: Some(Customer(ok.customer)),
+            cart,
+            user_errors,
+        })
+    }
+
+    /// Revokes the access token sent with this request.
+    async fn customer_logout(&self, ctx: &Context<'_>) -> Result<CustomerLogoutPayload> {
+        let pool = ctx.data::<PgPool>()?;
+        let result = match session::caller(ctx).bearer.clone() {
+            Some(t) => customer::logout(pool, &t).await,
+            None => Err(Error::Unauthenticated),
+        };
+        let (ok, user_errors) = split(ctx, result)?;
+        Ok(CustomerLogoutPayload {
+            ok: ok.is_some(),
+            user_errors,
+        })
+    }
+
+    /// Saves an address (the first, or one with `default: true`, becomes the default).
+    async fn customer_address_add(
+        &self,
+        ctx: &Context<'_>,
+        input: AddressFields,
+        default: Option<bool>,
+    ) -> Result<AddressPayload> {
+        let me = session::require_customer(ctx).await?;
+        let pool = ctx.data::<PgPool>()?;
+        let result = async { customer::add_address(pool, me, input.parse()?, default.unwrap_or(false)).await }.await;
+        address_payload(ctx, result)
+    }
+
+    /// Replaces an address's fields.
+    async fn customer_address_update(&self, ctx: &Context<'_>, id: ID, input: AddressFields) -> Result<AddressPayload> {
+        let me = session::require_customer(ctx).await?;
+        let pool = ctx.data::<PgPool>()?;
+        let result = async { customer::update_address(pool, me, id.parse::<AddressId>()?, input.parse()?).await }.await;
+        address_payload(ctx, result)
+    }
+
+    /// Makes an address the default.
+    async fn customer_address_set_default(&self, ctx: &Context<'_>, id: ID) -> Result<AddressPayload> {
+        let me = session::require_customer(ctx).await?;
+        let pool = ctx.data::<PgPool>()?;
+        let result = async { customer::set_default_address(pool, me, id.parse::<AddressId>()?).await }.await;
+        address_payload(ctx, result)
+    }
+
+    /// Deletes an address.
+    async fn customer_address_delete(&self, ctx: &Context<'_>, id: ID) -> Result<AddressDeletePayload> {
+        let me = session::require_customer(ctx).await?;
+        let pool = ctx.data::<PgPool>()?;
+        let result = async {
+            let address = id.parse::<AddressId>()?;
+            customer::delete_address(pool, me, address).await.map(|()| address)
+        }
+        .await;
+        let (deleted, user_errors) = split(ctx, result)?;
+        Ok(AddressDeletePayload {
+            deleted_id: deleted.map(|a| ID(a.to_string())),
+            user_errors,
+        })
+    }
+}
+
+fn address_payload(ctx: &Context<'_>, r: Result<customer::Address, Error>) -> Result<AddressPayload> {
+    let (address, user_errors) = split(ctx, r)?;
+    Ok(AddressPayload {
+        address: address.map(Address::from),
+        user_errors,
+    })
+}
