@@ -1,6 +1,8 @@
 //! Catalog reads: categories (a tree), products, variants and their stock, product images.
 //! Owns the `categories`, `products`, `product_images` and `variants` tables.
 
+pub use crate::pagination::{DEFAULT_PAGE, MAX_PAGE, page_size};
+pub use crate::types::contains_pattern;
 use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -11,10 +13,6 @@ use crate::{
     ids::{CategoryId, ImageId, ProductId, VariantId},
 };
 
-/// The largest page a listing returns.
-pub const MAX_PAGE: u32 = 100;
-/// The page size when `first` is not given.
-pub const DEFAULT_PAGE: u32 = 20;
 /// The longest search text accepted.
 pub const MAX_SEARCH_CHARS: usize = 100;
 
@@ -237,18 +235,6 @@ struct ListingRow {
     total: Option<i64>,
 }
 
-/// Checks `first` (default [`DEFAULT_PAGE`]): `PAGE_SIZE_EXCEEDED` outside `1..=MAX_PAGE`.
-pub fn page_size(first: Option<i64>) -> Result<u32, Error> {
-    match first {
-        None => Ok(DEFAULT_PAGE),
-        Some(n) if (1..=i64::from(MAX_PAGE)).contains(&n) => Ok(u32::try_from(n).unwrap_or(MAX_PAGE)),
-        Some(n) => Err(Error::PageSize {
-            max: MAX_PAGE,
-            requested: n,
-        }),
-    }
-}
-
 /// Where a page starts: the sort key and id of the last item seen.
 #[derive(Debug, Serialize, Deserialize)]
 struct Cursor {
@@ -319,12 +305,6 @@ fn search_terms(search: Option<&str>) -> Result<Vec<String>, Error> {
     Ok(s.split_whitespace()
         .map(|w| contains_pattern(&w.to_lowercase()))
         .collect())
-}
-
-/// A LIKE pattern matching `text` anywhere, its wildcards (`%`, `_`, `\`) taken literally.
-pub fn contains_pattern(text: &str) -> String {
-    let escaped = text.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_");
-    format!("%{escaped}%")
 }
 
 const PRODUCT_COLUMNS: &str = "p.id, p.slug, p.name, p.description, p.category_id, p.published, \
@@ -622,18 +602,6 @@ pub async fn children_of(conn: &mut PgConnection, parents: &[CategoryId]) -> Res
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn page_size_is_bounded() {
-        assert_eq!(page_size(None).ok(), Some(DEFAULT_PAGE));
-        assert_eq!(page_size(Some(100)).ok(), Some(100));
-        assert!(matches!(
-            page_size(Some(101)),
-            Err(Error::PageSize { requested: 101, .. })
-        ));
-        assert!(matches!(page_size(Some(0)), Err(Error::PageSize { .. })));
-        assert!(matches!(page_size(Some(-5)), Err(Error::PageSize { .. })));
-    }
 
     #[test]
     fn search_escapes_wildcards_and_splits_words() {

@@ -17,6 +17,7 @@ pub mod error;
 pub mod ids;
 pub mod money;
 pub mod order;
+pub mod pagination;
 pub mod pricing;
 pub mod settings;
 pub mod shipping;

@@ -222,6 +222,24 @@ impl fmt::Debug for NewPassword {
     }
 }
 
+/// A LIKE pattern matching `text` anywhere, its wildcards (`%`, `_`, `\`) taken literally.
+pub fn contains_pattern(text: &str) -> String {
+    let escaped = text.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_");
+    format!("%{escaped}%")
+}
+
+/// Checks a display name: 1–50 characters after trimming.
+pub fn parse_name(s: &str, field: &'static str) -> Result<String, Error> {
+    let s = s.trim();
+    if s.is_empty() || s.chars().count() > 50 {
+        return Err(Error::Invalid {
+            field,
+            reason: "1–50 characters".into(),
+        });
+    }
+    Ok(s.to_owned())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
