@@ -96,12 +96,11 @@ static SANITIZER: LazyLock<ammonia::Builder<'static>> = LazyLock::new(|| {
             ]
             .into(),
         )
-        .attribute_filter(|_, attribute, value| {
-            if attribute == "style" {
-                Some(safe_style(value).into())
-            } else {
-                Some(value.into())
-            }
+        .attribute_filter(|element, attribute, value| match (element, attribute) {
+            (_, "style") => Some(safe_style(value).into()),
+            ("img", "src") => safe_image_source(value).then_some(value.into()),
+            (_, "href") => (!protocol_relative(value)).then_some(value.into()),
+            _ => Some(value.into()),
         })
         .url_schemes(["http", "https", "mailto", "tel"].into())
         .link_rel(Some("noopener noreferrer nofollow"))
@@ -110,7 +109,8 @@ static SANITIZER: LazyLock<ammonia::Builder<'static>> = LazyLock::new(|| {
 });
 
 /// Drops style declarations whose value could run or fetch something (`expression()`,
-/// `url()`, escapes), whatever property they are on: an allowed property is not enough.
+/// `url()`, escapes), whatever property they are on: an allowed property is not enough;
+/// and those that break the page around the content ([`breaks_layout`]).
 fn safe_style(style: &str) -> String {
     style
         .split(';')
@@ -120,23 +120,123 @@ fn safe_style(style: &str) -> String {
                 .filter(|c| !c.is_whitespace())
                 .collect::<String>()
                 .to_lowercase();
-            ![
-                "expression",
-                "url(",
-                "javascript",
-                "\\",
-                "/*",
-                "@import",
-                "behavior",
-                "-moz-binding",
-            ]
-            .iter()
-            .any(|bad| squashed.contains(bad))
+            !breaks_layout(&declaration.to_lowercase())
+                && ![
+                    "expression",
+                    "url(",
+                    "javascript",
+                    "\\",
+                    "/*",
+                    "@import",
+                    "behavior",
+                    "-moz-binding",
+                ]
+                .iter()
+                .any(|bad| squashed.contains(bad))
         })
         .map(str::trim)
         .filter(|d| !d.is_empty())
         .collect::<Vec<_>>()
         .join(";")
+}
+
+/// The largest font size kept, in px (also 36pt, 3em, 3rem, 300%).
+const MAX_FONT_PX: f64 = 48.0;
+
+/// A declaration (lower case) that reaches outside its box: negative
+/// lengths (`margin: -9999px` pulls content over the header), viewport units (`100vw`
+/// sizes by the window, not the page), huge or computed font sizes, and positioning.
+fn breaks_layout(declaration: &str) -> bool {
+    let Some((property, value)) = declaration.split_once(':') else {
+        return false;
+    };
+    let (property, value) = (property.trim(), value.trim());
+    if matches!(
+        property,
+        "position" | "z-index" | "inset" | "top" | "left" | "right" | "bottom" | "transform"
+    ) {
+        return true;
+    }
+    let lengths = lengths(value);
+    if lengths.iter().any(|&(n, unit)| n < 0.0 || is_viewport_unit(unit)) {
+        return true;
+    }
+    if property == "font-size" {
+        // Keywords (`large`, `xx-large`) are bounded; math (`calc()`, `max()`) is not checked.
+        if value.contains('(') {
+            return true;
+        }
+        return lengths.iter().any(|&(n, unit)| {
+            let px = match unit {
+                "px" | "" => n,
+                "pt" => n * 4.0 / 3.0,
+                "em" | "rem" => n * 16.0,
+                "%" => n * 16.0 / 100.0,
+                _ => f64::INFINITY, // cm, in, ex, ch…: not what an editor writes
+            };
+            px > MAX_FONT_PX
+        });
+    }
+    false
+}
+
+/// The numbers of a CSS value with their units (`"0-20px"` → `[(0, ""), (-20, "px")]`).
+fn lengths(value: &str) -> Vec<(f64, &str)> {
+    let b = value.as_bytes();
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < b.len() {
+        let starts_number = b[i].is_ascii_digit()
+            || (matches!(b[i], b'-' | b'+' | b'.') && b.get(i + 1).is_some_and(|c| c.is_ascii_digit() || *c == b'.'));
+        // A digit inside a word (`#f00`, `h1`) is not a number.
+        let in_word = i > 0 && (b[i - 1].is_ascii_alphanumeric() || b[i - 1] == b'#' || b[i - 1] == b'_');
+        if !starts_number || in_word {
+            i += 1;
+            continue;
+        }
+        let start = i;
+        i += 1;
+        while i < b.len() && (b[i].is_ascii_digit() || b[i] == b'.') {
+            i += 1;
+        }
+        let number = value[start..i].parse::<f64>().unwrap_or(f64::NAN);
+        let unit_start = i;
+        while i < b.len() && (b[i].is_ascii_alphabetic() || b[i] == b'%') {
+            i += 1;
+        }
+        out.push((number, &value[unit_start..i]));
+    }
+    out
+}
+
+/// `vw`, `vh`, `vmin`, `vmax` and their `d`/`s`/`l` variants, `vi`, `vb`, and container units.
+fn is_viewport_unit(unit: &str) -> bool {
+    let u = unit.trim_start_matches(['d', 's', 'l']);
+    matches!(u, "vw" | "vh" | "vi" | "vb" | "vmin" | "vmax") || unit.starts_with("cq")
+}
+
+/// A URL that browsers read as `//host/…`: two slashes or backslashes in any mix, also with
+/// tabs or line breaks between them (browsers drop those from URLs).
+fn protocol_relative(url: &str) -> bool {
+    let mut slashes = url
+        .trim_start_matches(|c: char| c <= ' ')
+        .chars()
+        .filter(|c| !matches!(c, '\t' | '\n' | '\r'));
+    matches!(slashes.next(), Some('/' | '\\')) && matches!(slashes.next(), Some('/' | '\\'))
+}
+
+/// An image source the shop's pages may load: `https:` or a path on the shop's own host;
+/// not plain `http:` (mixed content) and not protocol-relative (`//evil.example/x.png`).
+fn safe_image_source(url: &str) -> bool {
+    let trimmed = url.trim_start_matches(|c: char| c <= ' ');
+    if protocol_relative(trimmed) {
+        return false;
+    }
+    let end = trimmed.find(['/', '?', '#']).unwrap_or(trimmed.len());
+    match trimmed[..end].split_once(':') {
+        Some((scheme, _)) => scheme.eq_ignore_ascii_case("https"),
+        None => true,
+    }
 }
 
 /// HTML as a WYSIWYG editor makes it, with everything executable removed.

@@ -45,11 +45,15 @@ impl AppState {
             tracing::warn!("staff.totp_key is the built-in demo key: set JANGTEO_STAFF__TOTP_KEY in production");
         }
         let storefront = storefront::schema(pool.clone(), settings.clone());
+        // Off: no GraphiQL pages, and no introspection on the admin API.
+        let graphiql = settings.http.graphiql;
         let admin = admin::schema(pool.clone(), settings);
         Arc::new(AppState {
             pool,
-            storefront: http::Endpoint::new(storefront, "/graphql"),
-            admin: http::Endpoint::new(admin, "/admin/graphql"),
+            storefront: http::Endpoint::new(storefront, "/graphql").graphiql(graphiql),
+            admin: http::Endpoint::new(admin, "/admin/graphql")
+                .graphiql(graphiql)
+                .introspection(graphiql),
         })
     }
 }

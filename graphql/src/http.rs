@@ -21,6 +21,8 @@ use axum::{
     response::{Html, IntoResponse, Response},
 };
 use commerce::Lang;
+
+use crate::limits;
 use serde_json::{Map, Value, json};
 
 /// `application/graphql-response+json`
@@ -159,10 +161,12 @@ fn params_from_query_string(qs: &str) -> Result<Params, RequestError> {
     })
 }
 
-/// Parsed documents by their text, bounded: a storefront sends a few dozen distinct
-/// documents, so a small map that starts over when full keeps nearly all of them.
+/// Parsed and checked documents by their text, with the most root fields of their
+/// operations, bounded: a storefront sends a few dozen distinct documents, so a small map
+/// that starts over when full keeps nearly all of them. Only documents that passed
+/// [`limits::parse`] are kept, so a hit needs no checks again.
 #[derive(Default)]
-pub struct DocumentCache(std::sync::Mutex<std::collections::HashMap<String, ExecutableDocument>>);
+pub struct DocumentCache(std::sync::Mutex<std::collections::HashMap<String, (ExecutableDocument, usize)>>);
 
 impl DocumentCache {
     /// Most documents kept.
@@ -170,11 +174,11 @@ impl DocumentCache {
     /// Longest document kept (longer ones are parsed each time).
     pub const MAX_LEN: usize = 16 * 1024;
 
-    fn get(&self, query: &str) -> Option<ExecutableDocument> {
+    fn get(&self, query: &str) -> Option<(ExecutableDocument, usize)> {
         self.0.lock().ok()?.get(query).cloned()
     }
 
-    fn put(&self, query: &str, doc: &ExecutableDocument) {
+    fn put(&self, query: &str, doc: &ExecutableDocument, root_fields: usize) {
         if query.len() > Self::MAX_LEN {
             return;
         }
@@ -184,7 +188,7 @@ impl DocumentCache {
             if map.len() >= Self::CAPACITY {
                 map.clear();
             }
-            map.insert(query.to_owned(), doc.clone());
+            map.insert(query.to_owned(), (doc.clone(), root_fields));
         }
     }
 }
@@ -222,23 +226,83 @@ pub trait RequestData: Send + Sync {
 
 /// A GraphQL endpoint: its schema, its parsed-document cache and its path (for GraphiQL).
 pub struct Endpoint<E> {
-    /// The schema.
+    /// The schema, for requests with one root field.
     pub schema: E,
+    /// The same schema under [`limits::Guard`], for requests with several root fields.
+    pub guarded: E,
     /// Documents parsed before.
     pub documents: DocumentCache,
     /// Where it is served, e.g. `/graphql`.
     pub path: &'static str,
+    /// GET with `Accept: text/html` and no query gets GraphiQL.
+    pub graphiql: bool,
+    /// Introspection (`__schema`, `__type`) is answered.
+    pub introspection: bool,
 }
 
 impl<E> Endpoint<E> {
-    /// An endpoint for `schema` at `path`.
-    pub fn new(schema: E, path: &'static str) -> Endpoint<E> {
+    /// An endpoint for `schemas` at `path`, with GraphiQL and introspection.
+    pub fn new(schemas: limits::Schemas<E>, path: &'static str) -> Endpoint<E> {
         Endpoint {
-            schema,
+            schema: schemas.plain,
+            guarded: schemas.guarded,
             documents: DocumentCache::default(),
             path,
+            graphiql: true,
+            introspection: true,
         }
     }
+
+    /// Serves GraphiQL or not (`http.graphiql`).
+    #[must_use]
+    pub fn graphiql(mut self, on: bool) -> Endpoint<E> {
+        self.graphiql = on;
+        self
+    }
+
+    /// Answers introspection or not.
+    #[must_use]
+    pub fn introspection(mut self, on: bool) -> Endpoint<E> {
+        self.introspection = on;
+        self
+    }
+}
+
+/// GraphiQL and React from jsDelivr, each version pinned and checked by the browser against
+/// its SHA-384 (Subresource Integrity): a changed file on the CDN does not run. The hashes
+/// are of the files in the npm tarballs (`npm pack graphiql@4.1.2 react@18.3.1
+/// react-dom@18.3.1`, then `openssl dgst -sha384 -binary FILE | base64`).
+/// async-graphql's own page loads `react@18` and `graphiql@4`, unpinned and unchecked.
+const GRAPHIQL_PAGE: &str = r#"<!DOCTYPE html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="robots" content="noindex">
+<meta name="referrer" content="no-referrer">
+<title>Jangteo GraphiQL</title>
+<style>body { margin: 0; } #graphiql { height: 100vh; }</style>
+<link rel="stylesheet" href="https://cdn.jsdelivr.net/npm/graphiql@4.1.2/graphiql.min.css" integrity="sha384-1el1QShFBnnXTx9x/Cprg82hZWKt0ry29OAYIXt05swbi0KcZDFoj0CWguMpopJr" crossorigin="anonymous">
+<script src="https://cdn.jsdelivr.net/npm/react@18.3.1/umd/react.production.min.js" integrity="sha384-DGyLxAyjq0f9SPpVevD6IgztCFlnMF6oW/XQGmfe+IsZ8TqEiDrcHkMLKI6fiB/Z" crossorigin="anonymous"></script>
+<script src="https://cdn.jsdelivr.net/npm/react-dom@18.3.1/umd/react-dom.production.min.js" integrity="sha384-gTGxhz21lVGYNMcdJOyq01Edg0jhn/c22nsx0kyqP0TxaV5WVdsSH1fSDUf5YJj1" crossorigin="anonymous"></script>
+</head>
+<body>
+<div id="graphiql">Loading…</div>
+<script src="https://cdn.jsdelivr.net/npm/graphiql@4.1.2/graphiql.min.js" integrity="sha384-9XdHu7ajgGJziD4J1zNBKQ842Q/+zZfDv+ib1eMhZWBH6hPAs806x+Jbcf0yNO6B" crossorigin="anonymous"></script>
+<script>
+ReactDOM.createRoot(document.getElementById("graphiql")).render(
+  React.createElement(GraphiQL, {
+    fetcher: GraphiQL.createFetcher({ url: new URL("ENDPOINT", window.location.origin).toString() }),
+    defaultEditorToolsVisibility: true,
+  })
+);
+</script>
+</body>
+</html>
+"#;
+
+/// The GraphiQL page for the endpoint at `path` (one of ours: no quoting needed).
+fn graphiql_page(path: &str) -> String {
+    GRAPHIQL_PAGE.replace("ENDPOINT", path)
 }
 
 /// Answers one GraphQL-over-HTTP request at `endpoint`.
@@ -252,16 +316,12 @@ pub async fn handle<E: Executor>(
 ) -> Response {
     let (schema, documents, graphiql_endpoint) = (&endpoint.schema, &endpoint.documents, endpoint.path);
     let accept = headers.get(header::ACCEPT).and_then(|v| v.to_str().ok());
-    if *method == Method::GET
+    if endpoint.graphiql
+        && *method == Method::GET
         && query_string.is_none_or(|q| !q.contains("query="))
         && accept.is_some_and(|a| a.contains("text/html"))
     {
-        return Html(
-            async_graphql::http::GraphiQLSource::build()
-                .endpoint(graphiql_endpoint)
-                .finish(),
-        )
-        .into_response();
+        return Html(graphiql_page(graphiql_endpoint)).into_response();
     }
     let Some(media) = MediaType::negotiate(accept) else {
         return request_error(MediaType::Json, &RequestError::NotAcceptable);
@@ -301,16 +361,16 @@ pub async fn handle<E: Executor>(
     // parse is a request error, and GET may only run queries. Clients send the same few
     // documents over and over, so parsed ones are kept.
     let operation_name = req.operation_name.clone();
-    let doc = match documents.get(&req.query) {
-        Some(doc) => doc,
-        None => match async_graphql::parser::parse_query(&req.query) {
-            Ok(doc) => {
-                documents.put(&req.query, &doc);
-                doc
+    // The nesting scan and the document checks run before anything else sees the text
+    // (limits.rs): the parser itself recurses without a bound.
+    let (doc, root_fields) = match documents.get(&req.query) {
+        Some(hit) => hit,
+        None => match limits::parse(&req.query) {
+            Ok((doc, root_fields)) => {
+                documents.put(&req.query, &doc, root_fields);
+                (doc, root_fields)
             }
-            Err(e) => {
-                return graphql_request_error(media, vec![syntax_error(&e.into())], "GRAPHQL_PARSE_FAILED");
-            }
+            Err(r) => return graphql_request_error(media, vec![r.error()], r.code),
         },
     };
     if is_get {
@@ -330,8 +390,18 @@ pub async fn handle<E: Executor>(
         return refused(media, &refusal);
     }
     req.set_parsed_query(doc);
+    if !endpoint.introspection {
+        req = req.disable_introspection();
+    }
     let req = data.attach(req);
-    let resp = schema.execute(req).await;
+    let resp = if root_fields > 1 {
+        endpoint
+            .guarded
+            .execute(req.data(limits::RootFields(root_fields)))
+            .await
+    } else {
+        schema.execute(req).await
+    };
 
     // No data and no error with a path: the request failed before execution
     // (validation, unknown operation, variable coercion, limits).
@@ -358,25 +428,6 @@ struct ResponseBody<'a> {
     errors: &'a [ServerError],
     #[serde(skip_serializing_if = "std::collections::BTreeMap::is_empty")]
     extensions: &'a std::collections::BTreeMap<String, async_graphql::Value>,
-}
-
-/// A parse error as one readable line with its location (the parser's own message is a
-/// multi-line source excerpt ending in `= expected …`).
-fn syntax_error(e: &ServerError) -> ServerError {
-    let pos = e.locations.first().copied();
-    let detail = e
-        .message
-        .lines()
-        .rev()
-        .map(|l| l.trim().trim_start_matches("= ").trim())
-        .find(|l| !l.is_empty())
-        .unwrap_or("invalid syntax")
-        .to_owned();
-    let message = match pos {
-        Some(p) => format!("syntax error at line {}, column {}: {detail}", p.line, p.column),
-        None => format!("syntax error: {detail}"),
-    };
-    ServerError::new(message, pos)
 }
 
 fn is_json_content_type(headers: &HeaderMap) -> bool {

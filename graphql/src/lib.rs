@@ -5,4 +5,5 @@ pub mod admin;
 pub mod app;
 pub mod error;
 pub mod http;
+pub mod limits;
 pub mod storefront;

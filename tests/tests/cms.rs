@@ -167,3 +167,72 @@ async fn drafts_slugs_roles_and_updates() {
             .expect("audit");
     assert_eq!(actions, ["page.create", "page.update", "page.delete"]);
 }
+
+#[tokio::test]
+async fn layout_breaking_styles_and_unsafe_image_sources_are_dropped() {
+    let app = TestApp::spawn().await;
+    let mgr = staff_session(&app.pool, "mgr@jangteo.kr", Role::Manager).await;
+    let body = r#"<p style="margin: 0 auto; font-size: 18px; width: 50%; color: #123456">kept</p>
+<p style="margin: 0 -9999px">negative margin</p>
+<p style="width: 100vw">viewport width</p>
+<p style="height: 100dvh">dynamic viewport height</p>
+<p style="line-height: 40vmax">vmax</p>
+<p style="font-size: 200px">huge px</p>
+<p style="font-size: 10em">huge em</p>
+<p style="font-size: 300pt">huge pt</p>
+<p style="font-size: calc(40px + 10vw)">computed</p>
+<p style="position: fixed; z-index: 99999; top: 0">overlay</p>
+<img src="https://cdn.jangteo.kr/ok.png" alt="https">
+<img src="/media/local.png" alt="local">
+<img src="http://cdn.jangteo.kr/mixed.png" alt="plain http">
+<img src="//evil.example/track.png" alt="protocol-relative">
+<img src="/\evil.example/track.png" alt="backslash">
+<img src=" /	/evil.example/tab.png" alt="tab">
+<a href="//evil.example/phish">off-site</a>
+<a href="https://jangteo.kr/faq">faq</a>"#;
+    let r = app
+        .admin(
+            &mgr,
+            CREATE,
+            json!({ "i": { "slug": "layout", "title": "레이아웃", "body": body, "published": true } }),
+        )
+        .await;
+    let saved = data(&r)["pageCreate"]["page"]["body"]
+        .as_str()
+        .expect("body")
+        .to_owned();
+    for kept in [
+        "font-size:18px",
+        "margin:0 auto",
+        "width:50%",
+        "src=\"https://cdn.jangteo.kr/ok.png\"",
+        "src=\"/media/local.png\"",
+        "href=\"https://jangteo.kr/faq\"",
+    ] {
+        assert!(saved.contains(kept), "{kept} lost: {saved}");
+    }
+    for dropped in [
+        "-9999", "vw", "dvh", "vmax", "200px", "10em", "300pt", "calc", "position", "z-index", "top:", "http://",
+        "//evil", "\\evil", "tab.png",
+    ] {
+        assert!(!saved.contains(dropped), "{dropped} kept: {saved}");
+    }
+    // The text of every element stays; only the attributes go.
+    for text in ["negative margin", "overlay", "plain http", "off-site"] {
+        assert!(saved.contains(text), "{text} lost: {saved}");
+    }
+}
+
+#[test]
+fn sanitizer_handles_deep_nesting_on_a_small_stack() {
+    // 100,000 nested elements: html5ever and ammonia walk the tree with explicit stacks, so
+    // this runs on a 256 KiB thread (a recursive walk would overflow it and abort the test).
+    let html = format!("{}deep{}", "<div>".repeat(100_000), "</div>".repeat(100_000));
+    let out = std::thread::Builder::new()
+        .stack_size(256 * 1024)
+        .spawn(move || commerce::cms::sanitize(&html))
+        .expect("spawn")
+        .join()
+        .expect("no overflow");
+    assert!(out.contains("deep"));
+}

@@ -25,15 +25,18 @@ pub struct Mutation(AdminMutation, back_office::BackOfficeMutation);
 /// The admin schema type.
 pub type AdminSchema = Schema<Query, Mutation, EmptySubscription>;
 
+/// Complexity limit, each root field counting [`crate::limits::ROOT_FIELD_COST`].
+const MAX_COMPLEXITY: usize = 5000;
+
+// The complexity limit is set by `limits::Schemas::build`.
 fn builder() -> SchemaBuilder<Query, Mutation, EmptySubscription> {
-    Schema::build(Query::default(), Mutation::default(), EmptySubscription)
-        .limit_depth(12)
-        .limit_complexity(5000)
+    Schema::build(Query::default(), Mutation::default(), EmptySubscription).limit_depth(12)
 }
 
-/// The schema with its shared data.
-pub fn schema(pool: PgPool, settings: Arc<Settings>) -> AdminSchema {
-    builder().data(pool).data(settings).finish()
+/// The schemas with their shared data: one for requests with one root field, one for
+/// requests with several (`limits.rs`).
+pub fn schema(pool: PgPool, settings: Arc<Settings>) -> crate::limits::Schemas<AdminSchema> {
+    crate::limits::Schemas::build(MAX_COMPLEXITY, || builder().data(pool.clone()).data(settings.clone()))
 }
 
 /// The schema in SDL, as committed in `graphql/admin.graphql`.

@@ -16,6 +16,8 @@ use async_graphql::{EmptySubscription, MergedObject, Schema, SchemaBuilder};
 use commerce::Settings;
 use sqlx::PgPool;
 
+use crate::limits;
+
 pub use loaders::Loaders;
 pub use orders::StaffView;
 pub use payload::{ErrorCode, UserError, split, user_error};
@@ -45,18 +47,25 @@ pub type StorefrontSchema = Schema<Query, Mutation, EmptySubscription>;
 
 /// Depth limit: deep enough for category → products → variants, not for abuse.
 pub const MAX_DEPTH: usize = 10;
-/// Complexity limit: list fields count `first` × their selection.
+
+/// Complexity limit: list fields count `first` × their selection, and each root field
+/// [`limits::ROOT_FIELD_COST`] more (most run statements of their own).
 pub const MAX_COMPLEXITY: usize = 5000;
 
+// The complexity limit is set by `limits::Schemas::build`.
 fn builder() -> SchemaBuilder<Query, Mutation, EmptySubscription> {
-    Schema::build(Query::default(), Mutation::default(), EmptySubscription)
-        .limit_depth(MAX_DEPTH)
-        .limit_complexity(MAX_COMPLEXITY)
+    Schema::build(Query::default(), Mutation::default(), EmptySubscription).limit_depth(MAX_DEPTH)
 }
 
-/// The schema with its shared data (pool, settings).
-pub fn schema(pool: PgPool, settings: Arc<Settings>) -> StorefrontSchema {
-    builder().data(pool).data(settings.shop.clone()).data(settings).finish()
+/// The schemas with their shared data (pool, settings): one for requests with one root
+/// field, one for requests with several (`limits.rs`).
+pub fn schema(pool: PgPool, settings: Arc<Settings>) -> limits::Schemas<StorefrontSchema> {
+    limits::Schemas::build(MAX_COMPLEXITY, || {
+        builder()
+            .data(pool.clone())
+            .data(settings.shop.clone())
+            .data(settings.clone())
+    })
 }
 
 /// The schema in SDL, as committed in `graphql/schema.graphql`.
