@@ -1,5 +1,14 @@
-//! Secrets: argon2id password hashes, random tokens stored as SHA-256, and login throttling
-//! (owns `login_failures`).
+//! Secrets and login throttling (owns `login_throttle`): argon2id password hashes, bounded
+//! by a process-wide semaphore; random tokens stored as SHA-256; keyed hashes (HMAC-SHA256).
+//!
+//! Throttling counts an attempt per (account, client address) BEFORE its password or code
+//! is checked, with one conditional upsert, so however many arrive at once no more checks
+//! run than the limit allows. A success takes its attempt back. A pair that failed too
+//! often is locked for the window; the account itself is locked only by a sustained attack
+//! from several addresses, and one address only at a high bound (a shared proxy carries
+//! many people). Settings: [`ThrottleSettings`].
+
+use std::{net::IpAddr, sync::LazyLock, time::Duration as StdDuration};
 
 use argon2::{
     Argon2,
@@ -7,33 +16,48 @@ use argon2::{
 };
 use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
 use chrono::{DateTime, Duration, Utc};
+use hmac::{Hmac, KeyInit, Mac};
 use sha2::{Digest, Sha256};
-use sqlx::PgConnection;
+use sqlx::{PgConnection, PgPool};
+use tokio::sync::Semaphore;
 
-use crate::Error;
+use crate::{Error, settings::ThrottleSettings};
+
+/// Password hashes running at once: one per core. Each argon2id call takes 19 MiB and a
+/// core for tens of milliseconds; unbounded, 150 sign-ups at once took the process from
+/// 162 MB to 833 MB and starved every other request of CPU.
+static HASHING: LazyLock<Semaphore> =
+    LazyLock::new(|| Semaphore::new(std::thread::available_parallelism().map_or(2, std::num::NonZero::get)));
+
+/// Runs `f` (password hashing) on a blocking thread once a hashing permit is free. Callers
+/// hold no database connection while they wait here.
+async fn hashing<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> Result<T, Error> {
+    let fault = |reason: String| Error::Fault {
+        what: "password hashing",
+        reason,
+    };
+    let _permit = HASHING.acquire().await.map_err(|e| fault(e.to_string()))?;
+    tokio::task::spawn_blocking(f).await.map_err(|e| fault(e.to_string()))
+}
 
 /// Hashes a password with argon2id (default parameters: 19 MiB, 2 passes), on a blocking
-/// thread: it is slow on purpose.
+/// thread, at most one per core at a time. Errors: `INTERNAL` (a hashing fault).
 pub async fn hash_password(password: String) -> Result<String, Error> {
-    tokio::task::spawn_blocking(move || {
+    hashing(move || {
         Argon2::default()
             .hash_password(password.as_bytes())
             .map(|h| h.to_string())
-            .map_err(|e| Error::Invalid {
-                field: "password",
-                reason: e.to_string(),
-            })
     })
-    .await
-    .map_err(|e| Error::Invalid {
-        field: "password",
+    .await?
+    .map_err(|e| Error::Fault {
+        what: "password hashing",
         reason: e.to_string(),
-    })?
+    })
 }
 
 /// A hash of a password nobody has: verifying against it costs what a real check costs, so
 /// an unknown e-mail answers in the same time as a wrong password.
-static DUMMY_HASH: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+static DUMMY_HASH: LazyLock<String> = LazyLock::new(|| {
     let (random, _) = new_token();
     Argon2::default()
         .hash_password(random.as_bytes())
@@ -41,9 +65,11 @@ static DUMMY_HASH: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
         .unwrap_or_default()
 });
 
-/// Whether `password` matches `hash` (`None`: check against a dummy and answer false).
-pub async fn verify_password(password: String, hash: Option<String>) -> bool {
-    tokio::task::spawn_blocking(move || {
+/// Whether `password` matches `hash` (`None`: check against a dummy and answer false), on
+/// a blocking thread, at most one per core at a time. Errors: `INTERNAL` (the hashing task
+/// was lost).
+pub async fn verify_password(password: String, hash: Option<String>) -> Result<bool, Error> {
+    hashing(move || {
         let real = hash.is_some();
         let hash = hash.unwrap_or_else(|| DUMMY_HASH.clone());
         let ok = PasswordHash::new(&hash)
@@ -51,7 +77,6 @@ pub async fn verify_password(password: String, hash: Option<String>) -> bool {
         real && ok
     })
     .await
-    .unwrap_or(false)
 }
 
 /// A new random token (256 bits, base64url) and the hash to store for it.
@@ -72,8 +97,17 @@ pub fn token_hash(token: &str) -> Vec<u8> {
     Sha256::digest(token.as_bytes()).to_vec()
 }
 
+/// HMAC-SHA256 of `message` under `key`: for secrets that are short enough to guess
+/// offline from a plain hash (recovery codes), and for deriving keys with a label.
+pub fn hmac_sha256(key: &[u8], message: &[u8]) -> Vec<u8> {
+    // HMAC takes keys of any length; `new_from_slice` can't fail for it.
+    let mut mac = <Hmac<Sha256> as KeyInit>::new_from_slice(key).expect("HMAC accepts any key length");
+    mac.update(message);
+    mac.finalize().into_bytes().to_vec()
+}
+
 /// Who is logging in, for throttling.
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Scope {
     /// A customer.
     Customer,
@@ -90,89 +124,196 @@ impl Scope {
     }
 }
 
-/// Throttling limits.
-#[derive(Clone, Copy, Debug)]
-pub struct Limits {
-    /// Failures per account in the window.
-    pub per_account: i64,
-    /// Failures per IP in the window.
-    pub per_ip: i64,
-    /// The window, which is also how long a lock lasts.
-    pub window: Duration,
-}
-
-/// `TOO_MANY_ATTEMPTS` when the account or the IP has failed too often within the window.
-pub async fn check_throttle(
-    conn: &mut PgConnection,
-    scope: Scope,
-    account: &str,
-    ip: Option<&str>,
-    limits: Limits,
-    now: DateTime<Utc>,
-) -> Result<(), Error> {
-    let since = now - limits.window;
-    let account_key = format!("email:{account}");
-    let ip_key = ip.map(|ip| format!("ip:{ip}"));
-    let row = sqlx::query!(
-        r#"SELECT count(*) FILTER (WHERE key = $2) AS "account!",
-                  count(*) FILTER (WHERE key = $3) AS "ip!",
-                  min(at) FILTER (WHERE key = $2) AS account_oldest,
-                  min(at) FILTER (WHERE key = $3) AS ip_oldest
-             FROM login_failures
-            WHERE scope = $1 AND key IN ($2, $3) AND at > $4"#,
-        scope.as_str(),
-        account_key,
-        ip_key,
-        since,
-    )
-    .fetch_one(&mut *conn)
-    .await?;
-    let locked_until = |oldest: Option<DateTime<Utc>>| oldest.map(|o| o + limits.window);
-    let until = if row.account >= limits.per_account {
-        locked_until(row.account_oldest)
-    } else if row.ip >= limits.per_ip {
-        locked_until(row.ip_oldest)
-    } else {
-        None
-    };
-    match until {
-        Some(until) => Err(Error::TooManyAttempts {
-            retry_after_secs: (until - now).num_seconds().max(1),
-        }),
-        None => Ok(()),
+/// The key a client address is counted under: IPv4 as is, IPv6 by its /64 (one home or
+/// phone gets a whole /64), `""` when unknown.
+fn client_key(ip: Option<&str>) -> String {
+    match ip.map(|s| (s, s.parse::<IpAddr>().map(|ip| ip.to_canonical()))) {
+        Some((_, Ok(IpAddr::V6(v6)))) => {
+            let s = v6.segments();
+            format!("{:x}:{:x}:{:x}:{:x}::/64", s[0], s[1], s[2], s[3])
+        }
+        Some((_, Ok(v4))) => v4.to_string(),
+        Some((raw, Err(_))) => raw.to_owned(),
+        None => String::new(),
     }
 }
 
-/// Records a failed login for the account and the IP (and prunes day-old rows).
-pub async fn record_failure(
-    conn: &mut PgConnection,
+/// A login attempt counted against its (account, client address) before its check.
+#[derive(Debug)]
+#[must_use = "an attempt is counted as a failure until it is released or succeeds"]
+pub struct Attempt {
+    scope: Scope,
+    account: String,
+    client: String,
+    /// The pair's counted attempts in the window, this one included.
+    pub failures: i32,
+}
+
+impl Attempt {
+    /// How long to wait before answering this attempt's failure: 100 ms, doubled for each
+    /// earlier failure of the pair, at most 2 s. The caller waits holding no connection.
+    pub fn delay(&self) -> StdDuration {
+        let earlier = u32::try_from(self.failures.saturating_sub(1)).unwrap_or(0).min(5);
+        StdDuration::from_millis(100 << earlier).min(StdDuration::from_secs(2))
+    }
+}
+
+/// Which lock refused an attempt.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Lock {
+    /// This account from this address failed too often.
+    AccountAndAddress,
+    /// The account failed too often from several addresses.
+    Account,
+    /// This address failed too often, over all accounts.
+    Address,
+}
+
+impl Lock {
+    /// For logs and audit summaries.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Lock::AccountAndAddress => "account_and_address",
+            Lock::Account => "account",
+            Lock::Address => "address",
+        }
+    }
+}
+
+/// Counts a login attempt of `account` from `ip` before its password or code is checked.
+/// One conditional upsert on the pair's row is both the check and the count, so parallel
+/// attempts can't run more checks than `max_failures_per_account_and_ip`. Holds a pooled
+/// connection for that one statement only. Errors: `TOO_MANY_ATTEMPTS` (with the lock in
+/// the log), `INTERNAL`.
+pub async fn reserve(
+    pool: &PgPool,
     scope: Scope,
     account: &str,
     ip: Option<&str>,
-) -> Result<(), Error> {
-    let keys: Vec<String> = std::iter::once(format!("email:{account}"))
-        .chain(ip.map(|ip| format!("ip:{ip}")))
-        .collect();
-    sqlx::query!(
-        "WITH pruned AS (DELETE FROM login_failures WHERE at < now() - interval '1 day')
-         INSERT INTO login_failures (scope, key) SELECT $1, k FROM UNNEST($2::text[]) AS k",
+    t: &ThrottleSettings,
+) -> Result<Attempt, Error> {
+    let client = client_key(ip);
+    let failures = sqlx::query_scalar!(
+        r#"WITH stats AS (
+               SELECT count(*) FILTER (WHERE account = $2 AND failures > 0) AS addresses,
+                      coalesce(sum(failures) FILTER (WHERE account = $2), 0) AS account_failures,
+                      coalesce(sum(failures) FILTER (WHERE client = $3), 0) AS client_failures
+                 FROM login_throttle
+                WHERE scope = $1 AND (account = $2 OR client = $3) AND first_at > now() - make_interval(mins => $4)
+           )
+           INSERT INTO login_throttle AS t (scope, account, client, failures, first_at, last_at)
+           SELECT $1, $2, $3, 1, now(), now() FROM stats
+            WHERE NOT (addresses >= $6 AND account_failures >= $7) AND client_failures < $8
+           ON CONFLICT (scope, account, client) DO UPDATE
+              SET failures = CASE WHEN t.first_at <= now() - make_interval(mins => $4) THEN 1 ELSE t.failures + 1 END,
+                  first_at = CASE WHEN t.first_at <= now() - make_interval(mins => $4) THEN now() ELSE t.first_at END,
+                  last_at = now()
+            WHERE t.first_at <= now() - make_interval(mins => $4) OR t.failures < $5
+           RETURNING failures"#,
         scope.as_str(),
-        &keys,
+        account,
+        client,
+        t.window_minutes,
+        t.max_failures_per_account_and_ip,
+        t.account_lock_addresses,
+        t.account_lock_failures,
+        t.max_failures_per_ip,
+    )
+    .fetch_optional(pool)
+    .await?;
+    match failures {
+        Some(failures) => Ok(Attempt {
+            scope,
+            account: account.to_owned(),
+            client,
+            failures,
+        }),
+        None => {
+            let (lock, retry_after_secs) = which_lock(pool, scope, account, &client, t).await?;
+            tracing::warn!(
+                scope = scope.as_str(),
+                lock = lock.as_str(),
+                "login refused after repeated failures"
+            );
+            Err(Error::TooManyAttempts { retry_after_secs })
+        }
+    }
+}
+
+/// Why [`reserve`] refused, and for how long (at least: a sum may stay over its bound a
+/// little longer than its oldest pair's window).
+async fn which_lock(
+    pool: &PgPool,
+    scope: Scope,
+    account: &str,
+    client: &str,
+    t: &ThrottleSettings,
+) -> Result<(Lock, i64), Error> {
+    let r = sqlx::query!(
+        r#"SELECT coalesce(max(failures) FILTER (WHERE account = $2 AND client = $3), 0) AS "pair!",
+                  min(first_at) FILTER (WHERE account = $2 AND client = $3) AS pair_since,
+                  count(*) FILTER (WHERE account = $2 AND failures > 0) AS "addresses!",
+                  coalesce(sum(failures) FILTER (WHERE account = $2), 0) AS "account!",
+                  min(first_at) FILTER (WHERE account = $2) AS account_since,
+                  coalesce(sum(failures) FILTER (WHERE client = $3), 0) AS "client!",
+                  min(first_at) FILTER (WHERE client = $3) AS client_since
+             FROM login_throttle
+            WHERE scope = $1 AND (account = $2 OR client = $3) AND first_at > now() - make_interval(mins => $4)"#,
+        scope.as_str(),
+        account,
+        client,
+        t.window_minutes,
+    )
+    .fetch_one(pool)
+    .await?;
+    let (lock, since) = if r.pair >= t.max_failures_per_account_and_ip {
+        (Lock::AccountAndAddress, r.pair_since)
+    } else if r.addresses >= t.account_lock_addresses && r.account >= t.account_lock_failures {
+        (Lock::Account, r.account_since)
+    } else {
+        (Lock::Address, r.client_since)
+    };
+    let now = Utc::now();
+    let until = since.map_or(now, |s: DateTime<Utc>| {
+        s + Duration::minutes(i64::from(t.window_minutes))
+    });
+    Ok((lock, (until - now).num_seconds().max(1)))
+}
+
+/// Takes a counted attempt back: its check passed, but the login is not over (the staff
+/// password step before the second factor).
+pub async fn release(conn: &mut PgConnection, a: &Attempt) -> Result<(), Error> {
+    sqlx::query!(
+        "UPDATE login_throttle SET failures = greatest(failures - 1, 0)
+          WHERE scope = $1 AND account = $2 AND client = $3",
+        a.scope.as_str(),
+        a.account,
+        a.client,
     )
     .execute(&mut *conn)
     .await?;
     Ok(())
 }
 
-/// Forgets an account's failures after a successful login.
-pub async fn clear_failures(conn: &mut PgConnection, scope: Scope, account: &str) -> Result<(), Error> {
+/// The login is complete: the pair's failures are forgotten (other addresses' stay).
+pub async fn succeeded(conn: &mut PgConnection, a: &Attempt) -> Result<(), Error> {
     sqlx::query!(
-        "DELETE FROM login_failures WHERE scope = $1 AND key = $2",
-        scope.as_str(),
-        format!("email:{account}"),
+        "DELETE FROM login_throttle WHERE scope = $1 AND account = $2 AND client = $3",
+        a.scope.as_str(),
+        a.account,
+        a.client,
     )
     .execute(&mut *conn)
     .await?;
+    Ok(())
+}
+
+/// The check failed: the attempt stays counted. Prunes rows idle for a day.
+pub async fn failed(conn: &mut PgConnection, a: &Attempt) -> Result<(), Error> {
+    tracing::warn!(scope = a.scope.as_str(), failures = a.failures, "failed login");
+    sqlx::query!("DELETE FROM login_throttle WHERE last_at < now() - interval '1 day'")
+        .execute(&mut *conn)
+        .await?;
     Ok(())
 }
 
@@ -184,9 +325,13 @@ mod tests {
     async fn passwords_hash_with_argon2id_and_verify() {
         let h = hash_password("correct horse 1".into()).await.expect("hash");
         assert!(h.starts_with("$argon2id$"));
-        assert!(verify_password("correct horse 1".into(), Some(h.clone())).await);
-        assert!(!verify_password("wrong horse 1".into(), Some(h)).await);
-        assert!(!verify_password("anything".into(), None).await);
+        assert!(
+            verify_password("correct horse 1".into(), Some(h.clone()))
+                .await
+                .expect("verify")
+        );
+        assert!(!verify_password("wrong horse 1".into(), Some(h)).await.expect("verify"));
+        assert!(!verify_password("anything".into(), None).await.expect("verify"));
     }
 
     #[test]
@@ -197,5 +342,38 @@ mod tests {
         assert_eq!(a.len(), 43);
         assert_eq!(token_hash(&a), ha);
         assert_eq!(ha.len(), 32);
+    }
+
+    #[test]
+    fn hmac_sha256_matches_rfc_4231() {
+        // RFC 4231 test case 2.
+        let mac = hmac_sha256(b"Jefe", b"what do ya want for nothing?");
+        let hex: String = mac.iter().map(|b| format!("{b:02x}")).collect();
+        assert_eq!(hex, "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843");
+    }
+
+    #[test]
+    fn clients_count_by_address_and_ipv6_by_64() {
+        assert_eq!(client_key(Some("203.0.113.7")), "203.0.113.7");
+        assert_eq!(client_key(Some("::ffff:203.0.113.7")), "203.0.113.7");
+        assert_eq!(
+            client_key(Some("2001:db8:1:2:aaaa::1")),
+            client_key(Some("2001:db8:1:2:bbbb::2"))
+        );
+        assert_ne!(client_key(Some("2001:db8:1:2::1")), client_key(Some("2001:db8:1:3::1")));
+        assert_eq!(client_key(None), "");
+    }
+
+    #[test]
+    fn delays_grow_and_stop_at_two_seconds() {
+        let attempt = |failures| Attempt {
+            scope: Scope::Customer,
+            account: String::new(),
+            client: String::new(),
+            failures,
+        };
+        assert_eq!(attempt(1).delay(), StdDuration::from_millis(100));
+        assert_eq!(attempt(3).delay(), StdDuration::from_millis(400));
+        assert_eq!(attempt(40).delay(), StdDuration::from_secs(2));
     }
 }

@@ -100,8 +100,12 @@ async fn main() -> anyhow::Result<()> {
         return Ok(());
     }
     let mut settings = Settings::load(cli.config.as_deref()).context("reading settings")?;
-    if let Command::Serve { listen: Some(addr), .. } = &cli.command {
-        settings.listen = *addr;
+    if let Command::Serve { listen, demo, .. } = &cli.command {
+        if let Some(addr) = listen {
+            settings.listen = *addr;
+        }
+        settings.demo = *demo;
+        refuse_demo_secrets(&settings)?;
     }
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(&settings.log));
     tracing_subscriber::fmt().with_env_filter(filter).init();
@@ -180,6 +184,19 @@ async fn run(command: Command, settings: &Settings, database: &db::Database) -> 
                 staff.role.as_str()
             );
         }
+    }
+    Ok(())
+}
+
+/// Outside `--demo`, the built-in TOTP key would let anyone who read the source decrypt the
+/// staff's second factors: `serve` does not start with it.
+fn refuse_demo_secrets(settings: &Settings) -> anyhow::Result<()> {
+    if !settings.demo && settings.staff.uses_demo_key() {
+        anyhow::bail!(
+            "staff.totp_key is the built-in demo key, which only `jangteo serve --demo` may use: \
+             set JANGTEO_STAFF__TOTP_KEY to the base64 of 32 random bytes (`openssl rand -base64 32`) \
+             and keep it: it decrypts the staff's TOTP secrets"
+        );
     }
     Ok(())
 }

@@ -36,6 +36,41 @@ fn every_subcommand_has_help() {
 }
 
 #[test]
+fn serve_refuses_the_demo_totp_key_outside_demo() {
+    // Checked before the database is looked for: this fails fast, with no PostgreSQL.
+    let out = jangteo()
+        .args(["serve", "--listen", "127.0.0.1:0"])
+        .env_remove("JANGTEO_STAFF__TOTP_KEY")
+        .env("JANGTEO_DATABASE__LOCAL", "false")
+        .env("JANGTEO_DATABASE__PRIVATE_DIR", "/proc/jangteo-cannot-be-made")
+        .output()
+        .expect("run");
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("JANGTEO_STAFF__TOTP_KEY") && err.contains("demo key"),
+        "{err}"
+    );
+    assert!(
+        !err.contains("no PostgreSQL server found"),
+        "refused before looking: {err}"
+    );
+    // With a key of its own it gets past that check (to the missing database here).
+    let out = jangteo()
+        .args(["serve", "--listen", "127.0.0.1:0"])
+        .env(
+            "JANGTEO_STAFF__TOTP_KEY",
+            "c2VjcmV0LXRvdHAta2V5LWZvci10aGUtdGVzdC0zMmI=",
+        )
+        .env("JANGTEO_DATABASE__LOCAL", "false")
+        .env("JANGTEO_DATABASE__PRIVATE_DIR", "/proc/jangteo-cannot-be-made")
+        .output()
+        .expect("run");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("no PostgreSQL server found"), "{err}");
+}
+
+#[test]
 fn seed_without_a_target_fails_clearly() {
     let out = jangteo().args(["seed", "--products", "3"]).output().expect("run");
     assert!(!out.status.success());

@@ -1,11 +1,12 @@
 //! Staff two-factor login over `/admin/graphql`: enrollment → activation → login →
-//! replay refused → recovery code once → lockout → audit rows.
+//! replay refused → recovery code once → lockout → audit rows; under load on a small pool;
+//! throttling per (e-mail, address); recovery codes under a keyed hash; key faults.
 
 use commerce::{
     staff::{self, Role},
     types::{Email, NewPassword},
 };
-use jangteo_tests::{TestApp, data};
+use jangteo_tests::{Options, TestApp, data};
 use reqwest::Method;
 use serde_json::{Value, json};
 use totp_rs::Totp;
@@ -261,4 +262,272 @@ async fn sessions_end_when_idle() {
         .expect("idle");
     let r = admin(&app, Some(&token), ME, json!({})).await;
     assert_eq!(r["errors"][0]["extensions"]["code"], "UNAUTHENTICATED");
+}
+
+/// An admin request from `client`, as the trusted proxy in front (127.0.0.1, see
+/// [`behind_a_proxy`]) reports it in `X-Forwarded-For`.
+async fn admin_at(base: &str, client: &str, query: &str, vars: Value) -> Value {
+    reqwest::Client::new()
+        .post(format!("{base}/admin/graphql"))
+        .header("x-forwarded-for", client)
+        .json(&json!({ "query": query, "variables": vars }))
+        .send()
+        .await
+        .expect("send")
+        .json()
+        .await
+        .expect("json")
+}
+
+fn behind_a_proxy(s: &mut commerce::Settings) {
+    s.http.trusted_proxies = vec!["127.0.0.1/32".parse().expect("cidr")];
+}
+
+fn login_code(r: &Value) -> String {
+    let p = &data(r)["staffLogin"];
+    if p["challenge"].is_string() {
+        return "OK".into();
+    }
+    p["userErrors"][0]["code"].as_str().expect("a code").to_owned()
+}
+
+const UNRELATED: &str = "{ shop { name } products(first: 1) { totalCount } }";
+
+/// Sends every `(query, variables)` to `/admin/graphql` at once while asking an unrelated
+/// storefront query over and over: each of those must answer within 2 s.
+async fn all_at_once_while_serving_others(app: &TestApp, requests: Vec<(&'static str, Value)>) -> Vec<Value> {
+    let barrier = std::sync::Arc::new(tokio::sync::Barrier::new(requests.len()));
+    let tasks: Vec<_> = requests
+        .into_iter()
+        .map(|(query, vars)| {
+            let (base, barrier) = (app.base.clone(), barrier.clone());
+            tokio::spawn(async move {
+                let req = reqwest::Client::new()
+                    .post(format!("{base}/admin/graphql"))
+                    .json(&json!({ "query": query, "variables": vars }));
+                barrier.wait().await;
+                req.send().await.expect("send").json::<Value>().await.expect("json")
+            })
+        })
+        .collect();
+    let mut probes = 0;
+    while !tasks.iter().all(tokio::task::JoinHandle::is_finished) {
+        let r = tokio::time::timeout(std::time::Duration::from_secs(2), app.gql(UNRELATED, json!({})))
+            .await
+            .expect("an unrelated query answers within 2 s during the burst");
+        assert!(data(&r)["shop"]["name"].is_string(), "{r}");
+        probes += 1;
+    }
+    assert!(probes > 0, "the burst ended before any probe");
+    let mut out = Vec::new();
+    for t in tasks {
+        out.push(t.await.expect("task"));
+    }
+    out
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn activations_and_code_checks_at_once_on_a_small_pool() {
+    // Four connections: activation and verification held one while taking a second.
+    let app = TestApp::spawn_with(Options {
+        demo: true,
+        pool_size: Some(4),
+        ..Options::default()
+    })
+    .await;
+    let emails: Vec<String> = (0..10).map(|i| format!("staff{i}@jangteo.kr")).collect();
+    let mut enrolled = Vec::new();
+    for email in &emails {
+        new_staff(&app, email, Role::Cs).await;
+        let (c, _) = challenge(&app, email).await;
+        let r = admin(&app, None, ENROLL, json!({ "c": c })).await;
+        let url = data(&r)["staffTotpEnroll"]["otpauthUrl"]
+            .as_str()
+            .expect("url")
+            .to_owned();
+        enrolled.push((c, Totp::from_url(&url).expect("authenticator")));
+    }
+    let requests = enrolled
+        .iter()
+        .map(|(c, a)| (ACTIVATE, json!({ "c": c, "code": a.generate_current().to_string() })))
+        .collect();
+    for r in all_at_once_while_serving_others(&app, requests).await {
+        assert!(data(&r)["staffTotpActivate"]["token"].is_string(), "{r}");
+    }
+    // The activation spent the current step; a later login would use the next one.
+    sqlx::query("UPDATE staff SET totp_last_step = NULL")
+        .execute(&app.pool)
+        .await
+        .expect("step");
+    let mut requests = Vec::new();
+    for (email, (_, a)) in emails.iter().zip(&enrolled) {
+        let (c, _) = challenge(&app, email).await;
+        requests.push((VERIFY, json!({ "c": c, "code": a.generate_current().to_string() })));
+    }
+    for r in all_at_once_while_serving_others(&app, requests).await {
+        assert!(data(&r)["staffVerifyTotp"]["token"].is_string(), "{r}");
+    }
+    // And the password step, forty at once.
+    let requests = (0..40)
+        .map(|i| (LOGIN, json!({ "e": emails[i % 10], "p": "correct-horse-7" })))
+        .collect();
+    for r in all_at_once_while_serving_others(&app, requests).await {
+        assert_eq!(login_code(&r), "OK", "{r}");
+    }
+}
+
+#[tokio::test]
+async fn an_attacker_at_one_address_does_not_lock_the_owner_out_from_another() {
+    let app = TestApp::spawn_with(Options {
+        settings: Some(behind_a_proxy),
+        ..Options::default()
+    })
+    .await;
+    new_staff(&app, "owner@jangteo.kr", Role::Owner).await;
+    let (authenticator, _, _) = enroll(&app, "owner@jangteo.kr").await;
+    for _ in 0..5 {
+        let r = admin_at(
+            &app.base,
+            "203.0.113.7",
+            LOGIN,
+            json!({ "e": "owner@jangteo.kr", "p": "guess-1" }),
+        )
+        .await;
+        assert_eq!(login_code(&r), "INVALID_CREDENTIALS");
+    }
+    let r = admin_at(
+        &app.base,
+        "203.0.113.7",
+        LOGIN,
+        json!({ "e": "owner@jangteo.kr", "p": "correct-horse-7" }),
+    )
+    .await;
+    assert_eq!(login_code(&r), "TOO_MANY_ATTEMPTS", "the attacker's address is locked");
+    // The owner, from the office, logs in all the way.
+    let r = admin_at(
+        &app.base,
+        "198.51.100.20",
+        LOGIN,
+        json!({ "e": "owner@jangteo.kr", "p": "correct-horse-7" }),
+    )
+    .await;
+    assert_eq!(login_code(&r), "OK", "{r}");
+    let c = data(&r)["staffLogin"]["challenge"].clone();
+    sqlx::query("UPDATE staff SET totp_last_step = NULL")
+        .execute(&app.pool)
+        .await
+        .expect("step");
+    let code = authenticator.generate_current().to_string();
+    let r = admin_at(&app.base, "198.51.100.20", VERIFY, json!({ "c": c, "code": code })).await;
+    assert!(data(&r)["staffVerifyTotp"]["token"].is_string(), "{r}");
+    let locked: i64 =
+        sqlx::query_scalar("SELECT count(*) FROM audit_log WHERE action = 'staff.login.locked' AND ip = '203.0.113.7'")
+            .fetch_one(&app.pool)
+            .await
+            .expect("count");
+    assert_eq!(locked, 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn forty_wrong_passwords_at_once_from_one_address_run_five_checks() {
+    let app = TestApp::spawn().await;
+    new_staff(&app, "owner@jangteo.kr", Role::Owner).await;
+    let requests = (0..40)
+        .map(|i| (LOGIN, json!({ "e": "owner@jangteo.kr", "p": format!("guess-{i:04}") })))
+        .collect();
+    let answers = all_at_once_while_serving_others(&app, requests).await;
+    let count = |code: &str| answers.iter().filter(|r| login_code(r) == code).count();
+    assert_eq!(
+        (count("INVALID_CREDENTIALS"), count("TOO_MANY_ATTEMPTS")),
+        (5, 35),
+        "{answers:?}"
+    );
+    assert_eq!(
+        audit_count(&app, "staff.login.password_failed").await,
+        5,
+        "five checks ran"
+    );
+    assert_eq!(audit_count(&app, "staff.login.locked").await, 35);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn failures_from_many_addresses_lock_the_account_everywhere() {
+    let app = TestApp::spawn_with(Options {
+        settings: Some(behind_a_proxy),
+        ..Options::default()
+    })
+    .await;
+    new_staff(&app, "owner@jangteo.kr", Role::Owner).await;
+    // Six addresses, five guesses each, side by side: thirty failures.
+    let bots: Vec<_> = (0..6)
+        .map(|b| {
+            let base = app.base.clone();
+            tokio::spawn(async move {
+                for g in 0..5 {
+                    let vars = json!({ "e": "owner@jangteo.kr", "p": format!("guess-{g}") });
+                    let r = admin_at(&base, &format!("203.0.113.{b}"), LOGIN, vars).await;
+                    assert_eq!(login_code(&r), "INVALID_CREDENTIALS");
+                }
+            })
+        })
+        .collect();
+    for b in bots {
+        b.await.expect("bot");
+    }
+    let r = admin_at(
+        &app.base,
+        "198.51.100.20",
+        LOGIN,
+        json!({ "e": "owner@jangteo.kr", "p": "correct-horse-7" }),
+    )
+    .await;
+    assert_eq!(login_code(&r), "TOO_MANY_ATTEMPTS");
+}
+
+#[tokio::test]
+async fn recovery_codes_are_stored_under_a_keyed_hash_and_old_ones_still_work() {
+    use commerce::auth::token_hash;
+    let app = TestApp::spawn().await;
+    new_staff(&app, "owner@jangteo.kr", Role::Owner).await;
+    let (_, codes, _) = enroll(&app, "owner@jangteo.kr").await;
+    let rows: Vec<(Vec<u8>, String)> = sqlx::query_as("SELECT code_hash, scheme FROM staff_recovery_codes")
+        .fetch_all(&app.pool)
+        .await
+        .expect("codes");
+    assert_eq!(rows.len(), 10);
+    for code in &codes {
+        let plain = token_hash(&code.replace('-', ""));
+        assert!(
+            rows.iter().all(|(h, scheme)| *h != plain && scheme == "hmac-sha256"),
+            "a plain SHA-256 of a 50-bit code is guessed offline"
+        );
+    }
+    // A code stored by the previous release (plain SHA-256) works once.
+    sqlx::query(
+        "INSERT INTO staff_recovery_codes (id, staff_id, code_hash) SELECT gen_random_uuid(), id, $1 FROM staff",
+    )
+    .bind(token_hash("OLD0000CODE"))
+    .execute(&app.pool)
+    .await
+    .expect("old code");
+    let (c, _) = challenge(&app, "owner@jangteo.kr").await;
+    let r = admin(&app, None, VERIFY, json!({ "c": c, "code": "old00-00code" })).await;
+    assert!(data(&r)["staffVerifyTotp"]["token"].is_string(), "{r}");
+    let (c, _) = challenge(&app, "owner@jangteo.kr").await;
+    let r = admin(&app, None, VERIFY, json!({ "c": c, "code": codes[3] })).await;
+    assert!(data(&r)["staffVerifyTotp"]["token"].is_string(), "{r}");
+}
+
+#[tokio::test]
+async fn a_bad_totp_key_is_an_internal_fault_not_the_callers() {
+    let app = TestApp::spawn_with(Options {
+        settings: Some(|s| s.staff.totp_key = "not-a-key".to_owned().into()),
+        ..Options::default()
+    })
+    .await;
+    new_staff(&app, "owner@jangteo.kr", Role::Owner).await;
+    let (c, _) = challenge(&app, "owner@jangteo.kr").await;
+    let r = admin(&app, None, ENROLL, json!({ "c": c })).await;
+    assert_eq!(r["errors"][0]["extensions"]["code"], "INTERNAL", "{r}");
+    assert!(!r.to_string().contains("totp_key"), "details stay in the log: {r}");
 }

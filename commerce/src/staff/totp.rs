@@ -1,53 +1,65 @@
 //! TOTP two-factor login (RFC 6238, SHA-1, 6 digits, 30 s, ±1 step): enrollment,
 //! activation with recovery codes (owns `staff_recovery_codes`). A time step once accepted
 //! is never accepted again. TOTP secrets are stored encrypted (XChaCha20-Poly1305, bound to
-//! the staff id).
+//! the staff id); recovery codes as HMAC-SHA256 under a key derived from the same setting.
+//!
+//! A bad `staff.totp_key`, a failing random number generator, cipher or QR encoder are the
+//! server's faults (`INTERNAL`), never the caller's.
 
-use secrecy::ExposeSecret;
 use base64::{Engine, engine::general_purpose::STANDARD};
 use chacha20poly1305::{
     XChaCha20Poly1305, XNonce,
     aead::{Aead, KeyInit, Payload},
 };
 use chrono::Utc;
+use secrecy::ExposeSecret;
 use serde_json::json;
 use sqlx::{PgConnection, PgPool};
 use totp_rs::{Builder, Totp};
 
 use super::{
     SessionGrant, audit,
-    login::{ChallengeOwner, challenge_owner, failed, throttled},
+    login::{ChallengeOwner, challenge_owner, failed, reserve},
     session::new_session,
 };
-use crate::{
-    Error,
-    auth::{self, Scope},
-    ids::StaffId,
-    settings::StaffSettings,
-};
+use crate::{Error, auth, ids::StaffId, settings::StaffSettings};
 
-fn cipher(s: &StaffSettings) -> Result<XChaCha20Poly1305, Error> {
-    let key = STANDARD
-        .decode(s.totp_key.expose_secret().trim())
-        .ok()
-        .filter(|k| k.len() == 32)
-        .ok_or(Error::Invalid {
-            field: "staff.totp_key",
-            reason: "base64 of 32 bytes".into(),
-        })?;
-    XChaCha20Poly1305::new_from_slice(&key).map_err(|_| Error::Invalid {
-        field: "staff.totp_key",
-        reason: "base64 of 32 bytes".into(),
-    })
+fn fault(what: &'static str, reason: impl ToString) -> Error {
+    Error::Fault {
+        what,
+        reason: reason.to_string(),
+    }
 }
 
-/// Encrypts a TOTP secret for a staff member: nonce (24 bytes) || ciphertext.
+/// The 32-byte server key of `staff.totp_key`. Errors: `INTERNAL` (not base64 of 32 bytes).
+fn server_key(s: &StaffSettings) -> Result<[u8; 32], Error> {
+    STANDARD
+        .decode(s.totp_key.expose_secret().trim())
+        .ok()
+        .and_then(|k| <[u8; 32]>::try_from(k).ok())
+        .ok_or_else(|| fault("staff.totp_key", "not base64 of 32 bytes"))
+}
+
+fn cipher(s: &StaffSettings) -> Result<XChaCha20Poly1305, Error> {
+    XChaCha20Poly1305::new_from_slice(&server_key(s)?).map_err(|e| fault("staff.totp_key", e))
+}
+
+/// The key recovery codes are hashed under: derived from `staff.totp_key` with its own
+/// label, so the cipher key itself never keys anything else.
+fn recovery_key(s: &StaffSettings) -> Result<Vec<u8>, Error> {
+    Ok(auth::hmac_sha256(&server_key(s)?, b"jangteo/staff/recovery-codes/v1"))
+}
+
+/// What is stored for a recovery code (scheme `hmac-sha256`).
+fn recovery_hash(key: &[u8], code: &str) -> Vec<u8> {
+    auth::hmac_sha256(key, normalise_recovery(code).as_bytes())
+}
+
+/// Encrypts a TOTP secret for a staff member: nonce (24 bytes) || ciphertext. Errors:
+/// `INTERNAL` (bad key, random number generator).
 pub fn seal(s: &StaffSettings, staff: StaffId, secret: &[u8]) -> Result<Vec<u8>, Error> {
     let mut nonce = [0u8; 24];
-    getrandom::fill(&mut nonce).map_err(|e| Error::Invalid {
-        field: "nonce",
-        reason: e.to_string(),
-    })?;
+    getrandom::fill(&mut nonce).map_err(|e| fault("random number generator", e))?;
     let sealed = cipher(s)?
         .encrypt(
             &XNonce::from(nonce),
@@ -56,18 +68,18 @@ pub fn seal(s: &StaffSettings, staff: StaffId, secret: &[u8]) -> Result<Vec<u8>,
                 aad: staff.0.as_bytes(),
             },
         )
-        .map_err(|_| Error::Invalid {
-            field: "totp",
-            reason: "encryption failed".into(),
-        })?;
+        .map_err(|e| fault("TOTP secret encryption", e))?;
     Ok([nonce.as_slice(), &sealed].concat())
 }
 
-/// Decrypts what [`seal`] made for the same staff member.
+/// Decrypts what [`seal`] made for the same staff member. Errors: `INTERNAL` (another
+/// key, or damaged data: the server's fault either way).
 pub fn open(s: &StaffSettings, staff: StaffId, sealed: &[u8]) -> Result<Vec<u8>, Error> {
-    let bad = || Error::Invalid {
-        field: "totp",
-        reason: "the secret does not decrypt with this key".into(),
+    let bad = || {
+        fault(
+            "staff.totp_key",
+            "the stored TOTP secret does not decrypt with this key",
+        )
     };
     let (nonce, body) = sealed.split_at_checked(24).ok_or_else(bad)?;
     let nonce: [u8; 24] = nonce.try_into().map_err(|_| bad())?;
@@ -82,17 +94,15 @@ pub fn open(s: &StaffSettings, staff: StaffId, sealed: &[u8]) -> Result<Vec<u8>,
         .map_err(|_| bad())
 }
 
-/// The TOTP of a secret: RFC 6238, SHA-1, 6 digits, 30 s steps, ±1 step.
+/// The TOTP of a secret: RFC 6238, SHA-1, 6 digits, 30 s steps, ±1 step. Errors:
+/// `INTERNAL` (the secrets are ours, so one the builder refuses is a fault).
 pub fn totp(secret: Vec<u8>, account: &str, issuer: &str) -> Result<Totp, Error> {
     Builder::new()
         .with_secret(secret)
         .with_account_name(account)
         .with_issuer(Some(issuer))
         .build()
-        .map_err(|e| Error::Invalid {
-            field: "totp",
-            reason: e.to_string(),
-        })
+        .map_err(|e| fault("TOTP", e))
 }
 
 /// What enrollment shows: the otpauth URL (with its `secret`) and the same as a QR code.
@@ -105,36 +115,29 @@ pub struct Enrollment {
 }
 
 /// Starts (or restarts) enrollment: a new secret, stored encrypted, not active until
-/// [`totp_activate`]. Errors: `INVALID_CHALLENGE`, `ENROLLMENT_REQUIRED` (already enrolled).
+/// [`totp_activate`]. Errors: `INVALID_CHALLENGE`, `ENROLLMENT_REQUIRED` (already enrolled),
+/// `INTERNAL` (bad key, random number generator, QR code).
 pub async fn totp_enroll(pool: &PgPool, s: &StaffSettings, challenge: &str) -> Result<Enrollment, Error> {
-    let mut conn = pool.acquire().await?;
-    let owner = challenge_owner(&mut conn, challenge).await?;
+    let owner = challenge_owner(pool, challenge).await?;
     if owner.enabled {
         return Err(Error::Enrollment("two-factor login is already set up"));
     }
     let mut secret = vec![0u8; 20];
-    getrandom::fill(&mut secret).map_err(|e| Error::Invalid {
-        field: "secret",
-        reason: e.to_string(),
-    })?;
+    getrandom::fill(&mut secret).map_err(|e| fault("random number generator", e))?;
     let t = totp(secret.clone(), &owner.email, &s.issuer)?;
-    let otpauth_url = t.to_url().map_err(|e| Error::Invalid {
-        field: "totp",
-        reason: e.to_string(),
-    })?;
-    let qr = t.to_qr_base64().map_err(|e| Error::Invalid {
-        field: "totp",
-        reason: e.to_string(),
-    })?;
+    let otpauth_url = t.to_url().map_err(|e| fault("TOTP URL", e))?;
+    let qr = t.to_qr_base64().map_err(|e| fault("QR code", e))?;
+    let sealed = seal(s, owner.id, &secret)?;
+    let mut tx = pool.begin().await?;
     sqlx::query!(
         "UPDATE staff SET totp_secret = $2, updated_at = now() WHERE id = $1 AND totp_enabled_at IS NULL",
         owner.id as StaffId,
-        seal(s, owner.id, &secret)?,
+        sealed,
     )
-    .execute(&mut *conn)
+    .execute(&mut *tx)
     .await?;
     audit(
-        &mut conn,
+        &mut tx,
         Some(owner.id),
         "staff.totp.enroll",
         &owner.id.to_string(),
@@ -142,6 +145,7 @@ pub async fn totp_enroll(pool: &PgPool, s: &StaffSettings, challenge: &str) -> R
         None,
     )
     .await?;
+    tx.commit().await?;
     Ok(Enrollment {
         otpauth_url,
         qr_code_png: format!("data:image/png;base64,{qr}"),
@@ -149,7 +153,8 @@ pub async fn totp_enroll(pool: &PgPool, s: &StaffSettings, challenge: &str) -> R
 }
 
 /// Accepts `code` for the secret if its step is newer than the last accepted one, and
-/// records the step. Errors: `INVALID_TOTP` (wrong, or a step already used).
+/// records the step. Errors: `INVALID_TOTP` (wrong, or a step already used),
+/// `ENROLLMENT_REQUIRED`, `INTERNAL` (the secret doesn't open).
 pub(super) async fn accept_step(
     conn: &mut PgConnection,
     s: &StaffSettings,
@@ -178,16 +183,41 @@ pub(super) async fn accept_step(
     Ok(())
 }
 
-fn recovery_code() -> String {
+fn recovery_code() -> Result<String, Error> {
     // Crockford's base32 without I, L, O, U: easy to read and to type.
     const ALPHABET: &[u8] = b"0123456789ABCDEFGHJKMNPQRSTVWXYZ";
     let mut bytes = [0u8; 10];
-    getrandom::fill(&mut bytes).expect("the OS random number generator works");
+    getrandom::fill(&mut bytes).map_err(|e| fault("random number generator", e))?;
     let chars: String = bytes.iter().map(|b| ALPHABET[usize::from(b % 32)] as char).collect();
-    format!("{}-{}", &chars[..5], &chars[5..])
+    Ok(format!("{}-{}", &chars[..5], &chars[5..]))
 }
 
-pub(super) fn normalise_recovery(code: &str) -> String {
+/// Spends one of the staff member's recovery codes. Errors: `INVALID_TOTP` (unknown or
+/// used), `INTERNAL` (bad key).
+pub(super) async fn use_recovery_code(
+    conn: &mut PgConnection,
+    s: &StaffSettings,
+    staff: StaffId,
+    code: &str,
+) -> Result<(), Error> {
+    // Codes made before keyed hashing ('sha256') work until they are used.
+    let r = sqlx::query!(
+        "UPDATE staff_recovery_codes SET used_at = now()
+          WHERE staff_id = $1 AND used_at IS NULL
+            AND ((scheme = 'hmac-sha256' AND code_hash = $2) OR (scheme = 'sha256' AND code_hash = $3))",
+        staff as StaffId,
+        recovery_hash(&recovery_key(s)?, code),
+        auth::token_hash(&normalise_recovery(code)),
+    )
+    .execute(&mut *conn)
+    .await?;
+    if r.rows_affected() == 0 {
+        return Err(Error::InvalidTotp);
+    }
+    Ok(())
+}
+
+fn normalise_recovery(code: &str) -> String {
     code.chars()
         .filter(char::is_ascii_alphanumeric)
         .map(|c| c.to_ascii_uppercase())
@@ -195,8 +225,8 @@ pub(super) fn normalise_recovery(code: &str) -> String {
 }
 
 /// Finishes enrollment with a first code: TOTP on, ten recovery codes (shown once, stored
-/// hashed), a session. Errors: `INVALID_CHALLENGE`, `INVALID_TOTP`, `ENROLLMENT_REQUIRED`,
-/// `TOO_MANY_ATTEMPTS`.
+/// as HMAC-SHA256), a session. Errors: `INVALID_CHALLENGE`, `INVALID_TOTP`,
+/// `ENROLLMENT_REQUIRED`, `TOO_MANY_ATTEMPTS`, `INTERNAL` (bad key, random number generator).
 pub async fn totp_activate(
     pool: &PgPool,
     s: &StaffSettings,
@@ -204,26 +234,34 @@ pub async fn totp_activate(
     code: &str,
     ip: Option<&str>,
 ) -> Result<SessionGrant, Error> {
-    let mut conn = pool.acquire().await?;
-    let owner = challenge_owner(&mut conn, challenge).await?;
+    let owner = challenge_owner(pool, challenge).await?;
     if owner.enabled {
         return Err(Error::Enrollment("two-factor login is already set up"));
     }
-    throttled(&mut conn, s, &owner.email, ip).await?;
+    let codes = (0..10)
+        .map(|_| recovery_code())
+        .collect::<Result<Vec<String>, Error>>()?;
+    let key = recovery_key(s)?;
+    let hashes: Vec<Vec<u8>> = codes.iter().map(|c| recovery_hash(&key, c)).collect();
+    let ids: Vec<uuid::Uuid> = codes.iter().map(|_| uuid::Uuid::now_v7()).collect();
+    let attempt = reserve(pool, s, &owner.email, ip).await?;
     let mut tx = pool.begin().await?;
-    if let Err(e) = accept_step(&mut tx, s, &owner, code).await {
-        drop(tx);
-        let wait = failed(
-            &mut conn,
-            Some(owner.id),
-            &owner.email,
-            ip,
-            "staff.totp.activate_failed",
-        )
-        .await?;
-        drop(conn);
-        tokio::time::sleep(wait).await;
-        return Err(e);
+    match accept_step(&mut tx, s, &owner, code).await {
+        Ok(()) => {}
+        Err(e) if e.is_fault() => return Err(e),
+        Err(e) => {
+            drop(tx);
+            failed(
+                pool,
+                &attempt,
+                Some(owner.id),
+                &owner.email,
+                ip,
+                "staff.totp.activate_failed",
+            )
+            .await?;
+            return Err(e);
+        }
     }
     sqlx::query!(
         "UPDATE staff SET totp_enabled_at = now(), updated_at = now() WHERE id = $1",
@@ -231,11 +269,9 @@ pub async fn totp_activate(
     )
     .execute(&mut *tx)
     .await?;
-    let codes: Vec<String> = (0..10).map(|_| recovery_code()).collect();
-    let hashes: Vec<Vec<u8>> = codes.iter().map(|c| auth::token_hash(&normalise_recovery(c))).collect();
-    let ids: Vec<uuid::Uuid> = codes.iter().map(|_| uuid::Uuid::now_v7()).collect();
     sqlx::query!(
-        "INSERT INTO staff_recovery_codes (id, staff_id, code_hash) SELECT id, $1, h FROM UNNEST($2::uuid[], $3::bytea[]) AS t (id, h)",
+        "INSERT INTO staff_recovery_codes (id, staff_id, code_hash, scheme)
+         SELECT id, $1, h, 'hmac-sha256' FROM UNNEST($2::uuid[], $3::bytea[]) AS t (id, h)",
         owner.id as StaffId,
         &ids,
         &hashes,
@@ -252,8 +288,8 @@ pub async fn totp_activate(
         ip,
     )
     .await?;
+    auth::succeeded(&mut tx, &attempt).await?;
     tx.commit().await?;
-    auth::clear_failures(&mut conn, Scope::Staff, &owner.email).await?;
     Ok(SessionGrant {
         token,
         recovery_codes: codes,
@@ -265,16 +301,7 @@ mod tests {
     use super::*;
 
     fn settings() -> StaffSettings {
-        StaffSettings {
-            totp_key: StaffSettings::DEMO_KEY.to_owned().into(),
-            issuer: "Jangteo".into(),
-            challenge_minutes: 5,
-            session_idle_minutes: 60,
-            session_absolute_hours: 12,
-            max_failures_per_account: 5,
-            max_failures_per_ip: 20,
-            window_minutes: 15,
-        }
+        crate::Settings::defaults().staff
     }
 
     #[test]
@@ -312,8 +339,49 @@ mod tests {
     }
 
     #[test]
+    fn a_bad_key_is_the_servers_fault() {
+        let mut s = settings();
+        for bad in ["not base64!", "c2hvcnQ=", ""] {
+            s.totp_key = bad.to_owned().into();
+            for e in [
+                seal(&s, StaffId::generate(), b"twenty bytes secret!").expect_err("no key"),
+                open(&s, StaffId::generate(), &[0u8; 60]).expect_err("no key"),
+                recovery_key(&s).expect_err("no key"),
+            ] {
+                assert_eq!(e.code(), crate::Code::Internal, "{bad:?}: {e}");
+                assert!(e.is_fault());
+            }
+        }
+        // Data the key doesn't open is a fault too, not the caller's mistake.
+        let e = open(&settings(), StaffId::generate(), &[0u8; 60]).expect_err("garbage");
+        assert_eq!(e.code(), crate::Code::Internal);
+    }
+
+    #[test]
+    fn recovery_codes_are_keyed_hashes() {
+        let s = settings();
+        let key = recovery_key(&s).expect("key");
+        let code = recovery_code().expect("code");
+        assert_eq!(recovery_hash(&key, &code.to_lowercase()), recovery_hash(&key, &code));
+        assert_ne!(recovery_hash(&key, &code), auth::token_hash(&normalise_recovery(&code)));
+        let mut other = s.clone();
+        other.totp_key = STANDARD.encode([7u8; 32]).into();
+        let other_key = recovery_key(&other).expect("key");
+        assert_ne!(
+            recovery_hash(&other_key, &code),
+            recovery_hash(&key, &code),
+            "needs the key"
+        );
+        assert_ne!(
+            key.as_slice(),
+            server_key(&s).expect("key").as_slice(),
+            "a key of its own"
+        );
+    }
+
+    #[test]
     fn recovery_codes_read_well_and_normalise() {
-        let c = recovery_code();
+        let c = recovery_code().expect("code");
         assert_eq!(c.len(), 11);
         assert_eq!(normalise_recovery(&c.to_lowercase()), normalise_recovery(&c));
         assert_eq!(normalise_recovery(" ab12c-3d4e5 "), "AB12C3D4E5");
