@@ -1,7 +1,8 @@
 //! Checkout: a cart becomes an order in ONE transaction (DESIGN.md §3): re-priced on the
 //! server, stock allocated with one conditional UPDATE per line in variant-id order (so
 //! concurrent checkouts never deadlock), coupon use counted, movements written, the cart
-//! emptied. Any failure rolls everything back. The same idempotency key gives the same order.
+//! emptied. Any failure rolls everything back. The same idempotency key from the same cart
+//! (and customer) gives the same order; from another cart it is `IDEMPOTENCY_KEY_REUSED`.
 
 use std::collections::BTreeMap;
 
@@ -42,12 +43,13 @@ pub struct CheckoutInput {
     /// 주문자.
     pub orderer_name: String,
     /// Where it goes.
-    pub address: crate::customer::AddressInput,
+    pub address: crate::address::PostalAddress,
     /// 배송 메모.
     pub delivery_note: String,
     /// How they pay.
     pub payment_method: PaymentMethod,
-    /// The client's key for this attempt: a retry with it returns the same order.
+    /// The client's key for this attempt: a retry with it from the same cart returns the
+    /// same order.
     pub idempotency_key: String,
     /// The total the customer was shown, if the client sends it: a different server total
     /// is refused with `PRICE_CHANGED`.
@@ -63,9 +65,13 @@ pub fn parse_idempotency_key(s: &str) -> Result<String, Error> {
     })
 }
 
-/// Places the order. Errors (nothing is left behind): `NOT_FOUND` (cart), `CART_EMPTY`,
-/// `OUT_OF_STOCK`, `PRICE_CHANGED` (the cart then shows the new prices), `COUPON_INVALID`,
-/// `INVALID_INPUT`.
+/// Places the order. A key already used by this cart (its token) and customer answers with
+/// that order; a key used by any other cart or customer is `IDEMPOTENCY_KEY_REUSED`, telling
+/// nothing about the order. Errors (nothing is left behind): `NOT_FOUND` (cart),
+/// `CART_EMPTY`, `OUT_OF_STOCK`, `PRICE_CHANGED` (the cart then shows the new prices),
+/// `COUPON_INVALID`, `INVALID_INPUT`, `IDEMPOTENCY_KEY_REUSED`. The order is as the
+/// customer sees it ([`Order::for_customer`]). `PAYMENT_METHOD_UNAVAILABLE`: bank transfer
+/// while the account is the demo one outside demo mode.
 pub async fn complete(
     pool: &PgPool,
     settings: &Settings,
@@ -73,24 +79,27 @@ pub async fn complete(
     input: CheckoutInput,
     customer: Option<CustomerId>,
 ) -> Result<Order, Error> {
-    let placed = place(pool, settings, cart_token, &input, customer, Utc::now()).await;
+    if input.payment_method == PaymentMethod::BankTransfer && !settings.bank_transfer_available() {
+        return Err(Error::PaymentMethodUnavailable {
+            method: PaymentMethod::BankTransfer.as_str(),
+        });
+    }
+    let token_hash = crate::auth::token_hash(cart_token);
+    let placed = place(pool, settings, cart_token, &token_hash, &input, customer, Utc::now()).await;
     let mut conn = pool.acquire().await?;
     match placed {
         Ok(id) => order::get(&mut conn, &OrderKey::Id(id))
             .await?
+            .map(Order::for_customer)
             .ok_or(Error::NotFound { what: "order" }),
         Err(e) if lost_to_same_key(&e) => {
             // Another attempt with this key won while this one waited (on the cart's row
-            // lock, or on the key's unique index entry): answer with its order.
-            let id = sqlx::query_scalar!(
-                r#"SELECT id AS "id: OrderId" FROM orders WHERE idempotency_key = $1"#,
-                input.idempotency_key
-            )
-            .fetch_optional(&mut *conn)
-            .await?;
-            match id {
+            // lock, or on the key's unique index entry): answer with its order if it came
+            // from this cart and customer.
+            match earlier_order(&mut conn, &input.idempotency_key, &token_hash, customer).await? {
                 Some(id) => order::get(&mut conn, &OrderKey::Id(id))
                     .await?
+                    .map(Order::for_customer)
                     .ok_or(Error::NotFound { what: "order" }),
                 None => Err(e),
             }
@@ -114,11 +123,39 @@ fn lost_to_same_key(e: &Error) -> bool {
     }
 }
 
+/// The order an earlier attempt with `key` placed, when it came from the cart whose token
+/// hashes to `token_hash` and (for a signed-in caller) the same customer; `None` when the key
+/// is unused. A key of any other checkout is `IDEMPOTENCY_KEY_REUSED`: knowing a key must not
+/// be enough to read someone's order.
+async fn earlier_order(
+    conn: &mut sqlx::PgConnection,
+    key: &str,
+    token_hash: &[u8],
+    customer: Option<CustomerId>,
+) -> Result<Option<OrderId>, Error> {
+    let row = sqlx::query!(
+        r#"SELECT id AS "id: OrderId",
+                  COALESCE(cart_token_hash = $2 AND ($3::uuid IS NULL OR customer_id = $3), false) AS "same!"
+             FROM orders WHERE idempotency_key = $1"#,
+        key,
+        token_hash,
+        customer.map(|c| c.0),
+    )
+    .fetch_optional(&mut *conn)
+    .await?;
+    match row {
+        None => Ok(None),
+        Some(r) if r.same => Ok(Some(r.id)),
+        Some(_) => Err(Error::IdempotencyKeyReused),
+    }
+}
+
 #[allow(clippy::too_many_lines)] // one transaction, read top to bottom
 async fn place(
     pool: &PgPool,
     settings: &Settings,
     cart_token: &str,
+    token_hash: &[u8],
     input: &CheckoutInput,
     customer: Option<CustomerId>,
     now: DateTime<Utc>,
@@ -126,19 +163,15 @@ async fn place(
     let mut tx = pool.begin().await?;
     // A retry finds its order here. Two attempts with one key at once both get past this;
     // the second then waits on the first's entry in the unique index of `idempotency_key`,
-    // fails there, and `complete` answers with the first's order.
-    if let Some(id) = sqlx::query_scalar!(
-        r#"SELECT id AS "id: OrderId" FROM orders WHERE idempotency_key = $1"#,
-        input.idempotency_key
-    )
-    .fetch_optional(&mut *tx)
-    .await?
-    {
+    // fails there, and `complete` answers with the first's order. Another cart's key stops
+    // here, before anything of this cart is read.
+    if let Some(id) = earlier_order(&mut tx, &input.idempotency_key, token_hash, customer).await? {
         return Ok(id);
     }
 
     let cart = cart::view(&mut tx, cart_token, &settings.shipping, true, now).await?;
-    let zonecode = Some(&input.address.zonecode);
+    let zonecode = input.address.zonecode()?;
+    let zonecode = Some(&zonecode);
     // Re-priced for the real destination.
     let priced = crate::pricing::price(crate::pricing::PricingInput {
         lines: cart
@@ -282,11 +315,11 @@ async fn place(
                     orderer_name, recipient, recipient_phone, zonecode, road_address, jibun_address, building_name,
                     detail_address, delivery_note, payment_method, subtotal, discount, shipping_fee, total,
                     tax_free_amount, vat, coupon_id, coupon_code, idempotency_key, deposit_bank, deposit_account,
-                    deposit_holder, deposit_due_at)
+                    deposit_holder, deposit_due_at, cart_token_hash)
                VALUES ($1, to_char(now() AT TIME ZONE 'Asia/Seoul', 'YYYYMMDD') || '-'
                            || lpad(((nextval('order_number_seq') - 1) % 999999 + 1)::text, 6, '0'),
                        'AWAITING_DEPOSIT', $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16,
-                       $17, $18, $19, $20, $21, $22, $23, $24, $25, $26, $27, $28, $29)
+                       $17, $18, $19, $20, $21, $22, $23, $24, $25, $26, $27, $28, $29, $44)
                RETURNING id),
            l AS (
                INSERT INTO order_lines (id, order_id, variant_id, product_id, product_name, variant_name, sku,
@@ -316,8 +349,8 @@ async fn place(
         input.phone.as_str(),
         input.orderer_name,
         a.recipient,
-        a.phone.as_str(),
-        a.zonecode.as_str(),
+        a.phone,
+        a.zonecode,
         a.road_address,
         a.jibun_address,
         a.building_name,
@@ -351,6 +384,7 @@ async fn place(
         actor.label(),
         &movements.0,
         &movements.1,
+        token_hash,
     )
     .fetch_one(&mut *tx)
     .await?;

@@ -6,11 +6,12 @@ use sqlx::{PgConnection, PgPool};
 
 use crate::{
     Error,
+    address::PostalAddress,
     auth::{self, Limits, Scope},
     cart,
     ids::{AddressId, CustomerId},
     settings::CustomerSettings,
-    types::{Email, NewPassword, PhoneNumber, Zonecode},
+    types::{Email, NewPassword, PhoneNumber},
 };
 
 /// A customer's profile.
@@ -182,7 +183,7 @@ pub async fn login(
         "INSERT INTO customer_sessions (token_hash, customer_id, expires_at) VALUES ($1, $2, $3)",
         token_hash,
         id as CustomerId,
-        now + Duration::days(settings.session_days),
+        Utc::now() + Duration::days(settings.session_days),
     )
     .execute(&mut *tx)
     .await?;
@@ -227,103 +228,45 @@ pub async fn logout(pool: &PgPool, token: &str) -> Result<(), Error> {
 pub struct Address {
     /// Its id.
     pub id: AddressId,
-    /// 받는 분.
-    pub recipient: String,
-    /// Phone, digits.
-    pub phone: String,
-    /// 우편번호.
-    pub zonecode: String,
-    /// 도로명 주소.
-    pub road_address: String,
-    /// 지번 주소.
-    pub jibun_address: String,
-    /// 건물명.
-    pub building_name: String,
-    /// 상세 주소.
-    pub detail_address: String,
+    /// The address and recipient.
+    pub address: PostalAddress,
     /// The default address.
     pub is_default: bool,
 }
 
-/// An address as entered, parsed.
-#[derive(Clone, Debug)]
-pub struct AddressInput {
-    /// 받는 분.
-    pub recipient: String,
-    /// Phone.
-    pub phone: PhoneNumber,
-    /// 우편번호.
-    pub zonecode: Zonecode,
-    /// 도로명 주소.
-    pub road_address: String,
-    /// 지번 주소.
-    pub jibun_address: String,
-    /// 건물명.
-    pub building_name: String,
-    /// 상세 주소.
-    pub detail_address: String,
-}
-
-impl AddressInput {
-    /// Parses the fields of the Daum/Kakao postcode widget plus recipient and phone.
-    #[allow(clippy::too_many_arguments)]
-    pub fn parse(
-        recipient: &str,
-        phone: &str,
-        zonecode: &str,
-        road_address: &str,
-        jibun_address: &str,
-        building_name: &str,
-        detail_address: &str,
-    ) -> Result<AddressInput, Error> {
-        let road = road_address.trim();
-        if road.is_empty() || road.chars().count() > 200 {
-            return Err(Error::Invalid {
-                field: "roadAddress",
-                reason: "1–200 characters".into(),
-            });
-        }
-        let limited = |s: &str, field: &'static str| {
-            let s = s.trim();
-            if s.chars().count() > 200 {
-                Err(Error::Invalid {
-                    field,
-                    reason: "at most 200 characters".into(),
-                })
-            } else {
-                Ok(s.to_owned())
-            }
-        };
-        Ok(AddressInput {
-            recipient: parse_name(recipient, "recipient")?,
-            phone: PhoneNumber::parse(phone, "phone")?,
-            zonecode: Zonecode::parse(zonecode)?,
-            road_address: road.to_owned(),
-            jibun_address: limited(jibun_address, "jibunAddress")?,
-            building_name: limited(building_name, "buildingName")?,
-            detail_address: limited(detail_address, "detailAddress")?,
-        })
-    }
-}
-
 /// A customer's addresses, the default first.
 pub async fn addresses(pool: &PgPool, customer: CustomerId) -> Result<Vec<Address>, Error> {
-    Ok(sqlx::query_as!(
-        Address,
+    let rows = sqlx::query!(
         r#"SELECT id AS "id: AddressId", recipient, phone, zonecode, road_address, jibun_address,
                   building_name, detail_address, is_default
              FROM addresses WHERE customer_id = $1 ORDER BY is_default DESC, created_at"#,
         customer as CustomerId,
     )
     .fetch_all(pool)
-    .await?)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|r| Address {
+            id: r.id,
+            address: PostalAddress {
+                recipient: r.recipient,
+                phone: r.phone,
+                zonecode: r.zonecode,
+                road_address: r.road_address,
+                jibun_address: r.jibun_address,
+                building_name: r.building_name,
+                detail_address: r.detail_address,
+            },
+            is_default: r.is_default,
+        })
+        .collect())
 }
 
 /// Saves an address; the first one, or one saved with `default`, becomes the default.
 pub async fn add_address(
     pool: &PgPool,
     customer: CustomerId,
-    a: AddressInput,
+    a: PostalAddress,
     default: bool,
 ) -> Result<Address, Error> {
     let mut tx = pool.begin().await?;
@@ -345,8 +288,8 @@ pub async fn add_address(
         id as AddressId,
         customer as CustomerId,
         a.recipient,
-        a.phone.as_str(),
-        a.zonecode.as_str(),
+        a.phone,
+        a.zonecode,
         a.road_address,
         a.jibun_address,
         a.building_name,
@@ -382,7 +325,7 @@ pub async fn update_address(
     pool: &PgPool,
     customer: CustomerId,
     id: AddressId,
-    a: AddressInput,
+    a: PostalAddress,
 ) -> Result<Address, Error> {
     let r = sqlx::query!(
         "UPDATE addresses SET recipient = $3, phone = $4, zonecode = $5, road_address = $6, jibun_address = $7,

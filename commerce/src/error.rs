@@ -88,6 +88,10 @@ pub enum Error {
     /// Checkout of an empty cart (`CART_EMPTY`).
     #[error("the cart is empty")]
     CartEmpty,
+    /// An idempotency key already used by another cart or customer (`IDEMPOTENCY_KEY_REUSED`):
+    /// nothing about that order is told.
+    #[error("this idempotency key was already used for another checkout; send a new key")]
+    IdempotencyKeyReused,
     /// An order transition from a state that doesn't allow it (`INVALID_STATE`).
     #[error("cannot {action} an order in state {from}")]
     InvalidState {
@@ -157,6 +161,8 @@ pub enum Code {
     CouponInvalid,
     /// See [`Error::CartEmpty`].
     CartEmpty,
+    /// See [`Error::IdempotencyKeyReused`].
+    IdempotencyKeyReused,
     /// See [`Error::InvalidState`].
     InvalidState,
     /// See [`Error::AmountMismatch`].
@@ -297,6 +303,7 @@ impl Error {
             Error::PriceChanged { .. } => Code::PriceChanged,
             Error::CouponInvalid(_) => Code::CouponInvalid,
             Error::CartEmpty => Code::CartEmpty,
+            Error::IdempotencyKeyReused => Code::IdempotencyKeyReused,
             Error::InvalidState { .. } => Code::InvalidState,
             Error::AmountMismatch { .. } => Code::AmountMismatch,
             Error::InvalidTotp => Code::InvalidTotp,
@@ -365,6 +372,9 @@ impl Error {
             }
             (Lang::Ko, Error::CouponInvalid(p)) => p.ko(),
             (Lang::Ko, Error::CartEmpty) => "장바구니가 비어 있습니다".into(),
+            (Lang::Ko, Error::IdempotencyKeyReused) => {
+                "이미 다른 주문에 사용된 요청 키입니다. 새 키로 다시 시도해 주세요".into()
+            }
             (Lang::Ko, Error::InvalidState { from, action }) => {
                 format!("현재 주문 상태({from})에서는 할 수 없는 작업입니다: {action}")
             }

@@ -4,6 +4,7 @@
 //! function names the error codes it can return (see [`Code`]).
 #![warn(missing_docs)]
 
+pub mod address;
 pub mod auth;
 pub mod cart;
 pub mod catalog;

@@ -141,8 +141,9 @@ async fn ship_in(
 }
 
 /// Ships an order (`PAID` or `PREPARING` → `SHIPPED`) with a carrier and tracking number,
-/// in one transaction. Errors: `FORBIDDEN`, `NOT_FOUND` (order, carrier), `INVALID_INPUT`
-/// (tracking number), `INVALID_STATE`.
+/// in one transaction; the order comes back as `by` may see it ([`Order::seen_by`]).
+/// Errors: `FORBIDDEN`, `NOT_FOUND` (order, carrier), `INVALID_INPUT` (tracking number),
+/// `INVALID_STATE`.
 pub async fn create_shipment(
     pool: &PgPool,
     by: Principal,
@@ -155,7 +156,10 @@ pub async fn create_shipment(
     let mut tx = pool.begin().await?;
     let shipped = ship_in(&mut tx, by, id, carrier, tracking, ip).await?;
     tx.commit().await?;
-    Ok(shipped)
+    Ok(Shipped {
+        order: shipped.order.seen_by(by),
+        ..shipped
+    })
 }
 
 /// The outcome of one CSV row.

@@ -105,6 +105,105 @@ async fn the_same_idempotency_key_twice_at_once_gives_one_order() {
     assert_eq!(data(&r)["checkoutComplete"]["order"]["number"], numbers[0]);
 }
 
+/// Another buyer's input: nothing in it matches the victim's order.
+fn attacker_input(key: &Value) -> Value {
+    let mut i = checkout_input("mallory@example.net");
+    i["ordererName"] = json!("말로리");
+    i["phone"] = json!("010-9999-0000");
+    i["shippingAddress"] = json!({
+        "recipient": "말로리", "phone": "010-9999-0000", "zonecode": "48058",
+        "roadAddress": "부산광역시 해운대구 센텀중앙로 97", "jibunAddress": "", "buildingName": "", "detailAddress": "1호"
+    });
+    i["idempotencyKey"] = key.clone();
+    i
+}
+
+#[tokio::test]
+async fn someone_elses_idempotency_key_is_refused_and_reveals_nothing() {
+    let app = TestApp::spawn().await;
+    let v = product_with_stock(&app.pool, "idem-leak", &[(10000, 100)], false).await;
+    let token = app.cart(&[(&v[0], 1)]).await;
+    let victim = checkout_input("victim@example.com");
+    let r = app.gql(CHECKOUT, json!({ "t": token, "i": victim })).await;
+    let number = data(&r)["checkoutComplete"]["order"]["number"]
+        .as_str()
+        .expect("number")
+        .to_owned();
+    let key = &victim["idempotencyKey"];
+    let full = "mutation($t: String!, $i: CheckoutCompleteInput!) { checkoutComplete(cartToken: $t, input: $i) {
+        order { id number email phone ordererName shippingAddress { recipient phone roadAddress detailAddress } }
+        userErrors { field code message } } }";
+    // With a made-up cart token, and with a real cart of the attacker's own.
+    let own = app.cart(&[(&v[0], 3)]).await;
+    for t in ["anything", own.as_str()] {
+        let r = app.gql(full, json!({ "t": t, "i": attacker_input(key) })).await;
+        let p = &data(&r)["checkoutComplete"];
+        assert!(p["order"].is_null(), "{r}");
+        assert_eq!(p["userErrors"][0]["code"], "IDEMPOTENCY_KEY_REUSED", "{r}");
+        let text = r.to_string();
+        for secret in [number.as_str(), "victim", "홍길동", "5678", "테헤란로", "10층"] {
+            assert!(!text.contains(secret), "{secret} leaked: {text}");
+        }
+    }
+    assert_eq!(
+        count(&app, "SELECT count(*) FROM orders").await,
+        1,
+        "the attacker's cart placed nothing"
+    );
+    assert_eq!(stock(&app, &v[0]).await, (100, 1));
+    // The buyer's own retry, same cart token and key, still answers with their order.
+    let r = app.gql(CHECKOUT, json!({ "t": token, "i": victim })).await;
+    assert_eq!(data(&r)["checkoutComplete"]["order"]["number"], number.as_str());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn one_key_from_two_carts_at_once_places_one_order_and_refuses_the_other() {
+    let app = TestApp::spawn().await;
+    let v = product_with_stock(&app.pool, "idem-two", &[(10000, 100)], false).await;
+    let input = checkout_input("first@example.com");
+    let carts = [app.cart(&[(&v[0], 1)]).await, app.cart(&[(&v[0], 1)]).await];
+    let barrier = Arc::new(Barrier::new(2));
+    let mut tasks = Vec::new();
+    for (i, token) in carts.into_iter().enumerate() {
+        let (base, barrier) = (app.base.clone(), barrier.clone());
+        let input = if i == 0 {
+            input.clone()
+        } else {
+            attacker_input(&input["idempotencyKey"])
+        };
+        tasks.push(tokio::spawn(async move {
+            barrier.wait().await;
+            let body = json!({ "query": CHECKOUT, "variables": { "t": token, "i": input } });
+            let r: Value = reqwest::Client::new()
+                .post(format!("{base}/graphql"))
+                .json(&body)
+                .send()
+                .await
+                .expect("send")
+                .json()
+                .await
+                .expect("json");
+            r
+        }));
+    }
+    let mut codes = Vec::new();
+    for t in tasks {
+        let r = t.await.expect("task");
+        let p = &data(&r)["checkoutComplete"];
+        match p["userErrors"][0]["code"].as_str() {
+            None => codes.push("PLACED".to_owned()),
+            Some(c) => {
+                assert!(p["order"].is_null(), "{r}");
+                codes.push(c.to_owned());
+            }
+        }
+    }
+    codes.sort();
+    assert_eq!(codes, ["IDEMPOTENCY_KEY_REUSED", "PLACED"]);
+    assert_eq!(count(&app, "SELECT count(*) FROM orders").await, 1);
+    assert_eq!(stock(&app, &v[0]).await, (100, 1));
+}
+
 #[tokio::test]
 async fn an_order_snapshots_the_cart_and_waits_for_the_deposit() {
     let app = TestApp::spawn_with(Options {

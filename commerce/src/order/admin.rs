@@ -6,7 +6,7 @@ use chrono::{DateTime, Utc};
 use serde_json::json;
 use sqlx::PgPool;
 
-use super::{Actor, Order, OrderKey, OrderStatus, Transition, cancel, confirm_deposit, get, transition};
+use super::{Actor, Order, OrderKey, OrderStatus, Transition, cancel_in, confirm_deposit_in, get, transition};
 use crate::{
     Error, Won,
     ids::{OrderId, RefundId},
@@ -24,15 +24,14 @@ pub struct OrderFilter {
     pub from: Option<DateTime<Utc>>,
     /// Placed before.
     pub to: Option<DateTime<Utc>>,
-    /// Order number, orderer name or phone (any part).
+    /// Order number, orderer or recipient name, or phone (any part). Roles that don't see
+    /// personal data search order numbers only: a name or phone finds nothing, since
+    /// finding an order by its full phone number would unmask it.
     pub search: Option<String>,
 }
 
-fn shown(by: Principal, o: Order) -> Order {
-    if by.sees_personal_data() { o } else { o.masked() }
-}
-
-/// Orders newest first, a page at a time. Errors: `FORBIDDEN`.
+/// Orders newest first, a page at a time; `filter.search` looks at names and phones only
+/// for roles that see personal data. Errors: `FORBIDDEN`.
 pub async fn list(
     pool: &PgPool,
     by: Principal,
@@ -58,8 +57,9 @@ pub async fn list(
               AND ($3::text IS NULL OR o.channel = $3)
               AND ($4::timestamptz IS NULL OR o.created_at >= $4)
               AND ($5::timestamptz IS NULL OR o.created_at < $5)
-              AND ($6::text IS NULL OR o.number LIKE $6 OR o.orderer_name LIKE $6 OR o.recipient LIKE $6
-                   OR ($7 <> '' AND (o.phone LIKE '%' || $7 || '%' OR o.recipient_phone LIKE '%' || $7 || '%')))
+              AND ($6::text IS NULL OR o.number LIKE $6
+                   OR ($9 AND (o.orderer_name LIKE $6 OR o.recipient LIKE $6
+                       OR ($7 <> '' AND (o.phone LIKE '%' || $7 || '%' OR o.recipient_phone LIKE '%' || $7 || '%')))))
             ORDER BY o.created_at DESC, o.id DESC LIMIT $8"#,
         after.map(|a| a.0),
         filter.status.map(OrderStatus::as_str),
@@ -69,6 +69,7 @@ pub async fn list(
         search.as_ref().map(|s| s.0.as_str()),
         search.as_ref().map_or("", |s| s.1.as_str()),
         i64::from(first) + 1,
+        by.sees_personal_data(),
     )
     .fetch_all(&mut *conn)
     .await?;
@@ -76,7 +77,7 @@ pub async fn list(
     let mut orders = Vec::new();
     for id in ids.into_iter().take(first as usize) {
         if let Some(o) = get(&mut conn, &OrderKey::Id(id)).await? {
-            orders.push(shown(by, o));
+            orders.push(o.seen_by(by));
         }
     }
     Ok((orders, has_next))
@@ -87,7 +88,7 @@ pub async fn find(pool: &PgPool, by: Principal, key: &OrderKey<'_>) -> Result<Or
     by.require(Permission::ReadOrders, "read orders")?;
     let mut conn = pool.acquire().await?;
     let o = get(&mut conn, key).await?.ok_or(Error::NotFound { what: "order" })?;
-    Ok(shown(by, o))
+    Ok(o.seen_by(by))
 }
 
 /// A bank-transfer deposit arrived: `AWAITING_DEPOSIT` → `PAID`, the amount exact.
@@ -100,10 +101,11 @@ pub async fn mark_deposited(
     ip: Option<&str>,
 ) -> Result<Order, Error> {
     by.require(Permission::WriteOrders, "confirm deposits")?;
-    let o = confirm_deposit(pool, id, amount, by.id).await?;
-    let mut conn = pool.acquire().await?;
+    // The audit row commits with the change or not at all.
+    let mut tx = pool.begin().await?;
+    let o = confirm_deposit_in(&mut tx, id, amount, by.id).await?;
     audit(
-        &mut conn,
+        &mut tx,
         Some(by.id),
         "order.deposit",
         &o.number,
@@ -111,7 +113,8 @@ pub async fn mark_deposited(
         ip,
     )
     .await?;
-    Ok(shown(by, o))
+    tx.commit().await?;
+    Ok(o.seen_by(by))
 }
 
 /// Cancels before shipping (stock released, a refund to make for a paid order).
@@ -124,10 +127,11 @@ pub async fn cancel_by_staff(
     ip: Option<&str>,
 ) -> Result<Order, Error> {
     by.require(Permission::WriteOrders, "cancel orders")?;
-    let o = cancel(pool, id, Actor::Staff(by.id), reason).await?;
-    let mut conn = pool.acquire().await?;
+    // The audit row commits with the cancel or not at all.
+    let mut tx = pool.begin().await?;
+    let o = cancel_in(&mut tx, id, Actor::Staff(by.id), reason).await?;
     audit(
-        &mut conn,
+        &mut tx,
         Some(by.id),
         "order.cancel",
         &o.number,
@@ -135,7 +139,8 @@ pub async fn cancel_by_staff(
         ip,
     )
     .await?;
-    Ok(shown(by, o))
+    tx.commit().await?;
+    Ok(o.seen_by(by))
 }
 
 /// Records a refund paid back to the customer (its own row; never an edit of the order),
@@ -194,7 +199,7 @@ pub async fn refund(
         .await?
         .ok_or(Error::NotFound { what: "order" })?;
     tx.commit().await?;
-    Ok(shown(by, after))
+    Ok(after.seen_by(by))
 }
 
 /// Moves an order along the state machine to `target`: `PREPARING`, `DELIVERED`,
@@ -241,5 +246,5 @@ pub async fn set_status(
         .await?
         .ok_or(Error::NotFound { what: "order" })?;
     tx.commit().await?;
-    Ok(shown(by, after))
+    Ok(after.seen_by(by))
 }

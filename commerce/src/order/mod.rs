@@ -13,6 +13,7 @@ pub use status::{OrderStatus, Transition};
 
 use crate::{
     Error, Won,
+    address::PostalAddress,
     ids::{CustomerId, OrderId, OrderLineId, PaymentId, ProductId, RefundId, StaffId, VariantId},
     types::Email,
 };
@@ -67,25 +68,6 @@ pub struct OrderLine {
     pub is_gift: bool,
 }
 
-/// A shipping address as the Daum/Kakao postcode widget gives it, plus recipient.
-#[derive(Clone, Debug)]
-pub struct ShippingAddress {
-    /// 받는 분.
-    pub recipient: String,
-    /// Their phone, digits.
-    pub phone: String,
-    /// 우편번호.
-    pub zonecode: String,
-    /// 도로명 주소.
-    pub road_address: String,
-    /// 지번 주소.
-    pub jibun_address: String,
-    /// 건물명.
-    pub building_name: String,
-    /// 상세 주소.
-    pub detail_address: String,
-}
-
 /// Where to pay by bank transfer.
 #[derive(Clone, Debug)]
 pub struct DepositInfo {
@@ -108,10 +90,20 @@ pub struct HistoryEntry {
     pub to_status: String,
     /// Who.
     pub actor: String,
-    /// Why.
+    /// Why: for staff, every note; see [`HistoryEntry::customer_note`] for the customer.
     pub note: String,
+    /// Whether the customer may read `note`: only what they wrote themselves (a cancel
+    /// reason). Staff notes and system texts are internal.
+    pub note_for_customer: bool,
     /// When.
     pub created_at: DateTime<Utc>,
+}
+
+impl HistoryEntry {
+    /// The note as the customer may see it: their own words, else empty.
+    pub fn customer_note(&self) -> &str {
+        if self.note_for_customer { &self.note } else { "" }
+    }
 }
 
 /// An order with its lines and history.
@@ -136,7 +128,7 @@ pub struct Order {
     /// 주문자.
     pub orderer_name: String,
     /// Where it goes.
-    pub shipping_address: ShippingAddress,
+    pub shipping_address: PostalAddress,
     /// 배송 메모.
     pub delivery_note: String,
     /// `BANK_TRANSFER`, …
@@ -172,6 +164,27 @@ pub struct Order {
 }
 
 impl Order {
+    /// The order as the staff member `by` may see it: whole for the roles that see personal
+    /// data, else [`Order::masked`]. Every order handed to staff goes through this.
+    #[must_use]
+    pub fn seen_by(self, by: crate::staff::Principal) -> Order {
+        if by.sees_personal_data() { self } else { self.masked() }
+    }
+
+    /// The order as its customer sees it: history keeps status changes and times, and only
+    /// the notes the customer wrote (staff notes and actors stay internal). Every order
+    /// handed to the storefront goes through this.
+    #[must_use]
+    pub fn for_customer(mut self) -> Order {
+        for h in &mut self.history {
+            if !h.note_for_customer {
+                h.note.clear();
+            }
+            h.actor.clear();
+        }
+        self
+    }
+
     /// The order as staff who don't need personal data see it: 홍*동, 010-****-5678,
     /// ho***@example.com, no detail address.
     #[must_use]
@@ -180,11 +193,7 @@ impl Order {
         self.email = mask_email(&self.email);
         self.phone = mask_phone(&self.phone);
         self.orderer_name = mask_name(&self.orderer_name);
-        let a = &mut self.shipping_address;
-        a.recipient = mask_name(&a.recipient);
-        a.phone = mask_phone(&a.phone);
-        a.detail_address = String::new();
-        a.jibun_address = String::new();
+        self.shipping_address = self.shipping_address.masked();
         self.delivery_note = String::new();
         self
     }
@@ -223,7 +232,8 @@ pub async fn get(conn: &mut PgConnection, key: &OrderKey<'_>) -> Result<Option<O
                      ORDER BY l.position) FROM order_lines l WHERE l.order_id = o.id)
                   AS "lines!: Json<Vec<OrderLine>>",
                   (SELECT json_agg(json_build_object('from_status', h.from_status, 'to_status', h.to_status,
-                       'actor', h.actor, 'note', h.note, 'created_at', h.created_at) ORDER BY h.id)
+                       'actor', h.actor, 'note', h.note, 'note_for_customer', h.note_for_customer,
+                       'created_at', h.created_at) ORDER BY h.id)
                      FROM order_history h WHERE h.order_id = o.id)
                   AS "history!: Json<Vec<HistoryEntry>>"
              FROM orders o
@@ -253,7 +263,7 @@ pub async fn get(conn: &mut PgConnection, key: &OrderKey<'_>) -> Result<Option<O
         email: r.email,
         phone: r.phone,
         orderer_name: r.orderer_name,
-        shipping_address: ShippingAddress {
+        shipping_address: PostalAddress {
             recipient: r.recipient,
             phone: r.recipient_phone,
             zonecode: r.zonecode,
@@ -281,18 +291,19 @@ pub async fn get(conn: &mut PgConnection, key: &OrderKey<'_>) -> Result<Option<O
     }))
 }
 
-/// A guest's order: by number and the e-mail it was placed with. `NOT_FOUND` for either
-/// mismatch, so numbers can't be probed.
+/// A guest's order: by number and the e-mail it was placed with, as the customer sees it
+/// ([`Order::for_customer`]). `NOT_FOUND` for either mismatch, so numbers can't be probed.
 pub async fn by_number_and_email(pool: &PgPool, number: &str, email: &str) -> Result<Order, Error> {
     let email = Email::parse(email).map_err(|_| Error::NotFound { what: "order" })?;
     let mut conn = pool.acquire().await?;
     match get(&mut conn, &OrderKey::Number(number.trim())).await? {
-        Some(o) if o.email == email.as_str() => Ok(o),
+        Some(o) if o.email == email.as_str() => Ok(o.for_customer()),
         _ => Err(Error::NotFound { what: "order" }),
     }
 }
 
-/// A member's orders, newest first, a page at a time (keyset on `created_at, id`).
+/// A member's orders as they see them, newest first, a page at a time (keyset on
+/// `created_at, id`).
 pub async fn of_customer(
     pool: &PgPool,
     customer: CustomerId,
@@ -316,14 +327,15 @@ pub async fn of_customer(
     let mut orders = Vec::with_capacity(ids.len());
     for id in ids.into_iter().take(first as usize) {
         if let Some(o) = get(&mut conn, &OrderKey::Id(id)).await? {
-            orders.push(o);
+            orders.push(o.for_customer());
         }
     }
     Ok((orders, has_next))
 }
 
 /// Moves an order along `t` inside the caller's transaction: the UPDATE repeats the
-/// sources so a racer loses cleanly, and the history row is written with it.
+/// sources so a racer loses cleanly, and the history row is written with it (its note
+/// readable by the customer only when the customer wrote it).
 /// Errors: `NOT_FOUND`, `INVALID_STATE`.
 pub async fn transition(
     conn: &mut PgConnection,
@@ -342,14 +354,16 @@ pub async fn transition(
                      WHERE id = $1 AND status = ANY($3)
                     RETURNING id),
                 hist AS (
-                    INSERT INTO order_history (order_id, from_status, to_status, actor, note)
-                    SELECT $1, prev.status, $2, $4, $5 FROM prev, upd)
+                    INSERT INTO order_history (order_id, from_status, to_status, actor, note, note_for_customer)
+                    SELECT $1, prev.status, $2, $4, $5, $6 FROM prev, upd)
            SELECT prev.status AS "from!", (SELECT count(*) FROM upd) AS "moved!" FROM prev"#,
         id as OrderId,
         target.as_str(),
         &t.source_names(),
         actor.label(),
         note,
+        // The customer reads back only their own words; a staff note is internal.
+        matches!(actor, Actor::Customer(_) | Actor::Guest),
     )
     .fetch_optional(&mut *conn)
     .await?;
@@ -392,11 +406,52 @@ pub async fn release_allocation(conn: &mut PgConnection, id: OrderId, reason: &s
 /// Errors: `NOT_FOUND`, `INVALID_STATE`.
 pub async fn cancel(pool: &PgPool, id: OrderId, actor: Actor, reason: &str) -> Result<Order, Error> {
     let mut tx = pool.begin().await?;
-    let before = get(&mut tx, &OrderKey::Id(id))
+    let after = cancel_in(&mut tx, id, actor, reason).await?;
+    tx.commit().await?;
+    Ok(after)
+}
+
+/// Reason recorded when a customer cancels without giving one.
+const CUSTOMER_CANCEL: &str = "cancelled by the customer";
+
+/// A customer cancels their order before it ships: the signed-in owner (`me`) by number
+/// alone, a guest by number and the order's e-mail. The reason (trimmed, at most 500
+/// characters) is theirs, so they see it in the history. Returns the order as the customer
+/// sees it. Errors: `NOT_FOUND` (no such order, or not theirs: the same answer), `INVALID_STATE`.
+pub async fn cancel_by_customer(
+    pool: &PgPool,
+    number: &str,
+    email: Option<&str>,
+    me: Option<CustomerId>,
+    reason: Option<&str>,
+) -> Result<Order, Error> {
+    let mut tx = pool.begin().await?;
+    let o = get(&mut tx, &OrderKey::Number(number.trim()))
         .await?
         .ok_or(Error::NotFound { what: "order" })?;
-    transition(&mut tx, id, Transition::Cancel, actor, reason).await?;
-    release_allocation(&mut tx, id, "ORDER_CANCELLED", actor).await?;
+    let by_email = email
+        .and_then(|e| Email::parse(e).ok())
+        .is_some_and(|e| e.as_str() == o.email);
+    let actor = match (me, o.customer_id) {
+        (Some(me), Some(owner)) if me == owner => Actor::Customer(me),
+        _ if by_email => Actor::Guest,
+        _ => return Err(Error::NotFound { what: "order" }),
+    };
+    let reason: String = reason.unwrap_or("").trim().chars().take(500).collect();
+    let reason = if reason.is_empty() { CUSTOMER_CANCEL } else { &reason };
+    let after = cancel_in(&mut tx, o.id, actor, reason).await?;
+    tx.commit().await?;
+    Ok(after.for_customer())
+}
+
+/// [`cancel`] inside the caller's transaction, so what else the caller writes (the audit
+/// row of a staff cancel) commits or rolls back with it. Errors: `NOT_FOUND`, `INVALID_STATE`.
+pub async fn cancel_in(conn: &mut PgConnection, id: OrderId, actor: Actor, reason: &str) -> Result<Order, Error> {
+    let before = get(conn, &OrderKey::Id(id))
+        .await?
+        .ok_or(Error::NotFound { what: "order" })?;
+    transition(conn, id, Transition::Cancel, actor, reason).await?;
+    release_allocation(conn, id, "ORDER_CANCELLED", actor).await?;
     if before.paid_at.is_some() && before.total > Won::ZERO {
         sqlx::query!(
             "INSERT INTO refunds (id, order_id, amount, reason, actor) VALUES ($1, $2, $3, $4, $5)",
@@ -406,22 +461,34 @@ pub async fn cancel(pool: &PgPool, id: OrderId, actor: Actor, reason: &str) -> R
             reason,
             actor.label(),
         )
-        .execute(&mut *tx)
+        .execute(&mut *conn)
         .await?;
     }
-    let after = get(&mut tx, &OrderKey::Id(id))
+    get(conn, &OrderKey::Id(id))
         .await?
-        .ok_or(Error::NotFound { what: "order" })?;
+        .ok_or(Error::NotFound { what: "order" })
+}
+
+/// Staff confirm a bank-transfer deposit: `AWAITING_DEPOSIT` → `PAID` with a payment row.
+/// The amount must be the order's total to the won. One transaction. Errors: `NOT_FOUND`,
+/// `INVALID_STATE`, `AMOUNT_MISMATCH` (nothing changes).
+pub async fn confirm_deposit(pool: &PgPool, id: OrderId, amount: Won, staff: StaffId) -> Result<Order, Error> {
+    let mut tx = pool.begin().await?;
+    let after = confirm_deposit_in(&mut tx, id, amount, staff).await?;
     tx.commit().await?;
     Ok(after)
 }
 
-/// Staff confirm a bank-transfer deposit: `AWAITING_DEPOSIT` → `PAID` with a payment row.
-/// The amount must be the order's total to the won. Errors: `NOT_FOUND`, `INVALID_STATE`,
-/// `AMOUNT_MISMATCH` (nothing changes).
-pub async fn confirm_deposit(pool: &PgPool, id: OrderId, amount: Won, staff: StaffId) -> Result<Order, Error> {
-    let mut tx = pool.begin().await?;
-    let order = get(&mut tx, &OrderKey::Id(id))
+/// [`confirm_deposit`] inside the caller's transaction, so the audit row of the
+/// confirmation commits or rolls back with it. Errors: `NOT_FOUND`, `INVALID_STATE`,
+/// `AMOUNT_MISMATCH`.
+pub async fn confirm_deposit_in(
+    conn: &mut PgConnection,
+    id: OrderId,
+    amount: Won,
+    staff: StaffId,
+) -> Result<Order, Error> {
+    let order = get(conn, &OrderKey::Id(id))
         .await?
         .ok_or(Error::NotFound { what: "order" })?;
     order.status.apply(Transition::ConfirmDeposit)?;
@@ -432,7 +499,7 @@ pub async fn confirm_deposit(pool: &PgPool, id: OrderId, amount: Won, staff: Sta
         });
     }
     let actor = Actor::Staff(staff);
-    transition(&mut tx, id, Transition::ConfirmDeposit, actor, "deposit confirmed").await?;
+    transition(conn, id, Transition::ConfirmDeposit, actor, "deposit confirmed").await?;
     sqlx::query!(
         "INSERT INTO payments (id, order_id, provider, method, amount, status, actor)
          VALUES ($1, $2, 'BANK_TRANSFER', 'BANK_TRANSFER', $3, 'PAID', $4)",
@@ -441,13 +508,11 @@ pub async fn confirm_deposit(pool: &PgPool, id: OrderId, amount: Won, staff: Sta
         amount.get(),
         actor.label(),
     )
-    .execute(&mut *tx)
+    .execute(&mut *conn)
     .await?;
-    let after = get(&mut tx, &OrderKey::Id(id))
+    get(conn, &OrderKey::Id(id))
         .await?
-        .ok_or(Error::NotFound { what: "order" })?;
-    tx.commit().await?;
-    Ok(after)
+        .ok_or(Error::NotFound { what: "order" })
 }
 
 /// Expires every order still awaiting its deposit at `now` past its due time, releasing

@@ -155,6 +155,19 @@ impl OrderStatus {
         }
     }
 
+    /// Whether the order has left with the carrier (now or earlier): its tracking page is
+    /// shown from here on, and it can no longer be cancelled (only returned).
+    pub fn has_shipped(self) -> bool {
+        matches!(
+            self,
+            OrderStatus::Shipped
+                | OrderStatus::Delivered
+                | OrderStatus::Completed
+                | OrderStatus::ReturnRequested
+                | OrderStatus::Returned
+        )
+    }
+
     /// Whether stock is still allocated to an order in this state.
     pub fn holds_allocation(self) -> bool {
         matches!(
@@ -191,6 +204,25 @@ mod tests {
         assert_eq!(OrderStatus::parse("AWAITING_DEPOSIT").ok(), Some(AwaitingDeposit));
         for s in OrderStatus::iter() {
             assert_eq!(OrderStatus::parse(s.as_str()).ok(), Some(s));
+        }
+    }
+
+    #[test]
+    fn a_shipped_order_is_never_cancelled_and_only_shipping_leads_there() {
+        for s in OrderStatus::iter() {
+            if s.has_shipped() {
+                assert!(s.apply(Transition::Cancel).is_err(), "{s}");
+                assert!(!s.holds_allocation(), "{s}");
+            }
+            for t in Transition::iter() {
+                if let Ok(next) = s.apply(t) {
+                    // Nothing enters the shipped states except by shipping.
+                    assert!(
+                        !next.has_shipped() || s.has_shipped() || t == Transition::Ship,
+                        "{s} → {next}"
+                    );
+                }
+            }
         }
     }
 

@@ -3,8 +3,10 @@
 use async_graphql::{Context, ID, InputObject, Object, Result, SimpleObject};
 use chrono::{DateTime, FixedOffset};
 use commerce::{
-    Error, cart,
-    customer::{self, AddressInput, SignUp},
+    Error,
+    address::PostalAddress,
+    cart,
+    customer::{self, SignUp},
     ids::AddressId,
     types::{Email, NewPassword, PhoneNumber, format_phone},
 };
@@ -46,9 +48,10 @@ pub struct Address {
 }
 
 impl From<customer::Address> for Address {
-    fn from(a: customer::Address) -> Address {
+    fn from(saved: customer::Address) -> Address {
+        let a = saved.address;
         Address {
-            id: ID(a.id.to_string()),
+            id: ID(saved.id.to_string()),
             phone: format_phone(&a.phone),
             recipient: a.recipient,
             zonecode: a.zonecode,
@@ -56,7 +59,7 @@ impl From<customer::Address> for Address {
             jibun_address: a.jibun_address,
             building_name: a.building_name,
             detail_address: a.detail_address,
-            is_default: a.is_default,
+            is_default: saved.is_default,
         }
     }
 }
@@ -167,16 +170,17 @@ pub struct AddressFields {
 }
 
 impl AddressFields {
-    pub(super) fn parse(&self) -> Result<AddressInput, Error> {
-        AddressInput::parse(
-            &self.recipient,
-            &self.phone,
-            &self.zonecode,
-            &self.road_address,
-            self.jibun_address.as_deref().unwrap_or(""),
-            self.building_name.as_deref().unwrap_or(""),
-            self.detail_address.as_deref().unwrap_or(""),
-        )
+    pub(super) fn parse(&self) -> Result<PostalAddress, Error> {
+        PostalAddress {
+            recipient: self.recipient.clone(),
+            phone: self.phone.clone(),
+            zonecode: self.zonecode.clone(),
+            road_address: self.road_address.clone(),
+            jibun_address: self.jibun_address.clone().unwrap_or_default(),
+            building_name: self.building_name.clone().unwrap_or_default(),
+            detail_address: self.detail_address.clone().unwrap_or_default(),
+        }
+        .checked()
     }
 }
 

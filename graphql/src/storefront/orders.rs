@@ -4,8 +4,7 @@ use async_graphql::{Context, Enum, ID, InputObject, Object, Result, SimpleObject
 use chrono::{DateTime, FixedOffset};
 use commerce::{
     Error,
-    order::{self, Actor, OrderKey},
-    types::Email,
+    order::{self, OrderKey},
 };
 use sqlx::PgPool;
 
@@ -111,7 +110,8 @@ pub struct OrderEvent {
     from_status: Option<String>,
     /// To.
     to_status: String,
-    /// Why.
+    /// Why. Staff read every note; the customer reads only what they wrote themselves
+    /// (their cancel reason), never staff notes.
     note: String,
     /// When.
     at: DateTime<FixedOffset>,
@@ -240,21 +240,18 @@ impl Order {
                 actor: staff.then(|| h.actor.clone()),
                 from_status: h.from_status.clone(),
                 to_status: h.to_status.clone(),
-                note: h.note.clone(),
+                note: if staff {
+                    h.note.clone()
+                } else {
+                    h.customer_note().to_owned()
+                },
                 at: seoul(h.created_at),
             })
             .collect()
     }
     /// The carrier's tracking page, once shipped.
     async fn tracking_url(&self, ctx: &Context<'_>) -> Result<Option<String>> {
-        if !matches!(
-            self.0.status,
-            commerce::order::OrderStatus::Shipped
-                | commerce::order::OrderStatus::Delivered
-                | commerce::order::OrderStatus::Completed
-                | commerce::order::OrderStatus::ReturnRequested
-                | commerce::order::OrderStatus::Returned
-        ) {
+        if !self.0.status.has_shipped() {
             return Ok(None);
         }
         let mut conn = ctx.data::<PgPool>()?.acquire().await.gql(ctx)?;
@@ -305,7 +302,7 @@ pub struct OrderCancelInput {
     number: String,
     /// The order's e-mail (guests).
     email: Option<String>,
-    /// Why, shown to staff.
+    /// Why: shown to staff, and back to the customer in the order's history.
     reason: Option<String>,
 }
 
@@ -339,42 +336,8 @@ impl OrderMutation {
     async fn order_cancel(&self, ctx: &Context<'_>, input: OrderCancelInput) -> Result<OrderPayload> {
         let pool = ctx.data::<PgPool>()?;
         let me = session::customer(ctx).await?;
-        let result = async {
-            let mut conn = pool.acquire().await?;
-            let found = order::get(&mut conn, &OrderKey::Number(input.number.trim())).await?;
-            drop(conn);
-            let o = found.ok_or(Error::NotFound { what: "order" })?;
-            let by_email = input
-                .email
-                .as_deref()
-                .and_then(|e| Email::parse(e).ok())
-                .is_some_and(|e| e.as_str() == o.email);
-            let actor = match (me, o.customer_id) {
-                (Some(me), Some(owner)) if me == owner => Actor::Customer(me),
-                _ if by_email => Actor::Guest,
-                _ => return Err(Error::NotFound { what: "order" }),
-            };
-            let reason = input
-                .reason
-                .as_deref()
-                .unwrap_or("")
-                .trim()
-                .chars()
-                .take(500)
-                .collect::<String>();
-            order::cancel(
-                pool,
-                o.id,
-                actor,
-                if reason.is_empty() {
-                    "cancelled by the customer"
-                } else {
-                    &reason
-                },
-            )
-            .await
-        }
-        .await;
+        let result =
+            order::cancel_by_customer(pool, &input.number, input.email.as_deref(), me, input.reason.as_deref()).await;
         OrderPayload::from(ctx, result)
     }
 }
@@ -408,16 +371,6 @@ pub async fn my_orders(ctx: &Context<'_>, first: Option<i64>, after: Option<Stri
 pub struct OrderConnection {
     nodes: Vec<Order>,
     has_next: bool,
-}
-
-impl OrderConnection {
-    /// A page of `nodes`, more after it if `has_next`.
-    pub fn new(nodes: Vec<commerce::order::Order>, has_next: bool) -> OrderConnection {
-        OrderConnection {
-            nodes: nodes.into_iter().map(Order).collect(),
-            has_next,
-        }
-    }
 }
 
 #[Object]

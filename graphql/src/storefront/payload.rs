@@ -38,6 +38,8 @@ pub enum ErrorCode {
     CouponInvalid,
     /// The cart is empty.
     CartEmpty,
+    /// The idempotency key was already used by another cart or customer.
+    IdempotencyKeyReused,
     /// Not allowed in the order's state.
     InvalidState,
     /// The amount doesn't match the order.
