@@ -99,6 +99,9 @@ pub fn token_hash(token: &str) -> Vec<u8> {
 
 /// HMAC-SHA256 of `message` under `key`: for secrets that are short enough to guess
 /// offline from a plain hash (recovery codes), and for deriving keys with a label.
+///
+/// # Panics
+/// Never: HMAC takes keys of any length.
 pub fn hmac_sha256(key: &[u8], message: &[u8]) -> Vec<u8> {
     // HMAC takes keys of any length; `new_from_slice` can't fail for it.
     let mut mac = <Hmac<Sha256> as KeyInit>::new_from_slice(key).expect("HMAC accepts any key length");
@@ -348,7 +351,7 @@ mod tests {
     fn hmac_sha256_matches_rfc_4231() {
         // RFC 4231 test case 2.
         let mac = hmac_sha256(b"Jefe", b"what do ya want for nothing?");
-        let hex: String = mac.iter().map(|b| format!("{b:02x}")).collect();
+        let hex: String = mac.iter().map(|b| format!("{b:02x}")).collect::<Vec<_>>().concat();
         assert_eq!(hex, "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843");
     }
 

@@ -24,7 +24,7 @@ use super::{
 };
 use crate::{Error, auth, ids::StaffId, settings::StaffSettings};
 
-fn fault(what: &'static str, reason: impl ToString) -> Error {
+fn fault(what: &'static str, reason: &impl std::fmt::Display) -> Error {
     Error::Fault {
         what,
         reason: reason.to_string(),
@@ -37,11 +37,11 @@ fn server_key(s: &StaffSettings) -> Result<[u8; 32], Error> {
         .decode(s.totp_key.expose_secret().trim())
         .ok()
         .and_then(|k| <[u8; 32]>::try_from(k).ok())
-        .ok_or_else(|| fault("staff.totp_key", "not base64 of 32 bytes"))
+        .ok_or_else(|| fault("staff.totp_key", &"not base64 of 32 bytes"))
 }
 
 fn cipher(s: &StaffSettings) -> Result<XChaCha20Poly1305, Error> {
-    XChaCha20Poly1305::new_from_slice(&server_key(s)?).map_err(|e| fault("staff.totp_key", e))
+    XChaCha20Poly1305::new_from_slice(&server_key(s)?).map_err(|e| fault("staff.totp_key", &e))
 }
 
 /// The key recovery codes are hashed under: derived from `staff.totp_key` with its own
@@ -59,7 +59,7 @@ fn recovery_hash(key: &[u8], code: &str) -> Vec<u8> {
 /// `INTERNAL` (bad key, random number generator).
 pub fn seal(s: &StaffSettings, staff: StaffId, secret: &[u8]) -> Result<Vec<u8>, Error> {
     let mut nonce = [0u8; 24];
-    getrandom::fill(&mut nonce).map_err(|e| fault("random number generator", e))?;
+    getrandom::fill(&mut nonce).map_err(|e| fault("random number generator", &e))?;
     let sealed = cipher(s)?
         .encrypt(
             &XNonce::from(nonce),
@@ -68,7 +68,7 @@ pub fn seal(s: &StaffSettings, staff: StaffId, secret: &[u8]) -> Result<Vec<u8>,
                 aad: staff.0.as_bytes(),
             },
         )
-        .map_err(|e| fault("TOTP secret encryption", e))?;
+        .map_err(|e| fault("TOTP secret encryption", &e))?;
     Ok([nonce.as_slice(), &sealed].concat())
 }
 
@@ -78,7 +78,7 @@ pub fn open(s: &StaffSettings, staff: StaffId, sealed: &[u8]) -> Result<Vec<u8>,
     let bad = || {
         fault(
             "staff.totp_key",
-            "the stored TOTP secret does not decrypt with this key",
+            &"the stored TOTP secret does not decrypt with this key",
         )
     };
     let (nonce, body) = sealed.split_at_checked(24).ok_or_else(bad)?;
@@ -102,7 +102,7 @@ pub fn totp(secret: Vec<u8>, account: &str, issuer: &str) -> Result<Totp, Error>
         .with_account_name(account)
         .with_issuer(Some(issuer))
         .build()
-        .map_err(|e| fault("TOTP", e))
+        .map_err(|e| fault("TOTP", &e))
 }
 
 /// What enrollment shows: the otpauth URL (with its `secret`) and the same as a QR code.
@@ -123,10 +123,10 @@ pub async fn totp_enroll(pool: &PgPool, s: &StaffSettings, challenge: &str) -> R
         return Err(Error::Enrollment("two-factor login is already set up"));
     }
     let mut secret = vec![0u8; 20];
-    getrandom::fill(&mut secret).map_err(|e| fault("random number generator", e))?;
+    getrandom::fill(&mut secret).map_err(|e| fault("random number generator", &e))?;
     let t = totp(secret.clone(), &owner.email, &s.issuer)?;
-    let otpauth_url = t.to_url().map_err(|e| fault("TOTP URL", e))?;
-    let qr = t.to_qr_base64().map_err(|e| fault("QR code", e))?;
+    let otpauth_url = t.to_url().map_err(|e| fault("TOTP URL", &e))?;
+    let qr = t.to_qr_base64().map_err(|e| fault("QR code", &e))?;
     let sealed = seal(s, owner.id, &secret)?;
     let mut tx = pool.begin().await?;
     sqlx::query!(
@@ -187,7 +187,7 @@ fn recovery_code() -> Result<String, Error> {
     // Crockford's base32 without I, L, O, U: easy to read and to type.
     const ALPHABET: &[u8] = b"0123456789ABCDEFGHJKMNPQRSTVWXYZ";
     let mut bytes = [0u8; 10];
-    getrandom::fill(&mut bytes).map_err(|e| fault("random number generator", e))?;
+    getrandom::fill(&mut bytes).map_err(|e| fault("random number generator", &e))?;
     let chars: String = bytes.iter().map(|b| ALPHABET[usize::from(b % 32)] as char).collect();
     Ok(format!("{}-{}", &chars[..5], &chars[5..]))
 }
