@@ -55,6 +55,12 @@ pub enum Error {
         /// Seconds until the lock lifts.
         retry_after_secs: i64,
     },
+    /// Too many requests of a guessable kind from one client, e-mail or cart (`RATE_LIMITED`).
+    #[error("too many requests; try again in {retry_after_secs} s")]
+    RateLimited {
+        /// Seconds until a request may succeed.
+        retry_after_secs: u64,
+    },
     /// No valid access token for an operation that needs one (`UNAUTHENTICATED`).
     #[error("sign in first")]
     Unauthenticated,
@@ -151,6 +157,8 @@ pub enum Code {
     InvalidCredentials,
     /// See [`Error::TooManyAttempts`].
     TooManyAttempts,
+    /// See [`Error::RateLimited`].
+    RateLimited,
     /// See [`Error::Unauthenticated`].
     Unauthenticated,
     /// See [`Error::OutOfStock`].
@@ -298,6 +306,7 @@ impl Error {
             Error::AlreadyExists { .. } => Code::AlreadyExists,
             Error::InvalidCredentials => Code::InvalidCredentials,
             Error::TooManyAttempts { .. } => Code::TooManyAttempts,
+            Error::RateLimited { .. } => Code::RateLimited,
             Error::Unauthenticated => Code::Unauthenticated,
             Error::OutOfStock { .. } => Code::OutOfStock,
             Error::PriceChanged { .. } => Code::PriceChanged,
@@ -362,6 +371,9 @@ impl Error {
                     "로그인 시도가 너무 많습니다. {}분 후에 다시 시도해 주세요",
                     (retry_after_secs + 59) / 60
                 )
+            }
+            (Lang::Ko, Error::RateLimited { retry_after_secs }) => {
+                format!("요청이 너무 많습니다. {retry_after_secs}초 후에 다시 시도해 주세요")
             }
             (Lang::Ko, Error::Unauthenticated) => "로그인이 필요합니다".into(),
             (Lang::Ko, Error::OutOfStock { sku, available, .. }) => {

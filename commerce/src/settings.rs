@@ -319,6 +319,8 @@ mod tests {
         assert_eq!(s.listen.to_string(), "127.0.0.1:8080");
         assert!(s.database.url.is_none() && s.database.local);
         assert_eq!(s.database.private_dir, PathBuf::from("./var/postgres"));
+        assert!(s.http.trusted_proxies.is_empty());
+        assert!(s.rate_limits.cart_coupon_apply_per_cart.is_on());
     }
 
     #[test]
@@ -333,6 +335,12 @@ mod tests {
             assert_eq!(s.shop.name, "환경");
             assert_eq!(s.database.url.as_deref(), Some("postgres://u:hunter2@db/x"));
             assert!(!format!("{s:?}").contains("hunter2"));
+            jail.set_env("JANGTEO_HTTP__TRUSTED_PROXIES", "[10.0.0.0/8, \"fd00::/8\"]");
+            jail.set_env("JANGTEO_RATE_LIMITS__CUSTOMER_LOGIN__BURST", "7");
+            let s = Settings::load(None).map_err(|e| e.to_string())?;
+            assert_eq!(s.http.trusted_proxies.len(), 2);
+            assert!(s.http.trusted_proxies[1].contains(&"fd00::1".parse::<std::net::IpAddr>().expect("ip")));
+            assert_eq!(s.rate_limits.customer_login, RateLimit { burst: 7, refill_secs: 2 });
             jail.set_env("JANGTEO_DATABASE__URL", "postgres://other/y");
             let s = Settings::load(None).map_err(|e| e.to_string())?;
             assert_eq!(s.database.url.as_deref(), Some("postgres://other/y"));

@@ -1,8 +1,13 @@
 //! The axum router: storefront GraphQL, health and readiness, with request spans and limits.
 
-use std::{future::Future, net::SocketAddr, sync::Arc, time::Duration};
+use std::{
+    future::Future,
+    net::{IpAddr, SocketAddr},
+    sync::Arc,
+    time::Duration,
+};
 
-use async_graphql::Request as GqlRequest;
+use async_graphql::{Request as GqlRequest, Variables, parser::types::ExecutableDocument};
 use axum::{
     Json, Router,
     body::Bytes,
@@ -11,7 +16,7 @@ use axum::{
     response::{IntoResponse, Response},
     routing::get,
 };
-use commerce::Settings;
+use commerce::{Lang, Settings};
 use serde_json::json;
 use sqlx::PgPool;
 use tokio::net::TcpListener;
@@ -21,7 +26,9 @@ use tower_http::{
 
 use crate::{
     admin::{self, AdminSchema},
+    client_ip::TrustedProxies,
     http::{self, RequestData},
+    ratelimit::{Api, RateLimits},
     storefront::{self, Caller, Loaders, StorefrontSchema},
 };
 
@@ -36,6 +43,10 @@ pub struct AppState {
     pub storefront: http::Endpoint<StorefrontSchema>,
     /// The admin endpoint.
     pub admin: http::Endpoint<AdminSchema>,
+    /// Budgets of the guessable operations (`rate_limits.*`).
+    pub limits: RateLimits,
+    /// Whose `X-Forwarded-For` is believed (`http.trusted_proxies`).
+    pub proxies: TrustedProxies,
 }
 
 impl AppState {
@@ -44,6 +55,8 @@ impl AppState {
         if settings.staff.totp_key == commerce::settings::StaffSettings::DEMO_KEY {
             tracing::warn!("staff.totp_key is the built-in demo key: set JANGTEO_STAFF__TOTP_KEY in production");
         }
+        let limits = RateLimits::new(&settings.rate_limits);
+        let proxies = TrustedProxies::new(settings.http.trusted_proxies.clone());
         let storefront = storefront::schema(pool.clone(), settings.clone());
         // Off: no GraphiQL pages, and no introspection on the admin API.
         let graphiql = settings.http.graphiql;
@@ -54,15 +67,73 @@ impl AppState {
             admin: http::Endpoint::new(admin, "/admin/graphql")
                 .graphiql(graphiql)
                 .introspection(graphiql),
+            limits,
+            proxies,
         })
     }
 }
 
-struct AdminData(Caller);
+/// What a request is counted as before it runs: its API, its client's budgets, and the
+/// language of a refusal.
+struct Admission<'a> {
+    limits: &'a RateLimits,
+    api: Api,
+    client: IpAddr,
+    lang: Lang,
+}
 
-impl RequestData for AdminData {
+impl Admission<'_> {
+    fn new<'a>(app: &'a AppState, api: Api, client: IpAddr, headers: &HeaderMap) -> Admission<'a> {
+        let lang = headers
+            .get(axum::http::header::ACCEPT_LANGUAGE)
+            .and_then(|v| v.to_str().ok())
+            .map(Lang::from_accept_language)
+            .unwrap_or_default();
+        Admission {
+            limits: &app.limits,
+            api,
+            client,
+            lang,
+        }
+    }
+
+    fn admit(
+        &self,
+        doc: &ExecutableDocument,
+        operation_name: Option<&str>,
+        variables: &Variables,
+    ) -> Result<(), http::Refusal> {
+        self.limits
+            .admit(self.api, self.client, doc, operation_name, variables)
+            .map_err(|e| http::Refusal {
+                status: StatusCode::TOO_MANY_REQUESTS,
+                code: e.code().as_str(),
+                message: e.message(self.lang),
+                retry_after: match e {
+                    commerce::Error::RateLimited { retry_after_secs } => Some(retry_after_secs),
+                    _ => None,
+                },
+            })
+    }
+}
+
+/// The admin request's data; the storefront types it returns need the loaders too.
+struct AdminData<'a>(Caller, Admission<'a>, &'a PgPool);
+
+impl RequestData for AdminData<'_> {
     fn attach(&self, req: GqlRequest) -> GqlRequest {
-        req.data(self.0.clone()).data(crate::storefront::StaffView)
+        req.data(self.0.clone())
+            .data(crate::storefront::StaffView)
+            .data(Loaders::new(self.2))
+    }
+
+    fn admit(
+        &self,
+        doc: &ExecutableDocument,
+        operation_name: Option<&str>,
+        variables: &Variables,
+    ) -> Result<(), http::Refusal> {
+        self.1.admit(doc, operation_name, variables)
     }
 }
 
@@ -74,23 +145,38 @@ async fn admin_graphql(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let data = AdminData(caller(&headers, Some(peer)));
+    let client = app.proxies.client_ip(peer.ip(), &headers);
+    let data = AdminData(
+        caller(&headers, client),
+        Admission::new(&app, Api::Admin, client, &headers),
+        &app.pool,
+    );
     http::handle(&app.admin, &data, &method, &headers, uri.query(), &body).await
 }
 
 struct StorefrontData<'a> {
     pool: &'a PgPool,
     caller: Caller,
+    admission: Admission<'a>,
 }
 
 impl RequestData for StorefrontData<'_> {
     fn attach(&self, req: GqlRequest) -> GqlRequest {
         req.data(Loaders::new(self.pool)).data(self.caller.clone())
     }
+
+    fn admit(
+        &self,
+        doc: &ExecutableDocument,
+        operation_name: Option<&str>,
+        variables: &Variables,
+    ) -> Result<(), http::Refusal> {
+        self.admission.admit(doc, operation_name, variables)
+    }
 }
 
-/// The bearer token and peer address of a request.
-fn caller(headers: &HeaderMap, peer: Option<SocketAddr>) -> Caller {
+/// The bearer token and client address of a request.
+fn caller(headers: &HeaderMap, client: IpAddr) -> Caller {
     let bearer = headers
         .get(axum::http::header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
@@ -99,7 +185,7 @@ fn caller(headers: &HeaderMap, peer: Option<SocketAddr>) -> Caller {
         .filter(|t| !t.is_empty());
     Caller {
         bearer,
-        ip: peer.map(|p| p.ip().to_string()),
+        ip: Some(client.to_string()),
     }
 }
 
@@ -111,9 +197,11 @@ async fn storefront_graphql(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
+    let client = app.proxies.client_ip(peer.ip(), &headers);
     let data = StorefrontData {
         pool: &app.pool,
-        caller: caller(&headers, Some(peer)),
+        caller: caller(&headers, client),
+        admission: Admission::new(&app, Api::Storefront, client, &headers),
     };
     http::handle(&app.storefront, &data, &method, &headers, uri.query(), &body).await
 }

@@ -3,7 +3,9 @@
 
 pub mod admin;
 pub mod app;
+pub mod client_ip;
 pub mod error;
 pub mod http;
 pub mod limits;
+pub mod ratelimit;
 pub mod storefront;

@@ -141,6 +141,9 @@ pub struct Options {
     pub demo: bool,
     /// Route the service's database connections through a statement-counting proxy.
     pub count_statements: bool,
+    /// Changes to the built-in settings. Rate limits start off here (every test request
+    /// comes from 127.0.0.1); tests of them turn them on with this.
+    pub settings: Option<fn(&mut commerce::Settings)>,
 }
 
 /// The real service on a random port against a fresh database.
@@ -196,7 +199,12 @@ impl TestApp {
         };
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let addr: SocketAddr = listener.local_addr().expect("addr");
-        let state = graphql::app::AppState::new(service_pool, std::sync::Arc::new(commerce::Settings::defaults()));
+        let mut settings = commerce::Settings::defaults();
+        settings.rate_limits = commerce::settings::RateLimitSettings::off();
+        if let Some(change) = options.settings {
+            change(&mut settings);
+        }
+        let state = graphql::app::AppState::new(service_pool, std::sync::Arc::new(settings));
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();
         let server = tokio::spawn(async move {
             let _ = graphql::app::serve(listener, state, async move {

@@ -28,6 +28,8 @@ pub enum ErrorCode {
     InvalidCredentials,
     /// Too many failed attempts.
     TooManyAttempts,
+    /// Too many requests of a guessable kind; try again later.
+    RateLimited,
     /// Sign in first.
     Unauthenticated,
     /// Not enough stock.
