@@ -1,7 +1,7 @@
 //! Catalog reads: categories (a tree), products, variants and their stock, product images.
 //! Owns the `categories`, `products`, `product_images` and `variants` tables.
 
-pub use crate::pagination::{DEFAULT_PAGE, MAX_PAGE, page_size};
+pub use crate::pagination::{DEFAULT_PAGE, MAX_PAGE, Page, page_size};
 pub use crate::types::contains_pattern;
 use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
 use chrono::{DateTime, Utc};
@@ -166,17 +166,6 @@ impl Default for ProductSort {
     fn default() -> Self {
         ProductSort::natural(SortField::Newest)
     }
-}
-
-/// One page of a listing: the items with their cursors, and whether more follow.
-#[derive(Debug)]
-pub struct Page<T> {
-    /// Items with the cursor that points just after each.
-    pub items: Vec<(T, String)>,
-    /// Whether there are items after the last one.
-    pub has_next: bool,
-    /// How many items match over all pages, when asked for.
-    pub total: Option<i64>,
 }
 
 /// What a listing loads along with each product, in the same statement.
@@ -347,18 +336,14 @@ fn push_filter(q: &mut QueryBuilder<Postgres>, filter: &ProductFilter, terms: Ve
     }
 }
 
-/// One page of published products with keyset pagination, in one SQL statement that also
-/// carries what `include` asks for (variants, total count).
-///
-/// Errors: `PAGE_SIZE_EXCEEDED` (via [`page_size`]), `INVALID_CURSOR`, `INVALID_INPUT` (search).
-pub async fn list_products(
-    conn: &mut PgConnection,
+/// The one statement of a listing page, every value bound.
+fn listing_query(
     filter: &ProductFilter,
     sort: ProductSort,
     first: u32,
     after: Option<&str>,
     include: Include,
-) -> Result<Page<ProductView>, Error> {
+) -> Result<QueryBuilder<Postgres>, Error> {
     let terms = search_terms(filter.search.as_deref())?;
     let after = after.map(|c| decode_cursor(sort, c)).transpose()?;
     // The SQL is assembled only from the fixed fragments below; every value is bound.
@@ -406,6 +391,31 @@ pub async fn list_products(
     }
     q.push(format_args!(" ORDER BY {key} {dir}, p.id {dir} LIMIT "));
     q.push_bind(i64::from(first) + 1);
+    Ok(q)
+}
+
+/// The SQL text of a listing page as [`list_products`] sends it (values as `$n`), for
+/// measuring PostgreSQL's own ceiling for the same statement. Errors as [`list_products`].
+pub fn listing_sql(filter: &ProductFilter, sort: ProductSort, first: u32, include: Include) -> Result<String, Error> {
+    Ok(listing_query(filter, sort, first, None, include)?
+        .sql()
+        .as_str()
+        .to_owned())
+}
+
+/// One page of published products with keyset pagination, in one SQL statement that also
+/// carries what `include` asks for (variants, total count).
+///
+/// Errors: `PAGE_SIZE_EXCEEDED` (via [`page_size`]), `INVALID_CURSOR`, `INVALID_INPUT` (search).
+pub async fn list_products(
+    conn: &mut PgConnection,
+    filter: &ProductFilter,
+    sort: ProductSort,
+    first: u32,
+    after: Option<&str>,
+    include: Include,
+) -> Result<Page<ProductView>, Error> {
+    let mut q = listing_query(filter, sort, first, after, include)?;
     let mut rows: Vec<ListingRow> = q.build_query_as().fetch_all(&mut *conn).await?;
     let has_next = rows.len() > first as usize;
     rows.truncate(first as usize);

@@ -94,6 +94,8 @@ struct Row {
     p50: Duration,
     p99: Duration,
     target: &'static str,
+    /// PostgreSQL's own rate for the same statements (pgbench, same run), if measured.
+    ceiling: Option<f64>,
 }
 
 struct Server {
@@ -160,6 +162,13 @@ async fn start_server(db: &TestDb) -> anyhow::Result<Server> {
     let child = Command::new(bin)
         .args(["serve", "--no-migrate", "--listen", &format!("127.0.0.1:{port}")])
         .env("DATABASE_URL", url)
+        // Production-like: `serve` refuses the demo TOTP key, and offers bank transfer
+        // only to a real account.
+        .env(
+            "JANGTEO_STAFF__TOTP_KEY",
+            "YmVuY2gtb25seS10b3RwLWtleS0zMi1ieXRlcy0hISE=",
+        )
+        .env("JANGTEO_BANK_TRANSFER__ACCOUNT_NUMBER", "999901-01-000001")
         .env("RUST_LOG", "warn")
         .stdout(Stdio::null())
         .stderr(Stdio::inherit())
@@ -262,6 +271,7 @@ async fn scenario(
         p50: percentile(&lat, 0.50),
         p99: percentile(&lat, 0.99),
         target,
+        ceiling: None,
     }
 }
 
@@ -269,15 +279,19 @@ async fn scenario(
 fn print_table(rows: &[Row], rss: (u64, u64), cli: &Cli, (count, rate): (&str, &str)) {
     println!();
     println!(
-        "| scenario ({} connections, {} s) | {count} | {rate} | p50 ms | p99 ms | errors | target |",
+        "| scenario ({} connections, {} s) | {count} | {rate} | p50 ms | p99 ms | errors | PostgreSQL ceiling/s | ratio | target |",
         cli.connections, cli.seconds
     );
-    println!("|---|---:|---:|---:|---:|---:|---|");
+    println!("|---|---:|---:|---:|---:|---:|---:|---:|---|");
     for r in rows {
         #[allow(clippy::cast_precision_loss)]
         let rps = r.requests as f64 / r.secs;
+        let (ceiling, ratio) = match r.ceiling {
+            Some(c) if c > 0.0 => (format!("{c:.0}"), format!("{:.2}", rps / c)),
+            _ => ("–".to_owned(), "–".to_owned()),
+        };
         println!(
-            "| {} | {} | {:.0} | {:.2} | {:.2} | {} | {} |",
+            "| {} | {} | {:.0} | {:.2} | {:.2} | {} | {ceiling} | {ratio} | {} |",
             r.name,
             r.requests,
             rps,
@@ -325,6 +339,7 @@ async fn main() -> anyhow::Result<()> {
             )
             .await;
             let seed = fastrand::usize(..);
+            let slugs_for_ceiling = slugs.clone();
             let detail = scenario(
                 &server,
                 &cli,
@@ -337,12 +352,87 @@ async fn main() -> anyhow::Result<()> {
             )
             .await;
             let rss = server.rss_kb();
+            // The same statements straight from pgbench, in the same run: the machine's
+            // speed varies from day to day, the ratio much less.
+            let listing_sql = commerce::catalog::listing_sql(
+                &commerce::catalog::ProductFilter::default(),
+                commerce::catalog::ProductSort::default(),
+                20,
+                commerce::catalog::Include {
+                    variants: true,
+                    total: true,
+                },
+            )?;
+            let listing_script = format!("\\set lim 21\n{};\n", listing_sql.replace("$1", ":lim"));
+            let detail_script = detail_script(&slugs_for_ceiling)?;
+            let listing = Row {
+                ceiling: pgbench(&db.url(), &listing_script, cli.connections, cli.seconds).ok(),
+                ..listing
+            };
+            let detail = Row {
+                ceiling: pgbench(&db.url(), &detail_script, cli.connections, cli.seconds).ok(),
+                ..detail
+            };
             print_table(&[listing, detail], rss, &cli, ("requests", "req/s"));
         }
         Scenario::Checkout { products, variants } => checkout(&db, &cli, products, variants).await?,
         Scenario::Race { buyers, stock } => race(&db, buyers, stock).await?,
     }
     Ok(())
+}
+
+/// The statement of `commerce::catalog::product_any` for a published product by slug, the
+/// slug made by pgbench from the bulk seed's pattern (`bulk-{run}-{n}`).
+const DETAIL_SQL: &str = "SELECT p.id, p.slug, p.name, p.description, p.category_id, p.published, p.tax_free, \
+     p.price_min, p.created_at, p.updated_at, \
+     (SELECT COALESCE(json_agg(json_build_object('id', i.id, 'url', i.url, 'alt', i.alt) \
+        ORDER BY i.position, i.id), '[]') FROM product_images i WHERE i.product_id = p.id) AS images, \
+     (SELECT COALESCE(json_agg(json_build_object('id', v.id, 'product_id', v.product_id, \
+        'sku', v.sku, 'name', v.name, 'options', v.options, 'price', v.price, \
+        'compare_at_price', v.compare_at_price, 'on_hand', v.on_hand, 'allocated', v.allocated) \
+        ORDER BY v.position, v.sku), '[]') FROM variants v WHERE v.product_id = p.id) AS variants \
+     FROM products p WHERE (false OR p.published) AND (p.slug = :prefix || :n OR p.id = NULL)";
+
+/// A pgbench script asking for random slugs of the bulk seed (`bulk-{run}-{n}`).
+fn detail_script(slugs: &[String]) -> anyhow::Result<String> {
+    let mut prefix = None;
+    let (mut lo, mut hi) = (u64::MAX, 0);
+    for slug in slugs {
+        let (p, n) = slug.rsplit_once('-').context("bulk slug")?;
+        let n: u64 = n.parse().context("bulk slug number")?;
+        if *prefix.get_or_insert(p) != p {
+            bail!("bulk slugs of several runs");
+        }
+        (lo, hi) = (lo.min(n), hi.max(n));
+    }
+    let prefix = prefix.context("no products")?;
+    // Our own seed's prefix (`bulk-` and hex digits): safe to inline as a literal.
+    let sql = DETAIL_SQL.replace(":prefix", &format!("'{prefix}-'"));
+    Ok(format!("\\set n random({lo}, {hi})\n{sql};\n"))
+}
+
+/// PostgreSQL's own rate for `script` (pgbench, prepared statements, `connections` clients
+/// for `secs` seconds) on the database at `url`: transactions per second.
+fn pgbench(url: &str, script: &str, connections: usize, secs: u64) -> anyhow::Result<f64> {
+    let path = std::env::temp_dir().join(format!("jangteo-bench-{}.sql", std::process::id()));
+    std::fs::write(&path, script)?;
+    eprintln!("pgbench ceiling ({connections} clients, {secs} s)…");
+    let out = Command::new("pgbench")
+        .args(["-n", "-M", "prepared", "-j", "2", "-c", &connections.to_string()])
+        .args(["-T", &secs.to_string(), "-f"])
+        .arg(&path)
+        .arg(url)
+        .output();
+    let _ = std::fs::remove_file(&path);
+    let out = out.context("running pgbench (Debian package postgresql-contrib or postgresql-client)")?;
+    let text = String::from_utf8_lossy(&out.stdout);
+    if !out.status.success() {
+        bail!("pgbench failed: {}{}", text, String::from_utf8_lossy(&out.stderr));
+    }
+    text.lines()
+        .find_map(|l| l.strip_prefix("tps = "))
+        .and_then(|l| l.split_whitespace().next()?.parse().ok())
+        .context("no tps in pgbench's output")
 }
 
 /// Why a step of an order failed: the user error codes (if any) and what the server said.
@@ -553,6 +643,7 @@ async fn checkout(db: &TestDb, cli: &Cli, products: u32, variants: u32) -> anyho
         p50: percentile(&run.latencies, 0.50),
         p99: percentile(&run.latencies, 0.99),
         target: "≥ 500 orders/s",
+        ceiling: None,
     };
     let pool = db.pool(1).await;
     let in_db: i64 = sqlx::query_scalar("SELECT count(*) FROM orders")
