@@ -1,6 +1,7 @@
 //! Catalog editing for staff: categories, products, variants, images, publishing, and
 //! stock adjustments with a movement each. Roles are checked here; every write is audited.
 
+use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
 use serde_json::json;
 use sqlx::PgPool;
 
@@ -9,6 +10,7 @@ use crate::{
     catalog::OptionValue,
     cms::sanitize,
     ids::{CategoryId, ImageId, ProductId, VariantId},
+    pagination::Page,
     staff::{Permission, Principal, audit},
 };
 
@@ -574,30 +576,119 @@ pub struct StockItem {
     pub published: bool,
 }
 
-/// Stock by SKU (exact), by search over SKU and names, or (with `low`) everything at or
-/// below that many available, lowest first. Errors: `FORBIDDEN`.
+/// Which stock lines to list.
+#[derive(Clone, Debug, Default)]
+pub struct StockFilter {
+    /// This SKU exactly.
+    pub sku: Option<String>,
+    /// A part of the SKU, product or variant name.
+    pub search: Option<String>,
+    /// At or below this many available.
+    pub low: Option<i32>,
+}
+
+/// Stock lines, fewest available first, then by SKU (cursor: both, opaque), a page at a
+/// time, with the count over all pages when `total`. Errors: `FORBIDDEN`, `INVALID_CURSOR`.
 pub async fn stock(
     pool: &PgPool,
     by: Principal,
-    sku: Option<&str>,
-    search: Option<&str>,
-    low: Option<i32>,
-) -> Result<Vec<StockItem>, Error> {
+    filter: &StockFilter,
+    first: u32,
+    after: Option<&str>,
+    total: bool,
+) -> Result<Page<StockItem>, Error> {
     by.require(Permission::ReadStock, "read stock")?;
-    let pattern = search.map(|s| crate::catalog::contains_pattern(s.trim()));
+    let after = after.map(decode_stock_cursor).transpose()?;
+    let mut conn = pool.acquire().await?;
+    let mut rows = stock_page(&mut conn, filter, first, after.as_ref(), total).await?;
+    let mut count = rows.first().and_then(|r| r.total);
+    if total && rows.is_empty() {
+        // Past the last page: the first row of the first page carries the count.
+        let head = stock_page(&mut conn, filter, 1, None, true).await?;
+        count = Some(head.first().and_then(|r| r.total).unwrap_or(0));
+    }
+    let has_next = rows.len() > first as usize;
+    rows.truncate(first as usize);
+    let items = rows
+        .into_iter()
+        .map(|r| {
+            let cursor = URL_SAFE_NO_PAD.encode(serde_json::to_vec(&(r.available, &r.sku)).unwrap_or_default());
+            let item = StockItem {
+                variant_id: r.variant_id,
+                product_id: r.product_id,
+                product_name: r.product_name,
+                variant_name: r.variant_name,
+                sku: r.sku,
+                on_hand: r.on_hand,
+                allocated: r.allocated,
+                available: r.available,
+                published: r.published,
+            };
+            (item, cursor)
+        })
+        .collect();
+    Ok(Page {
+        items,
+        has_next,
+        total: count,
+    })
+}
+
+fn decode_stock_cursor(cursor: &str) -> Result<(i32, String), Error> {
+    let bytes = URL_SAFE_NO_PAD.decode(cursor).map_err(|_| Error::InvalidCursor)?;
+    serde_json::from_slice(&bytes).map_err(|_| Error::InvalidCursor)
+}
+
+/// A row of [`stock`] with the count when asked for.
+struct StockRow {
+    variant_id: VariantId,
+    product_id: ProductId,
+    product_name: String,
+    variant_name: String,
+    sku: String,
+    on_hand: i32,
+    allocated: i32,
+    available: i32,
+    published: bool,
+    total: Option<i64>,
+}
+
+/// One page of [`stock`] (`first` + 1 rows); the filter is written once, in `m`.
+async fn stock_page(
+    conn: &mut sqlx::PgConnection,
+    filter: &StockFilter,
+    first: u32,
+    after: Option<&(i32, String)>,
+    total: bool,
+) -> Result<Vec<StockRow>, Error> {
+    let pattern = filter
+        .search
+        .as_deref()
+        .map(|s| crate::catalog::contains_pattern(s.trim()));
     Ok(sqlx::query_as!(
-        StockItem,
-        r#"SELECT v.id AS "variant_id: VariantId", p.id AS "product_id: ProductId", p.name AS product_name,
-                  v.name AS variant_name, v.sku, v.on_hand, v.allocated, (v.on_hand - v.allocated) AS "available!", p.published
-             FROM variants v JOIN products p ON p.id = v.product_id
-            WHERE ($1::text IS NULL OR v.sku = $1)
-              AND ($2::text IS NULL OR v.sku ILIKE $2 OR p.name ILIKE $2 OR v.name ILIKE $2)
-              AND ($3::int IS NULL OR v.on_hand - v.allocated <= $3)
-            ORDER BY v.on_hand - v.allocated, p.name, v.position LIMIT 200"#,
-        sku.map(str::trim),
+        StockRow,
+        r#"WITH m AS NOT MATERIALIZED (
+               SELECT v.id AS variant_id, p.id AS product_id, p.name AS product_name, v.name AS variant_name,
+                      v.sku, v.on_hand, v.allocated, (v.on_hand - v.allocated) AS available, p.published
+                 FROM variants v JOIN products p ON p.id = v.product_id
+                WHERE ($1::text IS NULL OR v.sku = $1)
+                  AND ($2::text IS NULL OR v.sku ILIKE $2 OR p.name ILIKE $2 OR v.name ILIKE $2)
+                  AND ($3::int IS NULL OR v.on_hand - v.allocated <= $3))
+           SELECT variant_id AS "variant_id!: VariantId", product_id AS "product_id!: ProductId",
+                  product_name AS "product_name!", variant_name AS "variant_name!", sku AS "sku!",
+                  on_hand AS "on_hand!", allocated AS "allocated!", available AS "available!",
+                  published AS "published!", CASE WHEN $7 THEN (SELECT count(*) FROM m) END AS total
+             FROM m
+            WHERE $4::int IS NULL OR (available, sku) > ($4, $5)
+            ORDER BY available, sku LIMIT $6"#,
+        filter.sku.as_deref().map(str::trim),
         pattern,
-        low,
+        filter.low,
+        after.map(|a| a.0),
+        after.map(|a| a.1.as_str()),
+        i64::from(first) + 1,
+        total,
     )
-    .fetch_all(pool)
+    .fetch_all(&mut *conn)
     .await?)
 }

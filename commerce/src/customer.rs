@@ -10,6 +10,7 @@ use crate::{
     auth::{self, Limits, Scope},
     cart,
     ids::{AddressId, CustomerId},
+    pagination::Page,
     settings::CustomerSettings,
     types::{Email, NewPassword, PhoneNumber},
 };
@@ -392,36 +393,101 @@ pub async fn delete_address(pool: &PgPool, customer: CustomerId, id: AddressId) 
     Ok(())
 }
 
-/// Customers for staff, newest first, searched by e-mail, name or mobile (any part).
-/// Needs full personal data (OWNER, MANAGER, CS). Errors: `FORBIDDEN`.
+/// Customers for staff, newest first (cursor: the customer id), searched by e-mail, name or
+/// mobile (any part), with the count over all pages when `total`. Needs full personal data
+/// (OWNER, MANAGER, CS). Errors: `FORBIDDEN`.
 pub async fn list_for_staff(
     pool: &PgPool,
     by: crate::staff::Principal,
     search: Option<&str>,
     first: u32,
     after: Option<CustomerId>,
-) -> Result<(Vec<Customer>, bool), Error> {
+    total: bool,
+) -> Result<Page<Customer>, Error> {
     by.require(crate::staff::Permission::ReadPersonalData, "read customers")?;
     let search = search.map(str::trim).filter(|s| !s.is_empty());
     let pattern = search.map(crate::catalog::contains_pattern);
     let digits = search
         .map(|s| s.chars().filter(char::is_ascii_digit).collect::<String>())
         .unwrap_or_default();
-    let rows = sqlx::query_as!(
-        Customer,
-        r#"SELECT id AS "id: CustomerId", email, name, mobile, tier, points, marketing_email_at AS marketing_email,
-                  marketing_sms_at AS marketing_sms, created_at
-             FROM customers
-            WHERE ($1::uuid IS NULL OR (created_at, id) < (SELECT created_at, id FROM customers WHERE id = $1))
-              AND ($2::text IS NULL OR email LIKE lower($2) OR name LIKE $2 OR ($3 <> '' AND mobile LIKE '%' || $3 || '%'))
+    let mut conn = pool.acquire().await?;
+    let mut rows = staff_page(&mut conn, pattern.as_deref(), &digits, first, after, total).await?;
+    let mut count = rows.first().and_then(|r| r.total);
+    if total && rows.is_empty() {
+        // Past the last page: the first row of the first page carries the count.
+        let head = staff_page(&mut conn, pattern.as_deref(), &digits, 1, None, true).await?;
+        count = Some(head.first().and_then(|r| r.total).unwrap_or(0));
+    }
+    let has_next = rows.len() > first as usize;
+    rows.truncate(first as usize);
+    let items = rows
+        .into_iter()
+        .map(|r| {
+            let c = Customer {
+                id: r.id,
+                email: r.email,
+                name: r.name,
+                mobile: r.mobile,
+                tier: r.tier,
+                points: r.points,
+                marketing_email: r.marketing_email,
+                marketing_sms: r.marketing_sms,
+                created_at: r.created_at,
+            };
+            let cursor = c.id.to_string();
+            (c, cursor)
+        })
+        .collect();
+    Ok(Page {
+        items,
+        has_next,
+        total: count,
+    })
+}
+
+/// A row of [`list_for_staff`]: a customer and, when asked for, the count over all pages.
+struct StaffRow {
+    id: CustomerId,
+    email: String,
+    name: String,
+    mobile: String,
+    tier: String,
+    points: i64,
+    marketing_email: Option<DateTime<Utc>>,
+    marketing_sms: Option<DateTime<Utc>>,
+    created_at: DateTime<Utc>,
+    total: Option<i64>,
+}
+
+/// One page of [`list_for_staff`] (`first` + 1 rows to see whether more follow); the filter
+/// is written once, in `m`, for the page and for the count.
+async fn staff_page(
+    conn: &mut PgConnection,
+    pattern: Option<&str>,
+    digits: &str,
+    first: u32,
+    after: Option<CustomerId>,
+    total: bool,
+) -> Result<Vec<StaffRow>, Error> {
+        total,
+    Ok(sqlx::query_as!(
+        StaffRow,
+        r#"WITH m AS NOT MATERIALIZED (
+               SELECT * FROM customers
+                WHERE $2::text IS NULL OR email LIKE lower($2) OR name LIKE $2
+                   OR ($3 <> '' AND mobile LIKE '%' || $3 || '%'))
+           SELECT id AS "id!: CustomerId", email AS "email!", name AS "name!", mobile AS "mobile!",
+                  tier AS "tier!", points AS "points!", marketing_email_at AS marketing_email,
+                  marketing_sms_at AS marketing_sms, created_at AS "created_at!",
+                  CASE WHEN $5 THEN (SELECT count(*) FROM m) END AS total
+             FROM m
+            WHERE $1::uuid IS NULL OR (created_at, id) < (SELECT created_at, id FROM customers WHERE id = $1)
             ORDER BY created_at DESC, id DESC LIMIT $4"#,
         after.map(|a| a.0),
         pattern,
         digits,
         i64::from(first) + 1,
     )
-    .fetch_all(pool)
-    .await?;
-    let has_next = rows.len() > first as usize;
-    Ok((rows.into_iter().take(first as usize).collect(), has_next))
+    .fetch_all(&mut *conn)
+    .await?)
 }

@@ -1,4 +1,4 @@
-//! Page sizes for every list (Relay connections in both schemas): `first` ≤ 100.
+//! Pages of every list (Relay connections in both schemas): sizes (`first` ≤ 100) and the page itself.
 
 use crate::Error;
 
@@ -17,6 +17,18 @@ pub fn page_size(first: Option<i64>) -> Result<u32, Error> {
             requested: n,
         }),
     }
+}
+
+/// One page of a listing: the items with their cursors, whether more follow, and how many
+/// match over all pages when that was asked for.
+#[derive(Debug)]
+pub struct Page<T> {
+    /// Items with the cursor that points just after each.
+    pub items: Vec<(T, String)>,
+    /// Whether there are items after the last one.
+    pub has_next: bool,
+    /// How many items match over all pages, when asked for.
+    pub total: Option<i64>,
 }
 
 #[cfg(test)]

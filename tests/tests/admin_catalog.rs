@@ -129,23 +129,23 @@ async fn manage_the_catalog_and_its_stock() {
     let r = app
         .admin(
             &mgr,
-            "{ stock(sku: \"TEA-20\") { sku onHand allocated available productName } }",
+            "{ stock(sku: \"TEA-20\") { nodes { sku onHand allocated available productName } } }",
             json!({}),
         )
         .await;
     assert_eq!(
-        data(&r)["stock"],
+        data(&r)["stock"]["nodes"],
         json!([{ "sku": "TEA-20", "onHand": 125, "allocated": 25, "available": 100, "productName": "유기농 녹차" }])
     );
     let r = app
         .admin(
             &mgr,
-            "{ stock(search: \"녹차\") { sku } low: stock(lowStock: 5) { sku } }",
+            "{ stock(search: \"녹차\") { nodes { sku } } low: stock(lowStock: 5) { nodes { sku } } }",
             json!({}),
         )
         .await;
-    assert_eq!(data(&r)["stock"], json!([{ "sku": "TEA-20" }]));
-    assert_eq!(data(&r)["low"], json!([]));
+    assert_eq!(data(&r)["stock"]["nodes"], json!([{ "sku": "TEA-20" }]));
+    assert_eq!(data(&r)["low"]["nodes"], json!([]));
 }
 
 #[tokio::test]
@@ -158,7 +158,9 @@ async fn cs_and_the_bot_cannot_edit_the_catalog() {
             .admin(token, PRODUCT, json!({ "i": { "slug": "x", "name": "x" } }))
             .await;
         assert_eq!(first_error(&r, "productCreate"), "FORBIDDEN");
-        let r = app.admin(token, "{ stock(lowStock: 10) { sku } }", json!({})).await;
+        let r = app
+            .admin(token, "{ stock(lowStock: 10) { nodes { sku } } }", json!({}))
+            .await;
         assert!(r.get("errors").is_none(), "both may read stock: {r}");
     }
     let v = jangteo_tests::product_with_stock(&app.pool, "held", &[(1000, 5)], false).await;
@@ -170,4 +172,46 @@ async fn cs_and_the_bot_cannot_edit_the_catalog() {
         .admin(&bot, ADJUST, json!({ "v": v[0], "d": 1, "r": "재고 조사" }))
         .await;
     assert_eq!(first_error(&r, "stockAdjust"), "FORBIDDEN");
+}
+
+#[tokio::test]
+async fn admin_products_resolve_their_category_and_variants() {
+    let app = TestApp::spawn().await;
+    let mgr = staff_session(&app.pool, "mgr@jangteo.kr", Role::Manager).await;
+    let r = app
+        .admin(
+            &mgr,
+            "mutation { categoryCreate(input: {slug: \"tea\", name: \"차\"}) { id userErrors { code } } }",
+            json!({}),
+        )
+        .await;
+    let category = data(&r)["categoryCreate"]["id"].clone();
+    let r = app
+        .admin(
+            &mgr,
+            PRODUCT,
+            json!({ "i": { "slug": "green", "name": "녹차", "categoryId": category } }),
+        )
+        .await;
+    let product = data(&r)["productCreate"]["id"].clone();
+    let r = app
+        .admin(
+            &mgr,
+            VARIANT,
+            json!({ "p": product, "i": { "sku": "GREEN-1", "price": 5000 }, "n": 3 }),
+        )
+        .await;
+    assert_eq!(data(&r)["variantCreate"]["userErrors"], json!([]));
+    // A draft, read the way the admin UI does: the storefront's types need their loaders.
+    let r = app
+        .admin(
+            &mgr,
+            "query($id: ID) { product(id: $id) { published category { name } variants { sku } } }",
+            json!({ "id": product }),
+        )
+        .await;
+    assert_eq!(
+        data(&r)["product"],
+        json!({ "published": false, "category": { "name": "차" }, "variants": [{ "sku": "GREEN-1" }] })
+    );
 }

@@ -2,7 +2,7 @@
 //! masked for the bot, and every staff write is in the audit log.
 
 use commerce::staff::Role;
-use jangteo_tests::{CHECKOUT, TestApp, checkout_input, data, product_with_stock, staff_session, uuid_of};
+use jangteo_tests::{CHECKOUT, Options, TestApp, checkout_input, data, product_with_stock, staff_session, uuid_of};
 use serde_json::{Value, json};
 
 const ORDER: &str = "query($n: String) { order(number: $n) { id number status ordererName phone email total refunded
@@ -178,4 +178,127 @@ async fn the_bot_token_reads_masked_and_writes_nothing() {
         data(&r)["auditLog"]["nodes"],
         json!([{ "action": "staff.bot_token.create", "staffEmail": "owner@jangteo.kr" }])
     );
+}
+
+const PAGE: &str = "query($first: Int, $after: String) { orders(first: $first, after: $after) {
+    totalCount edges { cursor node { number } } nodes { number } pageInfo { hasNextPage endCursor } } }";
+
+#[tokio::test]
+async fn the_order_list_is_a_relay_connection_whose_cost_does_not_grow_with_the_page() {
+    let app = TestApp::spawn_with(Options {
+        count_statements: true,
+        ..Options::default()
+    })
+    .await;
+    let v = product_with_stock(&app.pool, "pages", &[(1000, 100)], false).await;
+    let owner = staff_session(&app.pool, "owner@jangteo.kr", Role::Owner).await;
+    let mut placed = Vec::new();
+    for _ in 0..5 {
+        placed.push(place_order(&app, &v[0]).await["number"].clone());
+    }
+    placed.reverse(); // newest first
+    // Page through two at a time: cursors, pageInfo and the total agree.
+    let (mut seen, mut after) = (Vec::new(), Value::Null);
+    for (page, more) in [(0, true), (1, true), (2, false)] {
+        let r = app.admin(&owner, PAGE, json!({ "first": 2, "after": after })).await;
+        let c = &data(&r)["orders"];
+        assert_eq!(c["totalCount"], 5, "page {page}");
+        assert_eq!(c["pageInfo"]["hasNextPage"], more, "page {page}");
+        let edges = c["edges"].as_array().expect("edges");
+        let nodes: Vec<&Value> = edges.iter().map(|e| &e["node"]).collect();
+        assert_eq!(c["nodes"].as_array().expect("nodes").iter().collect::<Vec<_>>(), nodes);
+        assert_eq!(c["pageInfo"]["endCursor"], edges.last().expect("an edge")["cursor"]);
+        seen.extend(nodes.iter().map(|n| n["number"].clone()));
+        after = c["pageInfo"]["endCursor"].clone();
+    }
+    assert_eq!(seen, placed);
+    // One page costs the same statements whatever its size (no statement per order).
+    let counter = app.counter.clone().expect("counting");
+    let mut cost = Vec::new();
+    for first in [1, 5] {
+        let before = counter.get();
+        let r = app.admin(&owner, PAGE, json!({ "first": first })).await;
+        assert_eq!(data(&r)["orders"]["edges"].as_array().map(Vec::len), Some(first));
+        cost.push(counter.get() - before);
+    }
+    assert_eq!(cost[0], cost[1], "statements for 1 order vs 5: {cost:?}");
+    // Past the end: an empty page still counts; 101 is too many.
+    let r = app.admin(&owner, PAGE, json!({ "first": 2, "after": after })).await;
+    assert_eq!(data(&r)["orders"]["edges"], json!([]));
+    assert_eq!(data(&r)["orders"]["totalCount"], 5);
+    let r = app.admin(&owner, PAGE, json!({ "first": 101 })).await;
+    assert_eq!(code(&r), "PAGE_SIZE_EXCEEDED");
+    let r = app.admin(&owner, PAGE, json!({ "after": "not-a-cursor" })).await;
+    assert_eq!(code(&r), "INVALID_CURSOR");
+}
+
+#[tokio::test]
+async fn customers_audit_log_and_stock_page_the_same_way() {
+    let app = TestApp::spawn().await;
+    let owner = staff_session(&app.pool, "owner@jangteo.kr", Role::Owner).await;
+    product_with_stock(&app.pool, "low", &[(1000, 1), (1000, 2), (1000, 3)], false).await;
+    for i in 0..3 {
+        sqlx::query(
+            "INSERT INTO customers (id, email, password_hash, name, mobile, terms_agreed_at, privacy_agreed_at, created_at)
+             VALUES ($1, $2, 'x', '고객', '01012345678', now(), now(), now() - make_interval(mins => $3))",
+        )
+        .bind(uuid::Uuid::now_v7())
+        .bind(format!("c{i}@example.com"))
+        .bind(i)
+        .execute(&app.pool)
+        .await
+        .expect("customer");
+    }
+    let first_page = |field: &str, args: &str, node: &str| {
+        format!(
+            "query($after: String) {{ {field}(first: 2, after: $after{args}) {{ totalCount
+             edges {{ cursor node {{ {node} }} }} nodes {{ {node} }} pageInfo {{ hasNextPage endCursor }} }} }}"
+        )
+    };
+    for (field, args, node, total, order) in [
+        (
+            "customers",
+            "",
+            "email",
+            3,
+            vec!["c0@example.com", "c1@example.com", "c2@example.com"],
+        ),
+        ("stock", ", lowStock: 3", "available", 3, vec!["1", "2", "3"]),
+    ] {
+        let q = first_page(field, args, node);
+        let (mut seen, mut after) = (Vec::new(), Value::Null);
+        loop {
+            let r = app.admin(&owner, &q, json!({ "after": after })).await;
+            let c = &data(&r)[field];
+            assert_eq!(c["totalCount"], total, "{field}");
+            assert_eq!(c["nodes"][0], c["edges"][0]["node"], "{field}");
+            for e in c["edges"].as_array().expect("edges") {
+                let v = &e["node"][node];
+                seen.push(v.as_str().map_or_else(|| v.to_string(), str::to_owned));
+            }
+            if c["pageInfo"]["hasNextPage"] != true {
+                break;
+            }
+            after = c["pageInfo"]["endCursor"].clone();
+        }
+        assert_eq!(seen, order, "{field}");
+    }
+    // The audit log: the three bot tokens made here, newest first, two to a page.
+    for name in ["a", "b", "c"] {
+        let q = format!("mutation {{ botTokenCreate(name: \"{name}\") {{ token }} }}");
+        data(&app.admin(&owner, &q, json!({})).await);
+    }
+    let q = first_page("auditLog", ", filter: {action: \"staff.bot_token\"}", "action");
+    let r = app.admin(&owner, &q, json!({})).await;
+    let c = &data(&r)["auditLog"];
+    assert_eq!(
+        (c["totalCount"].clone(), c["pageInfo"]["hasNextPage"].clone()),
+        (json!(3), json!(true))
+    );
+    let r = app
+        .admin(&owner, &q, json!({ "after": c["pageInfo"]["endCursor"] }))
+        .await;
+    let c = &data(&r)["auditLog"];
+    assert_eq!(c["edges"].as_array().map(Vec::len), Some(1));
+    assert_eq!(c["pageInfo"]["hasNextPage"], false);
 }

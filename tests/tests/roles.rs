@@ -36,7 +36,11 @@ async fn operations_by_role() {
             "query($n: String) { order(number: $n) { number } }",
             &[Owner, Manager, Cs, Bot],
         ),
-        ("stock", "{ stock(lowStock: 10) { sku } }", &[Owner, Manager, Cs, Bot]),
+        (
+            "stock",
+            "{ stock(lowStock: 10) { nodes { sku } } }",
+            &[Owner, Manager, Cs, Bot],
+        ),
         (
             "orderMarkDeposited",
             "mutation($order: ID!, $total: Int!) { orderMarkDeposited(orderId: $order, amount: $total) { userErrors { code } } }",

@@ -6,10 +6,13 @@ use chrono::{DateTime, Utc};
 use serde_json::json;
 use sqlx::PgPool;
 
-use super::{Actor, Order, OrderKey, OrderStatus, Transition, cancel_in, confirm_deposit_in, get, transition};
+use super::{
+    Actor, Order, OrderKey, OrderStatus, Transition, cancel_in, confirm_deposit_in, get, get_many, transition,
+};
 use crate::{
     Error, Won,
     ids::{OrderId, RefundId},
+    pagination::Page,
     staff::{Permission, Principal, audit},
 };
 
@@ -30,15 +33,17 @@ pub struct OrderFilter {
     pub search: Option<String>,
 }
 
-/// Orders newest first, a page at a time; `filter.search` looks at names and phones only
-/// for roles that see personal data. Errors: `FORBIDDEN`.
+/// Orders newest first, a page at a time (cursor: the order id), in two statements (the
+/// page's ids with the count over all pages when `total`, then the orders); `filter.search`
+/// looks at names and phones only for roles that see personal data. Errors: `FORBIDDEN`.
 pub async fn list(
     pool: &PgPool,
     by: Principal,
     filter: &OrderFilter,
     first: u32,
     after: Option<OrderId>,
-) -> Result<(Vec<Order>, bool), Error> {
+    total: bool,
+) -> Result<Page<Order>, Error> {
     by.require(Permission::ReadOrders, "list orders")?;
     let search = filter
         .search
@@ -50,17 +55,25 @@ pub async fn list(
             (crate::catalog::contains_pattern(s), digits)
         });
     let mut conn = pool.acquire().await?;
-    let ids = sqlx::query_scalar!(
-        r#"SELECT o.id AS "id: OrderId" FROM orders o
-            WHERE ($1::uuid IS NULL OR (o.created_at, o.id) < (SELECT created_at, id FROM orders WHERE id = $1))
-              AND ($2::text IS NULL OR o.status = $2)
-              AND ($3::text IS NULL OR o.channel = $3)
-              AND ($4::timestamptz IS NULL OR o.created_at >= $4)
-              AND ($5::timestamptz IS NULL OR o.created_at < $5)
-              AND ($6::text IS NULL OR o.number LIKE $6
-                   OR ($9 AND (o.orderer_name LIKE $6 OR o.recipient LIKE $6
-                       OR ($7 <> '' AND (o.phone LIKE '%' || $7 || '%' OR o.recipient_phone LIKE '%' || $7 || '%')))))
-            ORDER BY o.created_at DESC, o.id DESC LIMIT $8"#,
+    // The filter is written once (`m`, inlined into both uses); the count runs only when
+    // asked for, and the one-row `t` carries it even when the page is empty.
+    let rows = sqlx::query!(
+        r#"WITH m AS NOT MATERIALIZED (
+               SELECT o.id, o.created_at FROM orders o
+                WHERE ($2::text IS NULL OR o.status = $2)
+                  AND ($3::text IS NULL OR o.channel = $3)
+                  AND ($4::timestamptz IS NULL OR o.created_at >= $4)
+                  AND ($5::timestamptz IS NULL OR o.created_at < $5)
+                  AND ($6::text IS NULL OR o.number LIKE $6
+                       OR ($9 AND (o.orderer_name LIKE $6 OR o.recipient LIKE $6
+                           OR ($7 <> '' AND (o.phone LIKE '%' || $7 || '%' OR o.recipient_phone LIKE '%' || $7 || '%'))))))
+           SELECT p.id AS "id?: OrderId", t.total
+             FROM (SELECT CASE WHEN $10 THEN (SELECT count(*) FROM m) END AS total) t
+             LEFT JOIN LATERAL (
+                  SELECT m.id, m.created_at FROM m
+                   WHERE $1::uuid IS NULL OR (m.created_at, m.id) < (SELECT created_at, id FROM orders WHERE id = $1)
+                   ORDER BY m.created_at DESC, m.id DESC LIMIT $8) p ON true
+            ORDER BY p.created_at DESC, p.id DESC"#,
         after.map(|a| a.0),
         filter.status.map(OrderStatus::as_str),
         filter.channel,
@@ -70,17 +83,27 @@ pub async fn list(
         search.as_ref().map_or("", |s| s.1.as_str()),
         i64::from(first) + 1,
         by.sees_personal_data(),
+        total,
     )
     .fetch_all(&mut *conn)
     .await?;
+    let count = rows.first().and_then(|r| r.total);
+    let mut ids: Vec<OrderId> = rows.into_iter().filter_map(|r| r.id).collect();
     let has_next = ids.len() > first as usize;
-    let mut orders = Vec::new();
-    for id in ids.into_iter().take(first as usize) {
-        if let Some(o) = get(&mut conn, &OrderKey::Id(id)).await? {
-            orders.push(o.seen_by(by));
-        }
-    }
-    Ok((orders, has_next))
+    ids.truncate(first as usize);
+    let items = get_many(&mut conn, &ids)
+        .await?
+        .into_iter()
+        .map(|o| {
+            let cursor = o.id.to_string();
+            (o.seen_by(by), cursor)
+        })
+        .collect();
+    Ok(Page {
+        items,
+        has_next,
+        total: count,
+    })
 }
 
 /// One order with its history. Errors: `FORBIDDEN`, `NOT_FOUND`.

@@ -210,11 +210,25 @@ pub enum OrderKey<'a> {
 
 /// An order by id or number, with lines and history, in one statement; `None` if none.
 pub async fn get(conn: &mut PgConnection, key: &OrderKey<'_>) -> Result<Option<Order>, Error> {
-    let (id, number) = match key {
-        OrderKey::Id(id) => (Some(id.0), None),
-        OrderKey::Number(n) => (None, Some(*n)),
+    let found = match key {
+        OrderKey::Id(id) => load(conn, &[id.0], None).await?,
+        OrderKey::Number(n) => load(conn, &[], Some(*n)).await?,
     };
-    let r = sqlx::query!(
+    Ok(found.into_iter().next())
+}
+
+/// Orders by id, with lines and history, in one statement (a page of a listing without a
+/// statement per order), in the order of `ids`; ids without an order are left out.
+pub async fn get_many(conn: &mut PgConnection, ids: &[OrderId]) -> Result<Vec<Order>, Error> {
+    let raw: Vec<uuid::Uuid> = ids.iter().map(|id| id.0).collect();
+    let mut orders = load(conn, &raw, None).await?;
+    orders.sort_by_key(|o| ids.iter().position(|id| *id == o.id));
+    Ok(orders)
+}
+
+/// The orders whose id is one of `ids` or whose number is `number`, in one statement.
+async fn load(conn: &mut PgConnection, ids: &[uuid::Uuid], number: Option<&str>) -> Result<Vec<Order>, Error> {
+    let rows = sqlx::query!(
         r#"SELECT o.id AS "id: OrderId", o.number, o.status, o.channel, o.channel_source,
                   o.customer_id AS "customer_id: CustomerId", o.email, o.phone, o.orderer_name,
                   o.recipient, o.recipient_phone, o.zonecode, o.road_address, o.jibun_address,
@@ -237,58 +251,61 @@ pub async fn get(conn: &mut PgConnection, key: &OrderKey<'_>) -> Result<Option<O
                      FROM order_history h WHERE h.order_id = o.id)
                   AS "history!: Json<Vec<HistoryEntry>>"
              FROM orders o
-            WHERE o.id = $1 OR o.number = $2"#,
-        id,
+            WHERE o.id = ANY($1) OR o.number = $2"#,
+        ids,
         number,
     )
-    .fetch_optional(&mut *conn)
+    .fetch_all(&mut *conn)
     .await?;
-    let Some(r) = r else { return Ok(None) };
-    let deposit = match (r.deposit_bank, r.deposit_account, r.deposit_holder, r.deposit_due_at) {
-        (Some(bank), Some(account_number), Some(holder), Some(due_at)) => Some(DepositInfo {
-            bank,
-            account_number,
-            holder,
-            due_at,
-        }),
-        _ => None,
-    };
-    Ok(Some(Order {
-        id: r.id,
-        number: r.number,
-        status: OrderStatus::parse(&r.status)?,
-        channel: r.channel,
-        channel_source: r.channel_source,
-        customer_id: r.customer_id,
-        email: r.email,
-        phone: r.phone,
-        orderer_name: r.orderer_name,
-        shipping_address: PostalAddress {
-            recipient: r.recipient,
-            phone: r.recipient_phone,
-            zonecode: r.zonecode,
-            road_address: r.road_address,
-            jibun_address: r.jibun_address,
-            building_name: r.building_name,
-            detail_address: r.detail_address,
-        },
-        delivery_note: r.delivery_note,
-        payment_method: r.payment_method,
-        subtotal: r.subtotal,
-        discount: r.discount,
-        shipping_fee: r.shipping_fee,
-        total: r.total,
-        tax_free_amount: r.tax_free_amount,
-        vat: r.vat,
-        coupon_code: r.coupon_code,
-        deposit,
-        paid_at: r.paid_at,
-        cancelled_at: r.cancelled_at,
-        refunded: r.refunded,
-        created_at: r.created_at,
-        lines: r.lines.0,
-        history: r.history.0,
-    }))
+    rows.into_iter()
+        .map(|r| {
+            let deposit = match (r.deposit_bank, r.deposit_account, r.deposit_holder, r.deposit_due_at) {
+                (Some(bank), Some(account_number), Some(holder), Some(due_at)) => Some(DepositInfo {
+                    bank,
+                    account_number,
+                    holder,
+                    due_at,
+                }),
+                _ => None,
+            };
+            Ok(Order {
+                id: r.id,
+                number: r.number,
+                status: OrderStatus::parse(&r.status)?,
+                channel: r.channel,
+                channel_source: r.channel_source,
+                customer_id: r.customer_id,
+                email: r.email,
+                phone: r.phone,
+                orderer_name: r.orderer_name,
+                shipping_address: PostalAddress {
+                    recipient: r.recipient,
+                    phone: r.recipient_phone,
+                    zonecode: r.zonecode,
+                    road_address: r.road_address,
+                    jibun_address: r.jibun_address,
+                    building_name: r.building_name,
+                    detail_address: r.detail_address,
+                },
+                delivery_note: r.delivery_note,
+                payment_method: r.payment_method,
+                subtotal: r.subtotal,
+                discount: r.discount,
+                shipping_fee: r.shipping_fee,
+                total: r.total,
+                tax_free_amount: r.tax_free_amount,
+                vat: r.vat,
+                coupon_code: r.coupon_code,
+                deposit,
+                paid_at: r.paid_at,
+                cancelled_at: r.cancelled_at,
+                refunded: r.refunded,
+                created_at: r.created_at,
+                lines: r.lines.0,
+                history: r.history.0,
+            })
+        })
+        .collect()
 }
 
 /// A guest's order: by number and the e-mail it was placed with, as the customer sees it
@@ -324,13 +341,8 @@ pub async fn of_customer(
     .fetch_all(&mut *conn)
     .await?;
     let has_next = ids.len() > first as usize;
-    let mut orders = Vec::with_capacity(ids.len());
-    for id in ids.into_iter().take(first as usize) {
-        if let Some(o) = get(&mut conn, &OrderKey::Id(id)).await? {
-            orders.push(o.for_customer());
-        }
-    }
-    Ok((orders, has_next))
+    let page = get_many(&mut conn, &ids[..ids.len().min(first as usize)]).await?;
+    Ok((page.into_iter().map(Order::for_customer).collect(), has_next))
 }
 
 /// Moves an order along `t` inside the caller's transaction: the UPDATE repeats the

@@ -4,7 +4,7 @@ use chrono::Utc;
 use sqlx::{PgConnection, PgPool};
 
 use super::{Permission, Principal};
-use crate::{Error, ids::StaffId};
+use crate::{Error, ids::StaffId, pagination::Page};
 
 /// One audit log entry.
 #[derive(Clone, Debug)]
@@ -27,51 +27,89 @@ pub struct AuditEntry {
     pub created_at: chrono::DateTime<Utc>,
 }
 
-/// The audit log, newest first, filtered by staff, action prefix and time. OWNER only.
-/// Errors: `FORBIDDEN`.
+/// The audit log, newest first (cursor: the entry id), filtered by staff, action prefix
+/// and time, with the count over all pages when `total`. OWNER only. Errors: `FORBIDDEN`.
 pub async fn audit_log(
     pool: &PgPool,
     by: Principal,
     filter: &AuditFilter,
     first: u32,
     before_id: Option<i64>,
-) -> Result<(Vec<AuditEntry>, bool), Error> {
+    total: bool,
+) -> Result<Page<AuditEntry>, Error> {
     by.require(Permission::ManageStaff, "read the audit log")?;
+    let mut conn = pool.acquire().await?;
+    let mut rows = audit_page(&mut conn, filter, first, before_id, total).await?;
+    let mut count = rows.first().and_then(|r| r.1);
+    if total && rows.is_empty() {
+        // Past the last page: the first row of the first page carries the count.
+        let head = audit_page(&mut conn, filter, 1, None, true).await?;
+        count = Some(head.first().and_then(|r| r.1).unwrap_or(0));
+    }
+    let has_next = rows.len() > first as usize;
+    rows.truncate(first as usize);
+    let items = rows
+        .into_iter()
+        .map(|(e, _)| {
+            let cursor = e.id.to_string();
+            (e, cursor)
+        })
+        .collect();
+    Ok(Page {
+        items,
+        has_next,
+        total: count,
+    })
+}
+
+/// One page of [`audit_log`] (`first` + 1 rows), each with the count when `total`; the
+/// filter is written once, in `m`, for the page and for the count.
+async fn audit_page(
+    conn: &mut PgConnection,
+    filter: &AuditFilter,
+    first: u32,
+    before_id: Option<i64>,
+    total: bool,
+) -> Result<Vec<(AuditEntry, Option<i64>)>, Error> {
     let rows = sqlx::query!(
-        r#"SELECT a.id, a.staff_id AS "staff_id: StaffId", s.email AS "staff_email?", a.action, a.target, a.summary,
-                  a.ip, a.created_at
-             FROM audit_log a LEFT JOIN staff s ON s.id = a.staff_id
-            WHERE ($1::bigint IS NULL OR a.id < $1)
-              AND ($2::uuid IS NULL OR a.staff_id = $2)
-              AND ($3::text IS NULL OR a.action LIKE $3 || '%')
-              AND ($4::timestamptz IS NULL OR a.created_at >= $4)
-              AND ($5::timestamptz IS NULL OR a.created_at < $5)
-            ORDER BY a.id DESC LIMIT $6"#,
+        r#"WITH m AS NOT MATERIALIZED (
+               SELECT * FROM audit_log a
+                WHERE ($2::uuid IS NULL OR a.staff_id = $2)
+                  AND ($3::text IS NULL OR a.action LIKE $3 || '%')
+                  AND ($4::timestamptz IS NULL OR a.created_at >= $4)
+                  AND ($5::timestamptz IS NULL OR a.created_at < $5))
+           SELECT m.id AS "id!", m.staff_id AS "staff_id: StaffId", s.email AS "staff_email?", m.action AS "action!",
+                  m.target AS "target!", m.summary AS "summary!", m.ip, m.created_at AS "created_at!",
+                  CASE WHEN $7 THEN (SELECT count(*) FROM m) END AS total
+             FROM m LEFT JOIN staff s ON s.id = m.staff_id
+            WHERE $1::bigint IS NULL OR m.id < $1
+            ORDER BY m.id DESC LIMIT $6"#,
         before_id,
         filter.staff.map(|s| s.0),
         filter.action_prefix,
         filter.from,
         filter.to,
         i64::from(first) + 1,
+        total,
     )
-    .fetch_all(pool)
+    .fetch_all(&mut *conn)
     .await?;
-    let has_next = rows.len() > first as usize;
-    let entries = rows
+    Ok(rows
         .into_iter()
-        .take(first as usize)
-        .map(|r| AuditEntry {
-            id: r.id,
-            staff_id: r.staff_id,
-            staff_email: r.staff_email,
-            action: r.action,
-            target: r.target,
-            summary: r.summary,
-            ip: r.ip,
-            created_at: r.created_at,
+        .map(|r| {
+            let e = AuditEntry {
+                id: r.id,
+                staff_id: r.staff_id,
+                staff_email: r.staff_email,
+                action: r.action,
+                target: r.target,
+                summary: r.summary,
+                ip: r.ip,
+                created_at: r.created_at,
+            };
+            (e, r.total)
         })
-        .collect();
-    Ok((entries, has_next))
+        .collect())
 }
 
 /// Which audit entries to list.

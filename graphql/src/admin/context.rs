@@ -1,0 +1,63 @@
+//! The one per-request look-up of every admin resolver: pool, settings, the caller's
+//! address and, past the login steps, the signed-in staff member.
+
+use std::sync::Arc;
+
+use async_graphql::{Context, Result};
+use commerce::{Error, Settings, staff};
+use sqlx::PgPool;
+
+use crate::{
+    error::{lang, to_gql},
+    storefront::Caller,
+};
+
+/// What an admin resolver takes from its request. `P` is the signed-in staff member
+/// ([`Cx::staff`]), or `()` for the login steps ([`Cx::anonymous`]).
+pub struct Cx<'a, P = staff::Principal> {
+    /// The database.
+    pub pool: &'a PgPool,
+    /// The service's settings.
+    pub settings: &'a Arc<Settings>,
+    /// The caller's address, for the audit log.
+    pub ip: Option<&'a str>,
+    /// The bearer token sent with the request.
+    pub bearer: Option<&'a str>,
+    /// Who is asking.
+    pub principal: P,
+}
+
+impl<'a> Cx<'a, ()> {
+    /// A request that needs no session (the login steps).
+    pub fn anonymous(ctx: &'a Context<'_>) -> Result<Cx<'a, ()>> {
+        static NOBODY: Caller = Caller { bearer: None, ip: None };
+        let caller = ctx.data_opt::<Caller>().unwrap_or(&NOBODY);
+        Ok(Cx {
+            pool: ctx.data::<PgPool>()?,
+            settings: ctx.data::<Arc<Settings>>()?,
+            ip: caller.ip.as_deref(),
+            bearer: caller.bearer.as_deref(),
+            principal: (),
+        })
+    }
+}
+
+impl<'a> Cx<'a> {
+    /// A signed-in staff member's request, or a top-level `UNAUTHENTICATED` error.
+    pub async fn staff(ctx: &'a Context<'_>) -> Result<Cx<'a>> {
+        let cx = Cx::anonymous(ctx)?;
+        let Some(token) = cx.bearer else {
+            return Err(to_gql(&Error::Unauthenticated, lang(ctx)));
+        };
+        let principal = staff::authenticate(cx.pool, &cx.settings.staff, token)
+            .await
+            .map_err(|e| to_gql(&e, lang(ctx)))?;
+        Ok(Cx {
+            pool: cx.pool,
+            settings: cx.settings,
+            ip: cx.ip,
+            bearer: cx.bearer,
+            principal,
+        })
+    }
+}
