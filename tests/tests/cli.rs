@@ -7,11 +7,7 @@ use std::{
     time::{Duration, Instant},
 };
 
-fn jangteo() -> Command {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_jangteo"));
-    c.env_remove("DATABASE_URL").env_remove("RUST_LOG");
-    c
-}
+use jangteo_tests::binary::jangteo;
 
 #[test]
 fn every_subcommand_has_help() {

@@ -23,12 +23,15 @@ async fn spawn(db: &TestDb) -> (Service, String) {
         .local_addr()
         .expect("addr")
         .port();
-    let child = Command::new(env!("CARGO_BIN_EXE_jangteo"))
+    let child = Command::new(jangteo_tests::binary::jangteo_path())
         .args(["serve", "--no-migrate", "--listen", &format!("127.0.0.1:{port}")])
         .env("DATABASE_URL", db.url())
         // Not the demo: a TOTP key and a bank account of its own (`serve` refuses the demo
         // key, and bank transfer to the demo account, outside `--demo`).
-        .env("JANGTEO_STAFF__TOTP_KEY", "cmVwbGljYXMtdGVzdC10b3RwLWtleS0zMi1ieXRlcyE=")
+        .env(
+            "JANGTEO_STAFF__TOTP_KEY",
+            "cmVwbGljYXMtdGVzdC10b3RwLWtleS0zMi1ieXRlcyE=",
+        )
         .env("JANGTEO_BANK_TRANSFER__ACCOUNT_NUMBER", "999901-01-000002")
         .env("RUST_LOG", "warn")
         .stdout(Stdio::null())
