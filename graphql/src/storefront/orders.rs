@@ -204,8 +204,8 @@ impl Order {
     }
     /// Where to send the money while the order awaits the deposit.
     async fn bank_transfer(&self) -> Option<BankTransfer> {
-        let d = self.0.deposit.as_ref()?;
-        (self.0.status == commerce::order::OrderStatus::AwaitingDeposit).then(|| BankTransfer {
+        let d = self.0.awaited_deposit()?;
+        Some(BankTransfer {
             bank: d.bank.clone(),
             account_number: d.account_number.clone(),
             holder: d.holder.clone(),
