@@ -72,7 +72,10 @@ async fn a_burst_of_coupon_guesses_is_refused_while_another_client_goes_on() {
     for i in 0..3 {
         let a = post(&app, "/graphql", Some("198.51.100.1"), APPLY, guess(i)).await;
         assert_eq!(a.status, StatusCode::OK);
-        assert_eq!(data(&a.body)["cartCouponApply"]["userErrors"][0]["code"], "COUPON_INVALID");
+        assert_eq!(
+            data(&a.body)["cartCouponApply"]["userErrors"][0]["code"],
+            "COUPON_INVALID"
+        );
     }
     let refused = post(&app, "/graphql", Some("198.51.100.1"), APPLY, guess(3)).await;
     assert!(refused.is_rate_limited(), "{}", refused.body);
@@ -93,12 +96,26 @@ async fn a_burst_of_coupon_guesses_is_refused_while_another_client_goes_on() {
         .expect("send");
     assert_eq!(en.status(), StatusCode::TOO_MANY_REQUESTS);
     let body: Value = en.json().await.expect("json");
-    assert!(body["errors"][0]["message"].as_str().is_some_and(|m| m.starts_with("too many requests")));
+    assert!(
+        body["errors"][0]["message"]
+            .as_str()
+            .is_some_and(|m| m.starts_with("too many requests"))
+    );
     // Another client behind the same proxy has a budget of its own.
     let other_cart = app.cart(&[]).await;
-    let a = post(&app, "/graphql", Some("198.51.100.2"), APPLY, json!({ "t": other_cart, "c": "WELCOME10" })).await;
+    let a = post(
+        &app,
+        "/graphql",
+        Some("198.51.100.2"),
+        APPLY,
+        json!({ "t": other_cart, "c": "WELCOME10" }),
+    )
+    .await;
     assert_eq!(a.status, StatusCode::OK, "{}", a.body);
-    assert_eq!(data(&a.body)["cartCouponApply"]["userErrors"][0]["code"], "COUPON_INVALID");
+    assert_eq!(
+        data(&a.body)["cartCouponApply"]["userErrors"][0]["code"],
+        "COUPON_INVALID"
+    );
 }
 
 #[tokio::test]
@@ -113,13 +130,34 @@ async fn one_cart_has_one_budget_whichever_clients_guess_on_it() {
     .await;
     let cart = app.cart(&[]).await;
     for (i, client) in ["198.51.100.1", "198.51.100.2", "198.51.100.3"].iter().enumerate() {
-        let a = post(&app, "/graphql", Some(client), APPLY, json!({ "t": cart, "c": format!("G{i}") })).await;
+        let a = post(
+            &app,
+            "/graphql",
+            Some(client),
+            APPLY,
+            json!({ "t": cart, "c": format!("G{i}") }),
+        )
+        .await;
         assert_eq!(a.status, StatusCode::OK);
     }
-    let a = post(&app, "/graphql", Some("198.51.100.4"), APPLY, json!({ "t": cart, "c": "G4" })).await;
+    let a = post(
+        &app,
+        "/graphql",
+        Some("198.51.100.4"),
+        APPLY,
+        json!({ "t": cart, "c": "G4" }),
+    )
+    .await;
     assert!(a.is_rate_limited(), "{}", a.body);
     let other = app.cart(&[]).await;
-    let a = post(&app, "/graphql", Some("198.51.100.4"), APPLY, json!({ "t": other, "c": "G5" })).await;
+    let a = post(
+        &app,
+        "/graphql",
+        Some("198.51.100.4"),
+        APPLY,
+        json!({ "t": other, "c": "G5" }),
+    )
+    .await;
     assert_eq!(a.status, StatusCode::OK);
 }
 
@@ -139,16 +177,25 @@ async fn logins_to_one_e_mail_from_one_client_are_limited() {
     let login = |e: &str| json!({ "e": e, "p": "wrong-password-1" });
     for e in ["kim@example.com", "KIM@example.com ", "kim@EXAMPLE.com"] {
         let a = post(&app, "/graphql", Some("198.51.100.1"), LOGIN, login(e)).await;
-        assert_eq!(data(&a.body)["customerLogin"]["userErrors"][0]["code"], "INVALID_CREDENTIALS");
+        assert_eq!(
+            data(&a.body)["customerLogin"]["userErrors"][0]["code"],
+            "INVALID_CREDENTIALS"
+        );
     }
     let a = post(&app, "/graphql", Some("198.51.100.1"), LOGIN, login("kim@example.com")).await;
     assert!(a.is_rate_limited(), "{}", a.body);
     // Another e-mail from that client, and that e-mail from another client, still get an answer:
     // nobody can lock the owner out from elsewhere.
     let a = post(&app, "/graphql", Some("198.51.100.1"), LOGIN, login("lee@example.com")).await;
-    assert_eq!(data(&a.body)["customerLogin"]["userErrors"][0]["code"], "INVALID_CREDENTIALS");
+    assert_eq!(
+        data(&a.body)["customerLogin"]["userErrors"][0]["code"],
+        "INVALID_CREDENTIALS"
+    );
     let a = post(&app, "/graphql", Some("203.0.113.9"), LOGIN, login("kim@example.com")).await;
-    assert_eq!(data(&a.body)["customerLogin"]["userErrors"][0]["code"], "INVALID_CREDENTIALS");
+    assert_eq!(
+        data(&a.body)["customerLogin"]["userErrors"][0]["code"],
+        "INVALID_CREDENTIALS"
+    );
 }
 
 const LOOKUP: &str = "query($n: String!) { orderByNumber(number: $n, email: \"kim@example.com\") { number } }";
@@ -167,7 +214,9 @@ async fn aliases_and_fragments_count_one_each() {
     .await;
     let aliases = |n: usize| {
         let fields: Vec<String> = (0..n)
-            .map(|i| format!("o{i}: orderByNumber(number: \"20260101-{i:06}\", email: \"kim@example.com\") {{ number }}"))
+            .map(|i| {
+                format!("o{i}: orderByNumber(number: \"20260101-{i:06}\", email: \"kim@example.com\") {{ number }}")
+            })
             .collect();
         fields.join(" ")
     };
@@ -194,12 +243,22 @@ async fn x_forwarded_for_from_an_untrusted_peer_buys_no_new_budget() {
     })
     .await;
     for i in 0..3 {
-        let a = post(&app, "/graphql", Some(&format!("198.51.100.{i}")), LOOKUP, json!({ "n": "1" })).await;
+        let a = post(
+            &app,
+            "/graphql",
+            Some(&format!("198.51.100.{i}")),
+            LOOKUP,
+            json!({ "n": "1" }),
+        )
+        .await;
         assert_eq!(a.status, StatusCode::OK, "{}", a.body);
     }
     let a = post(&app, "/graphql", Some("203.0.113.77"), LOOKUP, json!({ "n": "1" })).await;
     assert!(a.is_rate_limited(), "{}", a.body);
 }
+
+/// The variables of the `i`-th request of a case.
+type Vars = Box<dyn Fn(usize) -> Value>;
 
 #[tokio::test]
 async fn every_guessable_operation_is_limited_per_client() {
@@ -221,14 +280,18 @@ async fn every_guessable_operation_is_limited_per_client() {
     let sign_up = "mutation($i: CustomerSignUpInput!) { customerSignUp(input: $i) { userErrors { code } } }";
     let cancel = "mutation($i: OrderCancelInput!) { orderCancel(input: $i) { userErrors { code } } }";
     let staff = "mutation($e: String!) { staffLogin(email: $e, password: \"wrong-password\") { userErrors { code } } }";
-    let cases: Vec<(&str, &str, Box<dyn Fn(usize) -> Value>)> = vec![
+    let cases: Vec<(&str, &str, Vars)> = vec![
         ("/graphql", LOOKUP, Box::new(|_| json!({ "n": "1" }))),
         (
             "/graphql",
             cancel,
             Box::new(|i| json!({ "i": { "number": format!("{i}"), "email": "kim@example.com" } })),
         ),
-        ("/graphql", APPLY, Box::new(move |i| json!({ "t": cart, "c": format!("C{i}") }))),
+        (
+            "/graphql",
+            APPLY,
+            Box::new(move |i| json!({ "t": cart, "c": format!("C{i}") })),
+        ),
         (
             "/graphql",
             sign_up,
@@ -237,8 +300,16 @@ async fn every_guessable_operation_is_limited_per_client() {
                            "mobile": "010-1234-5678", "termsAccepted": true, "privacyAccepted": true } })
             }),
         ),
-        ("/graphql", LOGIN, Box::new(|i| json!({ "e": format!("u{i}@example.com"), "p": "wrong-password-1" }))),
-        ("/admin/graphql", staff, Box::new(|i| json!({ "e": format!("s{i}@example.com") }))),
+        (
+            "/graphql",
+            LOGIN,
+            Box::new(|i| json!({ "e": format!("u{i}@example.com"), "p": "wrong-password-1" })),
+        ),
+        (
+            "/admin/graphql",
+            staff,
+            Box::new(|i| json!({ "e": format!("s{i}@example.com") })),
+        ),
     ];
     for (n, (path, query, vars)) in cases.iter().enumerate() {
         let client = format!("198.51.100.{n}");
@@ -252,7 +323,14 @@ async fn every_guessable_operation_is_limited_per_client() {
     }
     // A guest cancel without an e-mail (the signed-in owner's way) is not counted.
     for i in 0..5 {
-        let a = post(&app, "/graphql", Some("198.51.100.1"), cancel, json!({ "i": { "number": format!("{i}") } })).await;
+        let a = post(
+            &app,
+            "/graphql",
+            Some("198.51.100.1"),
+            cancel,
+            json!({ "i": { "number": format!("{i}") } }),
+        )
+        .await;
         assert_eq!(a.status, StatusCode::OK, "{}", a.body);
     }
 }
