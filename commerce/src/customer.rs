@@ -7,7 +7,7 @@ use sqlx::{PgConnection, PgPool};
 use crate::{
     Error,
     address::PostalAddress,
-    auth::{self, Limits, Scope},
+    auth::{self, Scope},
     cart,
     ids::{AddressId, CustomerId},
     pagination::Page,
@@ -141,17 +141,12 @@ pub struct LoggedIn {
     pub cart_token: Option<String>,
 }
 
-fn limits(s: &CustomerSettings) -> Limits {
-    Limits {
-        per_account: s.max_failures_per_account,
-        per_ip: s.max_failures_per_ip,
-        window: Duration::minutes(s.window_minutes),
-    }
-}
-
 /// Logs in. Unknown e-mail and wrong password give the same `INVALID_CREDENTIALS` in the
-/// same time; repeated failures per account or IP give `TOO_MANY_ATTEMPTS`. With
+/// same time; repeated failures of the e-mail from one address (or sustained ones from many,
+/// or very many from one address) give `TOO_MANY_ATTEMPTS` (see [`auth::reserve`]). With
 /// `cart_token`, the anonymous cart is merged into the customer's.
+///
+/// Holds one pooled connection at a time and none while the password is checked.
 pub async fn login(
     pool: &PgPool,
     settings: &CustomerSettings,
@@ -161,25 +156,23 @@ pub async fn login(
     cart_token: Option<&str>,
 ) -> Result<LoggedIn, Error> {
     let key = email.trim().to_lowercase();
-    let now = Utc::now();
-    let mut conn = pool.acquire().await?;
-    auth::check_throttle(&mut conn, Scope::Customer, &key, ip, limits(settings), now).await?;
+    let attempt = auth::reserve(pool, Scope::Customer, &key, ip, &settings.throttle).await?;
     let found = sqlx::query!(
         r#"SELECT id AS "id: CustomerId", password_hash FROM customers WHERE email = $1"#,
         key
     )
-    .fetch_optional(&mut *conn)
+    .fetch_optional(pool)
     .await?;
     let (id, hash) = found.map_or((None, None), |r| (Some(r.id), Some(r.password_hash)));
-    if !auth::verify_password(password.to_owned(), hash).await {
-        auth::record_failure(&mut conn, Scope::Customer, &key, ip).await?;
-        tracing::warn!(scope = "customer", "failed login");
+    let (true, Some(id)) = (auth::verify_password(password.to_owned(), hash).await?, id) else {
+        auth::failed(&mut *pool.acquire().await?, &attempt).await?;
+        // The connection is back in the pool before the wait.
+        tokio::time::sleep(attempt.delay()).await;
         return Err(Error::InvalidCredentials);
-    }
-    let id = id.ok_or(Error::InvalidCredentials)?;
-    auth::clear_failures(&mut conn, Scope::Customer, &key).await?;
+    };
     let (token, token_hash) = auth::new_token();
     let mut tx = pool.begin().await?;
+    auth::succeeded(&mut tx, &attempt).await?;
     sqlx::query!(
         "INSERT INTO customer_sessions (token_hash, customer_id, expires_at) VALUES ($1, $2, $3)",
         token_hash,

@@ -11,7 +11,8 @@ use crate::error::{GqlResult, lang, to_gql};
 pub struct Caller {
     /// `Authorization: Bearer …`, if sent.
     pub bearer: Option<String>,
-    /// The client's IP, for throttling.
+    /// The client's IP, for throttling and the audit log: the TCP peer, or the address a
+    /// trusted proxy forwarded (`http.trusted_proxies`, see `client_ip`).
     pub ip: Option<String>,
 }
 
