@@ -129,6 +129,22 @@ pub enum Error {
         /// What was tried.
         action: &'static str,
     },
+    /// A payment method that is switched off or not set up (`PAYMENT_METHOD_UNAVAILABLE`),
+    /// e.g. bank transfer while the account is still the demo one.
+    #[error("payment method {method} is not available")]
+    PaymentMethodUnavailable {
+        /// The method, as the API names it (`BANK_TRANSFER`).
+        method: &'static str,
+    },
+    /// A fault of the server, not of the caller (`INTERNAL`): a bad key in settings, the
+    /// random number generator, a cipher, QR drawing, password hashing or a lost blocking task.
+    #[error("internal fault in {what}: {reason}")]
+    Fault {
+        /// What failed, e.g. `staff.totp_key`.
+        what: &'static str,
+        /// Details for the log, never shown to callers.
+        reason: String,
+    },
     /// A database fault (`INTERNAL`).
     #[error(transparent)]
     Db(#[from] sqlx::Error),
@@ -183,6 +199,8 @@ pub enum Code {
     EnrollmentRequired,
     /// See [`Error::Forbidden`].
     Forbidden,
+    /// See [`Error::PaymentMethodUnavailable`].
+    PaymentMethodUnavailable,
     /// A fault; details are logged, never shown.
     Internal,
 }
@@ -319,7 +337,8 @@ impl Error {
             Error::InvalidChallenge => Code::InvalidChallenge,
             Error::Enrollment(_) => Code::EnrollmentRequired,
             Error::Forbidden { .. } => Code::Forbidden,
-            Error::Db(_) | Error::Migrate(_) => Code::Internal,
+            Error::PaymentMethodUnavailable { .. } => Code::PaymentMethodUnavailable,
+            Error::Fault { .. } | Error::Db(_) | Error::Migrate(_) => Code::Internal,
         }
     }
 
@@ -342,6 +361,7 @@ impl Error {
             Error::CouponInvalid(_) => vec!["code".into()],
             Error::NotFound { what: "carrier" } => vec!["carrier".into()],
             Error::AmountMismatch { .. } => vec!["amount".into()],
+            Error::PaymentMethodUnavailable { .. } => vec!["paymentMethod".into()],
             _ => Vec::new(),
         }
     }
@@ -349,7 +369,7 @@ impl Error {
     /// A message for people, in `lang`.
     pub fn message(&self, lang: Lang) -> String {
         match (lang, self) {
-            (Lang::En, Error::Db(_) | Error::Migrate(_)) => "internal error".into(),
+            (Lang::En, Error::Fault { .. } | Error::Db(_) | Error::Migrate(_)) => "internal error".into(),
             (Lang::En, e) => e.to_string(),
             (Lang::Ko, Error::NotFound { what }) => {
                 format!("{}을(를) 찾을 수 없습니다", ko_noun(what))
@@ -397,7 +417,8 @@ impl Error {
             (Lang::Ko, Error::InvalidChallenge) => "로그인 시간이 지났습니다. 처음부터 다시 로그인해 주세요".into(),
             (Lang::Ko, Error::Enrollment(_)) => "2단계 인증(OTP) 등록 상태를 확인해 주세요".into(),
             (Lang::Ko, Error::Forbidden { .. }) => "권한이 없습니다".into(),
-            (Lang::Ko, Error::Db(_) | Error::Migrate(_)) => "내부 오류가 발생했습니다".into(),
+            (Lang::Ko, Error::PaymentMethodUnavailable { .. }) => "지금은 사용할 수 없는 결제 수단입니다".into(),
+            (Lang::Ko, Error::Fault { .. } | Error::Db(_) | Error::Migrate(_)) => "내부 오류가 발생했습니다".into(),
         }
     }
 }

@@ -52,8 +52,12 @@ pub struct AppState {
 impl AppState {
     /// State over `pool` with the service's settings.
     pub fn new(pool: PgPool, settings: Arc<Settings>) -> Arc<AppState> {
-        if settings.staff.totp_key == commerce::settings::StaffSettings::DEMO_KEY {
-            tracing::warn!("staff.totp_key is the built-in demo key: set JANGTEO_STAFF__TOTP_KEY in production");
+        // `serve` refuses the demo key outside --demo (main.rs); this is the demo, or a test.
+        if settings.staff.uses_demo_key() {
+            tracing::warn!("demo mode: staff.totp_key is the built-in demo key (set JANGTEO_STAFF__TOTP_KEY in production)");
+        }
+        if !settings.bank_transfer_available() {
+            tracing::warn!("bank transfer is off: bank_transfer.account_number is the demo account");
         }
         let limits = RateLimits::new(&settings.rate_limits);
         let proxies = TrustedProxies::new(settings.http.trusted_proxies.clone());

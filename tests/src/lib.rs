@@ -2,6 +2,7 @@
 //! random port, GraphQL over HTTP, and a PostgreSQL wire proxy that counts statements.
 #![allow(clippy::missing_panics_doc)] // test support: a panic is how it reports a broken setup
 
+pub mod binary;
 pub mod pgcount;
 
 use std::{net::SocketAddr, sync::Arc};
@@ -142,8 +143,11 @@ pub struct Options {
     /// Route the service's database connections through a statement-counting proxy.
     pub count_statements: bool,
     /// Changes to the built-in settings. Rate limits start off here (every test request
-    /// comes from 127.0.0.1); tests of them turn them on with this.
+    /// comes from 127.0.0.1), and demo mode on (as `serve --demo`); tests of them change
+    /// them with this.
     pub settings: Option<fn(&mut commerce::Settings)>,
+    /// The service's pool size (default 8); small pools show connection-holding bugs.
+    pub pool_size: Option<u32>,
 }
 
 /// The real service on a random port against a fresh database.
@@ -188,19 +192,22 @@ impl TestApp {
             let opts = counter.client_options(&db.options);
             (
                 PgPoolOptions::new()
-                    .max_connections(8)
+                    .max_connections(options.pool_size.unwrap_or(8))
                     .connect_with(opts)
                     .await
                     .expect("connect via proxy"),
                 Some(counter),
             )
         } else {
-            (db.pool(8).await, None)
+            (db.pool(options.pool_size.unwrap_or(8)).await, None)
         };
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let addr: SocketAddr = listener.local_addr().expect("addr");
         let mut settings = commerce::Settings::defaults();
         settings.rate_limits = commerce::settings::RateLimitSettings::off();
+        // As `serve --demo`: the built-in bank account takes orders (tests of production
+        // refusals turn this off).
+        settings.demo = true;
         if let Some(change) = options.settings {
             change(&mut settings);
         }

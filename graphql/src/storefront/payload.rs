@@ -54,6 +54,8 @@ pub enum ErrorCode {
     EnrollmentRequired,
     /// The role does not allow it.
     Forbidden,
+    /// The payment method is not offered now (bank transfer without a real account).
+    PaymentMethodUnavailable,
     /// A fault on our side.
     Internal,
 }
