@@ -97,7 +97,7 @@ static SANITIZER: LazyLock<ammonia::Builder<'static>> = LazyLock::new(|| {
             .into(),
         )
         .attribute_filter(|element, attribute, value| match (element, attribute) {
-            (_, "style") => Some(safe_style(value).into()),
+            (_, "style") => Some(safe_style(value)).filter(|s| !s.is_empty()).map(Into::into),
             ("img", "src") => safe_image_source(value).then_some(value.into()),
             (_, "href") => (!protocol_relative(value)).then_some(value.into()),
             _ => Some(value.into()),

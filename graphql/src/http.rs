@@ -10,6 +10,10 @@
 //!   operation, bad variables) have no `data` entry; with `application/graphql-response+json`
 //!   they are 400, with `application/json` the body is still JSON-parseable and well-formed
 //!   HTTP requests get 200, unparseable ones 400.
+//! - Documents pass the guards of `limits.rs` before the parser sees them (codes
+//!   `NESTING_TOO_DEEP`, `DOCUMENT_TOO_LARGE`, `TOO_MANY_ROOT_FIELDS`, request errors).
+//! - GraphiQL (GET with `Accept: text/html` and no query) loads pinned assets checked by
+//!   Subresource Integrity; `http.graphiql = false` turns it off, and admin introspection.
 
 use async_graphql::{
     Executor, Request as GqlRequest, ServerError, Variables,

@@ -19,7 +19,10 @@
 //!   run statements of their own; and one request resolves at most
 //!   [`CONNECTIONS_PER_REQUEST`] root fields at a time, so it cannot take the whole pool.
 
-use std::{collections::HashMap, sync::Arc};
+use std::{
+    collections::{HashMap, HashSet},
+    sync::Arc,
+};
 
 use async_graphql::{
     ObjectType, Pos, Schema, SchemaBuilder, ServerError, ServerResult, SubscriptionType, ValidationResult, Value,
@@ -114,7 +117,7 @@ fn position(text: &str, offset: usize) -> Pos {
     let line_start = before.iter().rposition(|&c| c == b'\n').map_or(0, |p| p + 1);
     let column = String::from_utf8_lossy(&before[line_start..]).chars().count() + 1;
     Pos {
-        line: before.iter().filter(|&&c| c == b'\n').count() + 1,
+        line: before.split(|&c| c == b'\n').count(),
         column,
     }
 }
@@ -233,18 +236,18 @@ pub fn check_document(doc: &ExecutableDocument) -> Result<usize, Rejection> {
         .collect();
     // Fragments in post-order (spreads first), without recursion.
     let mut done: HashMap<&str, Expanded> = HashMap::with_capacity(shapes.len());
-    let mut on_path: HashMap<&str, ()> = HashMap::new();
+    let mut on_path: HashSet<&str> = HashSet::new();
     for &start in shapes.keys() {
         if done.contains_key(start) {
             continue;
         }
         let mut stack: Vec<(&str, usize)> = vec![(start, 0)];
-        on_path.insert(start, ());
+        on_path.insert(start);
         while let Some((name, next)) = stack.last_mut() {
             let (shape, pos) = &shapes[*name];
             if let Some((child, _)) = shape.spreads.get(*next) {
                 *next += 1;
-                if on_path.contains_key(child) {
+                if on_path.contains(child) {
                     return Err(Rejection {
                         code: "GRAPHQL_VALIDATION_FAILED",
                         message: format!("Cannot spread fragment \"{child}\" within itself"),
@@ -252,7 +255,7 @@ pub fn check_document(doc: &ExecutableDocument) -> Result<usize, Rejection> {
                     });
                 }
                 if shapes.contains_key(child) && !done.contains_key(child) {
-                    on_path.insert(child, ());
+                    on_path.insert(child);
                     stack.push((child, 0));
                 }
                 continue;

@@ -242,3 +242,85 @@ async fn health_and_readiness() {
         "the process is up even when the database is not"
     );
 }
+
+/// `GET path` with `Accept: text/html`, as a browser asks: status and body.
+async fn browse(base: &str, path: &str) -> (StatusCode, String) {
+    let resp = reqwest::Client::new()
+        .get(format!("{base}{path}"))
+        .header(header::ACCEPT, "text/html,application/xhtml+xml,*/*;q=0.8")
+        .send()
+        .await
+        .expect("send");
+    (resp.status(), resp.text().await.expect("body"))
+}
+
+#[tokio::test]
+async fn graphiql_assets_are_pinned_with_integrity_hashes() {
+    let app = TestApp::spawn().await;
+    for path in ["/graphql", "/admin/graphql"] {
+        let (status, html) = browse(&app.base, path).await;
+        assert_eq!(status, StatusCode::OK);
+        assert!(html.contains("GraphiQL"), "{html}");
+        assert!(html.contains(&format!("\"{path}\"")), "endpoint {path}: {html}");
+        // Every external script and stylesheet names an exact version and its hash.
+        let tags: Vec<&str> = html
+            .split('<')
+            .filter(|t| t.starts_with("script src=") || t.starts_with("link rel=\"stylesheet\""))
+            .collect();
+        assert_eq!(tags.len(), 4, "{html}");
+        for tag in tags {
+            assert!(tag.contains("integrity=\"sha384-"), "no integrity: {tag}");
+            assert!(tag.contains("crossorigin=\"anonymous\""), "{tag}");
+            let url = tag
+                .split_once(" src=\"")
+                .or_else(|| tag.split_once(" href=\""))
+                .and_then(|(_, rest)| rest.split('"').next())
+                .unwrap_or("");
+            assert!(url.starts_with("https://"), "{tag}");
+            let version = url.split('@').nth(1).and_then(|v| v.split('/').next()).unwrap_or("");
+            assert!(
+                version.split('.').count() == 3 && version.split('.').all(|n| n.parse::<u32>().is_ok()),
+                "unpinned version in {url}"
+            );
+        }
+    }
+}
+
+#[tokio::test]
+async fn graphiql_off_hides_the_pages_and_admin_introspection() {
+    let db = jangteo_tests::TestDb::create().await;
+    let mut settings = commerce::Settings::defaults();
+    settings.http.graphiql = false;
+    let state = graphql::app::AppState::new(db.pool(4).await, std::sync::Arc::new(settings));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let base = format!("http://{}", listener.local_addr().expect("addr"));
+    let server = tokio::spawn(graphql::app::serve(listener, state, std::future::pending()));
+
+    for path in ["/graphql", "/admin/graphql"] {
+        let (status, body) = browse(&base, path).await;
+        assert_ne!(status, StatusCode::OK, "{path}");
+        assert!(!body.contains("GraphiQL"), "{path}: {body}");
+    }
+    let introspect = |path: &'static str| {
+        let base = base.clone();
+        async move {
+            reqwest::Client::new()
+                .post(format!("{base}{path}"))
+                .json(&json!({ "query": "{ __schema { types { name } } }" }))
+                .send()
+                .await
+                .expect("send")
+                .json::<Value>()
+                .await
+                .expect("json")
+        }
+    };
+    // async-graphql answers disabled introspection with null, not an error.
+    let admin = introspect("/admin/graphql").await;
+    assert!(admin["data"]["__schema"].is_null(), "{admin}");
+    assert!(!admin.to_string().contains("StaffRole"), "{admin}");
+    // The storefront's schema is public: its introspection stays.
+    let storefront = introspect("/graphql").await;
+    assert!(storefront["data"]["__schema"]["types"].is_array(), "{storefront}");
+    server.abort();
+}

@@ -60,12 +60,10 @@ fn builder() -> SchemaBuilder<Query, Mutation, EmptySubscription> {
 /// The schemas with their shared data (pool, settings): one for requests with one root
 /// field, one for requests with several (`limits.rs`).
 pub fn schema(pool: PgPool, settings: Arc<Settings>) -> limits::Schemas<StorefrontSchema> {
-    limits::Schemas::build(MAX_COMPLEXITY, || {
-        builder()
-            .data(pool.clone())
-            .data(settings.shop.clone())
-            .data(settings.clone())
-    })
+    let with_data = move |b: SchemaBuilder<Query, Mutation, EmptySubscription>| {
+        b.data(pool.clone()).data(settings.shop.clone()).data(settings.clone())
+    };
+    limits::Schemas::build(MAX_COMPLEXITY, || with_data(builder()))
 }
 
 /// The schema in SDL, as committed in `graphql/schema.graphql`.
