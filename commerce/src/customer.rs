@@ -60,17 +60,7 @@ pub struct SignUp {
     pub marketing_sms: bool,
 }
 
-/// Checks a display name: 1–50 characters after trimming.
-pub fn parse_name(s: &str, field: &'static str) -> Result<String, Error> {
-    let s = s.trim();
-    if s.is_empty() || s.chars().count() > 50 {
-        return Err(Error::Invalid {
-            field,
-            reason: "1–50 characters".into(),
-        });
-    }
-    Ok(s.to_owned())
-}
+pub use crate::types::parse_name;
 
 /// Creates a customer. Errors: `INVALID_INPUT` (required consents), `ALREADY_EXISTS` (e-mail).
 pub async fn sign_up(pool: &PgPool, input: SignUp) -> Result<Customer, Error> {
@@ -328,8 +318,8 @@ pub async fn update_address(
         id as AddressId,
         customer as CustomerId,
         a.recipient,
-        a.phone.as_str(),
-        a.zonecode.as_str(),
+        a.phone,
+        a.zonecode,
         a.road_address,
         a.jibun_address,
         a.building_name,
@@ -462,7 +452,6 @@ async fn staff_page(
     after: Option<CustomerId>,
     total: bool,
 ) -> Result<Vec<StaffRow>, Error> {
-        total,
     Ok(sqlx::query_as!(
         StaffRow,
         r#"WITH m AS NOT MATERIALIZED (
@@ -480,6 +469,7 @@ async fn staff_page(
         pattern,
         digits,
         i64::from(first) + 1,
+        total,
     )
     .fetch_all(&mut *conn)
     .await?)

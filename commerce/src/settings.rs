@@ -6,10 +6,11 @@ use figment::{
     Figment,
     providers::{Env, Format, Serialized, Toml},
 };
+use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize};
 
-/// All of the service's settings.
-#[derive(Clone, Debug, Deserialize, Serialize)]
+/// All of the service's settings. Not `Serialize`: it holds secrets.
+#[derive(Clone, Debug, Deserialize)]
 pub struct Settings {
     /// Where `jangteo serve` listens.
     pub listen: SocketAddr,
@@ -27,11 +28,22 @@ pub struct Settings {
     pub customers: CustomerSettings,
     /// Staff login: TOTP, sessions, throttling.
     pub staff: StaffSettings,
-}
     /// The HTTP edge: which peers are proxies.
     pub http: HttpSettings,
     /// Rate limits of the operations that invite guessing.
     pub rate_limits: RateLimitSettings,
+    /// Demo mode (`jangteo serve --demo`): the built-in demo secrets may be used. Never read
+    /// from files or the environment: only the command line turns it on.
+    #[serde(skip)]
+    pub demo: bool,
+}
+
+impl Settings {
+    /// Whether customers may pay by bank transfer: not while the account is the built-in
+    /// demo one, outside demo mode (their money would go nowhere).
+    pub fn bank_transfer_available(&self) -> bool {
+        self.demo || !self.bank_transfer.uses_demo_account()
+    }
 }
 
 /// The HTTP edge.
@@ -98,18 +110,22 @@ pub struct RateLimit {
 
 impl RateLimit {
     /// No limit.
-    pub const OFF: RateLimit = RateLimit { burst: 0, refill_secs: 0 };
+    pub const OFF: RateLimit = RateLimit {
+        burst: 0,
+        refill_secs: 0,
+    };
 
     /// Whether this limits anything.
     pub fn is_on(self) -> bool {
         self.burst > 0 && self.refill_secs > 0
     }
+}
 
 /// Staff login settings.
-#[derive(Clone, Deserialize, Serialize)]
+#[derive(Clone, Debug, Deserialize)]
 pub struct StaffSettings {
     /// Base64 of the 32-byte key that encrypts TOTP secrets at rest.
-    pub totp_key: String,
+    pub totp_key: SecretString,
     /// The issuer shown in authenticator apps.
     pub issuer: String,
     /// How long a login challenge lives.
@@ -118,12 +134,8 @@ pub struct StaffSettings {
     pub session_idle_minutes: i64,
     /// A session ends this long after login, used or not.
     pub session_absolute_hours: i64,
-    /// Failures per account in the window that lock it for the window.
-    pub max_failures_per_account: i64,
-    /// Failures per IP in the window that lock it for the window.
-    pub max_failures_per_ip: i64,
-    /// The throttling window, in minutes.
-    pub window_minutes: i64,
+    /// Login throttling.
+    pub throttle: ThrottleSettings,
 }
 
 impl StaffSettings {
@@ -131,16 +143,10 @@ impl StaffSettings {
     pub const DEMO_KEY: &'static str = "amFuZ3Rlby1kZW1vLW9ubHktdG90cC1rZXktMzJieXQ=";
 }
 
-impl fmt::Debug for StaffSettings {
-    // The key stays out of logs.
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("StaffSettings")
-            .field("totp_key", &"<redacted>")
-            .field("issuer", &self.issuer)
-            .field("challenge_minutes", &self.challenge_minutes)
-            .field("session_idle_minutes", &self.session_idle_minutes)
-            .field("session_absolute_hours", &self.session_absolute_hours)
-            .finish_non_exhaustive()
+impl StaffSettings {
+    /// The TOTP key is still the built-in demo key.
+    pub fn uses_demo_key(&self) -> bool {
+        self.totp_key.expose_secret().trim() == Self::DEMO_KEY
     }
 }
 
@@ -181,27 +187,59 @@ pub struct BankTransferSettings {
     pub due_days: i64,
 }
 
+impl BankTransferSettings {
+    /// The account number of the built-in demo account, which production must replace.
+    pub const DEMO_ACCOUNT_NUMBER: &'static str = "123401-04-567890";
+
+    /// The account is still the built-in demo one.
+    pub fn uses_demo_account(&self) -> bool {
+        self.account_number.trim() == Self::DEMO_ACCOUNT_NUMBER
+    }
+}
+
 /// Customer sessions and login throttling.
 #[derive(Clone, Debug, Deserialize, Serialize)]
 pub struct CustomerSettings {
     /// How long an access token lives.
     pub session_days: i64,
-    /// Failed logins within the window that lock the account for the window.
-    pub max_failures_per_account: i64,
-    /// Failed logins within the window that lock the IP for the window.
+    /// Login throttling.
+    pub throttle: ThrottleSettings,
+}
+
+/// Login throttling (customers and staff alike). Failures count per (account, client
+/// address): one address guessing can't lock the owner out from another. Only many
+/// addresses together lock the account itself, and one address only at a high bound (a
+/// shared proxy or office NAT carries many people).
+#[derive(Clone, Copy, Debug, Deserialize, Serialize)]
+pub struct ThrottleSettings {
+    /// Failed logins of one account from one address within the window that lock that
+    /// pair until the window ends; each failure also delays its answer a little more.
+    pub max_failures_per_account_and_ip: i32,
+    /// Failed logins of one account within the window that lock it from every address,
+    /// when they came from at least `account_lock_addresses` addresses.
+    pub account_lock_failures: i64,
+    /// How many distinct addresses a sustained attack must come from to lock the account.
+    pub account_lock_addresses: i64,
+    /// Failed logins from one address within the window, over all accounts, that lock the
+    /// address (a high bound).
     pub max_failures_per_ip: i64,
-    /// The throttling window, in minutes.
-    pub window_minutes: i64,
+    /// The window, in minutes: how long failures count and a lock lasts.
+    pub window_minutes: i32,
 }
 
 /// How to find PostgreSQL (DESIGN.md §2).
-#[derive(Clone, Deserialize, Serialize)]
+#[derive(Clone, Debug, Deserialize)]
 pub struct DatabaseSettings {
     /// An explicit server; wins over everything else.
-    pub url: Option<String>,
+    pub url: Option<DatabaseUrl>,
     /// Try the local server (socket, then 127.0.0.1:5432) when no `url` is set.
     pub local: bool,
     /// Where a private cluster is made when no server is found.
+    pub private_dir: PathBuf,
+    /// The database to use (created if missing) on a local server or private cluster.
+    pub name: String,
+    /// Pool size.
+    pub max_connections: u32,
     /// PostgreSQL `statement_timeout` of every pooled connection, in milliseconds (0: none).
     pub statement_timeout_ms: u64,
 }
@@ -229,7 +267,11 @@ impl DatabaseUrl {
         let pairs: Vec<(String, String)> = url
             .query_pairs()
             .map(|(k, v)| {
-                let v = if k.eq_ignore_ascii_case("password") { "***".into() } else { v.into_owned() };
+                let v = if k.eq_ignore_ascii_case("password") {
+                    "***".into()
+                } else {
+                    v.into_owned()
+                };
                 (k.into_owned(), v)
             })
             .collect();
@@ -244,23 +286,11 @@ impl From<String> for DatabaseUrl {
     fn from(url: String) -> DatabaseUrl {
         DatabaseUrl(SecretString::from(url))
     }
-    pub private_dir: PathBuf,
-    /// The database to use (created if missing) on a local server or private cluster.
-    pub name: String,
-    /// Pool size.
-    pub max_connections: u32,
 }
 
-impl fmt::Debug for DatabaseSettings {
-    // The url may hold a password: never print it.
+impl fmt::Debug for DatabaseUrl {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("DatabaseSettings")
-            .field("url", &self.url.as_ref().map(|_| "<redacted>"))
-            .field("local", &self.local)
-            .field("private_dir", &self.private_dir)
-            .field("name", &self.name)
-            .field("max_connections", &self.max_connections)
-            .finish()
+        f.write_str(&self.redacted())
     }
 }
 
@@ -321,6 +351,10 @@ mod tests {
         assert_eq!(s.database.private_dir, PathBuf::from("./var/postgres"));
         assert!(s.http.trusted_proxies.is_empty());
         assert!(s.rate_limits.cart_coupon_apply_per_cart.is_on());
+        // The built-in secrets are the demo ones, recognised as such outside demo mode.
+        assert!(s.staff.uses_demo_key() && s.bank_transfer.uses_demo_account());
+        assert!(!s.demo && !s.bank_transfer_available());
+        assert!(Settings { demo: true, ..s }.bank_transfer_available());
     }
 
     #[test]
@@ -333,17 +367,46 @@ mod tests {
             let s = Settings::load(None).map_err(|e| e.to_string())?;
             assert_eq!(s.listen.port(), 9000);
             assert_eq!(s.shop.name, "환경");
-            assert_eq!(s.database.url.as_deref(), Some("postgres://u:hunter2@db/x"));
-            assert!(!format!("{s:?}").contains("hunter2"));
+            assert_eq!(
+                s.database.url.as_ref().map(DatabaseUrl::expose),
+                Some("postgres://u:hunter2@db/x")
+            );
+            let shown = format!("{s:?}");
+            assert!(
+                !shown.contains("hunter2") && shown.contains("postgres://u:***@db/x"),
+                "{shown}"
+            );
+            jail.set_env(
+                "JANGTEO_STAFF__TOTP_KEY",
+                "c2VjcmV0LXRvdHAta2V5LWZvci10aGUtdGVzdC0zMmI=",
+            );
+            let s = Settings::load(None).map_err(|e| e.to_string())?;
+            assert!(
+                !format!("{s:?}").contains("c2VjcmV0"),
+                "the TOTP key stays out of Debug"
+            );
+            assert!(!s.staff.uses_demo_key());
             jail.set_env("JANGTEO_HTTP__TRUSTED_PROXIES", "[10.0.0.0/8, \"fd00::/8\"]");
             jail.set_env("JANGTEO_RATE_LIMITS__CUSTOMER_LOGIN__BURST", "7");
             let s = Settings::load(None).map_err(|e| e.to_string())?;
             assert_eq!(s.http.trusted_proxies.len(), 2);
             assert!(s.http.trusted_proxies[1].contains(&"fd00::1".parse::<std::net::IpAddr>().expect("ip")));
-            assert_eq!(s.rate_limits.customer_login, RateLimit { burst: 7, refill_secs: 2 });
+            assert_eq!(
+                s.rate_limits.customer_login,
+                RateLimit {
+                    burst: 7,
+                    refill_secs: 2
+                }
+            );
             jail.set_env("JANGTEO_DATABASE__URL", "postgres://other/y");
             let s = Settings::load(None).map_err(|e| e.to_string())?;
-            assert_eq!(s.database.url.as_deref(), Some("postgres://other/y"));
+            assert_eq!(
+                s.database.url.as_ref().map(DatabaseUrl::expose),
+                Some("postgres://other/y")
+            );
+            jail.set_env("JANGTEO_DATABASE__URL", "postgres://db/z?user=u&password=hunter3");
+            let s = Settings::load(None).map_err(|e| e.to_string())?;
+            assert!(!format!("{s:?}").contains("hunter3"));
             Ok(())
         });
     }
