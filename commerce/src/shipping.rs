@@ -173,9 +173,14 @@ pub struct ImportRow {
     pub error: Option<Error>,
 }
 
-/// Ships many orders from CSV text, one `order number, carrier, tracking number` per line
-/// (a header line is skipped). Each row is its own transaction: bad rows are reported, good
-/// rows go through. Errors: `FORBIDDEN` for the whole import.
+/// Ships many orders from CSV text as couriers' Excel exports write it: one row per order
+/// with its order number, carrier code and tracking number, in that order unless a header row
+/// names the columns (`주문번호`, `택배사`, `송장번호` or `order number`, `carrier`,
+/// `tracking number`; other columns are ignored). A UTF-8 BOM, quoted fields with commas,
+/// CRLF line ends and empty rows are fine. The first row is a header when its tracking-number
+/// column has no digit or its first cell is a header name. Each row is its own transaction:
+/// bad rows are reported with their line, good rows go through. Errors: `FORBIDDEN` for the
+/// whole import.
 pub async fn import_shipments(
     pool: &PgPool,
     by: Principal,
@@ -184,30 +189,36 @@ pub async fn import_shipments(
 ) -> Result<Vec<ImportRow>, Error> {
     by.require(Permission::WriteOrders, "ship orders")?;
     let mut out = Vec::new();
-    for (i, raw) in csv.lines().enumerate() {
-        let line = raw.trim();
-        if line.is_empty() {
+    let mut columns = Columns::POSITIONAL;
+    let mut first = true;
+    for (line, row) in csv_rows(csv) {
+        let Ok(fields) = row else {
+            out.push(ImportRow {
+                line,
+                number: String::new(),
+                error: Some(Error::Invalid {
+                    field: "csv",
+                    reason: "not readable as CSV".into(),
+                }),
+            });
             continue;
+        };
+        if std::mem::take(&mut first) {
+            if let Some(named) = Columns::from_header(&fields) {
+                columns = named;
+                continue;
+            }
         }
-        let fields: Vec<String> = line
-            .split(',')
-            .map(|f| f.trim().trim_matches('"').trim().to_owned())
-            .collect();
-        if i == 0
-            && fields
-                .first()
-                .is_some_and(|f| !f.chars().next().is_some_and(|c| c.is_ascii_digit()))
-        {
-            continue; // header
-        }
-        let number = fields.first().cloned().unwrap_or_default();
+        let cell = |i: usize| fields.get(i).map_or("", String::as_str);
+        let number = cell(columns.number).to_owned();
+        let (carrier, tracking) = (cell(columns.carrier), cell(columns.tracking));
         let result = async {
-            let [_, carrier, tracking] = fields.as_slice() else {
+            if number.is_empty() || carrier.is_empty() || tracking.is_empty() {
                 return Err(Error::Invalid {
                     field: "csv",
-                    reason: "3 columns: order number, carrier, tracking number".into(),
+                    reason: "order number, carrier and tracking number on every row".into(),
                 });
-            };
+            }
             let mut tx = pool.begin().await?;
             let id = order::get(&mut tx, &OrderKey::Number(&number))
                 .await?
@@ -221,13 +232,98 @@ pub async fn import_shipments(
         match result {
             Err(e) if e.is_fault() => return Err(e),
             r => out.push(ImportRow {
-                line: i + 1,
+                line,
                 number,
                 error: r.err(),
             }),
         }
     }
     Ok(out)
+}
+
+/// The non-empty rows of CSV text with the line each starts on (1-based), fields trimmed.
+fn csv_rows(text: &str) -> impl Iterator<Item = (usize, Result<Vec<String>, csv::Error>)> + '_ {
+    // Excel writes a BOM before UTF-8 CSV.
+    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
+    let reader = csv::ReaderBuilder::new()
+        .has_headers(false)
+        .flexible(true)
+        .trim(csv::Trim::All)
+        .from_reader(text.as_bytes());
+    // Lines are counted here from each record's byte offset: the reader's own line count
+    // lags behind after CRLF line ends.
+    let (mut seen, mut line) = (0, 1);
+    reader.into_records().filter_map(move |r| {
+        let at = match &r {
+            Ok(rec) => rec.position(),
+            Err(e) => e.position(),
+        };
+        let mut start = at
+            .map_or(seen, |p| usize::try_from(p.byte()).unwrap_or(usize::MAX))
+            .min(text.len());
+        if text.as_bytes().get(start) == Some(&b'\n') {
+            start += 1; // the end of the CRLF before this record
+        }
+        line += text.as_bytes()[seen.min(start)..start]
+            .iter()
+            .filter(|b| **b == b'\n')
+            .count();
+        seen = seen.max(start);
+        match r {
+            Ok(rec) if rec.iter().all(str::is_empty) => None,
+            Ok(rec) => Some((line, Ok(rec.iter().map(str::to_owned).collect()))),
+            Err(e) => Some((line, Err(e))),
+        }
+    })
+}
+
+/// Where the three columns of a shipments CSV are.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct Columns {
+    number: usize,
+    carrier: usize,
+    tracking: usize,
+}
+
+impl Columns {
+    /// Without a header: order number, carrier, tracking number.
+    const POSITIONAL: Columns = Columns {
+        number: 0,
+        carrier: 1,
+        tracking: 2,
+    };
+
+    /// The columns a header row names, if `row` is one: it names a column, or its
+    /// tracking-number cell has no digit. A column not named stays where
+    /// [`Columns::POSITIONAL`] has it.
+    fn from_header(row: &[String]) -> Option<Columns> {
+        let key = |s: &str| -> String {
+            s.chars()
+                .filter(|c| !c.is_whitespace() && !matches!(c, '_' | '-' | '.'))
+                .flat_map(char::to_lowercase)
+                .collect()
+        };
+        let names: Vec<String> = row.iter().map(|c| key(c)).collect();
+        let find = |wanted: &[&str]| names.iter().position(|n| wanted.contains(&n.as_str()));
+        let number = find(&["주문번호", "ordernumber", "orderno", "order", "number"]);
+        let carrier = find(&["택배사", "택배사코드", "carrier", "carriercode", "courier"]);
+        let tracking = find(&[
+            "송장번호",
+            "운송장번호",
+            "trackingnumber",
+            "tracking",
+            "invoice",
+            "invoicenumber",
+        ]);
+        let tracking_cell = row.get(Self::POSITIONAL.tracking).map_or("", String::as_str);
+        let named = number.is_some() || carrier.is_some() || tracking.is_some();
+        let no_digits = !tracking_cell.is_empty() && !tracking_cell.chars().any(|c| c.is_ascii_digit());
+        (named || no_digits).then(|| Columns {
+            number: number.unwrap_or(Self::POSITIONAL.number),
+            carrier: carrier.unwrap_or(Self::POSITIONAL.carrier),
+            tracking: tracking.unwrap_or(Self::POSITIONAL.tracking),
+        })
+    }
 }
 
 /// The latest shipment's tracking page of an order, if it has shipped.
@@ -245,6 +341,56 @@ pub async fn tracking_url_of(conn: &mut PgConnection, id: OrderId) -> Result<Opt
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn rows(text: &str) -> Vec<(usize, Vec<String>)> {
+        csv_rows(text).map(|(line, r)| (line, r.unwrap_or_default())).collect()
+    }
+
+    #[test]
+    fn excel_csv_with_bom_quotes_and_crlf() {
+        let text = "\u{feff}주문번호,\"받는 분, 주소\",택배사,송장번호\r\n\
+                    20261202-AAAAAA,\"홍길동, 서울\",CJ,\"6012-3456-7890\"\r\n\
+                    ,,,\r\n\
+                    20261202-BBBBBB,\"김\"\"별명\"\"\",LOGEN,12345678901\r\n";
+        let r = rows(text);
+        assert_eq!(r.len(), 3, "the empty row is left out: {r:?}");
+        assert_eq!(r[0].0, 1);
+        assert_eq!(
+            r[1],
+            (
+                2,
+                vec![
+                    "20261202-AAAAAA".into(),
+                    "홍길동, 서울".into(),
+                    "CJ".into(),
+                    "6012-3456-7890".into()
+                ]
+            )
+        );
+        assert_eq!(r[2].0, 4);
+        assert_eq!(r[2].1[1], "김\"별명\"");
+        let c = Columns::from_header(&r[0].1).expect("a header");
+        assert_eq!((c.number, c.carrier, c.tracking), (0, 2, 3));
+    }
+
+    #[test]
+    fn headers_are_recognised_by_name_or_by_a_tracking_cell_without_digits() {
+        let row = |cells: &[&str]| cells.iter().map(|c| (*c).to_owned()).collect::<Vec<_>>();
+        assert_eq!(
+            Columns::from_header(&row(&["Order Number", "Carrier", "Tracking Number"])),
+            Some(Columns::POSITIONAL)
+        );
+        assert_eq!(
+            Columns::from_header(&row(&["번호", "회사", "운송장"])),
+            Some(Columns::POSITIONAL)
+        );
+        assert_eq!(
+            Columns::from_header(&row(&["20261202-AAAAAA", "CJ", "601234567890"])),
+            None
+        );
+        // A data row missing its tracking number is a row to report, not a header.
+        assert_eq!(Columns::from_header(&row(&["20261202-AAAAAA", "CJ", ""])), None);
+    }
 
     #[test]
     fn tracking_numbers_and_urls() {

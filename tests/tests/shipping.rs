@@ -140,3 +140,55 @@ async fn a_csv_import_ships_the_good_rows_and_reports_the_bad() {
         .expect("status");
     assert_eq!(status, ["SHIPPED", "PAID", "AWAITING_DEPOSIT"]);
 }
+
+#[tokio::test]
+async fn a_couriers_excel_export_imports_as_it_is() {
+    let app = TestApp::spawn().await;
+    let v = product_with_stock(&app.pool, "excel", &[(12000, 50)], false).await;
+    let cs = staff_session(&app.pool, "cs@jangteo.kr", Role::Cs).await;
+    let a = paid_order(&app, &cs, &v[0], 1).await;
+    let b = paid_order(&app, &cs, &v[0], 1).await;
+    let c = paid_order(&app, &cs, &v[0], 1).await;
+    let number = |o: &Value| o["number"].as_str().expect("number").to_owned();
+    // What Excel's "CSV UTF-8" writes: a BOM, CRLF, quotes around cells with commas or
+    // quotes, the courier's own column order and extra columns, a blank row at the end.
+    let csv = format!(
+        "\u{feff}주문번호,\"받는 분\",주소,택배사,송장번호\r\n\
+         {a},홍길동,\"서울시 강남구 테헤란로 1, 10층\",CJ,\"6012-3456-7890\"\r\n\
+         {b},\"김 \"\"별\"\"\",\"부산, 해운대\",LOGEN,12345\r\n\
+         {c},이순신,\"인천, 1층\",HANJIN,412345678901\r\n\
+         ,,,,\r\n",
+        a = number(&a),
+        b = number(&b),
+        c = number(&c),
+    );
+    let q = "mutation($csv: String!) { shipmentsImport(csv: $csv) { shipped failed
+        rows { line orderNumber ok error { code field } } userErrors { code } } }";
+    let r = app.admin(&cs, q, json!({ "csv": csv })).await;
+    let p = &data(&r)["shipmentsImport"];
+    assert_eq!(
+        p["rows"],
+        json!([
+            { "line": 2, "orderNumber": number(&a), "ok": true, "error": null },
+            { "line": 3, "orderNumber": number(&b), "ok": false,
+              "error": { "code": "INVALID_INPUT", "field": ["trackingNumber"] } },
+            { "line": 4, "orderNumber": number(&c), "ok": true, "error": null },
+        ])
+    );
+    assert_eq!((p["shipped"].clone(), p["failed"].clone()), (json!(2), json!(1)));
+    let tracking: Vec<String> = sqlx::query_scalar("SELECT tracking_number FROM shipments ORDER BY created_at")
+        .fetch_all(&app.pool)
+        .await
+        .expect("shipments");
+    assert_eq!(tracking, ["601234567890", "412345678901"]);
+    // Without a header, the columns are order number, carrier, tracking number; LF ends.
+    let d = paid_order(&app, &cs, &v[0], 1).await;
+    let r = app
+        .admin(
+            &cs,
+            q,
+            json!({ "csv": format!("\"{}\",epost,\"1234567890123\"\n", number(&d)) }),
+        )
+        .await;
+    assert_eq!(data(&r)["shipmentsImport"]["rows"][0]["ok"], true, "{r}");
+}

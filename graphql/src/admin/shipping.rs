@@ -142,8 +142,10 @@ impl ShippingMutation {
         })
     }
 
-    /// Ships many orders from CSV text (order number, carrier, tracking number per
-    /// line); bad rows are reported, good rows go through.
+    /// Ships many orders from CSV text as a courier's Excel export has it (UTF-8 BOM, CRLF,
+    /// quoted fields): order number, carrier code, tracking number per row, or the columns a
+    /// header row names (`주문번호`, `택배사`, `송장번호`); bad rows are reported with their
+    /// line, good rows go through.
     async fn shipments_import(&self, ctx: &Context<'_>, csv: String) -> Result<ShipmentsImportPayload> {
         let cx = Cx::staff(ctx).await?;
         let r = commerce::shipping::import_shipments(cx.pool, cx.principal, &csv, cx.ip).await;
