@@ -80,6 +80,8 @@ id!(/// A staff member.
     StaffId, "stf");
 id!(/// A CMS page or notice.
     PageId, "pge");
+id!(/// A bot token (the secret itself is never stored or shown again).
+    BotTokenId, "btk");
 
 #[cfg(test)]
 mod tests {

@@ -24,7 +24,16 @@ async fn operations_by_role() {
     use Role::{Bot, Cs, Manager, Owner};
     let app = TestApp::spawn().await;
     let v = product_with_stock(&app.pool, "table", &[(20000, 1000)], false).await;
-    // (operation, query, allowed roles); `$order`, `$variant`, `$n` are filled in per run.
+    let owner = staff_session(&app.pool, "first-owner@jangteo.kr", Owner).await;
+    let made = app
+        .admin(
+            &owner,
+            "mutation { botTokenCreate(name: \"slack\") { botToken { id } } }",
+            json!({}),
+        )
+        .await;
+    let bot_token = data(&made)["botTokenCreate"]["botToken"]["id"].clone();
+    // (operation, query, allowed roles); `$order`, `$variant`, `$n`, `$btk` are filled in per run.
     let table: &[(&str, &str, &[Role])] = &[
         (
             "orders",
@@ -88,6 +97,16 @@ async fn operations_by_role() {
         ),
         ("auditLog", "{ auditLog(first: 1) { nodes { action } } }", &[Owner]),
         (
+            "botTokens",
+            "{ botTokens(first: 5) { totalCount nodes { id } } }",
+            &[Owner],
+        ),
+        (
+            "botTokenRevoke",
+            "mutation($btk: ID!) { botTokenRevoke(id: $btk) { userErrors { code } } }",
+            &[Owner],
+        ),
+        (
             "botTokenCreate",
             "mutation($slug: String!) { botTokenCreate(name: $slug) { userErrors { code } } }",
             &[Owner],
@@ -102,7 +121,7 @@ async fn operations_by_role() {
         let order = data(&r)["checkoutComplete"]["order"].clone();
         let vars = json!({
             "order": order["id"], "total": order["total"], "n": order["number"], "variant": v[0],
-            "slug": format!("role-{i}"), "track": format!("60123456789{i}"),
+            "slug": format!("role-{i}"), "track": format!("60123456789{i}"), "btk": bot_token,
         });
         for (op, query, allowed) in table {
             let r = app.admin(&token, query, vars.clone()).await;

@@ -4,9 +4,10 @@
 //! Login is two steps ([`login`]): the password gives a short-lived challenge; the challenge
 //! and a TOTP code or a recovery code give a session ([`session`]). A first login enrolls an
 //! authenticator ([`totp`]) before anything else. What each role may do is in [`role`]; what
-//! staff did is in the audit log ([`audit`]).
+//! staff did is in the audit log ([`audit`]); the Slack bot's tokens are in [`bot`].
 
 pub mod audit;
+pub mod bot;
 pub mod login;
 pub mod role;
 pub mod session;
@@ -18,7 +19,8 @@ use sqlx::PgPool;
 pub use audit::{AuditEntry, AuditFilter, audit, audit_log};
 pub use login::{Challenge, login, verify};
 pub use role::{Permission, Principal, Role};
-pub use session::{SessionGrant, authenticate, bot_token_create, logout};
+pub use bot::{BotToken, NewBotToken, bot_token_create, bot_token_revoke, bot_tokens};
+pub use session::{SessionGrant, authenticate, logout};
 pub use totp::{Enrollment, open, seal, totp, totp_activate, totp_enroll};
 
 use crate::{

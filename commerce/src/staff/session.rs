@@ -1,55 +1,11 @@
-//! Staff sessions and bot tokens (owns `staff_sessions`).
+//! Staff sessions (owns `staff_sessions`; bot tokens, kept there too, are in [`super::bot`]).
 
 use chrono::{Duration, Utc};
 use serde_json::json;
 use sqlx::{PgConnection, PgPool};
 
-use super::{Permission, Principal, audit, parse_role};
+use super::{Principal, audit, parse_role};
 use crate::{Error, auth, ids::StaffId, settings::StaffSettings};
-
-/// Issues a long-lived token for the Slack bot (role `BOT`), creating the bot's staff row
-/// if needed. OWNER only. Errors: `FORBIDDEN`.
-pub async fn bot_token_create(pool: &PgPool, by: Principal, name: &str, ip: Option<&str>) -> Result<String, Error> {
-    by.require(Permission::ManageStaff, "create bot tokens")?;
-    let name = crate::customer::parse_name(name, "name")?;
-    let email = format!(
-        "bot+{}@jangteo.invalid",
-        name.to_lowercase().replace(|c: char| !c.is_ascii_alphanumeric(), "-")
-    );
-    let mut tx = pool.begin().await?;
-    // A bot has no password anyone knows and never logs in: only its tokens work.
-    let (unusable, _) = auth::new_token();
-    let bot = sqlx::query_scalar!(
-        r#"INSERT INTO staff (id, email, name, role, password_hash) VALUES ($1, $2, $3, 'BOT', $4)
-           ON CONFLICT (email) DO UPDATE SET updated_at = now()
-           RETURNING id AS "id: StaffId""#,
-        StaffId::generate() as StaffId,
-        email,
-        name,
-        format!("!{unusable}"),
-    )
-    .fetch_one(&mut *tx)
-    .await?;
-    let (token, hash) = auth::new_token();
-    sqlx::query!(
-        "INSERT INTO staff_sessions (token_hash, staff_id, kind) VALUES ($1, $2, 'BOT')",
-        hash,
-        bot as StaffId
-    )
-    .execute(&mut *tx)
-    .await?;
-    audit(
-        &mut tx,
-        Some(by.id),
-        "staff.bot_token.create",
-        &bot.to_string(),
-        json!({ "name": name }),
-        ip,
-    )
-    .await?;
-    tx.commit().await?;
-    Ok(token)
-}
 
 /// A session: the bearer token, and the recovery codes when they were just made.
 #[derive(Debug)]
@@ -88,15 +44,16 @@ pub(super) async fn new_session(
 }
 
 /// The staff member of a session or bot token; refreshes its idle timer. Errors:
-/// `UNAUTHENTICATED` (unknown, revoked, idle or past its absolute expiry, or TOTP off).
+/// `UNAUTHENTICATED` (unknown, revoked, past its absolute expiry (bot tokens too), idle or
+/// TOTP off (sessions)).
 pub async fn authenticate(pool: &PgPool, s: &StaffSettings, token: &str) -> Result<Principal, Error> {
     let r = sqlx::query!(
         r#"UPDATE staff_sessions ss SET last_seen_at = now()
              FROM staff st
             WHERE ss.token_hash = $1 AND st.id = ss.staff_id AND st.active AND ss.revoked_at IS NULL
+              AND (ss.absolute_expires_at IS NULL OR ss.absolute_expires_at > now())
               AND (ss.kind = 'BOT' OR (st.totp_enabled_at IS NOT NULL
-                   AND ss.last_seen_at > now() - make_interval(mins => $2)
-                   AND (ss.absolute_expires_at IS NULL OR ss.absolute_expires_at > now())))
+                   AND ss.last_seen_at > now() - make_interval(mins => $2)))
         RETURNING st.id AS "id: StaffId", st.role"#,
         auth::token_hash(token),
         i32::try_from(s.session_idle_minutes).unwrap_or(60),

@@ -35,6 +35,7 @@ pub struct Query(
     cms::CmsQuery,
     shipping::ShippingQuery,
     audit::AuditQuery,
+    staff::StaffQuery,
 );
 
 /// Admin mutations.

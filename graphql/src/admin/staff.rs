@@ -1,18 +1,98 @@
-//! Admin staff management: bot tokens.
+//! Admin staff management: the Slack bot's tokens (OWNER).
 
-use async_graphql::{Context, Object, Result, SimpleObject};
-use commerce::staff;
+use async_graphql::{Context, ID, Object, Result, SimpleObject};
+use chrono::{DateTime, FixedOffset};
+use commerce::{Error, ids::BotTokenId, staff};
 
-use super::context::Cx;
-use crate::storefront::{UserError, split};
+use super::{
+    connection::{connection, wants_total},
+    context::Cx,
+    seoul,
+};
+use crate::{
+    error::GqlResult,
+    storefront::{UserError, split},
+};
+
+/// A bot token; its secret was shown once, when it was made, and never again.
+#[derive(SimpleObject)]
+pub struct BotToken {
+    /// Opaque id, for `botTokenRevoke`.
+    id: ID,
+    /// The bot's name.
+    name: String,
+    /// The e-mail of who made it.
+    created_by: Option<String>,
+    /// Made at.
+    created_at: DateTime<FixedOffset>,
+    /// Last request it authenticated; null if never used.
+    last_used_at: Option<DateTime<FixedOffset>>,
+    /// Stops working at; null: until revoked.
+    expires_at: Option<DateTime<FixedOffset>>,
+    /// Revoked at; null while it works.
+    revoked_at: Option<DateTime<FixedOffset>>,
+}
+
+impl From<staff::BotToken> for BotToken {
+    fn from(t: staff::BotToken) -> BotToken {
+        BotToken {
+            id: ID(t.id.to_string()),
+            name: t.name,
+            created_by: t.created_by,
+            created_at: seoul(t.created_at),
+            last_used_at: t.last_used_at.map(seoul),
+            expires_at: t.expires_at.map(seoul),
+            revoked_at: t.revoked_at.map(seoul),
+        }
+    }
+}
+
+connection!(BotTokenConnection, BotTokenEdge, BotToken, "bot tokens");
 
 /// A new bot token.
 #[derive(SimpleObject)]
 pub struct BotTokenCreatePayload {
     /// `Authorization: Bearer …` for the bot; shown only now.
     token: Option<String>,
+    /// The token as `botTokens` lists it.
+    bot_token: Option<BotToken>,
     /// What went wrong.
     user_errors: Vec<UserError>,
+}
+
+/// The result of revoking a bot token.
+#[derive(SimpleObject)]
+pub struct BotTokenRevokePayload {
+    /// The token, revoked.
+    bot_token: Option<BotToken>,
+    /// What went wrong.
+    user_errors: Vec<UserError>,
+}
+
+/// Admin staff queries.
+#[derive(Default)]
+pub struct StaffQuery;
+
+#[Object]
+impl StaffQuery {
+    /// The Slack bot's tokens, newest first, revoked and expired ones included (OWNER).
+    async fn bot_tokens(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i64>,
+        after: Option<String>,
+    ) -> Result<BotTokenConnection> {
+        let cx = Cx::staff(ctx).await?;
+        let first = commerce::pagination::page_size(first).gql(ctx)?;
+        let after = after
+            .map(|a| a.parse::<BotTokenId>().map_err(|_| Error::InvalidCursor))
+            .transpose()
+            .gql(ctx)?;
+        let page = staff::bot_tokens(cx.pool, cx.principal, first, after, wants_total(ctx))
+            .await
+            .gql(ctx)?;
+        Ok(BotTokenConnection::from_page(page, BotToken::from))
+    }
 }
 
 /// Admin staff mutations.
@@ -21,11 +101,37 @@ pub struct StaffMutation;
 
 #[Object]
 impl StaffMutation {
-    /// A long-lived token for the Slack bot (role BOT). OWNER only.
-    async fn bot_token_create(&self, ctx: &Context<'_>, name: String) -> Result<BotTokenCreatePayload> {
+    /// A long-lived token for the Slack bot (role BOT), valid for `expiresInDays` (1–3650)
+    /// or until revoked. OWNER only.
+    async fn bot_token_create(
+        &self,
+        ctx: &Context<'_>,
+        name: String,
+        expires_in_days: Option<i32>,
+    ) -> Result<BotTokenCreatePayload> {
         let cx = Cx::staff(ctx).await?;
-        let r = staff::bot_token_create(cx.pool, cx.principal, &name, cx.ip).await;
-        let (token, user_errors) = split(ctx, r)?;
-        Ok(BotTokenCreatePayload { token, user_errors })
+        let days = expires_in_days.map(i64::from);
+        let r = staff::bot_token_create(cx.pool, cx.principal, &name, days, cx.ip).await;
+        let (made, user_errors) = split(ctx, r)?;
+        let (token, bot_token) = match made {
+            Some(m) => (Some(m.token), Some(m.listed.into())),
+            None => (None, None),
+        };
+        Ok(BotTokenCreatePayload {
+            token,
+            bot_token,
+            user_errors,
+        })
+    }
+
+    /// Revokes a bot token: its next request is `UNAUTHENTICATED`. OWNER only.
+    async fn bot_token_revoke(&self, ctx: &Context<'_>, id: ID) -> Result<BotTokenRevokePayload> {
+        let cx = Cx::staff(ctx).await?;
+        let r = async { staff::bot_token_revoke(cx.pool, cx.principal, id.parse()?, cx.ip).await }.await;
+        let (revoked, user_errors) = split(ctx, r)?;
+        Ok(BotTokenRevokePayload {
+            bot_token: revoked.map(BotToken::from),
+            user_errors,
+        })
     }
 }
