@@ -218,7 +218,7 @@ pub async fn save_product(
             });
         }
     }
-    let description = sanitize(&p.description);
+    let description = sanitize(&p.description, "description")?;
     let mut tx = pool.begin().await?;
     let target = id.unwrap_or_else(ProductId::generate);
     let r = sqlx::query!(

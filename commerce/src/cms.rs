@@ -239,9 +239,57 @@ fn safe_image_source(url: &str) -> bool {
     }
 }
 
-/// HTML as a WYSIWYG editor makes it, with everything executable removed.
-pub fn sanitize(html: &str) -> String {
-    SANITIZER.clean(html).to_string()
+/// Deepest element nesting a body may have. html5ever's tree builder takes time with the
+/// square of the depth (100,000 nested `<div>` took minutes), and no page needs more.
+pub const MAX_HTML_NESTING: usize = 256;
+
+/// Elements that never hold others (void) or whose end tag is optional: they are not
+/// counted, so unclosed `<li>`/`<p>`/`<td>` in a long list or table are not "deep".
+const NOT_NESTING: &[&str] = &[
+    "area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source", "track", "wbr", "li", "p",
+    "dt", "dd", "tr", "td", "th", "option", "thead", "tbody", "tfoot", "colgroup", "caption",
+];
+
+/// The deepest element nesting in `html`, counted from its tags in one pass (an estimate
+/// that only errs high for unclosed elements that aren't in [`NOT_NESTING`]).
+fn html_nesting(html: &str) -> usize {
+    let (mut depth, mut deepest) = (0usize, 0usize);
+    let mut rest = html;
+    while let Some(at) = rest.find('<') {
+        rest = &rest[at + 1..];
+        let closing = rest.starts_with('/');
+        let name_start = usize::from(closing);
+        let name_len = rest[name_start..]
+            .find(|c: char| !c.is_ascii_alphanumeric())
+            .unwrap_or(rest.len() - name_start);
+        if name_len == 0 || !rest.as_bytes()[name_start].is_ascii_alphabetic() {
+            continue; // `<!--`, `<!DOCTYPE`, a stray `<`
+        }
+        let name = rest[name_start..name_start + name_len].to_ascii_lowercase();
+        if NOT_NESTING.contains(&name.as_str()) {
+            continue;
+        }
+        let tag_end = rest.find('>').unwrap_or(rest.len());
+        if closing {
+            depth = depth.saturating_sub(1);
+        } else if !rest[..tag_end].ends_with('/') {
+            depth += 1;
+            deepest = deepest.max(depth);
+        }
+    }
+    deepest
+}
+
+/// HTML as a WYSIWYG editor makes it, with everything executable removed. `INVALID_INPUT`
+/// on `field` when elements nest deeper than [`MAX_HTML_NESTING`].
+pub fn sanitize(html: &str, field: &'static str) -> Result<String, Error> {
+    if html_nesting(html) > MAX_HTML_NESTING {
+        return Err(Error::Invalid {
+            field,
+            reason: format!("elements nest deeper than {MAX_HTML_NESTING}"),
+        });
+    }
+    Ok(SANITIZER.clean(html).to_string())
 }
 
 /// A page or notice.
@@ -308,6 +356,7 @@ fn check(input: &PageInput) -> Result<(), Error> {
 pub async fn create(pool: &PgPool, by: Principal, input: &PageInput, ip: Option<&str>) -> Result<Page, Error> {
     by.require(Permission::WriteCatalog, "edit pages")?;
     check(input)?;
+    let body = sanitize(&input.body, "body")?;
     let id = PageId::generate();
     let mut tx = pool.begin().await?;
     sqlx::query!(
@@ -316,7 +365,7 @@ pub async fn create(pool: &PgPool, by: Principal, input: &PageInput, ip: Option<
         input.slug,
         input.kind,
         input.title.trim(),
-        sanitize(&input.body),
+        body,
         input.published,
     )
     .execute(&mut *tx)
@@ -345,6 +394,7 @@ pub async fn update(
 ) -> Result<Page, Error> {
     by.require(Permission::WriteCatalog, "edit pages")?;
     check(input)?;
+    let body = sanitize(&input.body, "body")?;
     let mut tx = pool.begin().await?;
     let r = sqlx::query!(
         "UPDATE pages SET slug = $2, kind = $3, title = $4, body = $5, published = $6, updated_at = now() WHERE id = $1",
@@ -352,7 +402,7 @@ pub async fn update(
         input.slug,
         input.kind,
         input.title.trim(),
-        sanitize(&input.body),
+        body,
         input.published,
     )
     .execute(&mut *tx)
@@ -434,7 +484,7 @@ mod tests {
         let html = r#"<h2>배송 안내</h2><p style="color: #333; text-align: center; position: fixed">평일 <strong>오후 2시</strong> 이전 주문은 당일 출고</p>
 <ul><li>제주 +3,000원</li></ul><table><tr><th colspan="2">구분</th></tr><tr><td>일반</td><td>3,000원</td></tr></table>
 <img src="https://cdn.jangteo.kr/a.png" alt="안내"><a href="https://jangteo.kr/faq" target="_blank">FAQ</a>"#;
-        let out = sanitize(html);
+        let out = sanitize(html, "body").expect("shallow");
         for kept in [
             "<h2>",
             "<strong>",
@@ -450,5 +500,24 @@ mod tests {
         }
         assert!(!out.contains("position"), "{out}");
         assert!(out.contains("rel=\"noopener noreferrer nofollow\""));
+    }
+
+    #[test]
+    fn deep_nesting_is_refused_before_the_html_parser_sees_it() {
+        let deep = format!("{}x{}", "<div>".repeat(300), "</div>".repeat(300));
+        assert!(matches!(
+            sanitize(&deep, "body"),
+            Err(Error::Invalid { field: "body", .. })
+        ));
+        let ok = format!("{}x{}", "<div>".repeat(200), "</div>".repeat(200));
+        assert!(sanitize(&ok, "body").is_ok());
+        // Long lists and tables with optional end tags, images and line breaks are flat.
+        let list = format!(
+            "<ul>{}</ul><table>{}</table>",
+            "<li>항목<br><img src=\"/a.png\">".repeat(2000),
+            "<tr><td>1<td>2".repeat(2000)
+        );
+        assert_eq!(html_nesting(&list), 1);
+        assert_eq!(html_nesting("<div/><br><p>a</p>"), 0);
     }
 }

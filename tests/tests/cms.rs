@@ -224,16 +224,23 @@ async fn layout_breaking_styles_and_unsafe_image_sources_are_dropped() {
 }
 
 #[test]
-fn sanitizer_handles_deep_nesting_on_a_small_stack() {
-    // 10,000 nested elements: html5ever and ammonia walk the tree with explicit stacks, so
-    // this runs on a 256 KiB thread (a recursive walk would overflow it and abort the test).
-    // More would only take long: html5ever's scope checks make deep nesting quadratic.
-    let html = format!("{}deep{}", "<div>".repeat(10_000), "</div>".repeat(10_000));
-    let out = std::thread::Builder::new()
+fn sanitizer_refuses_deep_nesting_and_sanitizes_the_allowed_depth_on_a_small_stack() {
+    // html5ever's scope checks make deep nesting quadratic (100,000 nested `<div>` took
+    // minutes), so a body nesting deeper than MAX_HTML_NESTING is refused by a linear scan
+    // before the parser sees it. Up to that depth html5ever and ammonia walk the tree with
+    // explicit stacks: this runs on a 256 KiB thread (a recursive walk would overflow it).
+    let max = commerce::cms::MAX_HTML_NESTING;
+    let (refused, kept) = std::thread::Builder::new()
         .stack_size(256 * 1024)
-        .spawn(move || commerce::cms::sanitize(&html))
+        .spawn(move || {
+            let bomb = format!("{}deep{}", "<div>".repeat(100_000), "</div>".repeat(100_000));
+            let refused = commerce::cms::sanitize(&bomb, "body").is_err();
+            let deepest = format!("{}deep{}", "<div>".repeat(max), "</div>".repeat(max));
+            (refused, commerce::cms::sanitize(&deepest, "body"))
+        })
         .expect("spawn")
         .join()
         .expect("no overflow");
-    assert!(out.contains("deep"));
+    assert!(refused, "100,000 nested elements must be refused");
+    assert!(kept.expect("the allowed depth is kept").contains("deep"));
 }
