@@ -40,6 +40,15 @@ fn committed_admin_schema_matches() {
         "staffTotpActivate(challenge: String!, code: String!): StaffTotpActivatePayload!",
         "staffVerifyTotp(challenge: String!, code: String!): StaffVerifyTotpPayload!",
         "staffLogout: StaffLogoutPayload!",
+        "orders(first: Int, after: String, filter: OrderFilterInput): OrderConnection!",
+        "customers(first: Int, after: String, search: String): CustomerConnection!",
+        "auditLog(first: Int, after: String, filter: AuditFilterInput): AuditConnection!",
+        "botTokens(first: Int, after: String): BotTokenConnection!",
+        "botTokenCreate(name: String!, expiresInDays: Int): BotTokenCreatePayload!",
+        "botTokenRevoke(id: ID!): BotTokenRevokePayload!",
+        "edges: [OrderEdge!]!",
+        "pageInfo: PageInfo!",
+        "totalCount: Int!",
     ] {
         assert!(committed.contains(name), "missing from the admin schema: {name}");
     }
