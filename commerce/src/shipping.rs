@@ -203,11 +203,11 @@ pub async fn import_shipments(
             });
             continue;
         };
-        if std::mem::take(&mut first) {
-            if let Some(named) = Columns::from_header(&fields) {
-                columns = named;
-                continue;
-            }
+        if std::mem::take(&mut first)
+            && let Some(named) = Columns::from_header(&fields)
+        {
+            columns = named;
+            continue;
         }
         let cell = |i: usize| fields.get(i).map_or("", String::as_str);
         let number = cell(columns.number).to_owned();
@@ -264,10 +264,7 @@ fn csv_rows(text: &str) -> impl Iterator<Item = (usize, Result<Vec<String>, csv:
         if text.as_bytes().get(start) == Some(&b'\n') {
             start += 1; // the end of the CRLF before this record
         }
-        line += text.as_bytes()[seen.min(start)..start]
-            .iter()
-            .filter(|b| **b == b'\n')
-            .count();
+        line += text.get(seen.min(start)..start).map_or(0, |s| s.matches('\n').count());
         seen = seen.max(start);
         match r {
             Ok(rec) if rec.iter().all(str::is_empty) => None,
@@ -303,8 +300,8 @@ impl Columns {
                 .flat_map(char::to_lowercase)
                 .collect()
         };
-        let names: Vec<String> = row.iter().map(|c| key(c)).collect();
-        let find = |wanted: &[&str]| names.iter().position(|n| wanted.contains(&n.as_str()));
+        let keys: Vec<String> = row.iter().map(|c| key(c)).collect();
+        let find = |wanted: &[&str]| keys.iter().position(|k| wanted.contains(&k.as_str()));
         let number = find(&["주문번호", "ordernumber", "orderno", "order", "number"]);
         let carrier = find(&["택배사", "택배사코드", "carrier", "carriercode", "courier"]);
         let tracking = find(&[

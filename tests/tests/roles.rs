@@ -20,6 +20,7 @@ fn outcome(r: &Value) -> Option<String> {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[allow(clippy::too_many_lines)] // most of it is the table
 async fn operations_by_role() {
     use Role::{Bot, Cs, Manager, Owner};
     let app = TestApp::spawn().await;
