@@ -1,8 +1,6 @@
 //! Catalog reads: categories (a tree), products, variants and their stock, product images.
 //! Owns the `categories`, `products`, `product_images` and `variants` tables.
 
-pub use crate::pagination::{DEFAULT_PAGE, MAX_PAGE, Page, page_size};
-pub use crate::types::contains_pattern;
 use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -11,6 +9,8 @@ use sqlx::{PgConnection, Postgres, QueryBuilder, types::Json};
 use crate::{
     Error, Won,
     ids::{CategoryId, ImageId, ProductId, VariantId},
+    pagination::Page,
+    types::contains_pattern,
 };
 
 /// The longest search text accepted.
@@ -406,7 +406,7 @@ pub fn listing_sql(filter: &ProductFilter, sort: ProductSort, first: u32, includ
 /// One page of published products with keyset pagination, in one SQL statement that also
 /// carries what `include` asks for (variants, total count).
 ///
-/// Errors: `PAGE_SIZE_EXCEEDED` (via [`page_size`]), `INVALID_CURSOR`, `INVALID_INPUT` (search).
+/// Errors: `PAGE_SIZE_EXCEEDED` (via [`crate::pagination::page_size`]), `INVALID_CURSOR`, `INVALID_INPUT` (search).
 pub async fn list_products(
     conn: &mut PgConnection,
     filter: &ProductFilter,

@@ -81,7 +81,7 @@ pub async fn save_category(
 ) -> Result<CategoryId, Error> {
     by.require(Permission::WriteCatalog, "edit the catalog")?;
     check_slug(&c.slug)?;
-    let name = crate::customer::parse_name(&c.name, "name")?;
+    let name = crate::types::parse_name(&c.name, "name")?;
     if id.is_some() && id == c.parent {
         return Err(Error::Invalid {
             field: "parentId",
@@ -664,7 +664,7 @@ async fn stock_page(
     let pattern = filter
         .search
         .as_deref()
-        .map(|s| crate::catalog::contains_pattern(s.trim()));
+        .map(|s| crate::types::contains_pattern(s.trim()));
     Ok(sqlx::query_as!(
         StockRow,
         r#"WITH m AS NOT MATERIALIZED (

@@ -60,8 +60,6 @@ pub struct SignUp {
     pub marketing_sms: bool,
 }
 
-pub use crate::types::parse_name;
-
 /// Creates a customer. Errors: `INVALID_INPUT` (required consents), `ALREADY_EXISTS` (e-mail).
 pub async fn sign_up(pool: &PgPool, input: SignUp) -> Result<Customer, Error> {
     if !input.terms {
@@ -389,7 +387,7 @@ pub async fn list_for_staff(
 ) -> Result<Page<Customer>, Error> {
     by.require(crate::staff::Permission::ReadPersonalData, "read customers")?;
     let search = search.map(str::trim).filter(|s| !s.is_empty());
-    let pattern = search.map(crate::catalog::contains_pattern);
+    let pattern = search.map(crate::types::contains_pattern);
     let digits = search
         .map(|s| s.chars().filter(char::is_ascii_digit).collect::<String>())
         .unwrap_or_default();

@@ -72,7 +72,9 @@ impl Database {
     /// database, creating it if missing. Does not migrate (see [`migrate`]).
     pub async fn open(settings: &DatabaseSettings) -> Result<Database, StartError> {
         let server = locate(settings).await?;
-        let pool = server.pool(settings.max_connections, settings.statement_timeout_ms).await?;
+        let pool = server
+            .pool(settings.max_connections, settings.statement_timeout_ms)
+            .await?;
         Ok(Database {
             pool,
             location: server.location,
@@ -271,7 +273,6 @@ fn first_line(s: &str) -> &str {
 pub fn quote_ident(name: &str) -> String {
     format!("\"{}\"", name.replace('"', "\"\""))
 }
-
 
 /// A PostgreSQL cluster of our own under a data directory, run with the system binaries.
 struct PrivateCluster {
@@ -503,7 +504,10 @@ mod tests {
         assert_eq!(redact("postgres://u:secret@h/db"), "postgres://u:***@h/db");
         assert_eq!(redact("postgres://u@h/db"), "postgres://u@h/db");
         assert_eq!(redact("postgres:///db"), "postgres:///db");
-        assert_eq!(redact("postgres://h/db?password=secret"), "postgres://h/db?password=***");
+        assert_eq!(
+            redact("postgres://h/db?password=secret"),
+            "postgres://h/db?password=***"
+        );
         assert_eq!(redact("not a url:secret@"), "<unparseable url>");
     }
 

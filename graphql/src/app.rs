@@ -54,7 +54,9 @@ impl AppState {
     pub fn new(pool: PgPool, settings: Arc<Settings>) -> Arc<AppState> {
         // `serve` refuses the demo key outside --demo (main.rs); this is the demo, or a test.
         if settings.staff.uses_demo_key() {
-            tracing::warn!("demo mode: staff.totp_key is the built-in demo key (set JANGTEO_STAFF__TOTP_KEY in production)");
+            tracing::warn!(
+                "demo mode: staff.totp_key is the built-in demo key (set JANGTEO_STAFF__TOTP_KEY in production)"
+            );
         }
         if !settings.bank_transfer_available() {
             tracing::warn!("bank transfer is off: bank_transfer.account_number is the demo account");

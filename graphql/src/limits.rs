@@ -434,11 +434,10 @@ mod tests {
     #[test]
     fn fragments_are_expanded_once_each() {
         let chain = |n: usize| {
-            let mut q = String::from("{ ...F0 }\n");
-            for i in 0..n {
-                q += &format!("fragment F{i} on Query {{ ...F{} }}\n", i + 1);
-            }
-            q + &format!("fragment F{n} on Query {{ __typename }}\n")
+            std::iter::once("{ ...F0 }\n".to_owned())
+                .chain((0..n).map(|i| format!("fragment F{i} on Query {{ ...F{} }}\n", i + 1)))
+                .chain(std::iter::once(format!("fragment F{n} on Query {{ __typename }}\n")))
+                .collect::<String>()
         };
         let doc = |q: &str| async_graphql::parser::parse_query(q).expect("parses");
         // The operation's spread is the first link.
@@ -450,11 +449,10 @@ mod tests {
             );
         }
         // Each spreading the next twice: 2^30 selections inlined.
-        let mut tree = String::from("{ ...F0 }\n");
-        for i in 0..30 {
-            tree += &format!("fragment F{i} on Query {{ ...F{j} ...F{j} }}\n", j = i + 1);
-        }
-        tree += "fragment F30 on Query { __typename }";
+        let mut tree: String = std::iter::once("{ ...F0 }\n".to_owned())
+            .chain((0..30).map(|i| format!("fragment F{i} on Query {{ ...F{j} ...F{j} }}\n", j = i + 1)))
+            .collect();
+        tree.push_str("fragment F30 on Query { __typename }");
         assert_eq!(
             check_document(&doc(&tree)).expect_err("huge").code,
             "DOCUMENT_TOO_LARGE"

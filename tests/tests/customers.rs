@@ -508,29 +508,27 @@ where
 }
 
 /// Every request at once, released together.
-fn all_at_once(base: String, bodies: Vec<(Option<String>, Value)>) -> impl Future<Output = Vec<Value>> + Send {
-    async move {
-        let barrier = std::sync::Arc::new(tokio::sync::Barrier::new(bodies.len()));
-        let tasks: Vec<_> = bodies
-            .into_iter()
-            .map(|(client, body)| {
-                let (base, barrier) = (base.clone(), barrier.clone());
-                tokio::spawn(async move {
-                    let mut req = reqwest::Client::new().post(format!("{base}/graphql")).json(&body);
-                    if let Some(c) = client {
-                        req = req.header("x-forwarded-for", c);
-                    }
-                    barrier.wait().await;
-                    req.send().await.expect("send").json::<Value>().await.expect("json")
-                })
+async fn all_at_once(base: String, bodies: Vec<(Option<String>, Value)>) -> Vec<Value> {
+    let barrier = std::sync::Arc::new(tokio::sync::Barrier::new(bodies.len()));
+    let tasks: Vec<_> = bodies
+        .into_iter()
+        .map(|(client, body)| {
+            let (base, barrier) = (base.clone(), barrier.clone());
+            tokio::spawn(async move {
+                let mut req = reqwest::Client::new().post(format!("{base}/graphql")).json(&body);
+                if let Some(c) = client {
+                    req = req.header("x-forwarded-for", c);
+                }
+                barrier.wait().await;
+                req.send().await.expect("send").json::<Value>().await.expect("json")
             })
-            .collect();
-        let mut out = Vec::new();
-        for t in tasks {
-            out.push(t.await.expect("task"));
-        }
-        out
+        })
+        .collect();
+    let mut out = Vec::new();
+    for t in tasks {
+        out.push(t.await.expect("task"));
     }
+    out
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]

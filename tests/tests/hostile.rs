@@ -219,16 +219,14 @@ fn fragment_chains_trees_and_cycles_are_refused_quickly() {
         let app = TestApp::demo().await;
         // 5,000 fragments, each spreading the next: no brackets nest, validation would
         // recurse 5,000 deep.
-        let mut chain = String::from("{ ...F0 }\n");
-        for i in 0..5_000 {
-            chain += &format!("fragment F{i} on Query {{ ...F{} }}\n", i + 1);
-        }
+        let mut chain: String = std::iter::once("{ ...F0 }\n".to_owned())
+            .chain((0..5_000).map(|i| format!("fragment F{i} on Query {{ ...F{} }}\n", i + 1)))
+            .collect();
         chain += "fragment F5000 on Query { shop { name } }";
         // 30 fragments, each spreading the next twice: 2^30 selections once inlined.
-        let mut tree = String::from("{ ...T0 }\n");
-        for i in 0..30 {
-            tree += &format!("fragment T{i} on Query {{ ...T{j} ...T{j} }}\n", j = i + 1);
-        }
+        let mut tree: String = std::iter::once("{ ...T0 }\n".to_owned())
+            .chain((0..30).map(|i| format!("fragment T{i} on Query {{ ...T{j} ...T{j} }}\n", j = i + 1)))
+            .collect();
         tree += "fragment T30 on Query { shop { name } }";
         // A cycle that branches: async-graphql's depth check would walk 2^32 paths.
         let cycle = "{ ...A } fragment A on Query { ...B ...B } fragment B on Query { ...A ...A }".to_owned();
@@ -514,7 +512,10 @@ async fn pooled_connections_have_a_statement_timeout() {
         .await
         .expect_err("cancelled");
     assert!(started.elapsed() < Duration::from_secs(5));
-    let code = err.as_database_error().and_then(|e| e.code()).map(|c| c.into_owned());
+    let code = err
+        .as_database_error()
+        .and_then(sqlx::error::DatabaseError::code)
+        .map(std::borrow::Cow::into_owned);
     assert_eq!(code.as_deref(), Some("57014"), "query_canceled: {err}");
     database.close().await;
 }

@@ -52,7 +52,7 @@ pub async fn list(
         .filter(|s| !s.is_empty())
         .map(|s| {
             let digits: String = s.chars().filter(char::is_ascii_digit).collect();
-            (crate::catalog::contains_pattern(s), digits)
+            (crate::types::contains_pattern(s), digits)
         });
     let mut conn = pool.acquire().await?;
     // The filter is written once (`m`, inlined into both uses); the count runs only when

@@ -188,7 +188,9 @@ impl Order {
     /// Where to send the money, while the order still waits for its bank transfer; `None`
     /// once paid, expired or cancelled.
     pub fn awaited_deposit(&self) -> Option<&DepositInfo> {
-        self.deposit.as_ref().filter(|_| self.status == OrderStatus::AwaitingDeposit)
+        self.deposit
+            .as_ref()
+            .filter(|_| self.status == OrderStatus::AwaitingDeposit)
     }
 
     /// The order as staff who don't need personal data see it: 홍*동, 010-****-5678,

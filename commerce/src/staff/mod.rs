@@ -17,9 +17,9 @@ use serde_json::json;
 use sqlx::PgPool;
 
 pub use audit::{AuditEntry, AuditFilter, audit, audit_log};
+pub use bot::{BotToken, NewBotToken, bot_token_create, bot_token_revoke, bot_tokens};
 pub use login::{Challenge, login, verify};
 pub use role::{Permission, Principal, Role};
-pub use bot::{BotToken, NewBotToken, bot_token_create, bot_token_revoke, bot_tokens};
 pub use session::{SessionGrant, authenticate, logout};
 pub use totp::{Enrollment, open, seal, totp, totp_activate, totp_enroll};
 
@@ -59,7 +59,7 @@ pub async fn create(
     role: Role,
     password: &NewPassword,
 ) -> Result<Staff, Error> {
-    let name = crate::customer::parse_name(name, "name")?;
+    let name = crate::types::parse_name(name, "name")?;
     let hash = auth::hash_password(password.expose().to_owned()).await?;
     let id = StaffId::generate();
     let mut tx = pool.begin().await?;

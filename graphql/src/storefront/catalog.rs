@@ -87,8 +87,8 @@ impl CatalogQuery {
 #[allow(clippy::unnecessary_wraps, clippy::cast_possible_truncation, clippy::cast_sign_loss)]
 fn page_complexity(first: Option<i64>, child: usize) -> usize {
     let n = first
-        .unwrap_or(i64::from(catalog::DEFAULT_PAGE))
-        .clamp(1, i64::from(catalog::MAX_PAGE)) as usize;
+        .unwrap_or(i64::from(commerce::pagination::DEFAULT_PAGE))
+        .clamp(1, i64::from(commerce::pagination::MAX_PAGE)) as usize;
     n.saturating_mul(child).saturating_add(1)
 }
 
@@ -217,7 +217,7 @@ impl ProductConnection {
         first: Option<i64>,
         after: Option<String>,
     ) -> Result<ProductConnection> {
-        let first = catalog::page_size(first).gql(ctx)?;
+        let first = commerce::pagination::page_size(first).gql(ctx)?;
         let sort = sort.map(Into::into).unwrap_or_default();
         let pool = ctx.data::<PgPool>()?;
         let mut conn = pool.acquire().await.gql(ctx)?;

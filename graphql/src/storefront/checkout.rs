@@ -4,7 +4,6 @@ use async_graphql::{Context, Enum, InputObject, Object, Result, SimpleObject};
 use commerce::{
     Error, Won,
     checkout::{self, CheckoutInput, PaymentMethod},
-    customer,
     ids::CustomerId,
     types::{Email, PhoneNumber},
 };
@@ -58,7 +57,7 @@ impl CheckoutCompleteInput {
         Ok(CheckoutInput {
             email: Email::parse(&self.email)?,
             phone: PhoneNumber::parse(&self.phone, "phone")?,
-            orderer_name: customer::parse_name(&self.orderer_name, "ordererName")?,
+            orderer_name: commerce::types::parse_name(&self.orderer_name, "ordererName")?,
             address: self.shipping_address.parse()?,
             delivery_note: note.to_owned(),
             payment_method: match self.payment_method {

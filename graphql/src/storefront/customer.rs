@@ -260,7 +260,7 @@ impl CustomerMutation {
             let s = SignUp {
                 email: Email::parse(&input.email)?,
                 password: NewPassword::parse(&input.password)?,
-                name: customer::parse_name(&input.name, "name")?,
+                name: commerce::types::parse_name(&input.name, "name")?,
                 mobile: PhoneNumber::parse_mobile(&input.mobile)?,
                 terms: input.terms_accepted,
                 privacy: input.privacy_accepted,

@@ -345,7 +345,7 @@ impl OrderMutation {
 /// The orders of the signed-in customer, newest first.
 pub async fn my_orders(ctx: &Context<'_>, first: Option<i64>, after: Option<String>) -> Result<OrderConnection> {
     let me = session::require_customer(ctx).await?;
-    let first = commerce::catalog::page_size(first).gql(ctx)?;
+    let first = commerce::pagination::page_size(first).gql(ctx)?;
     let pool = ctx.data::<PgPool>()?;
     let before = match after {
         None => None,
