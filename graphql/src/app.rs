@@ -131,6 +131,7 @@ impl RequestData for AdminData<'_> {
         req.data(self.0.clone())
             .data(crate::storefront::StaffView)
             .data(Loaders::new(self.2))
+            .data(crate::admin::context::SignedIn::default())
     }
 
     fn admit(

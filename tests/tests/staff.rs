@@ -6,7 +6,7 @@ use commerce::{
     staff::{self, Role},
     types::{Email, NewPassword},
 };
-use jangteo_tests::{Options, TestApp, data};
+use jangteo_tests::{Options, TestApp, data, staff_session};
 use reqwest::Method;
 use serde_json::{Value, json};
 use totp_rs::Totp;
@@ -530,4 +530,39 @@ async fn a_bad_totp_key_is_an_internal_fault_not_the_callers() {
     let r = admin(&app, None, ENROLL, json!({ "c": c })).await;
     assert_eq!(r["errors"][0]["extensions"]["code"], "INTERNAL", "{r}");
     assert!(!r.to_string().contains("totp_key"), "details stay in the log: {r}");
+}
+
+#[tokio::test]
+async fn a_request_looks_its_session_up_once_however_many_root_fields_ask() {
+    // Every admin root field needs the signed-in staff member; each look-up is an UPDATE
+    // of the session. Fifty aliased fields must not make fifty of them.
+    let app = TestApp::spawn_with(Options {
+        count_statements: true,
+        ..Options::default()
+    })
+    .await;
+    let counter = app.counter.clone().expect("counting");
+    let token = staff_session(&app.pool, "owner@jangteo.kr", Role::Owner).await;
+    let cost = async |query: &str| {
+        let before = counter.get();
+        let r = app.admin(&token, query, json!({})).await;
+        assert!(r.get("errors").is_none(), "{r}");
+        counter.get() - before
+    };
+    let one = cost("{ staffMe { id } }").await;
+    let three = cost("{ a: staffMe { id } b: staffMe { id } c: staffMe { id } }").await;
+    // staffMe is the look-up plus one read; two more fields add two reads only.
+    assert_eq!(three - one, 2, "one field: {one} statements, three: {three}");
+    // An unknown token is looked up once too, and every field is refused.
+    let before = counter.get();
+    let r = app
+        .admin(
+            "not-a-session",
+            "{ a: staffMe { id } b: staffMe { id } c: staffMe { id } }",
+            json!({}),
+        )
+        .await;
+    assert_eq!(counter.get() - before, 1);
+    assert_eq!(r["errors"].as_array().map(Vec::len), Some(3), "{r}");
+    assert_eq!(r["errors"][0]["extensions"]["code"], "UNAUTHENTICATED");
 }

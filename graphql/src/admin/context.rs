@@ -42,6 +42,12 @@ impl<'a> Cx<'a, ()> {
     }
 }
 
+/// Whom a request's token belongs to, looked up once per request: every root field asks,
+/// and up to 50 of them would each run the session's UPDATE. `None`: no valid session.
+/// Faults are not kept (the next field tries again).
+#[derive(Default)]
+pub struct SignedIn(tokio::sync::OnceCell<Option<staff::Principal>>);
+
 impl<'a> Cx<'a> {
     /// A signed-in staff member's request, or a top-level `UNAUTHENTICATED` error.
     pub async fn staff(ctx: &'a Context<'_>) -> Result<Cx<'a>> {
@@ -49,8 +55,17 @@ impl<'a> Cx<'a> {
         let Some(token) = cx.bearer else {
             return Err(to_gql(&Error::Unauthenticated, lang(ctx)));
         };
-        let principal = staff::authenticate(cx.pool, &cx.settings.staff, token)
-            .await
+        let look_up = async || match staff::authenticate(cx.pool, &cx.settings.staff, token).await {
+            Ok(p) => Ok(Some(p)),
+            Err(Error::Unauthenticated) => Ok(None),
+            Err(e) => Err(e),
+        };
+        let found = match ctx.data_opt::<SignedIn>() {
+            Some(cache) => cache.0.get_or_try_init(look_up).await.copied(),
+            None => look_up().await,
+        };
+        let principal = found
+            .and_then(|p| p.ok_or(Error::Unauthenticated))
             .map_err(|e| to_gql(&e, lang(ctx)))?;
         Ok(Cx {
             pool: cx.pool,
