@@ -69,6 +69,28 @@ pub(super) async fn failed(
     Ok(())
 }
 
+/// A code check that went wrong: a fault is returned as it is; a wrong code ends `tx`
+/// (nothing of the step is kept), is recorded as a failure of the challenge's owner, with
+/// its delay, and returned.
+pub(super) async fn code_failed(
+    pool: &PgPool,
+    tx: sqlx::Transaction<'_, sqlx::Postgres>,
+    attempt: &Attempt,
+    owner: &ChallengeOwner,
+    ip: Option<&str>,
+    action: &str,
+    e: Error,
+) -> Error {
+    drop(tx);
+    if e.is_fault() {
+        return e;
+    }
+    match failed(pool, attempt, Some(owner.id), &owner.email, ip, action).await {
+        Ok(()) => e,
+        Err(fault) => fault,
+    }
+}
+
 /// Step one: e-mail and password. Unknown e-mail and wrong password answer alike
 /// (`INVALID_CREDENTIALS`, same time); repeated failures `TOO_MANY_ATTEMPTS`.
 pub async fn login(
@@ -174,20 +196,7 @@ pub async fn verify(
     };
     let method = match accepted {
         Ok(m) => m,
-        Err(e) if e.is_fault() => return Err(e),
-        Err(e) => {
-            drop(tx);
-            failed(
-                pool,
-                &attempt,
-                Some(owner.id),
-                &owner.email,
-                ip,
-                "staff.login.code_failed",
-            )
-            .await?;
-            return Err(e);
-        }
+        Err(e) => return Err(code_failed(pool, tx, &attempt, &owner, ip, "staff.login.code_failed", e).await),
     };
     let token = new_session(&mut tx, s, owner.id, challenge).await?;
     audit(

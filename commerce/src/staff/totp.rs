@@ -19,7 +19,7 @@ use totp_rs::{Builder, Totp};
 
 use super::{
     SessionGrant, audit,
-    login::{ChallengeOwner, challenge_owner, failed, reserve},
+    login::{ChallengeOwner, challenge_owner, code_failed, reserve},
     session::new_session,
 };
 use crate::{Error, auth, ids::StaffId, settings::StaffSettings};
@@ -246,22 +246,8 @@ pub async fn totp_activate(
     let ids: Vec<uuid::Uuid> = codes.iter().map(|_| uuid::Uuid::now_v7()).collect();
     let attempt = reserve(pool, s, &owner.email, ip).await?;
     let mut tx = pool.begin().await?;
-    match accept_step(&mut tx, s, &owner, code).await {
-        Ok(()) => {}
-        Err(e) if e.is_fault() => return Err(e),
-        Err(e) => {
-            drop(tx);
-            failed(
-                pool,
-                &attempt,
-                Some(owner.id),
-                &owner.email,
-                ip,
-                "staff.totp.activate_failed",
-            )
-            .await?;
-            return Err(e);
-        }
+    if let Err(e) = accept_step(&mut tx, s, &owner, code).await {
+        return Err(code_failed(pool, tx, &attempt, &owner, ip, "staff.totp.activate_failed", e).await);
     }
     sqlx::query!(
         "UPDATE staff SET totp_enabled_at = now(), updated_at = now() WHERE id = $1",
