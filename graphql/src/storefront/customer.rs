@@ -15,7 +15,7 @@ use sqlx::PgPool;
 use super::{
     cart::{Cart, load_cart, settings},
     catalog::seoul,
-    orders::{OrderConnection, my_orders},
+    orders::{OrderConnection, ShippingAddress, my_orders},
     payload::{UserError, split},
     session,
 };
@@ -29,36 +29,18 @@ pub struct Customer(customer::Customer);
 pub struct Address {
     /// Opaque id.
     id: ID,
-    /// 받는 분.
-    recipient: String,
-    /// Phone, `010-1234-5678`.
-    phone: String,
-    /// 우편번호.
-    zonecode: String,
-    /// 도로명 주소.
-    road_address: String,
-    /// 지번 주소.
-    jibun_address: String,
-    /// 건물명.
-    building_name: String,
-    /// 상세 주소.
-    detail_address: String,
+    /// The address, with the fields of an order's.
+    #[graphql(flatten)]
+    address: ShippingAddress,
     /// The default address.
     is_default: bool,
 }
 
 impl From<customer::Address> for Address {
     fn from(saved: customer::Address) -> Address {
-        let a = saved.address;
         Address {
             id: ID(saved.id.to_string()),
-            phone: format_phone(&a.phone),
-            recipient: a.recipient,
-            zonecode: a.zonecode,
-            road_address: a.road_address,
-            jibun_address: a.jibun_address,
-            building_name: a.building_name,
-            detail_address: a.detail_address,
+            address: saved.address.into(),
             is_default: saved.is_default,
         }
     }

@@ -65,6 +65,20 @@ pub struct ShippingAddress {
     detail_address: String,
 }
 
+impl From<commerce::address::PostalAddress> for ShippingAddress {
+    fn from(a: commerce::address::PostalAddress) -> ShippingAddress {
+        ShippingAddress {
+            phone: phone(&a.phone),
+            recipient: a.recipient,
+            zonecode: a.zonecode,
+            road_address: a.road_address,
+            jibun_address: a.jibun_address,
+            building_name: a.building_name,
+            detail_address: a.detail_address,
+        }
+    }
+}
+
 /// Where to send a bank transfer.
 #[derive(SimpleObject)]
 pub struct BankTransfer {
@@ -155,16 +169,7 @@ impl Order {
     }
     /// Where it goes.
     async fn shipping_address(&self) -> ShippingAddress {
-        let a = &self.0.shipping_address;
-        ShippingAddress {
-            recipient: a.recipient.clone(),
-            phone: phone(&a.phone),
-            zonecode: a.zonecode.clone(),
-            road_address: a.road_address.clone(),
-            jibun_address: a.jibun_address.clone(),
-            building_name: a.building_name.clone(),
-            detail_address: a.detail_address.clone(),
-        }
+        ShippingAddress::from(self.0.shipping_address.clone())
     }
     /// 배송 메모.
     async fn delivery_note(&self) -> &str {
