@@ -416,30 +416,24 @@ pub async fn list_products(
     include: Include,
 ) -> Result<Page<ProductView>, Error> {
     let mut q = listing_query(filter, sort, first, after, include)?;
-    let mut rows: Vec<ListingRow> = q.build_query_as().fetch_all(&mut *conn).await?;
-    let has_next = rows.len() > first as usize;
-    rows.truncate(first as usize);
+    let rows: Vec<ListingRow> = q.build_query_as().fetch_all(&mut *conn).await?;
     let total = match (include.total, rows.first()) {
         (false, _) => None,
         (true, Some(row)) => row.total,
         // An empty page carries no count: ask separately.
         (true, None) => Some(count_products(conn, filter).await?),
     };
-    let items = rows
-        .into_iter()
-        .map(|row| {
-            let cursor = encode_cursor(sort, &row.product);
-            let variants = row.variants.map(|v| v.0.into_iter().map(Variant::from).collect());
-            (
-                ProductView {
-                    product: row.product,
-                    variants,
-                },
-                cursor,
-            )
-        })
-        .collect();
-    Ok(Page { items, has_next, total })
+    Ok(Page::from_rows(rows, first, total, |row| {
+        let cursor = encode_cursor(sort, &row.product);
+        let variants = row.variants.map(|v| v.0.into_iter().map(Variant::from).collect());
+        (
+            ProductView {
+                product: row.product,
+                variants,
+            },
+            cursor,
+        )
+    }))
 }
 
 /// How many published products match `filter`. Errors: `INVALID_INPUT` (search).

@@ -600,38 +600,28 @@ pub async fn stock(
     by.require(Permission::ReadStock, "read stock")?;
     let after = after.map(decode_stock_cursor).transpose()?;
     let mut conn = pool.acquire().await?;
-    let mut rows = stock_page(&mut conn, filter, first, after.as_ref(), total).await?;
+    let rows = stock_page(&mut conn, filter, first, after.as_ref(), total).await?;
     let mut count = rows.first().and_then(|r| r.total);
     if total && rows.is_empty() {
         // Past the last page: the first row of the first page carries the count.
         let head = stock_page(&mut conn, filter, 1, None, true).await?;
         count = Some(head.first().and_then(|r| r.total).unwrap_or(0));
     }
-    let has_next = rows.len() > first as usize;
-    rows.truncate(first as usize);
-    let items = rows
-        .into_iter()
-        .map(|r| {
-            let cursor = URL_SAFE_NO_PAD.encode(serde_json::to_vec(&(r.available, &r.sku)).unwrap_or_default());
-            let item = StockItem {
-                variant_id: r.variant_id,
-                product_id: r.product_id,
-                product_name: r.product_name,
-                variant_name: r.variant_name,
-                sku: r.sku,
-                on_hand: r.on_hand,
-                allocated: r.allocated,
-                available: r.available,
-                published: r.published,
-            };
-            (item, cursor)
-        })
-        .collect();
-    Ok(Page {
-        items,
-        has_next,
-        total: count,
-    })
+    Ok(Page::from_rows(rows, first, count, |r| {
+        let cursor = URL_SAFE_NO_PAD.encode(serde_json::to_vec(&(r.available, &r.sku)).unwrap_or_default());
+        let item = StockItem {
+            variant_id: r.variant_id,
+            product_id: r.product_id,
+            product_name: r.product_name,
+            variant_name: r.variant_name,
+            sku: r.sku,
+            on_hand: r.on_hand,
+            allocated: r.allocated,
+            available: r.available,
+            published: r.published,
+        };
+        (item, cursor)
+    }))
 }
 
 fn decode_stock_cursor(cursor: &str) -> Result<(i32, String), Error> {

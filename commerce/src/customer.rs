@@ -392,38 +392,28 @@ pub async fn list_for_staff(
         .map(|s| s.chars().filter(char::is_ascii_digit).collect::<String>())
         .unwrap_or_default();
     let mut conn = pool.acquire().await?;
-    let mut rows = staff_page(&mut conn, pattern.as_deref(), &digits, first, after, total).await?;
+    let rows = staff_page(&mut conn, pattern.as_deref(), &digits, first, after, total).await?;
     let mut count = rows.first().and_then(|r| r.total);
     if total && rows.is_empty() {
         // Past the last page: the first row of the first page carries the count.
         let head = staff_page(&mut conn, pattern.as_deref(), &digits, 1, None, true).await?;
         count = Some(head.first().and_then(|r| r.total).unwrap_or(0));
     }
-    let has_next = rows.len() > first as usize;
-    rows.truncate(first as usize);
-    let items = rows
-        .into_iter()
-        .map(|r| {
-            let c = Customer {
-                id: r.id,
-                email: r.email,
-                name: r.name,
-                mobile: r.mobile,
-                tier: r.tier,
-                points: r.points,
-                marketing_email: r.marketing_email,
-                marketing_sms: r.marketing_sms,
-                created_at: r.created_at,
-            };
-            let cursor = c.id.to_string();
-            (c, cursor)
-        })
-        .collect();
-    Ok(Page {
-        items,
-        has_next,
-        total: count,
-    })
+    Ok(Page::from_rows(rows, first, count, |r| {
+        let c = Customer {
+            id: r.id,
+            email: r.email,
+            name: r.name,
+            mobile: r.mobile,
+            tier: r.tier,
+            points: r.points,
+            marketing_email: r.marketing_email,
+            marketing_sms: r.marketing_sms,
+            created_at: r.created_at,
+        };
+        let cursor = c.id.to_string();
+        (c, cursor)
+    }))
 }
 
 /// A row of [`list_for_staff`]: a customer and, when asked for, the count over all pages.

@@ -31,9 +31,37 @@ pub struct Page<T> {
     pub total: Option<i64>,
 }
 
+impl<T> Page<T> {
+    /// A page from the `first` + 1 rows a listing fetched (the extra row only tells that
+    /// more follow), each row made into its item and cursor by `item`.
+    pub fn from_rows<R>(
+        mut rows: Vec<R>,
+        first: u32,
+        total: Option<i64>,
+        item: impl FnMut(R) -> (T, String),
+    ) -> Page<T> {
+        let has_next = rows.len() > first as usize;
+        rows.truncate(first as usize);
+        Page {
+            items: rows.into_iter().map(item).collect(),
+            has_next,
+            total,
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_page_drops_the_row_that_only_tells_more_follow() {
+        let page = Page::from_rows(vec![1, 2, 3], 2, Some(3), |n| (n * 10, n.to_string()));
+        assert_eq!(page.items, vec![(10, "1".to_owned()), (20, "2".to_owned())]);
+        assert!(page.has_next);
+        let last = Page::from_rows(vec![1, 2], 2, None, |n| (n, n.to_string()));
+        assert!(!last.has_next && last.items.len() == 2);
+    }
 
     #[test]
     fn page_size_is_bounded() {

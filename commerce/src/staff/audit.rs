@@ -39,27 +39,17 @@ pub async fn audit_log(
 ) -> Result<Page<AuditEntry>, Error> {
     by.require(Permission::ManageStaff, "read the audit log")?;
     let mut conn = pool.acquire().await?;
-    let mut rows = audit_page(&mut conn, filter, first, before_id, total).await?;
+    let rows = audit_page(&mut conn, filter, first, before_id, total).await?;
     let mut count = rows.first().and_then(|r| r.1);
     if total && rows.is_empty() {
         // Past the last page: the first row of the first page carries the count.
         let head = audit_page(&mut conn, filter, 1, None, true).await?;
         count = Some(head.first().and_then(|r| r.1).unwrap_or(0));
     }
-    let has_next = rows.len() > first as usize;
-    rows.truncate(first as usize);
-    let items = rows
-        .into_iter()
-        .map(|(e, _)| {
-            let cursor = e.id.to_string();
-            (e, cursor)
-        })
-        .collect();
-    Ok(Page {
-        items,
-        has_next,
-        total: count,
-    })
+    Ok(Page::from_rows(rows, first, count, |(e, _)| {
+        let cursor = e.id.to_string();
+        (e, cursor)
+    }))
 }
 
 /// One page of [`audit_log`] (`first` + 1 rows), each with the count when `total`; the

@@ -149,29 +149,19 @@ pub async fn bot_tokens(
                 .await?,
         );
     }
-    let has_next = rows.len() > first as usize;
-    let items = rows
-        .into_iter()
-        .take(first as usize)
-        .map(|r| {
-            let t = BotToken {
-                id: r.id,
-                name: r.name,
-                created_by: r.created_by,
-                created_at: r.created_at,
-                last_used_at: r.last_used_at,
-                expires_at: r.expires_at,
-                revoked_at: r.revoked_at,
-            };
-            let cursor = t.id.to_string();
-            (t, cursor)
-        })
-        .collect();
-    Ok(Page {
-        items,
-        has_next,
-        total: count,
-    })
+    Ok(Page::from_rows(rows, first, count, |r| {
+        let t = BotToken {
+            id: r.id,
+            name: r.name,
+            created_by: r.created_by,
+            created_at: r.created_at,
+            last_used_at: r.last_used_at,
+            expires_at: r.expires_at,
+            revoked_at: r.revoked_at,
+        };
+        let cursor = t.id.to_string();
+        (t, cursor)
+    }))
 }
 
 /// Revokes a bot token: its next request is `UNAUTHENTICATED`. Revoking a revoked token
