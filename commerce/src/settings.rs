@@ -301,6 +301,40 @@ pub struct ShopSettings {
     pub name: String,
     /// One line about the shop.
     pub description: String,
+    /// The business details the storefront footer must show (전자상거래법 §10).
+    pub business: BusinessSettings,
+}
+
+/// The seller's details Korean law asks every online shop to show (상호, 대표자,
+/// 사업자등록번호, 통신판매업 신고번호, 사업장 주소, 전화, 전자우편, 개인정보관리책임자).
+#[derive(Clone, Debug, Deserialize, Serialize)]
+pub struct BusinessSettings {
+    /// 상호 (the registered company name).
+    pub company_name: String,
+    /// 대표자.
+    pub ceo: String,
+    /// 사업자등록번호, `123-45-67890`.
+    pub registration_number: String,
+    /// 통신판매업 신고번호, e.g. `제2026-서울강남-01234호`.
+    pub mail_order_number: String,
+    /// 사업장 소재지.
+    pub address: String,
+    /// 고객센터 전화.
+    pub phone: String,
+    /// 전자우편.
+    pub email: String,
+    /// 개인정보관리책임자.
+    pub privacy_officer: String,
+}
+
+impl BusinessSettings {
+    /// The registration number of the built-in demo business, which a real shop replaces.
+    pub const DEMO_REGISTRATION_NUMBER: &'static str = "000-00-00000";
+
+    /// The details are still the built-in demo ones.
+    pub fn uses_demo_details(&self) -> bool {
+        self.registration_number.trim() == Self::DEMO_REGISTRATION_NUMBER
+    }
 }
 
 const DEFAULTS: &str = include_str!("defaults.toml");
@@ -353,6 +387,7 @@ mod tests {
         assert!(s.rate_limits.cart_coupon_apply_per_cart.is_on());
         // The built-in secrets are the demo ones, recognised as such outside demo mode.
         assert!(s.staff.uses_demo_key() && s.bank_transfer.uses_demo_account());
+        assert!(s.shop.business.uses_demo_details());
         assert!(!s.demo && !s.bank_transfer_available());
         assert!(Settings { demo: true, ..s }.bank_transfer_available());
     }

@@ -8,4 +8,5 @@ pub mod error;
 pub mod http;
 pub mod limits;
 pub mod ratelimit;
+pub mod shared;
 pub mod storefront;

@@ -198,6 +198,15 @@ fn refuse_demo_secrets(settings: &Settings) -> anyhow::Result<()> {
              and keep it: it decrypts the staff's TOTP secrets"
         );
     }
+    if !settings.demo && settings.shop.business.uses_demo_details() {
+        // Not a secret, so no refusal; but a real shop must not show the demo's details.
+        // (Settings are checked before logging is set up.)
+        eprintln!(
+            "warning: shop.business holds the demo shop's details: set JANGTEO_SHOP__BUSINESS__* \
+             (company_name, ceo, registration_number, mail_order_number, address, phone, email, \
+             privacy_officer), which the storefront footer shows",
+        );
+    }
     Ok(())
 }
 

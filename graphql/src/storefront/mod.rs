@@ -9,6 +9,7 @@ pub(crate) mod orders;
 pub(crate) mod pages;
 mod payload;
 mod session;
+mod shop;
 
 use std::sync::Arc;
 
@@ -26,6 +27,7 @@ pub use session::Caller;
 /// Storefront queries.
 #[derive(MergedObject, Default)]
 pub struct Query(
+    shop::ShopQuery,
     catalog::CatalogQuery,
     cart::CartQuery,
     customer::CustomerQuery,

@@ -1,31 +1,15 @@
 //! Storefront CMS: `page(slug)`, `pages(kind)`; also the `Page` type the admin API shares.
 
-use async_graphql::{Context, Enum, ID, Object, Result, SimpleObject};
+use async_graphql::{Context, ID, Object, Result, SimpleObject};
 use chrono::{DateTime, FixedOffset};
 use commerce::cms;
 use sqlx::PgPool;
 
 use super::catalog::seoul;
-use crate::error::{GqlResult, lang, to_gql};
-
-/// A page or a notice.
-#[derive(Enum, Copy, Clone, Eq, PartialEq)]
-pub enum PageKind {
-    /// A standing page (회사 소개, 배송 안내).
-    Page,
-    /// A dated notice (공지사항).
-    Notice,
-}
-
-impl PageKind {
-    /// The database form.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            PageKind::Page => "PAGE",
-            PageKind::Notice => "NOTICE",
-        }
-    }
-}
+use crate::{
+    error::{GqlResult, lang, to_gql},
+    shared::PageKind,
+};
 
 /// A CMS page.
 #[derive(SimpleObject)]
@@ -34,8 +18,8 @@ pub struct Page {
     id: ID,
     /// URL name.
     slug: String,
-    /// `PAGE` or `NOTICE`.
-    kind: String,
+    /// A standing page or a dated notice.
+    kind: PageKind,
     /// Title.
     title: String,
     /// Sanitized HTML.
@@ -51,7 +35,8 @@ impl From<cms::Page> for Page {
         Page {
             id: ID(p.id.to_string()),
             slug: p.slug,
-            kind: p.kind,
+            // The table's CHECK allows only the two kinds.
+            kind: PageKind::from_db(&p.kind).unwrap_or(PageKind::Page),
             title: p.title,
             body: p.body,
             published: p.published,

@@ -1,0 +1,217 @@
+//! Types both schemas share: the `Won` scalar and the closed sets of values (DESIGN.md §4:
+//! never strings). A client reads the same names in the storefront and the back office.
+
+use async_graphql::{Enum, InputValueError, InputValueResult, Number, Scalar, ScalarType, Value};
+
+/// Korean won: an integer amount (the won has no minor unit), 64-bit, sent as a JSON number.
+///
+/// GraphQL's `Int` is 32-bit: a year's sales overflow it. Amounts of orders, lines and
+/// payments are never negative; net figures of reports (sales minus refunds) may be.
+/// Operations refuse a negative amount where one makes no sense with `INVALID_INPUT`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Won(pub i64);
+
+#[Scalar(name = "Won")]
+impl ScalarType for Won {
+    fn parse(value: Value) -> InputValueResult<Self> {
+        match &value {
+            // `as_i64` is `None` for fractions (`1.5`) and for numbers beyond 64 bits.
+            Value::Number(n) => n
+                .as_i64()
+                .map(Won)
+                .ok_or_else(|| InputValueError::custom("a whole number of won (64-bit)")),
+            _ => Err(InputValueError::expected_type(value)),
+        }
+    }
+
+    fn is_valid(value: &Value) -> bool {
+        matches!(value, Value::Number(n) if n.is_i64())
+    }
+
+    fn to_value(&self) -> Value {
+        Value::Number(Number::from(self.0))
+    }
+}
+
+impl From<commerce::Won> for Won {
+    fn from(w: commerce::Won) -> Won {
+        Won(w.get())
+    }
+}
+
+impl Won {
+    /// The amount as `commerce` takes it, or `INVALID_INPUT` on `field` when negative.
+    pub fn non_negative(self, field: &'static str) -> Result<commerce::Won, commerce::Error> {
+        commerce::Won::new(self.0).ok_or(commerce::Error::Invalid {
+            field,
+            reason: "≥ 0".into(),
+        })
+    }
+}
+
+/// Where a cart (and its order) comes from.
+#[derive(Enum, Copy, Clone, Eq, PartialEq, Debug)]
+pub enum SalesChannel {
+    /// PC web.
+    PcWeb,
+    /// Mobile web.
+    MobileWeb,
+    /// The app.
+    App,
+    /// Another storefront or a marketplace (its name in `channelSource`).
+    External,
+}
+
+impl SalesChannel {
+    /// The database form.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SalesChannel::PcWeb => "PC_WEB",
+            SalesChannel::MobileWeb => "MOBILE_WEB",
+            SalesChannel::App => "APP",
+            SalesChannel::External => "EXTERNAL",
+        }
+    }
+
+    /// From the database form; `None` for a value this build does not know.
+    pub fn from_db(s: &str) -> Option<SalesChannel> {
+        [Self::PcWeb, Self::MobileWeb, Self::App, Self::External]
+            .into_iter()
+            .find(|c| c.as_str() == s)
+    }
+}
+
+/// How an order is paid.
+#[derive(Enum, Copy, Clone, Eq, PartialEq, Debug)]
+pub enum PaymentMethod {
+    /// 무통장입금: the order waits for the deposit to the shop's account.
+    BankTransfer,
+}
+
+impl PaymentMethod {
+    /// The database form.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PaymentMethod::BankTransfer => "BANK_TRANSFER",
+        }
+    }
+
+    /// From the database form; `None` for a value this build does not know.
+    pub fn from_db(s: &str) -> Option<PaymentMethod> {
+        [Self::BankTransfer].into_iter().find(|m| m.as_str() == s)
+    }
+}
+
+/// Where an order is (DESIGN.md §3).
+#[derive(Enum, Copy, Clone, Eq, PartialEq, Debug)]
+#[graphql(remote = "commerce::order::OrderStatus")]
+pub enum OrderStatus {
+    /// Waiting for a card or easy-pay confirmation.
+    PendingPayment,
+    /// Waiting for the bank transfer.
+    AwaitingDeposit,
+    /// Paid.
+    Paid,
+    /// Not paid in time.
+    Expired,
+    /// Being packed.
+    Preparing,
+    /// With the carrier.
+    Shipped,
+    /// Delivered.
+    Delivered,
+    /// Purchase confirmed.
+    Completed,
+    /// Cancelled.
+    Cancelled,
+    /// Return requested.
+    ReturnRequested,
+    /// Returned.
+    Returned,
+}
+
+/// A page or a notice.
+#[derive(Enum, Copy, Clone, Eq, PartialEq, Debug)]
+pub enum PageKind {
+    /// A standing page (회사 소개, 배송 안내).
+    Page,
+    /// A dated notice (공지사항).
+    Notice,
+}
+
+impl PageKind {
+    /// The database form.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PageKind::Page => "PAGE",
+            PageKind::Notice => "NOTICE",
+        }
+    }
+
+    /// From the database form; `None` for a value this build does not know.
+    pub fn from_db(s: &str) -> Option<PageKind> {
+        [Self::Page, Self::Notice].into_iter().find(|k| k.as_str() == s)
+    }
+}
+
+/// A customer's membership tier (회원 등급), evaluated monthly from the last three months'
+/// paid amount (thresholds in settings).
+#[derive(Enum, Copy, Clone, Eq, PartialEq, Debug)]
+pub enum CustomerTier {
+    /// 일반: every new member.
+    Basic,
+    /// 실버.
+    Silver,
+    /// 골드.
+    Gold,
+    /// VIP.
+    Vip,
+}
+
+impl CustomerTier {
+    /// The database form.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CustomerTier::Basic => "BASIC",
+            CustomerTier::Silver => "SILVER",
+            CustomerTier::Gold => "GOLD",
+            CustomerTier::Vip => "VIP",
+        }
+    }
+
+    /// From the database form; an unknown value reads as `BASIC`.
+    pub fn from_db(s: &str) -> CustomerTier {
+        [Self::Silver, Self::Gold, Self::Vip]
+            .into_iter()
+            .find(|t| t.as_str() == s)
+            .unwrap_or(CustomerTier::Basic)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn won_reads_64_bit_integers_and_refuses_fractions_and_strings() {
+        let big = 9_000_000_000_000i64;
+        assert_eq!(<Won as ScalarType>::parse(Value::Number(big.into())).ok(), Some(Won(big)));
+        assert_eq!(<Won as ScalarType>::parse(Value::Number((-5i64).into())).ok(), Some(Won(-5)));
+        let half = Number::from_f64(1.5).map(Value::Number);
+        assert!(half.is_some_and(|v| <Won as ScalarType>::parse(v).is_err()));
+        assert!(<Won as ScalarType>::parse(Value::String("3000".into())).is_err());
+        assert_eq!(Won(big).to_value(), Value::Number(big.into()));
+    }
+
+    #[test]
+    fn enums_round_trip_their_database_form() {
+        for c in [SalesChannel::PcWeb, SalesChannel::MobileWeb, SalesChannel::App, SalesChannel::External] {
+            assert_eq!(SalesChannel::from_db(c.as_str()), Some(c));
+        }
+        for t in [CustomerTier::Basic, CustomerTier::Silver, CustomerTier::Gold, CustomerTier::Vip] {
+            assert_eq!(CustomerTier::from_db(t.as_str()), t);
+        }
+        assert_eq!(PageKind::from_db("NOTICE"), Some(PageKind::Notice));
+        assert_eq!(PaymentMethod::from_db("BANK_TRANSFER"), Some(PaymentMethod::BankTransfer));
+    }
+}
