@@ -374,91 +374,360 @@ pub async fn delete_address(pool: &PgPool, customer: CustomerId, id: AddressId) 
     Ok(())
 }
 
-/// Customers for staff, newest first (cursor: the customer id), searched by e-mail, name or
-/// mobile (any part), with the count over all pages when `total`. Needs full personal data
-/// (OWNER, MANAGER, CS). Errors: `FORBIDDEN`.
+impl Customer {
+    /// The customer as the staff member `by` may see them: whole for the roles that see
+    /// personal data, else 홍*동, ho***@example.com, 010-****-5678.
+    #[must_use]
+    pub fn seen_by(self, by: crate::staff::Principal) -> Customer {
+        if by.sees_personal_data() {
+            return self;
+        }
+        use crate::types::{mask_email, mask_name, mask_phone};
+        Customer {
+            email: mask_email(&self.email),
+            name: mask_name(&self.name),
+            mobile: mask_phone(&self.mobile),
+            ..self
+        }
+    }
+}
+
+/// The customer fields masked for roles that don't see personal data, by their API names.
+const MASKED_CUSTOMER_FIELDS: &[&str] = &["email", "name", "mobile", "addresses"];
+
+/// The names of the customer fields `by` sees masked (e.g. `mobile`); empty when nothing is.
+pub fn masked_fields(by: crate::staff::Principal) -> &'static [&'static str] {
+    if by.sees_personal_data() { &[] } else { MASKED_CUSTOMER_FIELDS }
+}
+
+/// Which customers to list. Every given condition must hold.
+#[derive(Clone, Debug, Default)]
+pub struct CustomerFilter {
+    /// E-mail, name or mobile (any part).
+    pub search: Option<String>,
+    /// Only this tier (`BASIC`, `SILVER`, `GOLD`, `VIP`).
+    pub tier: Option<String>,
+    /// `true`: agreed to marketing by e-mail or SMS; `false`: to neither.
+    pub marketing_consent: Option<bool>,
+    /// Signed up at or after.
+    pub signed_up_from: Option<DateTime<Utc>>,
+    /// Signed up before.
+    pub signed_up_to: Option<DateTime<Utc>>,
+}
+
+/// What a customer list is sorted by (the id breaks ties).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum CustomerSortField {
+    /// When they signed up.
+    #[default]
+    CreatedAt,
+    /// Their name (가나다 order).
+    Name,
+}
+
+/// A customer list's sort: field and direction (default: newest first).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct CustomerSort {
+    /// What to sort by.
+    pub field: CustomerSortField,
+    /// Which way.
+    pub direction: crate::catalog::Direction,
+}
+
+impl Default for CustomerSort {
+    fn default() -> CustomerSort {
+        CustomerSort {
+            field: CustomerSortField::CreatedAt,
+            direction: crate::catalog::Direction::Desc,
+        }
+    }
+}
+
+/// A keyset cursor of the customer list: its sort, the key of the last customer seen
+/// (micros since the epoch, or the name, as text) and the id. Opaque (base64url JSON).
+#[derive(Debug, serde::Serialize, serde::Deserialize)]
+struct StaffCursor {
+    s: String,
+    k: String,
+    i: uuid::Uuid,
+}
+
+fn sort_tag(sort: CustomerSort) -> String {
+    let f = match sort.field {
+        CustomerSortField::CreatedAt => 'c',
+        CustomerSortField::Name => 'n',
+    };
+    let d = match sort.direction {
+        crate::catalog::Direction::Asc => 'a',
+        crate::catalog::Direction::Desc => 'd',
+    };
+    format!("{f}{d}")
+}
+
+fn encode_cursor(sort: CustomerSort, c: &Customer) -> String {
+    use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
+    let k = match sort.field {
+        CustomerSortField::CreatedAt => c.created_at.timestamp_micros().to_string(),
+        CustomerSortField::Name => c.name.clone(),
+    };
+    let cursor = StaffCursor {
+        s: sort_tag(sort),
+        k,
+        i: c.id.0,
+    };
+    URL_SAFE_NO_PAD.encode(serde_json::to_vec(&cursor).unwrap_or_default())
+}
+
+fn decode_cursor(sort: CustomerSort, cursor: &str) -> Result<(String, uuid::Uuid), Error> {
+    use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
+    let bytes = URL_SAFE_NO_PAD.decode(cursor).map_err(|_| Error::InvalidCursor)?;
+    let c: StaffCursor = serde_json::from_slice(&bytes).map_err(|_| Error::InvalidCursor)?;
+    let key_ok = sort.field == CustomerSortField::Name || c.k.parse::<i64>().is_ok();
+    (c.s == sort_tag(sort) && key_ok)
+        .then_some((c.k, c.i))
+        .ok_or(Error::InvalidCursor)
+}
+
+/// The parameters of one page of [`list_for_staff`], named for [`staff_page`].
+struct StaffArgs {
+    after: Option<uuid::Uuid>,
+    after_key: String,
+    pattern: Option<String>,
+    digits: String,
+    limit: i64,
+    count: bool,
+    tier: Option<String>,
+    consent: Option<bool>,
+    from: Option<DateTime<Utc>>,
+    to: Option<DateTime<Utc>>,
+}
+
+/// One page of customers in one sort (`first` + 1 rows to see whether more follow): the
+/// filter is written once (`m`) for the page and the count; the one-row `t` carries the
+/// count even when the page is empty. Each sort is its own static statement.
+macro_rules! staff_page {
+    ($conn:expr, $a:ident, $key:tt, $cursor_key:tt, $cmp:tt, $dir:tt) => {
+        sqlx::query!(
+            r#"WITH m AS NOT MATERIALIZED (
+                   SELECT * FROM customers
+                    WHERE ($2::text IS NULL OR email LIKE lower($2) OR name LIKE $2
+                           OR ($3 <> '' AND mobile LIKE '%' || $3 || '%'))
+                      AND ($7::text IS NULL OR tier = $7)
+                      AND ($8::bool IS NULL OR (marketing_email OR marketing_sms) = $8)
+                      AND ($9::timestamptz IS NULL OR created_at >= $9)
+                      AND ($10::timestamptz IS NULL OR created_at < $10))
+               SELECT p.id AS "id?: CustomerId", p.email AS "email?", p.name AS "name?", p.mobile AS "mobile?",
+                      p.tier AS "tier?", p.points AS "points?", p.marketing_email_at AS marketing_email,
+                      p.marketing_sms_at AS marketing_sms, p.created_at AS "created_at?", t.n AS "count"
+                 FROM (SELECT CASE WHEN $5 THEN (SELECT count(*) FROM m) END AS n) t
+                 LEFT JOIN LATERAL (
+                      SELECT * FROM m
+                       WHERE $1::uuid IS NULL OR (m."#
+                + $key
+                + ", m.id) "
+                + $cmp
+                + " ("
+                + $cursor_key
+                + ", $1) ORDER BY m."
+                + $key
+                + " "
+                + $dir
+                + ", m.id "
+                + $dir
+                + " LIMIT $4) p ON true ORDER BY p."
+                + $key
+                + " "
+                + $dir
+                + ", p.id "
+                + $dir,
+            $a.after,
+            $a.pattern,
+            $a.digits,
+            $a.limit,
+            $a.count,
+            $a.after_key,
+            $a.tier,
+            $a.consent,
+            $a.from,
+            $a.to,
+        )
+        .fetch_all(&mut *$conn)
+        .await?
+        .into_iter()
+        .map(|r| {
+            let c = match (r.id, r.email, r.name, r.mobile, r.tier, r.points, r.created_at) {
+                (Some(id), Some(email), Some(name), Some(mobile), Some(tier), Some(points), Some(created_at)) => {
+                    Some(Customer {
+                        id,
+                        email,
+                        name,
+                        mobile,
+                        tier,
+                        points,
+                        marketing_email: r.marketing_email,
+                        marketing_sms: r.marketing_sms,
+                        created_at,
+                    })
+                }
+                _ => None,
+            };
+            (c, r.count)
+        })
+        .collect::<Vec<(Option<Customer>, Option<i64>)>>()
+    };
+}
+
+/// Customers for staff a page at a time in `sort` (default newest first; `after`: the
+/// cursor of the last one seen), filtered, with the count over all pages when `total`, in
+/// one statement. Needs full personal data (OWNER, MANAGER, CS).
+/// Errors: `FORBIDDEN`, `INVALID_CURSOR` (not one of ours, or of another sort).
 pub async fn list_for_staff(
     pool: &PgPool,
     by: crate::staff::Principal,
-    search: Option<&str>,
+    filter: &CustomerFilter,
+    sort: CustomerSort,
     first: u32,
-    after: Option<CustomerId>,
+    after: Option<&str>,
     total: bool,
 ) -> Result<Page<Customer>, Error> {
+    use crate::catalog::Direction::{Asc, Desc};
     by.require(crate::staff::Permission::ReadPersonalData, "read customers")?;
-    let search = search.map(str::trim).filter(|s| !s.is_empty());
-    let pattern = search.map(crate::types::contains_pattern);
-    let digits = search
-        .map(|s| s.chars().filter(char::is_ascii_digit).collect::<String>())
-        .unwrap_or_default();
+    let after = after.map(|c| decode_cursor(sort, c)).transpose()?;
+    let search = filter.search.as_deref().map(str::trim).filter(|s| !s.is_empty());
+    let a = StaffArgs {
+        after: after.as_ref().map(|(_, id)| *id),
+        after_key: after.map(|(k, _)| k).unwrap_or_default(),
+        pattern: search.map(crate::types::contains_pattern),
+        digits: search
+            .map(|s| s.chars().filter(char::is_ascii_digit).collect::<String>())
+            .unwrap_or_default(),
+        limit: i64::from(first) + 1,
+        count: total,
+        tier: filter.tier.clone(),
+        consent: filter.marketing_consent,
+        from: filter.signed_up_from,
+        to: filter.signed_up_to,
+    };
     let mut conn = pool.acquire().await?;
-    let rows = staff_page(&mut conn, pattern.as_deref(), &digits, first, after, total).await?;
-    let mut count = rows.first().and_then(|r| r.total);
-    if total && rows.is_empty() {
-        // Past the last page: the first row of the first page carries the count.
-        let head = staff_page(&mut conn, pattern.as_deref(), &digits, 1, None, true).await?;
-        count = Some(head.first().and_then(|r| r.total).unwrap_or(0));
-    }
-    Ok(Page::from_rows(rows, first, count, |r| {
-        let c = Customer {
-            id: r.id,
-            email: r.email,
-            name: r.name,
-            mobile: r.mobile,
-            tier: r.tier,
-            points: r.points,
-            marketing_email: r.marketing_email,
-            marketing_sms: r.marketing_sms,
-            created_at: r.created_at,
-        };
-        let cursor = c.id.to_string();
+    let rows = match (sort.field, sort.direction) {
+        (CustomerSortField::CreatedAt, Desc) => staff_page!(
+            conn,
+            a,
+            "created_at",
+            "'epoch'::timestamptz + $6::text::int8 * interval '1 microsecond'",
+            "<",
+            "DESC"
+        ),
+        (CustomerSortField::CreatedAt, Asc) => staff_page!(
+            conn,
+            a,
+            "created_at",
+            "'epoch'::timestamptz + $6::text::int8 * interval '1 microsecond'",
+            ">",
+            "ASC"
+        ),
+        (CustomerSortField::Name, Desc) => staff_page!(conn, a, "name", "$6::text", "<", "DESC"),
+        (CustomerSortField::Name, Asc) => staff_page!(conn, a, "name", "$6::text", ">", "ASC"),
+    };
+    let count = rows.first().and_then(|r| r.1);
+    let customers: Vec<Customer> = rows.into_iter().filter_map(|r| r.0).collect();
+    Ok(Page::from_rows(customers, first, count, |c| {
+        let cursor = encode_cursor(sort, &c);
         (c, cursor)
     }))
 }
 
-/// A row of [`list_for_staff`]: a customer and, when asked for, the count over all pages.
-struct StaffRow {
-    id: CustomerId,
-    email: String,
-    name: String,
-    mobile: String,
-    tier: String,
-    points: i64,
-    marketing_email: Option<DateTime<Utc>>,
-    marketing_sms: Option<DateTime<Utc>>,
-    created_at: DateTime<Utc>,
-    total: Option<i64>,
+/// One customer for staff, with full personal data (OWNER, MANAGER, CS).
+/// Errors: `FORBIDDEN`, `NOT_FOUND`.
+pub async fn find_for_staff(pool: &PgPool, by: crate::staff::Principal, id: CustomerId) -> Result<Customer, Error> {
+    by.require(crate::staff::Permission::ReadPersonalData, "read customers")?;
+    get(pool, id).await
 }
 
-/// One page of [`list_for_staff`] (`first` + 1 rows to see whether more follow); the filter
-/// is written once, in `m`, for the page and for the count.
-async fn staff_page(
-    conn: &mut PgConnection,
-    pattern: Option<&str>,
-    digits: &str,
-    first: u32,
-    after: Option<CustomerId>,
-    total: bool,
-) -> Result<Vec<StaffRow>, Error> {
+/// Customers by id, in one statement (the customers of a page of orders); ids without a
+/// customer are left out. Unmasked: staff callers pass each through [`Customer::seen_by`].
+pub async fn by_ids(conn: &mut PgConnection, ids: &[CustomerId]) -> Result<Vec<Customer>, Error> {
+    let raw: Vec<uuid::Uuid> = ids.iter().map(|id| id.0).collect();
     Ok(sqlx::query_as!(
-        StaffRow,
-        r#"WITH m AS NOT MATERIALIZED (
-               SELECT * FROM customers
-                WHERE $2::text IS NULL OR email LIKE lower($2) OR name LIKE $2
-                   OR ($3 <> '' AND mobile LIKE '%' || $3 || '%'))
-           SELECT id AS "id!: CustomerId", email AS "email!", name AS "name!", mobile AS "mobile!",
-                  tier AS "tier!", points AS "points!", marketing_email_at AS marketing_email,
-                  marketing_sms_at AS marketing_sms, created_at AS "created_at!",
-                  CASE WHEN $5 THEN (SELECT count(*) FROM m) END AS total
-             FROM m
-            WHERE $1::uuid IS NULL OR (created_at, id) < (SELECT created_at, id FROM customers WHERE id = $1)
-            ORDER BY created_at DESC, id DESC LIMIT $4"#,
-        after.map(|a| a.0),
-        pattern,
-        digits,
-        i64::from(first) + 1,
-        total,
+        Customer,
+        r#"SELECT id AS "id: CustomerId", email, name, mobile, tier, points, marketing_email_at AS marketing_email,
+                  marketing_sms_at AS marketing_sms, created_at
+             FROM customers WHERE id = ANY($1)"#,
+        &raw,
     )
     .fetch_all(&mut *conn)
     .await?)
+}
+
+/// The saved addresses of many customers, each customer's default first, in one statement.
+/// Unmasked: staff callers mask them for roles that don't see personal data.
+pub async fn addresses_of(conn: &mut PgConnection, ids: &[CustomerId]) -> Result<Vec<(CustomerId, Address)>, Error> {
+    let raw: Vec<uuid::Uuid> = ids.iter().map(|id| id.0).collect();
+    let rows = sqlx::query!(
+        r#"SELECT customer_id AS "customer_id: CustomerId", id AS "id: AddressId", recipient, phone, zonecode,
+                  road_address, jibun_address, building_name, detail_address, is_default
+             FROM addresses WHERE customer_id = ANY($1) ORDER BY customer_id, is_default DESC, created_at"#,
+        &raw,
+    )
+    .fetch_all(&mut *conn)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|r| {
+            let a = Address {
+                id: r.id,
+                address: PostalAddress {
+                    recipient: r.recipient,
+                    phone: r.phone,
+                    zonecode: r.zonecode,
+                    road_address: r.road_address,
+                    jibun_address: r.jibun_address,
+                    building_name: r.building_name,
+                    detail_address: r.detail_address,
+                },
+                is_default: r.is_default,
+            };
+            (r.customer_id, a)
+        })
+        .collect())
+}
+
+/// What a customer ordered, for staff.
+#[derive(Clone, Copy, Debug)]
+pub struct CustomerStats {
+    /// Who.
+    pub id: CustomerId,
+    /// Orders placed, in any state.
+    pub orders_count: i64,
+    /// Paid orders' totals minus what was refunded on them (pending refunds included:
+    /// they are owed).
+    pub total_spent: crate::Won,
+}
+
+/// The order counts and net spending of many customers, in one statement; every id gets
+/// a row (zeros for a customer without orders).
+pub async fn stats_of(conn: &mut PgConnection, ids: &[CustomerId]) -> Result<Vec<CustomerStats>, Error> {
+    let raw: Vec<uuid::Uuid> = ids.iter().map(|id| id.0).collect();
+    let rows = sqlx::query!(
+        r#"SELECT k.id AS "id!: CustomerId",
+                  count(o.id) AS "orders!",
+                  (COALESCE(sum(o.total) FILTER (WHERE o.paid_at IS NOT NULL), 0)
+                   - COALESCE(sum(f.refunded) FILTER (WHERE o.paid_at IS NOT NULL), 0))::int8 AS "spent!"
+             FROM unnest($1::uuid[]) AS k(id)
+             LEFT JOIN orders o ON o.customer_id = k.id
+             LEFT JOIN LATERAL (SELECT sum(amount) AS refunded FROM refunds
+                                 WHERE order_id = o.id AND status <> 'FAILED') f ON true
+            GROUP BY k.id"#,
+        &raw,
+    )
+    .fetch_all(&mut *conn)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|r| CustomerStats {
+            id: r.id,
+            orders_count: r.orders,
+            total_spent: crate::Won::new(r.spent).unwrap_or(crate::Won::ZERO),
+        })
+        .collect())
 }
