@@ -507,6 +507,27 @@ pub async fn product_any(
     }))
 }
 
+/// Products by id, drafts included (the caller decides what it may show), in one
+/// statement; an id with no product (deleted) is simply missing. Errors: none beyond faults.
+pub async fn products_by_ids(conn: &mut PgConnection, ids: &[ProductId]) -> Result<Vec<Product>, Error> {
+    let ids: Vec<uuid::Uuid> = ids.iter().map(|p| p.0).collect();
+    // Keep the JSON shape in step with PRODUCT_COLUMNS.
+    let rows = sqlx::query_as!(
+        Product,
+        r#"SELECT p.id AS "id: ProductId", p.slug, p.name, p.description,
+                  p.category_id AS "category_id: CategoryId", p.published, p.tax_free,
+                  p.price_min AS "price_min: Won", p.created_at, p.updated_at,
+                  (SELECT COALESCE(json_agg(json_build_object('id', i.id, 'url', i.url, 'alt', i.alt)
+                     ORDER BY i.position, i.id), '[]') FROM product_images i WHERE i.product_id = p.id)
+                  AS "images!: Json<Vec<Image>>"
+             FROM products p WHERE p.id = ANY($1)"#,
+        &ids
+    )
+    .fetch_all(&mut *conn)
+    .await?;
+    Ok(rows)
+}
+
 /// The variants of these products, in one statement, each product's in display order.
 pub async fn variants_of(conn: &mut PgConnection, products: &[ProductId]) -> Result<Vec<Variant>, Error> {
     let ids: Vec<uuid::Uuid> = products.iter().map(|p| p.0).collect();

@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use async_graphql::{Context, Enum, ID, InputObject, Object, Result, SimpleObject};
+use async_graphql::{Context, ID, InputObject, Object, Result, SimpleObject};
 use chrono::{DateTime, FixedOffset, Utc};
 use commerce::{
     Error, Settings,
@@ -13,36 +13,14 @@ use commerce::{
 use sqlx::PgPool;
 
 use super::{
-    catalog::{Variant, seoul},
-    loaders::Loaders,
+    catalog::{Variant, seoul, variant_by_id},
     payload::{UserError, split},
     session,
 };
-use crate::error::{lang, to_gql};
-
-/// Where a cart (and its order) comes from.
-#[derive(Enum, Copy, Clone, Eq, PartialEq)]
-pub enum SalesChannel {
-    /// PC web.
-    PcWeb,
-    /// Mobile web.
-    MobileWeb,
-    /// The app.
-    App,
-    /// Another storefront (give `source`).
-    External,
-}
-
-impl SalesChannel {
-    fn as_str(self) -> &'static str {
-        match self {
-            SalesChannel::PcWeb => "PC_WEB",
-            SalesChannel::MobileWeb => "MOBILE_WEB",
-            SalesChannel::App => "APP",
-            SalesChannel::External => "EXTERNAL",
-        }
-    }
-}
+use crate::{
+    error::{lang, to_gql},
+    shared::{SalesChannel, Won},
+};
 
 /// A line to add.
 #[derive(InputObject)]
@@ -126,24 +104,24 @@ impl Cart {
         self.0.priced.lines.iter().cloned().map(CartLine).collect()
     }
     /// Products subtotal, won.
-    async fn subtotal(&self) -> i64 {
-        self.0.priced.subtotal.get()
+    async fn subtotal(&self) -> Won {
+        self.0.priced.subtotal.into()
     }
     /// Coupon discount, won.
-    async fn discount(&self) -> i64 {
-        self.0.priced.discount.get()
+    async fn discount(&self) -> Won {
+        self.0.priced.discount.into()
     }
     /// Shipping fee, won (remote-area fee once the zonecode is known).
-    async fn shipping_fee(&self) -> i64 {
-        self.0.priced.shipping_fee.get()
+    async fn shipping_fee(&self) -> Won {
+        self.0.priced.shipping_fee.into()
     }
     /// What checkout charges, won.
-    async fn total(&self) -> i64 {
-        self.0.priced.total.get()
+    async fn total(&self) -> Won {
+        self.0.priced.total.into()
     }
     /// How much more until shipping is free, won.
-    async fn free_shipping_remaining(&self) -> i64 {
-        self.0.priced.free_shipping_remaining.get()
+    async fn free_shipping_remaining(&self) -> Won {
+        self.0.priced.free_shipping_remaining.into()
     }
     /// Things to show beside the cart.
     async fn warnings(&self, ctx: &Context<'_>) -> Vec<CartWarning> {
@@ -167,9 +145,10 @@ impl Cart {
     async fn zonecode(&self) -> Option<&str> {
         self.0.zonecode.as_ref().map(Zonecode::as_str)
     }
-    /// Channel.
-    async fn channel(&self) -> &str {
-        &self.0.channel
+    /// Where the customer shops.
+    async fn channel(&self) -> Result<SalesChannel> {
+        // The column is CHECKed to the four values; another one is a fault, not a guess.
+        SalesChannel::from_db(&self.0.channel).ok_or_else(|| "unknown sales channel".into())
     }
     /// Units in the cart (gifts included).
     async fn total_quantity(&self) -> i64 {
@@ -189,13 +168,7 @@ impl CartLine {
     }
     /// The variant.
     async fn variant(&self, ctx: &Context<'_>) -> Result<Option<Variant>> {
-        let v = ctx
-            .data::<Loaders>()?
-            .variant
-            .load_one(self.0.line.variant_id)
-            .await
-            .map_err(|e| to_gql(&e, lang(ctx)))?;
-        Ok(v.map(Variant))
+        variant_by_id(ctx, self.0.line.variant_id).await
     }
     /// Product name.
     async fn product_name(&self) -> &str {
@@ -214,12 +187,12 @@ impl CartLine {
         self.0.line.quantity
     }
     /// Price per unit now, won (₩0 for gifts).
-    async fn unit_price(&self) -> i64 {
-        self.0.unit_price.get()
+    async fn unit_price(&self) -> Won {
+        self.0.unit_price.into()
     }
     /// `unitPrice × quantity`, won.
-    async fn line_total(&self) -> i64 {
-        self.0.line_total.get()
+    async fn line_total(&self) -> Won {
+        self.0.line_total.into()
     }
     /// A gift with purchase.
     async fn is_gift(&self) -> bool {

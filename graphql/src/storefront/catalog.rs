@@ -1,4 +1,4 @@
-//! Storefront catalog: `shop`, `products`, `product`, `categories`, `category`.
+//! Storefront catalog: `products`, `product`, `categories`, `category`.
 
 use std::{collections::HashMap, sync::Arc};
 
@@ -7,13 +7,15 @@ use chrono::{DateTime, FixedOffset, Utc};
 use commerce::{
     SHOP_TZ,
     catalog::{self, Include, ProductFilter, ProductKey, ProductSort, SortField},
-    ids::{CategoryId, ProductId},
-    settings::ShopSettings,
+    ids::{CategoryId, ProductId, VariantId},
 };
 use sqlx::PgPool;
 
-use super::loaders::Loaders;
-use crate::error::{GqlResult, lang, to_gql};
+use super::{StaffView, loaders::Loaders};
+use crate::{
+    error::{GqlResult, lang, to_gql},
+    shared::Won,
+};
 
 /// The storefront's catalog queries.
 #[derive(Default)]
@@ -21,17 +23,6 @@ pub struct CatalogQuery;
 
 #[Object]
 impl CatalogQuery {
-    /// The shop itself.
-    #[allow(clippy::unused_async)] // async-graphql resolvers with a context must be async
-    async fn shop(&self, ctx: &Context<'_>) -> Result<Shop> {
-        let s = ctx.data::<ShopSettings>()?;
-        Ok(Shop {
-            name: s.name.clone(),
-            description: s.description.clone(),
-            currency: "KRW",
-        })
-    }
-
     /// Published products, a page at a time (keyset pagination; `first` at most 100).
     #[graphql(complexity = "page_complexity(first, child_complexity)")]
     async fn products(
@@ -90,17 +81,6 @@ fn page_complexity(first: Option<i64>, child: usize) -> usize {
         .unwrap_or(i64::from(commerce::pagination::DEFAULT_PAGE))
         .clamp(1, i64::from(commerce::pagination::MAX_PAGE)) as usize;
     n.saturating_mul(child).saturating_add(1)
-}
-
-/// The shop.
-#[derive(SimpleObject)]
-pub struct Shop {
-    /// 상호.
-    name: String,
-    /// One line about the shop.
-    description: String,
-    /// Always `KRW`; money fields are integer won.
-    currency: &'static str,
 }
 
 /// Which products to list.
@@ -339,6 +319,36 @@ impl Product {
     }
 }
 
+/// The product `id` as this request may show it, batched with the other look-ups of the
+/// request: null when it was deleted, or when it is unpublished and the request is a
+/// storefront one (staff, on the admin API, see drafts too).
+pub(crate) async fn product_by_id(ctx: &Context<'_>, id: ProductId) -> Result<Option<Product>> {
+    let p = ctx
+        .data::<Loaders>()?
+        .product
+        .load_one(id)
+        .await
+        .map_err(|e| to_gql(&e, lang(ctx)))?;
+    let staff = ctx.data_opt::<StaffView>().is_some();
+    Ok(p.filter(|p| p.published || staff).map(|p| Product {
+        p,
+        variants: None,
+        category: Prefetched::No,
+    }))
+}
+
+/// The variant `id`, batched with the other look-ups of the request; null when it was
+/// deleted. A variant of an unpublished product still shows (a cart line warns about it).
+pub(crate) async fn variant_by_id(ctx: &Context<'_>, id: VariantId) -> Result<Option<Variant>> {
+    let v = ctx
+        .data::<Loaders>()?
+        .variant
+        .load_one(id)
+        .await
+        .map_err(|e| to_gql(&e, lang(ctx)))?;
+    Ok(v.map(Variant))
+}
+
 /// A value loaded with the page, or not (then a loader fetches it).
 enum Prefetched<T> {
     No,
@@ -376,8 +386,8 @@ impl Product {
         self.p.tax_free
     }
     /// The lowest variant price, in won ("₩3,900~").
-    async fn price_from(&self) -> i64 {
-        self.p.price_min.get()
+    async fn price_from(&self) -> Won {
+        self.p.price_min.into()
     }
     /// Images in display order.
     async fn images(&self) -> Vec<Image> {
@@ -474,12 +484,12 @@ impl Variant {
             .collect()
     }
     /// Price in won, VAT included.
-    async fn price(&self) -> i64 {
-        self.0.price.get()
+    async fn price(&self) -> Won {
+        self.0.price.into()
     }
     /// The "was" price to show struck through, in won.
-    async fn compare_at_price(&self) -> Option<i64> {
-        self.0.compare_at_price.map(commerce::Won::get)
+    async fn compare_at_price(&self) -> Option<Won> {
+        self.0.compare_at_price.map(Won::from)
     }
     /// Can be bought now.
     async fn in_stock(&self) -> bool {

@@ -4,7 +4,7 @@ use std::{collections::HashMap, sync::Arc};
 
 use async_graphql::dataloader::{DataLoader, HashMapCache, Loader};
 use commerce::{
-    catalog::{self, Category, Variant},
+    catalog::{self, Category, Product, Variant},
     ids::{CategoryId, ProductId, VariantId},
 };
 use sqlx::PgPool;
@@ -17,8 +17,11 @@ pub struct Loaders {
     pub categories: DataLoader<CategoryById, HashMapCache>,
     /// Children by parent category.
     pub children: DataLoader<ChildrenByParent, HashMapCache>,
-    /// Variants by id (cart lines).
+    /// Variants by id (cart and order lines); a deleted variant is absent.
     pub variant: DataLoader<VariantById, HashMapCache>,
+    /// Products by id, drafts included: a storefront resolver shows only published ones
+    /// (see `catalog::product_by_id`); a deleted product is absent.
+    pub product: DataLoader<ProductById, HashMapCache>,
 }
 
 impl Loaders {
@@ -31,6 +34,7 @@ impl Loaders {
             categories: DataLoader::with_cache(CategoryById(pool.clone()), tokio::spawn, HashMapCache::default()),
             variant: DataLoader::with_cache(VariantById(pool.clone()), tokio::spawn, HashMapCache::default()),
             children: DataLoader::with_cache(ChildrenByParent(pool.clone()), tokio::spawn, HashMapCache::default()),
+            product: DataLoader::with_cache(ProductById(pool.clone()), tokio::spawn, HashMapCache::default()),
         }
     }
 }
@@ -105,5 +109,19 @@ impl Loader<VariantId> for VariantById {
         let mut conn = self.0.acquire().await.map_err(|e| Arc::new(e.into()))?;
         let rows = catalog::variants_by_ids(&mut conn, keys).await.map_err(Arc::new)?;
         Ok(rows.into_iter().map(|v| (v.id, v)).collect())
+    }
+}
+
+/// Loads many products by id at once, drafts included.
+pub struct ProductById(PgPool);
+
+impl Loader<ProductId> for ProductById {
+    type Value = Product;
+    type Error = LoadError;
+
+    async fn load(&self, keys: &[ProductId]) -> Result<HashMap<ProductId, Product>, LoadError> {
+        let mut conn = self.0.acquire().await.map_err(|e| Arc::new(e.into()))?;
+        let rows = catalog::products_by_ids(&mut conn, keys).await.map_err(Arc::new)?;
+        Ok(rows.into_iter().map(|p| (p.id, p)).collect())
     }
 }
