@@ -12,7 +12,8 @@ use sqlx::PgPool;
 use crate::{
     Error, Settings, Won, cart,
     error::CouponProblem,
-    ids::{CustomerId, OrderId, OrderLineId, VariantId},
+    address::PostalAddress,
+    ids::{AddressId, CustomerId, OrderId, OrderLineId, VariantId},
     order::{self, Actor, Order, OrderKey},
     pricing::PricedLine,
     types::{Email, PhoneNumber},
@@ -33,6 +34,28 @@ impl PaymentMethod {
     }
 }
 
+/// Where the order goes.
+#[derive(Clone, Debug)]
+pub enum ShipTo {
+    /// An address entered at checkout.
+    Address(PostalAddress),
+    /// One of the signed-in customer's saved addresses.
+    Saved(AddressId),
+}
+
+/// Checks a 입금자명 (the name a bank-transfer deposit is sent under): 1–20 characters after
+/// trimming. Errors: `INVALID_INPUT` on `depositorName`.
+pub fn parse_depositor_name(s: &str) -> Result<String, Error> {
+    let s = s.trim();
+    if s.is_empty() || s.chars().count() > 20 {
+        return Err(Error::Invalid {
+            field: "depositorName",
+            reason: "1–20 characters".into(),
+        });
+    }
+    Ok(s.to_owned())
+}
+
 /// What checkout needs besides the cart, parsed.
 #[derive(Clone, Debug)]
 pub struct CheckoutInput {
@@ -43,7 +66,10 @@ pub struct CheckoutInput {
     /// 주문자.
     pub orderer_name: String,
     /// Where it goes.
-    pub address: crate::address::PostalAddress,
+    pub ship_to: ShipTo,
+    /// 입금자명 for a bank transfer ([`parse_depositor_name`]); the orderer's name (its first
+    /// 20 characters) when absent.
+    pub depositor_name: Option<String>,
     /// 배송 메모.
     pub delivery_note: String,
     /// How they pay.
@@ -71,7 +97,9 @@ pub fn parse_idempotency_key(s: &str) -> Result<String, Error> {
 /// `CART_EMPTY`, `OUT_OF_STOCK`, `PRICE_CHANGED` (the cart then shows the new prices),
 /// `COUPON_INVALID`, `INVALID_INPUT`, `IDEMPOTENCY_KEY_REUSED`. The order is as the
 /// customer sees it ([`Order::for_customer`]). `PAYMENT_METHOD_UNAVAILABLE`: bank transfer
-/// while the account is the demo one outside demo mode.
+/// while the account is the demo one outside demo mode. A saved address ([`ShipTo::Saved`])
+/// must be the signed-in customer's: `UNAUTHENTICATED` for a guest, `NOT_FOUND` for anyone
+/// else's.
 pub async fn complete(
     pool: &PgPool,
     settings: &Settings,
@@ -169,8 +197,12 @@ async fn place(
         return Ok(id);
     }
 
+    let address = match &input.ship_to {
+        ShipTo::Address(a) => a.clone(),
+        ShipTo::Saved(id) => saved_address(&mut tx, *id, customer).await?,
+    };
     let cart = cart::view(&mut tx, cart_token, &settings.shipping, true, now).await?;
-    let zonecode = input.address.zonecode()?;
+    let zonecode = address.zonecode()?;
     let zonecode = Some(&zonecode);
     // Re-priced for the real destination.
     let priced = crate::pricing::price(crate::pricing::PricingInput {
@@ -303,7 +335,15 @@ async fn place(
     let id = OrderId::generate();
     let bank = &settings.bank_transfer;
     let due = now + Duration::days(bank.due_days);
-    let a = &input.address;
+    let a = &address;
+    let depositor = match input.payment_method {
+        PaymentMethod::BankTransfer => Some(
+            input
+                .depositor_name
+                .clone()
+                .unwrap_or_else(|| input.orderer_name.chars().take(20).collect()),
+        ),
+    };
     let n = placed.len();
     let mut cols = LineColumns::with_capacity(n);
     for (i, l) in placed.iter().enumerate() {
@@ -315,11 +355,11 @@ async fn place(
                     orderer_name, recipient, recipient_phone, zonecode, road_address, jibun_address, building_name,
                     detail_address, delivery_note, payment_method, subtotal, discount, shipping_fee, total,
                     tax_free_amount, vat, coupon_id, coupon_code, idempotency_key, deposit_bank, deposit_account,
-                    deposit_holder, deposit_due_at, cart_token_hash)
+                    deposit_holder, deposit_due_at, cart_token_hash, depositor_name)
                VALUES ($1, to_char(now() AT TIME ZONE 'Asia/Seoul', 'YYYYMMDD') || '-'
                            || lpad(((nextval('order_number_seq') - 1) % 999999 + 1)::text, 6, '0'),
                        'AWAITING_DEPOSIT', $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16,
-                       $17, $18, $19, $20, $21, $22, $23, $24, $25, $26, $27, $28, $29, $44)
+                       $17, $18, $19, $20, $21, $22, $23, $24, $25, $26, $27, $28, $29, $44, $45)
                RETURNING id),
            l AS (
                INSERT INTO order_lines (id, order_id, variant_id, product_id, product_name, variant_name, sku,
@@ -385,6 +425,7 @@ async fn place(
         &movements.0,
         &movements.1,
         token_hash,
+        depositor,
     )
     .fetch_one(&mut *tx)
     .await?;
@@ -394,6 +435,34 @@ async fn place(
     tx.commit().await?;
     tracing::info!(order = %id, lines = n, "order placed");
     Ok(id)
+}
+
+/// The saved address `id` of the signed-in `customer`. Errors: `UNAUTHENTICATED` (a
+/// guest), `NOT_FOUND` (no such address, or someone else's: the same answer).
+async fn saved_address(
+    conn: &mut sqlx::PgConnection,
+    id: AddressId,
+    customer: Option<CustomerId>,
+) -> Result<PostalAddress, Error> {
+    let customer = customer.ok_or(Error::Unauthenticated)?;
+    let a = sqlx::query!(
+        "SELECT recipient, phone, zonecode, road_address, jibun_address, building_name, detail_address
+           FROM addresses WHERE id = $1 AND customer_id = $2",
+        id as AddressId,
+        customer as CustomerId,
+    )
+    .fetch_optional(&mut *conn)
+    .await?
+    .ok_or(Error::NotFound { what: "address" })?;
+    Ok(PostalAddress {
+        recipient: a.recipient,
+        phone: a.phone,
+        zonecode: a.zonecode,
+        road_address: a.road_address,
+        jibun_address: a.jibun_address,
+        building_name: a.building_name,
+        detail_address: a.detail_address,
+    })
 }
 
 /// Counts a coupon use, all conditions checked in the UPDATE itself; the per-customer

@@ -136,6 +136,13 @@ pub enum Error {
         /// The method, as the API names it (`BANK_TRANSFER`).
         method: &'static str,
     },
+    /// A return asked for after the withdrawal period (청약철회 기간, 7 days from delivery)
+    /// has ended (`RETURN_PERIOD_OVER`).
+    #[error("the return period ended at {until}")]
+    ReturnPeriodOver {
+        /// When it ended.
+        until: chrono::DateTime<chrono::Utc>,
+    },
     /// A fault of the server, not of the caller (`INTERNAL`): a bad key in settings, the
     /// random number generator, a cipher, QR drawing, password hashing or a lost blocking task.
     #[error("internal fault in {what}: {reason}")]
@@ -201,6 +208,8 @@ pub enum Code {
     Forbidden,
     /// See [`Error::PaymentMethodUnavailable`].
     PaymentMethodUnavailable,
+    /// See [`Error::ReturnPeriodOver`].
+    ReturnPeriodOver,
     /// A fault; details are logged, never shown.
     Internal,
 }
@@ -338,6 +347,7 @@ impl Error {
             Error::Enrollment(_) => Code::EnrollmentRequired,
             Error::Forbidden { .. } => Code::Forbidden,
             Error::PaymentMethodUnavailable { .. } => Code::PaymentMethodUnavailable,
+            Error::ReturnPeriodOver { .. } => Code::ReturnPeriodOver,
             Error::Fault { .. } | Error::Db(_) | Error::Migrate(_) => Code::Internal,
         }
     }
@@ -418,6 +428,10 @@ impl Error {
             (Lang::Ko, Error::Enrollment(_)) => "2단계 인증(OTP) 등록 상태를 확인해 주세요".into(),
             (Lang::Ko, Error::Forbidden { .. }) => "권한이 없습니다".into(),
             (Lang::Ko, Error::PaymentMethodUnavailable { .. }) => "지금은 사용할 수 없는 결제 수단입니다".into(),
+            (Lang::Ko, Error::ReturnPeriodOver { until }) => format!(
+                "반품 신청 기간(배송 완료 후 7일, {})이 지났습니다",
+                until.with_timezone(&crate::SHOP_TZ).format("%Y-%m-%d %H:%M")
+            ),
             (Lang::Ko, Error::Fault { .. } | Error::Db(_) | Error::Migrate(_)) => "내부 오류가 발생했습니다".into(),
         }
     }
@@ -437,6 +451,7 @@ fn ko_noun(what: &str) -> &str {
         "address" => "배송지",
         "carrier" => "택배사",
         "staff" => "직원",
+        "order line" => "주문 상품",
         other => other,
     }
 }

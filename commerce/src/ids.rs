@@ -82,6 +82,10 @@ id!(/// A CMS page or notice.
     PageId, "pge");
 id!(/// A bot token (the secret itself is never stored or shown again).
     BotTokenId, "btk");
+id!(/// A shipment: one parcel of an order with its carrier and tracking number.
+    ShipmentId, "shp");
+id!(/// A customer's return request (청약철회) of delivered order lines.
+    ReturnRequestId, "rtn");
 
 #[cfg(test)]
 mod tests {

@@ -3,20 +3,31 @@
 //! `variants` with a `stock_movements` row each).
 
 pub mod admin;
+mod returns;
 mod status;
 
-use chrono::{DateTime, Utc};
+use std::fmt;
+
+use chrono::{DateTime, Duration, TimeZone, Utc};
 use serde::Deserialize;
 use sqlx::{PgConnection, PgPool, types::Json};
 
+pub use returns::request_return;
 pub use status::{OrderStatus, Transition};
 
 use crate::{
     Error, Won,
     address::PostalAddress,
-    ids::{CustomerId, OrderId, OrderLineId, PaymentId, ProductId, RefundId, StaffId, VariantId},
-    types::Email,
+    ids::{
+        CustomerId, OrderId, OrderLineId, PaymentId, ProductId, RefundId, ReturnRequestId, ShipmentId, StaffId,
+        VariantId,
+    },
+    types::{Email, mask_name, parse_name},
 };
+
+/// The withdrawal period (청약철회, 전자상거래법 §17): a delivered order may be returned until
+/// the end of the 7th day (Seoul) after the day of delivery.
+pub const WITHDRAWAL_DAYS: i64 = 7;
 
 /// Who did something, for history and audit.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -106,6 +117,121 @@ impl HistoryEntry {
     }
 }
 
+/// One parcel of an order (owned by `shipping`, read with the order).
+#[derive(Clone, Debug, Deserialize)]
+pub struct Shipment {
+    /// Its id.
+    pub id: ShipmentId,
+    /// The carrier's code, e.g. `CJ`.
+    pub carrier_code: String,
+    /// The carrier's name, e.g. `CJ대한통운`.
+    pub carrier_name: String,
+    /// Digits.
+    pub tracking_number: String,
+    /// The carrier's tracking page for it.
+    pub tracking_url: String,
+    /// Handed to the carrier at.
+    pub shipped_at: DateTime<Utc>,
+    /// Delivered at, once delivered.
+    pub delivered_at: Option<DateTime<Utc>>,
+}
+
+/// The account a bank-transfer payment is refunded to (환불 계좌): personal data, never
+/// logged (`Debug` masks it), shown to staff who see personal data only.
+#[derive(Clone, PartialEq, Eq, Deserialize)]
+pub struct RefundAccount {
+    /// Bank, e.g. `국민은행`.
+    pub bank: String,
+    /// Account number, digits.
+    pub number: String,
+    /// Account holder (예금주).
+    pub holder: String,
+}
+
+impl fmt::Debug for RefundAccount {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let m = self.masked();
+        f.debug_struct("RefundAccount")
+            .field("bank", &m.bank)
+            .field("number", &m.number)
+            .field("holder", &m.holder)
+            .finish()
+    }
+}
+
+impl RefundAccount {
+    /// Checks an account as entered: a bank of 1–40 characters, a number of 6–20 digits
+    /// (dashes and spaces dropped), a holder's name. Errors: `INVALID_INPUT` on
+    /// `refundAccount.bank`, `refundAccount.number` or `refundAccount.holder`.
+    pub fn parse(bank: &str, number: &str, holder: &str) -> Result<RefundAccount, Error> {
+        let bank = bank.trim();
+        if bank.is_empty() || bank.chars().count() > 40 {
+            return Err(Error::Invalid {
+                field: "refundAccount.bank",
+                reason: "1–40 characters".into(),
+            });
+        }
+        let digits: String = number.chars().filter(|c| !matches!(c, '-' | ' ')).collect();
+        if !(6..=20).contains(&digits.len()) || !digits.bytes().all(|b| b.is_ascii_digit()) {
+            return Err(Error::Invalid {
+                field: "refundAccount.number",
+                reason: "6–20 digits (dashes allowed)".into(),
+            });
+        }
+        Ok(RefundAccount {
+            bank: bank.to_owned(),
+            number: digits,
+            holder: parse_name(holder, "refundAccount.holder")?,
+        })
+    }
+
+    /// As staff who don't see personal data see it: the bank, the last four digits, 홍*동.
+    #[must_use]
+    pub fn masked(&self) -> RefundAccount {
+        let keep = self.number.len().saturating_sub(4);
+        RefundAccount {
+            bank: self.bank.clone(),
+            number: format!("{}{}", "*".repeat(keep), self.number.get(keep..).unwrap_or("")),
+            holder: mask_name(&self.holder),
+        }
+    }
+}
+
+/// A refund recorded for an order (its own row, never an edit of the order).
+#[derive(Clone, Debug, Deserialize)]
+pub struct Refund {
+    /// Its id.
+    pub id: RefundId,
+    /// How much.
+    pub amount: Won,
+    /// Why: for staff, always; for the customer, only what they wrote (see
+    /// [`Order::for_customer`]).
+    pub reason: String,
+    /// `PENDING` (to pay out), `DONE` or `FAILED`.
+    pub status: String,
+    /// Where a bank-transfer refund goes, when the customer gave it (a guest's cancel).
+    pub account: Option<RefundAccount>,
+    /// Who recorded it (`customer:…`, `guest`, `staff:…`); empty for the customer.
+    pub actor: String,
+    /// Recorded at.
+    pub created_at: DateTime<Utc>,
+}
+
+/// A customer's return request (청약철회) of some lines of a delivered order.
+#[derive(Clone, Debug, Deserialize)]
+pub struct ReturnRequest {
+    /// Its id.
+    pub id: ReturnRequestId,
+    /// The customer's reason.
+    pub reason: String,
+    /// The lines to return.
+    pub line_ids: Vec<OrderLineId>,
+    /// Who asked (`customer:…` or `guest`); empty for the customer.
+    pub actor: String,
+    /// Asked at.
+    pub created_at: DateTime<Utc>,
+}
+
 /// An order with its lines and history.
 #[derive(Clone, Debug)]
 pub struct Order {
@@ -149,6 +275,8 @@ pub struct Order {
     pub coupon_code: Option<String>,
     /// Bank transfer details while awaiting the deposit.
     pub deposit: Option<DepositInfo>,
+    /// 입금자명: the name the bank-transfer deposit is expected under (bank transfer only).
+    pub depositor_name: Option<String>,
     /// When it was paid.
     pub paid_at: Option<DateTime<Utc>>,
     /// When it was cancelled.
@@ -161,6 +289,12 @@ pub struct Order {
     pub lines: Vec<OrderLine>,
     /// Transitions, oldest first.
     pub history: Vec<HistoryEntry>,
+    /// Parcels, oldest first.
+    pub shipments: Vec<Shipment>,
+    /// Refunds, oldest first.
+    pub refunds: Vec<Refund>,
+    /// Return requests, oldest first.
+    pub return_requests: Vec<ReturnRequest>,
 }
 
 impl Order {
@@ -174,6 +308,8 @@ impl Order {
     /// The order as its customer sees it: history keeps status changes and times, and only
     /// the notes the customer wrote (staff notes and actors stay internal). Every order
     /// handed to the storefront goes through this.
+    /// Refunds keep amount, status and time, and a reason only when the customer wrote it;
+    /// the refund account and actors stay internal.
     #[must_use]
     pub fn for_customer(mut self) -> Order {
         for h in &mut self.history {
@@ -182,7 +318,49 @@ impl Order {
             }
             h.actor.clear();
         }
+        for r in &mut self.refunds {
+            if !(r.actor == "guest" || r.actor.starts_with("customer:")) {
+                r.reason.clear();
+            }
+            r.actor.clear();
+            r.account = None;
+        }
+        for r in &mut self.return_requests {
+            r.actor.clear();
+        }
         self
+    }
+
+    /// Whether the customer may cancel the order now (before it ships; see
+    /// [`Transition::Cancel`]).
+    pub fn can_cancel(&self) -> bool {
+        self.status.apply(Transition::Cancel).is_ok()
+    }
+
+    /// When the order was delivered: the latest move from `SHIPPED` to `DELIVERED` (a
+    /// refused return moves it back to `DELIVERED` without restarting the period).
+    pub fn delivered_at(&self) -> Option<DateTime<Utc>> {
+        self.history
+            .iter()
+            .rev()
+            .find(|h| h.to_status == "DELIVERED" && h.from_status.as_deref() == Some("SHIPPED"))
+            .map(|h| h.created_at)
+    }
+
+    /// The end of the withdrawal period: midnight (Seoul) after the [`WITHDRAWAL_DAYS`]th day
+    /// following the day of delivery; `None` before delivery.
+    pub fn return_deadline(&self) -> Option<DateTime<Utc>> {
+        let delivered = self.delivered_at()?.with_timezone(&crate::SHOP_TZ).date_naive();
+        let end = (delivered + Duration::days(WITHDRAWAL_DAYS + 1)).and_hms_opt(0, 0, 0)?;
+        crate::SHOP_TZ
+            .from_local_datetime(&end)
+            .single()
+            .map(|t| t.with_timezone(&Utc))
+    }
+
+    /// Whether the customer may ask for a return at `now`: delivered, within the period.
+    pub fn can_request_return(&self, now: DateTime<Utc>) -> bool {
+        self.status.apply(Transition::RequestReturn).is_ok() && self.return_deadline().is_some_and(|d| now < d)
     }
 
     /// Where to send the money, while the order still waits for its bank transfer; `None`
@@ -203,6 +381,10 @@ impl Order {
         self.orderer_name = mask_name(&self.orderer_name);
         self.shipping_address = self.shipping_address.masked();
         self.delivery_note = String::new();
+        self.depositor_name = self.depositor_name.as_deref().map(mask_name);
+        for r in &mut self.refunds {
+            r.account = r.account.as_ref().map(RefundAccount::masked);
+        }
         self
     }
 }
@@ -244,7 +426,7 @@ async fn load(conn: &mut PgConnection, ids: &[uuid::Uuid], number: Option<&str>)
                   o.subtotal AS "subtotal: Won", o.discount AS "discount: Won",
                   o.shipping_fee AS "shipping_fee: Won", o.total AS "total: Won",
                   o.tax_free_amount AS "tax_free_amount: Won", o.vat AS "vat: Won", o.coupon_code,
-                  o.deposit_bank, o.deposit_account, o.deposit_holder, o.deposit_due_at,
+                  o.deposit_bank, o.deposit_account, o.deposit_holder, o.deposit_due_at, o.depositor_name,
                   o.paid_at, o.cancelled_at, o.created_at,
                   (SELECT COALESCE(sum(f.amount), 0)::int8 FROM refunds f WHERE f.order_id = o.id) AS "refunded!: Won",
                   (SELECT json_agg(json_build_object('id', l.id, 'variant_id', l.variant_id,
@@ -257,7 +439,26 @@ async fn load(conn: &mut PgConnection, ids: &[uuid::Uuid], number: Option<&str>)
                        'actor', h.actor, 'note', h.note, 'note_for_customer', h.note_for_customer,
                        'created_at', h.created_at) ORDER BY h.id)
                      FROM order_history h WHERE h.order_id = o.id)
-                  AS "history!: Json<Vec<HistoryEntry>>"
+                  AS "history!: Json<Vec<HistoryEntry>>",
+                  (SELECT COALESCE(json_agg(json_build_object('id', s.id, 'carrier_code', s.carrier_code,
+                       'carrier_name', c.name, 'tracking_number', s.tracking_number,
+                       'tracking_url', replace(c.tracking_url_template, '{n}', s.tracking_number),
+                       'shipped_at', s.created_at, 'delivered_at', s.delivered_at) ORDER BY s.created_at, s.id), '[]')
+                     FROM shipments s JOIN carriers c ON c.code = s.carrier_code WHERE s.order_id = o.id)
+                  AS "shipments!: Json<Vec<Shipment>>",
+                  (SELECT COALESCE(json_agg(json_build_object('id', f.id, 'amount', f.amount, 'reason', f.reason,
+                       'status', f.status, 'actor', f.actor, 'created_at', f.created_at,
+                       'account', CASE WHEN f.account_bank IS NULL THEN NULL ELSE json_build_object(
+                           'bank', f.account_bank, 'number', f.account_number, 'holder', f.account_holder) END)
+                     ORDER BY f.created_at, f.id), '[]')
+                     FROM refunds f WHERE f.order_id = o.id)
+                  AS "refunds!: Json<Vec<Refund>>",
+                  (SELECT COALESCE(json_agg(json_build_object('id', r.id, 'reason', r.reason, 'actor', r.actor,
+                       'created_at', r.created_at,
+                       'line_ids', (SELECT COALESCE(json_agg(rl.order_line_id), '[]') FROM return_request_lines rl
+                                     WHERE rl.return_request_id = r.id)) ORDER BY r.created_at, r.id), '[]')
+                     FROM return_requests r WHERE r.order_id = o.id)
+                  AS "return_requests!: Json<Vec<ReturnRequest>>"
              FROM orders o
             WHERE o.id = ANY($1) OR o.number = $2"#,
         ids,
@@ -305,12 +506,16 @@ async fn load(conn: &mut PgConnection, ids: &[uuid::Uuid], number: Option<&str>)
                 vat: r.vat,
                 coupon_code: r.coupon_code,
                 deposit,
+                depositor_name: r.depositor_name,
                 paid_at: r.paid_at,
                 cancelled_at: r.cancelled_at,
                 refunded: r.refunded,
                 created_at: r.created_at,
                 lines: r.lines.0,
                 history: r.history.0,
+                shipments: r.shipments.0,
+                refunds: r.refunds.0,
+                return_requests: r.return_requests.0,
             })
         })
         .collect()
@@ -323,6 +528,16 @@ pub async fn by_number_and_email(pool: &PgPool, number: &str, email: &str) -> Re
     let mut conn = pool.acquire().await?;
     match get(&mut conn, &OrderKey::Number(number.trim())).await? {
         Some(o) if o.email == email.as_str() => Ok(o.for_customer()),
+        _ => Err(Error::NotFound { what: "order" }),
+    }
+}
+
+/// A signed-in member's own order by number, as they see it ([`Order::for_customer`]).
+/// Errors: `NOT_FOUND` (no such order, or someone else's: the same answer).
+pub async fn of_customer_by_number(pool: &PgPool, customer: CustomerId, number: &str) -> Result<Order, Error> {
+    let mut conn = pool.acquire().await?;
+    match get(&mut conn, &OrderKey::Number(number.trim())).await? {
+        Some(o) if o.customer_id == Some(customer) => Ok(o.for_customer()),
         _ => Err(Error::NotFound { what: "order" }),
     }
 }
@@ -393,7 +608,19 @@ pub async fn transition(
             from: OrderStatus::parse(&r.from)?,
             action: t.name(),
         }),
-        Some(_) => Ok(target),
+        Some(_) => {
+            if t == Transition::Deliver {
+                // The order page shows delivery per parcel; all of them arrived with it.
+                sqlx::query!(
+                    "UPDATE shipments SET delivered_at = now(), status = 'DELIVERED'
+                      WHERE order_id = $1 AND delivered_at IS NULL",
+                    id as OrderId,
+                )
+                .execute(&mut *conn)
+                .await?;
+            }
+            Ok(target)
+        }
     }
 }
 
@@ -434,19 +661,24 @@ pub async fn cancel(pool: &PgPool, id: OrderId, actor: Actor, reason: &str) -> R
 /// Reason recorded when a customer cancels without giving one.
 const CUSTOMER_CANCEL: &str = "cancelled by the customer";
 
-/// A customer cancels their order before it ships: the signed-in owner (`me`) by number
-/// alone, a guest by number and the order's e-mail. The reason (trimmed, at most 500
-/// characters) is theirs, so they see it in the history. Returns the order as the customer
-/// sees it. Errors: `NOT_FOUND` (no such order, or not theirs: the same answer), `INVALID_STATE`.
-pub async fn cancel_by_customer(
-    pool: &PgPool,
+/// The order `number` locked for a change by its customer, and who they are: the
+/// signed-in owner (`me`) by number alone, anyone else by the order's e-mail (a guest).
+/// Errors: `NOT_FOUND` (no such order, or not theirs: the same answer).
+pub(crate) async fn owned_for_update(
+    conn: &mut PgConnection,
     number: &str,
     email: Option<&str>,
     me: Option<CustomerId>,
-    reason: Option<&str>,
-) -> Result<Order, Error> {
-    let mut tx = pool.begin().await?;
-    let o = get(&mut tx, &OrderKey::Number(number.trim()))
+) -> Result<(Order, Actor), Error> {
+    // Locked first, so what is checked below still holds when the order changes.
+    let id = sqlx::query_scalar!(
+        r#"SELECT id AS "id: OrderId" FROM orders WHERE number = $1 FOR UPDATE"#,
+        number.trim()
+    )
+    .fetch_optional(&mut *conn)
+    .await?
+    .ok_or(Error::NotFound { what: "order" })?;
+    let o = get(conn, &OrderKey::Id(id))
         .await?
         .ok_or(Error::NotFound { what: "order" })?;
     let by_email = email
@@ -457,16 +689,58 @@ pub async fn cancel_by_customer(
         _ if by_email => Actor::Guest,
         _ => return Err(Error::NotFound { what: "order" }),
     };
+    Ok((o, actor))
+}
+
+/// A customer cancels their order before it ships: the signed-in owner (`me`) by number
+/// alone, a guest by number and the order's e-mail. The reason (trimmed, at most 500
+/// characters) is theirs, so they see it in the history. A paid bank transfer is refunded
+/// to an account: a guest must give it (`refund_account`, kept on the refund for staff);
+/// a member may. Returns the order as the customer sees it. Errors: `NOT_FOUND` (no such
+/// order, or not theirs: the same answer), `INVALID_STATE`, `INVALID_INPUT` on
+/// `refundAccount` (a guest's paid bank transfer without one).
+pub async fn cancel_by_customer(
+    pool: &PgPool,
+    number: &str,
+    email: Option<&str>,
+    me: Option<CustomerId>,
+    reason: Option<&str>,
+    refund_account: Option<RefundAccount>,
+) -> Result<Order, Error> {
+    let mut tx = pool.begin().await?;
+    let (o, actor) = owned_for_update(&mut tx, number, email, me).await?;
+    // A shipped order says so before anyone is asked for an account.
+    o.status.apply(Transition::Cancel)?;
+    let refund_due = o.paid_at.is_some() && o.total > Won::ZERO && o.payment_method == "BANK_TRANSFER";
+    if refund_due && actor == Actor::Guest && refund_account.is_none() {
+        return Err(Error::Invalid {
+            field: "refundAccount",
+            reason: "required to refund a paid bank transfer".into(),
+        });
+    }
     let reason: String = reason.unwrap_or("").trim().chars().take(500).collect();
     let reason = if reason.is_empty() { CUSTOMER_CANCEL } else { &reason };
-    let after = cancel_in(&mut tx, o.id, actor, reason).await?;
+    let account = refund_account.filter(|_| refund_due);
+    let after = cancel_with(&mut tx, o.id, actor, reason, account.as_ref()).await?;
     tx.commit().await?;
+    tracing::info!(order = %o.id, "cancelled by the customer");
     Ok(after.for_customer())
 }
 
 /// [`cancel`] inside the caller's transaction, so what else the caller writes (the audit
 /// row of a staff cancel) commits or rolls back with it. Errors: `NOT_FOUND`, `INVALID_STATE`.
 pub async fn cancel_in(conn: &mut PgConnection, id: OrderId, actor: Actor, reason: &str) -> Result<Order, Error> {
+    cancel_with(conn, id, actor, reason, None).await
+}
+
+/// [`cancel_in`], keeping the account a bank-transfer refund goes to on the refund row.
+async fn cancel_with(
+    conn: &mut PgConnection,
+    id: OrderId,
+    actor: Actor,
+    reason: &str,
+    account: Option<&RefundAccount>,
+) -> Result<Order, Error> {
     let before = get(conn, &OrderKey::Id(id))
         .await?
         .ok_or(Error::NotFound { what: "order" })?;
@@ -474,12 +748,16 @@ pub async fn cancel_in(conn: &mut PgConnection, id: OrderId, actor: Actor, reaso
     release_allocation(conn, id, "ORDER_CANCELLED", actor).await?;
     if before.paid_at.is_some() && before.total > Won::ZERO {
         sqlx::query!(
-            "INSERT INTO refunds (id, order_id, amount, reason, actor) VALUES ($1, $2, $3, $4, $5)",
+            "INSERT INTO refunds (id, order_id, amount, reason, actor, account_bank, account_number, account_holder)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
             RefundId::generate() as RefundId,
             id as OrderId,
             before.total.get(),
             reason,
             actor.label(),
+            account.map(|a| a.bank.as_str()),
+            account.map(|a| a.number.as_str()),
+            account.map(|a| a.holder.as_str()),
         )
         .execute(&mut *conn)
         .await?;

@@ -1,13 +1,15 @@
 //! Storefront checkout: `checkoutComplete`.
 
-use async_graphql::{Context, Enum, InputObject, Object, Result, SimpleObject};
+use async_graphql::{Context, ID, InputObject, Object, Result, SimpleObject};
 use commerce::{
-    Error, Won,
-    checkout::{self, CheckoutInput, PaymentMethod},
-    ids::CustomerId,
+    Error,
+    checkout::{self, CheckoutInput, ShipTo},
+    ids::{AddressId, CustomerId},
     types::{Email, PhoneNumber},
 };
 use sqlx::PgPool;
+
+use crate::shared::{PaymentMethod, Won};
 
 use super::{
     cart::settings,
@@ -16,13 +18,6 @@ use super::{
     payload::{UserError, split},
     session,
 };
-
-/// How the customer pays.
-#[derive(Enum, Copy, Clone, Eq, PartialEq)]
-pub enum PaymentMethodInput {
-    /// 무통장입금: the order waits for the deposit.
-    BankTransfer,
-}
 
 /// Checkout details.
 #[derive(InputObject)]
@@ -33,16 +28,22 @@ pub struct CheckoutCompleteInput {
     phone: String,
     /// 주문자.
     orderer_name: String,
-    /// Where it goes.
-    shipping_address: AddressFields,
+    /// Where it goes, entered now; or give `shippingAddressId` (exactly one of the two).
+    shipping_address: Option<AddressFields>,
+    /// One of the signed-in customer's saved addresses (`Address.id`) instead of
+    /// `shippingAddress`; `NOT_FOUND` for anyone else's.
+    shipping_address_id: Option<ID>,
     /// 배송 메모.
     delivery_note: Option<String>,
     /// How they pay.
-    payment_method: PaymentMethodInput,
+    payment_method: PaymentMethod,
+    /// 입금자명 for a bank transfer (1–20 characters): the name the deposit will be sent
+    /// under, for the shop to match it; the orderer's name when absent.
+    depositor_name: Option<String>,
     /// A key unique to this attempt: retrying with it returns the same order.
     idempotency_key: String,
     /// The total shown to the customer: a different server total is refused (`PRICE_CHANGED`).
-    expected_total: Option<i64>,
+    expected_total: Option<Won>,
 }
 
 impl CheckoutCompleteInput {
@@ -58,19 +59,30 @@ impl CheckoutCompleteInput {
             email: Email::parse(&self.email)?,
             phone: PhoneNumber::parse(&self.phone, "phone")?,
             orderer_name: commerce::types::parse_name(&self.orderer_name, "ordererName")?,
-            address: self.shipping_address.parse()?,
+            ship_to: match (&self.shipping_address, &self.shipping_address_id) {
+                (Some(a), None) => ShipTo::Address(a.parse()?),
+                (None, Some(id)) => ShipTo::Saved(id.parse::<AddressId>()?),
+                _ => {
+                    return Err(Error::Invalid {
+                        field: "shippingAddress",
+                        reason: "give exactly one of shippingAddress and shippingAddressId".into(),
+                    });
+                }
+            },
+            depositor_name: self
+                .depositor_name
+                .as_deref()
+                .map(checkout::parse_depositor_name)
+                .transpose()?,
             delivery_note: note.to_owned(),
             payment_method: match self.payment_method {
-                PaymentMethodInput::BankTransfer => PaymentMethod::BankTransfer,
+                PaymentMethod::BankTransfer => checkout::PaymentMethod::BankTransfer,
             },
             idempotency_key: checkout::parse_idempotency_key(&self.idempotency_key)?,
-            expected_total: match self.expected_total {
-                None => None,
-                Some(t) => Some(Won::new(t).ok_or(Error::Invalid {
-                    field: "expectedTotal",
-                    reason: "≥ 0".into(),
-                })?),
-            },
+            expected_total: self
+                .expected_total
+                .map(|t| t.non_negative("expectedTotal"))
+                .transpose()?,
         })
     }
 }

@@ -15,11 +15,11 @@ use sqlx::PgPool;
 use super::{
     cart::{Cart, load_cart, settings},
     catalog::seoul,
-    orders::{OrderConnection, ShippingAddress, my_orders},
+    orders::{Order, OrderConnection, ShippingAddress, my_order, my_orders},
     payload::{UserError, split},
     session,
 };
-use crate::error::GqlResult;
+use crate::{error::GqlResult, shared::CustomerTier};
 
 /// A signed-in customer.
 pub struct Customer(customer::Customer);
@@ -64,9 +64,9 @@ impl Customer {
     async fn mobile(&self) -> String {
         format_phone(&self.0.mobile)
     }
-    /// Tier.
-    async fn tier(&self) -> &str {
-        &self.0.tier
+    /// Membership tier (회원 등급).
+    async fn tier(&self) -> CustomerTier {
+        CustomerTier::from_db(&self.0.tier)
     }
     /// Points balance.
     async fn points(&self) -> i64 {
@@ -92,7 +92,12 @@ impl Customer {
     }
     /// Their orders, newest first.
     async fn orders(&self, ctx: &Context<'_>, first: Option<i64>, after: Option<String>) -> Result<OrderConnection> {
-        my_orders(ctx, first, after).await
+        my_orders(ctx, self.0.id, first, after).await
+    }
+    /// One of their orders by number (the order page); null with a `NOT_FOUND` error for
+    /// a number that is not theirs.
+    async fn order(&self, ctx: &Context<'_>, number: String) -> Result<Option<Order>> {
+        my_order(ctx, self.0.id, &number).await
     }
     /// Their cart, if any.
     async fn cart(&self, ctx: &Context<'_>) -> Result<Option<Cart>> {
@@ -180,11 +185,24 @@ pub struct CustomerSignUpPayload {
 pub struct CustomerLoginPayload {
     /// Send as `Authorization: Bearer …`.
     access_token: Option<String>,
+    /// When the token stops working (renew it before with `customerTokenRenew`).
+    expires_at: Option<DateTime<FixedOffset>>,
     /// Who.
     customer: Option<Customer>,
     /// Their cart after merging the anonymous one.
     cart: Option<Cart>,
     /// What went wrong.
+    user_errors: Vec<UserError>,
+}
+
+/// The result of a token renewal.
+#[derive(SimpleObject)]
+pub struct CustomerTokenRenewPayload {
+    /// The new token; the one sent no longer works.
+    access_token: Option<String>,
+    /// When the new token stops working.
+    expires_at: Option<DateTime<FixedOffset>>,
+    /// What went wrong (`UNAUTHENTICATED`: no live token was sent).
     user_errors: Vec<UserError>,
 }
 
@@ -221,11 +239,16 @@ pub struct CustomerQuery;
 
 #[Object]
 impl CustomerQuery {
-    /// The signed-in customer (`UNAUTHENTICATED` otherwise).
-    async fn me(&self, ctx: &Context<'_>) -> Result<Customer> {
-        let id = session::require_customer(ctx).await?;
+    /// The signed-in customer; null for a guest (no token), so one query can ask for
+    /// `me` and the rest of a page. A token that is unknown, expired or revoked is an
+    /// `UNAUTHENTICATED` error on this field (`me` null, the other fields answered): the
+    /// client should drop the token rather than take the caller for a guest.
+    async fn me(&self, ctx: &Context<'_>) -> Result<Option<Customer>> {
+        let Some(id) = session::customer(ctx).await? else {
+            return Ok(None);
+        };
         let pool = ctx.data::<PgPool>()?;
-        Ok(Customer(customer::get(pool, id).await.gql(ctx)?))
+        Ok(Some(Customer(customer::get(pool, id).await.gql(ctx)?)))
     }
 }
 
@@ -283,6 +306,7 @@ impl CustomerMutation {
         let Some(ok) = ok else {
             return Ok(CustomerLoginPayload {
                 access_token: None,
+                expires_at: None,
                 customer: None,
                 cart: None,
                 user_errors,
@@ -292,10 +316,29 @@ impl CustomerMutation {
             Some(t) => Some(Cart(load_cart(ctx, t).await.gql(ctx)?)),
             None => None,
         };
+        let expires_at = commerce::session::expires_at(pool, &ok.token).await.gql(ctx)?;
         Ok(CustomerLoginPayload {
             access_token: Some(ok.token),
+            expires_at: Some(seoul(expires_at)),
             customer: Some(Customer(ok.customer)),
             cart,
+            user_errors,
+        })
+    }
+
+    /// Swaps the live access token sent with this request for a new one with a new expiry;
+    /// the old one stops working. `UNAUTHENTICATED` (a user error) without a live token.
+    async fn customer_token_renew(&self, ctx: &Context<'_>) -> Result<CustomerTokenRenewPayload> {
+        let pool = ctx.data::<PgPool>()?;
+        let s = settings(ctx)?;
+        let result = match session::caller(ctx).bearer.clone() {
+            Some(t) => commerce::session::renew(pool, &s.customers, &t).await,
+            None => Err(Error::Unauthenticated),
+        };
+        let (renewed, user_errors) = split(ctx, result)?;
+        Ok(CustomerTokenRenewPayload {
+            expires_at: renewed.as_ref().map(|r| seoul(r.expires_at)),
+            access_token: renewed.map(|r| r.token),
             user_errors,
         })
     }

@@ -56,6 +56,8 @@ pub enum ErrorCode {
     Forbidden,
     /// The payment method is not offered now (bank transfer without a real account).
     PaymentMethodUnavailable,
+    /// The withdrawal period (7 days after delivery) for a return is over.
+    ReturnPeriodOver,
     /// A fault on our side.
     Internal,
 }

@@ -22,8 +22,10 @@ pub fn caller<'a>(ctx: &'a Context<'_>) -> &'a Caller {
     ctx.data_opt::<Caller>().unwrap_or(&NOBODY)
 }
 
-/// The signed-in customer, `None` without a token; a bad token is a top-level
-/// `UNAUTHENTICATED` error (the client should drop it).
+/// The signed-in customer, `None` without a token (a guest); a token that is unknown,
+/// expired or revoked is an `UNAUTHENTICATED` error of the field asking (the client should
+/// drop it). A bad token is never taken for a guest: a client that believes it is signed in
+/// must not, say, check out as a guest or see `me: null` as "signed out" without being told.
 pub async fn customer(ctx: &Context<'_>) -> async_graphql::Result<Option<CustomerId>> {
     let Some(token) = caller(ctx).bearer.clone() else {
         return Ok(None);
