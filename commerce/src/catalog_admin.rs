@@ -3,11 +3,11 @@
 
 use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
 use serde_json::json;
-use sqlx::PgPool;
+use sqlx::{PgPool, Postgres, QueryBuilder};
 
 use crate::{
     Error, Won,
-    catalog::OptionValue,
+    catalog::{Direction, OptionValue, Product, ProductSort, ProductView, SortField},
     cms::sanitize,
     ids::{CategoryId, ImageId, ProductId, VariantId},
     pagination::Page,
@@ -362,9 +362,18 @@ pub struct VariantInput {
     pub price: Won,
     /// The "was" price, above the price.
     pub compare_at_price: Option<Won>,
+    /// At or below this many available, the variant is low on stock (`Variant.stockStatus`,
+    /// the `lowStock` filters); `None` keeps the current one (5 for a new variant).
+    pub low_stock_threshold: Option<i32>,
 }
 
 fn check_variant(v: &VariantInput) -> Result<(), Error> {
+    if v.low_stock_threshold.is_some_and(|t| t < 0) {
+        return Err(Error::Invalid {
+            field: "lowStockThreshold",
+            reason: "≥ 0".into(),
+        });
+    }
     let sku = v.sku.trim();
     if sku.is_empty() || sku.len() > 64 || sku.chars().any(char::is_whitespace) {
         return Err(Error::Invalid {
@@ -411,8 +420,10 @@ pub async fn create_variant(
     };
     let mut tx = pool.begin().await?;
     sqlx::query!(
-        "INSERT INTO variants (id, product_id, sku, name, options, price, compare_at_price, on_hand, position)
-         SELECT $1, p.id, $3, $4, $5, $6, $7, $8, (SELECT count(*) FROM variants WHERE product_id = p.id)::int
+        "INSERT INTO variants (id, product_id, sku, name, options, price, compare_at_price, on_hand, position,
+                               low_stock_threshold)
+         SELECT $1, p.id, $3, $4, $5, $6, $7, $8, (SELECT count(*) FROM variants WHERE product_id = p.id)::int,
+                COALESCE($9, 5)
            FROM products p WHERE p.id = $2",
         id as VariantId,
         product as ProductId,
@@ -422,6 +433,7 @@ pub async fn create_variant(
         v.price.get(),
         v.compare_at_price.map(Won::get),
         on_hand,
+        v.low_stock_threshold,
     )
     .execute(&mut *tx)
     .await
@@ -435,7 +447,8 @@ pub async fn create_variant(
     })?;
     if on_hand > 0 {
         sqlx::query!(
-            "INSERT INTO stock_movements (variant_id, delta_on_hand, reason, actor) VALUES ($1, $2, 'ADJUSTMENT', $3)",
+            "INSERT INTO stock_movements (variant_id, delta_on_hand, reason, actor, note)
+             VALUES ($1, $2, 'ADJUSTMENT', $3, 'opening stock')",
             id as VariantId,
             on_hand,
             format!("staff:{}", by.id),
@@ -476,13 +489,16 @@ pub async fn update_variant(
     .await?
     .ok_or(Error::NotFound { what: "variant" })?;
     sqlx::query!(
-        "UPDATE variants SET sku = $2, name = $3, options = $4, price = $5, compare_at_price = $6, updated_at = now() WHERE id = $1",
+        "UPDATE variants SET sku = $2, name = $3, options = $4, price = $5, compare_at_price = $6,
+                low_stock_threshold = COALESCE($7, low_stock_threshold), updated_at = now()
+          WHERE id = $1",
         id as VariantId,
         v.sku.trim(),
         v.name.trim(),
         serde_json::to_value(&v.options).unwrap_or_default(),
         v.price.get(),
         v.compare_at_price.map(Won::get),
+        v.low_stock_threshold,
     )
     .execute(&mut *tx)
     .await
@@ -500,9 +516,10 @@ pub async fn update_variant(
     Ok(())
 }
 
-/// Adjusts stock on hand by `delta` (a count, a delivery, breakage) with a movement; it
-/// never goes below what placed orders hold. Errors: `FORBIDDEN`, `NOT_FOUND`,
-/// `INVALID_INPUT` (reason, or too little left).
+/// Adjusts stock on hand by `delta` (a count, a delivery, breakage) with a movement that
+/// records who (`actor`) and why (`note`); it never goes below what placed orders hold.
+/// Returns the stock line after it. Errors: `FORBIDDEN`, `NOT_FOUND`, `INVALID_INPUT`
+/// (reason, or too little left).
 pub async fn adjust_stock(
     pool: &PgPool,
     by: Principal,
@@ -510,7 +527,7 @@ pub async fn adjust_stock(
     delta: i32,
     reason: &str,
     ip: Option<&str>,
-) -> Result<(i32, i32), Error> {
+) -> Result<StockItem, Error> {
     by.require(Permission::WriteStock, "adjust stock")?;
     let reason = reason.trim();
     if reason.is_empty() || reason.chars().count() > 200 || delta == 0 {
@@ -533,10 +550,11 @@ pub async fn adjust_stock(
         return Err(refusal(&mut tx, id, "delta", "stock on hand cannot go below what orders hold").await);
     };
     sqlx::query!(
-        "INSERT INTO stock_movements (variant_id, delta_on_hand, reason, actor) VALUES ($1, $2, 'ADJUSTMENT', $3)",
+        "INSERT INTO stock_movements (variant_id, delta_on_hand, reason, actor, note) VALUES ($1, $2, 'ADJUSTMENT', $3, $4)",
         id as VariantId,
         delta,
-        format!("staff:{}: {reason}", by.id),
+        format!("staff:{}", by.id),
+        reason,
     )
     .execute(&mut *tx)
     .await?;
@@ -549,8 +567,34 @@ pub async fn adjust_stock(
         ip,
     )
     .await?;
+    let item = stock_item(&mut tx, id).await?;
     tx.commit().await?;
-    Ok((r.on_hand, r.allocated))
+    Ok(item)
+}
+
+/// One stock line, `NOT_FOUND` when the variant is gone.
+async fn stock_item(conn: &mut sqlx::PgConnection, id: VariantId) -> Result<StockItem, Error> {
+    let r = sqlx::query!(
+        r#"SELECT v.id AS "variant_id: VariantId", p.id AS "product_id: ProductId", p.name AS product_name,
+                  v.name AS variant_name, v.sku, v.on_hand, v.allocated, v.low_stock_threshold, p.published
+             FROM variants v JOIN products p ON p.id = v.product_id WHERE v.id = $1"#,
+        id as VariantId
+    )
+    .fetch_optional(&mut *conn)
+    .await?
+    .ok_or(Error::NotFound { what: "variant" })?;
+    Ok(StockItem {
+        variant_id: r.variant_id,
+        product_id: r.product_id,
+        product_name: r.product_name,
+        variant_name: r.variant_name,
+        sku: r.sku,
+        on_hand: r.on_hand,
+        allocated: r.allocated,
+        available: r.on_hand - r.allocated,
+        low_stock_threshold: r.low_stock_threshold,
+        published: r.published,
+    })
 }
 
 /// A stock line for staff.
@@ -572,6 +616,8 @@ pub struct StockItem {
     pub allocated: i32,
     /// Sellable.
     pub available: i32,
+    /// At or below this many available, the variant is low on stock.
+    pub low_stock_threshold: i32,
     /// Listed.
     pub published: bool,
 }
@@ -585,6 +631,8 @@ pub struct StockFilter {
     pub search: Option<String>,
     /// At or below this many available.
     pub low: Option<i32>,
+    /// `Some(true)`: at or below each variant's own low-stock threshold; `Some(false)`: above it.
+    pub below_threshold: Option<bool>,
 }
 
 /// Stock lines, fewest available first, then by SKU (cursor: both, opaque), a page at a
@@ -618,6 +666,7 @@ pub async fn stock(
             on_hand: r.on_hand,
             allocated: r.allocated,
             available: r.available,
+            low_stock_threshold: r.low_stock_threshold,
             published: r.published,
         };
         (item, cursor)
@@ -639,6 +688,7 @@ struct StockRow {
     on_hand: i32,
     allocated: i32,
     available: i32,
+    low_stock_threshold: i32,
     published: bool,
     total: Option<i64>,
 }
@@ -659,15 +709,17 @@ async fn stock_page(
         StockRow,
         r#"WITH m AS NOT MATERIALIZED (
                SELECT v.id AS variant_id, p.id AS product_id, p.name AS product_name, v.name AS variant_name,
-                      v.sku, v.on_hand, v.allocated, (v.on_hand - v.allocated) AS available, p.published
+                      v.sku, v.on_hand, v.allocated, (v.on_hand - v.allocated) AS available,
+                      v.low_stock_threshold, p.published
                  FROM variants v JOIN products p ON p.id = v.product_id
                 WHERE ($1::text IS NULL OR v.sku = $1)
                   AND ($2::text IS NULL OR v.sku ILIKE $2 OR p.name ILIKE $2 OR v.name ILIKE $2)
-                  AND ($3::int IS NULL OR v.on_hand - v.allocated <= $3))
+                  AND ($3::int IS NULL OR v.on_hand - v.allocated <= $3)
+                  AND ($8::bool IS NULL OR (v.on_hand - v.allocated <= v.low_stock_threshold) = $8))
            SELECT variant_id AS "variant_id!: VariantId", product_id AS "product_id!: ProductId",
                   product_name AS "product_name!", variant_name AS "variant_name!", sku AS "sku!",
                   on_hand AS "on_hand!", allocated AS "allocated!", available AS "available!",
-                  published AS "published!", CASE WHEN $7 THEN (SELECT count(*) FROM m) END AS total
+                  low_stock_threshold AS "low_stock_threshold!", published AS "published!", CASE WHEN $7 THEN (SELECT count(*) FROM m) END AS total
              FROM m
             WHERE $4::int IS NULL OR (available, sku) > ($4, $5)
             ORDER BY available, sku LIMIT $6"#,
@@ -678,7 +730,302 @@ async fn stock_page(
         after.map(|a| a.1.as_str()),
         i64::from(first) + 1,
         total,
+        filter.below_threshold,
     )
     .fetch_all(&mut *conn)
     .await?)
+}
+
+/// Which products staff list: drafts too.
+#[derive(Clone, Debug, Default)]
+pub struct AdminProductFilter {
+    /// Every word must appear in the name, description, slug or a variant's SKU.
+    pub search: Option<String>,
+    /// Only this category and its subcategories.
+    pub category: Option<CategoryId>,
+    /// Only listed (`true`) or draft (`false`) products.
+    pub published: Option<bool>,
+    /// `Some(true)`: some variant has at most its low-stock threshold available;
+    /// `Some(false)`: no variant does.
+    pub low_stock: Option<bool>,
+}
+
+/// Where a page of [`products`] starts: sort tags, the sort key and id of the last item.
+#[derive(Debug, serde::Serialize, serde::Deserialize)]
+struct ProductCursor {
+    s: char,
+    d: char,
+    /// Micros since the epoch (newest), won (price) or the name.
+    k: serde_json::Value,
+    i: uuid::Uuid,
+}
+
+fn sort_tags(sort: ProductSort) -> (char, char) {
+    let s = match sort.field {
+        SortField::Newest => 'n',
+        SortField::Price => 'p',
+        SortField::Name => 'a',
+    };
+    let d = match sort.direction {
+        Direction::Asc => 'a',
+        Direction::Desc => 'd',
+    };
+    (s, d)
+}
+
+fn product_cursor(sort: ProductSort, p: &Product) -> String {
+    let (s, d) = sort_tags(sort);
+    let k = match sort.field {
+        SortField::Newest => json!(p.created_at.timestamp_micros()),
+        SortField::Price => json!(p.price_min.get()),
+        SortField::Name => json!(p.name),
+    };
+    URL_SAFE_NO_PAD.encode(serde_json::to_vec(&ProductCursor { s, d, k, i: p.id.0 }).unwrap_or_default())
+}
+
+/// The cursor's key, bound as the sort column's type; `INVALID_CURSOR` if it was issued
+/// for another order.
+enum CursorKey {
+    At(chrono::DateTime<chrono::Utc>),
+    Won(i64),
+    Name(String),
+}
+
+fn decode_product_cursor(sort: ProductSort, cursor: &str) -> Result<(CursorKey, uuid::Uuid), Error> {
+    let bytes = URL_SAFE_NO_PAD.decode(cursor).map_err(|_| Error::InvalidCursor)?;
+    let c: ProductCursor = serde_json::from_slice(&bytes).map_err(|_| Error::InvalidCursor)?;
+    if (c.s, c.d) != sort_tags(sort) {
+        return Err(Error::InvalidCursor);
+    }
+    let key = match (sort.field, c.k) {
+        (SortField::Newest, serde_json::Value::Number(n)) => n
+            .as_i64()
+            .and_then(chrono::DateTime::from_timestamp_micros)
+            .map(CursorKey::At),
+        (SortField::Price, serde_json::Value::Number(n)) => n.as_i64().map(CursorKey::Won),
+        (SortField::Name, serde_json::Value::String(s)) => Some(CursorKey::Name(s)),
+        _ => None,
+    };
+    Ok((key.ok_or(Error::InvalidCursor)?, c.i))
+}
+
+/// The longest admin search text.
+const MAX_SEARCH_CHARS: usize = 100;
+
+fn push_admin_filter(q: &mut QueryBuilder<Postgres>, f: &AdminProductFilter, terms: &[String]) {
+    q.push(" WHERE TRUE");
+    if let Some(c) = f.category {
+        q.push(
+            " AND p.category_id IN (WITH RECURSIVE tree AS (SELECT id FROM categories WHERE id = ",
+        );
+        q.push_bind(c.0);
+        q.push(" UNION ALL SELECT c.id FROM categories c JOIN tree ON c.parent_id = tree.id) SELECT id FROM tree)");
+    }
+    for t in terms {
+        q.push(" AND (p.search_text LIKE ");
+        q.push_bind(t.clone());
+        q.push(" OR p.slug LIKE ");
+        q.push_bind(t.clone());
+        q.push(" OR EXISTS (SELECT 1 FROM variants v WHERE v.product_id = p.id AND lower(v.sku) LIKE ");
+        q.push_bind(t.clone());
+        q.push("))");
+    }
+    if let Some(published) = f.published {
+        q.push(" AND p.published = ");
+        q.push_bind(published);
+    }
+    if let Some(low) = f.low_stock {
+        q.push(if low { " AND " } else { " AND NOT " });
+        q.push("EXISTS (SELECT 1 FROM variants v WHERE v.product_id = p.id AND v.on_hand - v.allocated <= v.low_stock_threshold)");
+    }
+}
+
+#[derive(sqlx::FromRow)]
+struct AdminProductRow {
+    #[sqlx(flatten)]
+    product: Product,
+    total: Option<i64>,
+}
+
+/// Products for staff, drafts included, in `sort` order with keyset pagination (the
+/// cursor carries the sort key and the id), with the count over all pages when `total`.
+/// Any staff role. Errors: `INVALID_CURSOR`, `INVALID_INPUT` (search).
+pub async fn products(
+    pool: &PgPool,
+    _by: Principal,
+    filter: &AdminProductFilter,
+    sort: ProductSort,
+    first: u32,
+    after: Option<&str>,
+    total: bool,
+) -> Result<Page<ProductView>, Error> {
+    let search = filter.search.as_deref().map(str::trim).unwrap_or_default();
+    if search.chars().count() > MAX_SEARCH_CHARS {
+        return Err(Error::Invalid {
+            field: "search",
+            reason: format!("at most {MAX_SEARCH_CHARS} characters"),
+        });
+    }
+    let terms: Vec<String> = search
+        .split_whitespace()
+        .map(|w| crate::types::contains_pattern(&w.to_lowercase()))
+        .collect();
+    let after = after.map(|c| decode_product_cursor(sort, c)).transpose()?;
+    // Fixed fragments only; every value is bound. `p.*` keeps the row in step with
+    // `catalog::Product`, whatever columns it gains.
+    let mut q = QueryBuilder::new(
+        "SELECT p.*, (SELECT COALESCE(json_agg(json_build_object('id', i.id, 'url', i.url, 'alt', i.alt) \
+         ORDER BY i.position, i.id), '[]') FROM product_images i WHERE i.product_id = p.id) AS images, ",
+    );
+    if total {
+        q.push("(SELECT count(*) FROM products p");
+        push_admin_filter(&mut q, filter, &terms);
+        q.push(") AS total");
+    } else {
+        q.push("NULL::int8 AS total");
+    }
+    q.push(" FROM products p");
+    push_admin_filter(&mut q, filter, &terms);
+    let key = match sort.field {
+        SortField::Newest => "p.created_at",
+        SortField::Price => "p.price_min",
+        SortField::Name => "p.name",
+    };
+    let (cmp, dir) = match sort.direction {
+        Direction::Asc => (">", "ASC"),
+        Direction::Desc => ("<", "DESC"),
+    };
+    if let Some((k, id)) = after {
+        q.push(format_args!(" AND ({key}, p.id) {cmp} ("));
+        match k {
+            CursorKey::At(at) => q.push_bind(at),
+            CursorKey::Won(won) => q.push_bind(won),
+            CursorKey::Name(name) => q.push_bind(name),
+        };
+        q.push(", ").push_bind(id).push(")");
+    }
+    q.push(format_args!(" ORDER BY {key} {dir}, p.id {dir} LIMIT "));
+    q.push_bind(i64::from(first) + 1);
+    let mut conn = pool.acquire().await?;
+    let rows: Vec<AdminProductRow> = q.build_query_as().fetch_all(&mut *conn).await?;
+    let count = match (total, rows.first()) {
+        (false, _) => None,
+        (true, Some(r)) => r.total,
+        (true, None) => {
+            // Past the last page: count alone.
+            let mut c = QueryBuilder::new("SELECT count(*) FROM products p");
+            push_admin_filter(&mut c, filter, &terms);
+            Some(c.build_query_scalar().fetch_one(&mut *conn).await?)
+        }
+    };
+    Ok(Page::from_rows(rows, first, count, |r| {
+        let cursor = product_cursor(sort, &r.product);
+        (
+            ProductView {
+                product: r.product,
+                variants: None,
+            },
+            cursor,
+        )
+    }))
+}
+
+/// One change of a variant's stock.
+#[derive(Clone, Debug)]
+pub struct StockMovement {
+    /// Its position (cursor).
+    pub id: i64,
+    /// The variant.
+    pub variant_id: VariantId,
+    /// Change of units on hand.
+    pub delta_on_hand: i32,
+    /// Change of units held by placed orders.
+    pub delta_allocated: i32,
+    /// Why, as a kind: `ADJUSTMENT`, `ORDER_PLACED`, `ORDER_CANCELLED`, `PAYMENT_EXPIRED`, `SHIPPED`…
+    pub reason: String,
+    /// Why, in staff's words (adjustments); empty when none.
+    pub note: String,
+    /// Who: `staff:stf_…`, `customer:cus_…`, `guest` or `system`.
+    pub actor: String,
+    /// The staff member's name when `actor` is one who still exists.
+    pub staff_name: Option<String>,
+    /// The order's number when an order caused it.
+    pub order_number: Option<String>,
+    /// When.
+    pub created_at: chrono::DateTime<chrono::Utc>,
+}
+
+/// A variant's stock movements, newest first (cursor: the movement id), with the count
+/// over all pages when `total`. Needs stock reading (every role). Errors: `FORBIDDEN`,
+/// `NOT_FOUND` (variant), `INVALID_CURSOR`.
+pub async fn stock_movements(
+    pool: &PgPool,
+    by: Principal,
+    variant: VariantId,
+    first: u32,
+    after: Option<&str>,
+    total: bool,
+) -> Result<Page<StockMovement>, Error> {
+    by.require(Permission::ReadStock, "read stock")?;
+    let before = after
+        .map(|a| a.parse::<i64>().map_err(|_| Error::InvalidCursor))
+        .transpose()?;
+    let mut conn = pool.acquire().await?;
+    let exists = sqlx::query_scalar!(
+        r#"SELECT EXISTS (SELECT 1 FROM variants WHERE id = $1) AS "e!""#,
+        variant as VariantId
+    )
+    .fetch_one(&mut *conn)
+    .await?;
+    if !exists {
+        return Err(Error::NotFound { what: "variant" });
+    }
+    // Adjustments before `note` existed wrote `staff:stf_…: <reason>` into actor.
+    let rows = sqlx::query!(
+        r#"SELECT m.id, m.delta_on_hand, m.delta_allocated, m.reason, m.created_at,
+                  CASE WHEN m.actor ~ '^staff:stf_[0-9a-f]{32}: ' THEN left(m.actor, 42) ELSE m.actor END AS "actor!",
+                  CASE WHEN m.note = '' AND m.actor ~ '^staff:stf_[0-9a-f]{32}: ' THEN substr(m.actor, 45)
+                       ELSE m.note END AS "note!",
+                  s.name AS "staff_name?", o.number AS "order_number?",
+                  CASE WHEN $4 THEN (SELECT count(*) FROM stock_movements WHERE variant_id = $1) END AS total
+             FROM stock_movements m
+             LEFT JOIN staff s ON m.actor ~ '^staff:stf_[0-9a-f]{32}'
+                              AND s.id = substr(m.actor, 11, 32)::uuid
+             LEFT JOIN orders o ON o.id = m.order_id
+            WHERE m.variant_id = $1 AND ($2::bigint IS NULL OR m.id < $2)
+            ORDER BY m.id DESC LIMIT $3"#,
+        variant as VariantId,
+        before,
+        i64::from(first) + 1,
+        total,
+    )
+    .fetch_all(&mut *conn)
+    .await?;
+    let mut count = rows.first().and_then(|r| r.total);
+    if total && rows.is_empty() {
+        count = Some(
+            sqlx::query_scalar!(
+                r#"SELECT count(*) AS "n!" FROM stock_movements WHERE variant_id = $1"#,
+                variant as VariantId
+            )
+            .fetch_one(&mut *conn)
+            .await?,
+        );
+    }
+    Ok(Page::from_rows(rows, first, count, |r| {
+        let cursor = r.id.to_string();
+        let m = StockMovement {
+            id: r.id,
+            variant_id: variant,
+            delta_on_hand: r.delta_on_hand,
+            delta_allocated: r.delta_allocated,
+            reason: r.reason,
+            note: r.note,
+            actor: r.actor,
+            staff_name: r.staff_name,
+            order_number: r.order_number,
+            created_at: r.created_at,
+        };
+        (m, cursor)
+    }))
 }

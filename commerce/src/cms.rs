@@ -475,6 +475,77 @@ pub async fn list(pool: &PgPool, kind: Option<&str>, published_only: bool) -> Re
     .await?)
 }
 
+/// Pages and notices for staff, drafts included, last changed first (cursor: that time and
+/// the id), filtered by `kind` (`PAGE`, `NOTICE`) and `published`, with the count over all
+/// pages when `total`. Any staff role. Errors: `INVALID_CURSOR`.
+pub async fn pages(
+    pool: &PgPool,
+    _by: Principal,
+    kind: Option<&str>,
+    published: Option<bool>,
+    first: u32,
+    after: Option<&str>,
+    total: bool,
+) -> Result<crate::pagination::Page<Page>, Error> {
+    let after = after.map(decode_cursor).transpose()?;
+    let rows = sqlx::query!(
+        r#"WITH m AS NOT MATERIALIZED (
+               SELECT * FROM pages WHERE ($1::text IS NULL OR kind = $1) AND ($2::bool IS NULL OR published = $2))
+           SELECT id AS "id!: PageId", slug AS "slug!", kind AS "kind!", title AS "title!", body AS "body!",
+                  published AS "published!", created_at AS "created_at!", updated_at AS "updated_at!",
+                  CASE WHEN $6 THEN (SELECT count(*) FROM m) END AS total
+             FROM m
+            WHERE $3::timestamptz IS NULL OR (updated_at, id) < ($3, $4)
+            ORDER BY updated_at DESC, id DESC LIMIT $5"#,
+        kind,
+        published,
+        after.map(|a| a.0),
+        after.map(|a| a.1),
+        i64::from(first) + 1,
+        total,
+    )
+    .fetch_all(pool)
+    .await?;
+    let mut count = rows.first().and_then(|r| r.total);
+    if total && rows.is_empty() {
+        count = Some(
+            sqlx::query_scalar!(
+                r#"SELECT count(*) AS "n!" FROM pages WHERE ($1::text IS NULL OR kind = $1) AND ($2::bool IS NULL OR published = $2)"#,
+                kind,
+                published,
+            )
+            .fetch_one(pool)
+            .await?,
+        );
+    }
+    Ok(crate::pagination::Page::from_rows(rows, first, count, |r| {
+        let cursor = format!("{}.{}", r.updated_at.timestamp_micros(), r.id.0.simple());
+        let page = Page {
+            id: r.id,
+            slug: r.slug,
+            kind: r.kind,
+            title: r.title,
+            body: r.body,
+            published: r.published,
+            created_at: r.created_at,
+            updated_at: r.updated_at,
+        };
+        (page, cursor)
+    }))
+}
+
+/// `<micros>.<uuid hex>` as [`pages`] writes it.
+fn decode_cursor(c: &str) -> Result<(DateTime<Utc>, uuid::Uuid), Error> {
+    let (micros, id) = c.split_once('.').ok_or(Error::InvalidCursor)?;
+    let at = micros
+        .parse::<i64>()
+        .ok()
+        .and_then(DateTime::from_timestamp_micros)
+        .ok_or(Error::InvalidCursor)?;
+    let id = uuid::Uuid::try_parse(id).map_err(|_| Error::InvalidCursor)?;
+    Ok((at, id))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -20,6 +20,7 @@ pub mod money;
 pub mod order;
 pub mod pagination;
 pub mod pricing;
+pub mod promotion;
 pub mod session;
 pub mod settings;
 pub mod shipping;

@@ -116,3 +116,74 @@ pub async fn get(pool: &PgPool, id: StaffId) -> Result<Staff, Error> {
         totp_enabled: r.totp,
     })
 }
+
+/// A staff member as the staff list shows them.
+#[derive(Clone, Debug)]
+pub struct StaffListed {
+    /// The member.
+    pub staff: Staff,
+    /// Can sign in.
+    pub active: bool,
+    /// Their latest sign-in (a session started); `None` if never.
+    pub last_login_at: Option<chrono::DateTime<chrono::Utc>>,
+    /// Created.
+    pub created_at: chrono::DateTime<chrono::Utc>,
+}
+
+/// Every staff member, oldest first (cursor: the staff id), with the count over all pages
+/// when `total`. OWNER only. Errors: `FORBIDDEN`, `INVALID_CURSOR`.
+pub async fn list(
+    pool: &PgPool,
+    by: Principal,
+    first: u32,
+    after: Option<&str>,
+    total: bool,
+) -> Result<crate::pagination::Page<StaffListed>, Error> {
+    by.require(Permission::ManageStaff, "list staff")?;
+    let after = after
+        .map(|a| a.parse::<StaffId>().map_err(|_| Error::InvalidCursor))
+        .transpose()?;
+    let rows = sqlx::query!(
+        r#"SELECT s.id AS "id: StaffId", s.email, s.name, s.role, s.totp_enabled_at IS NOT NULL AS "totp!",
+                  s.active, s.created_at,
+                  (SELECT max(x.created_at) FROM staff_sessions x WHERE x.staff_id = s.id AND x.kind = 'SESSION')
+                      AS last_login_at,
+                  CASE WHEN $3 THEN (SELECT count(*) FROM staff) END AS total
+             FROM staff s
+            WHERE $1::uuid IS NULL OR s.id > $1
+            ORDER BY s.id LIMIT $2"#,
+        after.map(|a| a.0),
+        i64::from(first) + 1,
+        total,
+    )
+    .fetch_all(pool)
+    .await?;
+    let mut count = rows.first().and_then(|r| r.total);
+    if total && rows.is_empty() {
+        count = Some(
+            sqlx::query_scalar!(r#"SELECT count(*) AS "n!" FROM staff"#)
+                .fetch_one(pool)
+                .await?,
+        );
+    }
+    let mut items = Vec::with_capacity(rows.len());
+    for r in rows {
+        let listed = StaffListed {
+            staff: Staff {
+                id: r.id,
+                email: r.email,
+                name: r.name,
+                role: parse_role(&r.role)?,
+                totp_enabled: r.totp,
+            },
+            active: r.active,
+            last_login_at: r.last_login_at,
+            created_at: r.created_at,
+        };
+        items.push(listed);
+    }
+    Ok(crate::pagination::Page::from_rows(items, first, count, |s| {
+        let cursor = s.staff.id.to_string();
+        (s, cursor)
+    }))
+}

@@ -42,17 +42,28 @@ pub enum Permission {
     ReadReports,
     /// Staff accounts, bot tokens, the audit log.
     ManageStaff,
+    /// Create, edit and delete coupons and gift rules.
+    WritePromotions,
 }
 
 impl Role {
     /// The role table of the admin API (issue #5): checked in the core.
     pub fn allows(self, p: Permission) -> bool {
-        use Permission::{ReadOrders, ReadPersonalData, ReadReports, ReadStock, WriteCatalog, WriteOrders, WriteStock};
+        use Permission::{
+            ReadOrders, ReadPersonalData, ReadReports, ReadStock, WriteCatalog, WriteOrders, WritePromotions, WriteStock,
+        };
         match self {
             Role::Owner => true,
             Role::Manager => matches!(
                 p,
-                WriteCatalog | ReadStock | WriteStock | ReadOrders | WriteOrders | ReadPersonalData | ReadReports
+                WriteCatalog
+                    | ReadStock
+                    | WriteStock
+                    | ReadOrders
+                    | WriteOrders
+                    | ReadPersonalData
+                    | ReadReports
+                    | WritePromotions
             ),
             Role::Cs => matches!(p, ReadStock | ReadOrders | WriteOrders | ReadPersonalData),
             Role::Bot => matches!(p, ReadStock | ReadOrders | ReadReports),
@@ -97,10 +108,11 @@ mod tests {
             assert!(Role::Owner.allows(p));
         }
         assert!(Role::Manager.allows(WriteCatalog) && Role::Manager.allows(ReadReports));
-        assert!(!Role::Manager.allows(ManageStaff));
+        assert!(!Role::Manager.allows(ManageStaff) && Role::Manager.allows(WritePromotions));
+        assert!(!Role::Cs.allows(WritePromotions));
         assert!(Role::Cs.allows(WriteOrders) && Role::Cs.allows(ReadPersonalData));
         assert!(!Role::Cs.allows(ReadReports) && !Role::Cs.allows(WriteCatalog));
-        for p in [WriteCatalog, WriteStock, WriteOrders, ReadPersonalData, ManageStaff] {
+        for p in [WriteCatalog, WriteStock, WriteOrders, ReadPersonalData, ManageStaff, WritePromotions] {
             assert!(
                 !Role::Bot.allows(p),
                 "the bot is read-only and never sees personal data: {p:?}"

@@ -1,15 +1,49 @@
 //! Admin catalog: categories, products (drafts included) and variants.
 
 use async_graphql::{Context, ID, InputObject, Object, Result, SimpleObject};
-use commerce::{Error, Won};
+use commerce::{Error, catalog_admin, ids::CategoryId};
 
 use sqlx::PgPool;
 
-use super::context::Cx;
+use super::{
+    connection::{connection, wants_total},
+    context::Cx,
+};
 use crate::{
     error::{GqlResult, lang, to_gql},
-    storefront::{UserError, catalog::Product, split},
+    shared::Won,
+    storefront::{
+        UserError,
+        catalog::{Product, ProductSortInput},
+        split,
+    },
 };
+
+connection!(AdminProductConnection, AdminProductEdge, Product, "products");
+
+/// Which products staff list (drafts included unless `published` says otherwise).
+#[derive(InputObject, Default)]
+pub struct AdminProductFilter {
+    /// Every word must appear in the name, description, slug or a variant's SKU.
+    search: Option<String>,
+    /// Only this category and its subcategories.
+    category_id: Option<ID>,
+    /// `true`: only listed products; `false`: only drafts.
+    published: Option<bool>,
+    /// `true`: some variant has at most its `lowStockThreshold` available; `false`: none has.
+    low_stock: Option<bool>,
+}
+
+impl AdminProductFilter {
+    fn parse(self) -> Result<catalog_admin::AdminProductFilter, Error> {
+        Ok(catalog_admin::AdminProductFilter {
+            search: self.search,
+            category: self.category_id.map(|c| c.parse::<CategoryId>()).transpose()?,
+            published: self.published,
+            low_stock: self.low_stock,
+        })
+    }
+}
 
 /// A category as entered.
 #[derive(InputObject)]
@@ -103,10 +137,13 @@ pub struct VariantInput {
     name: Option<String>,
     /// Option values.
     options: Option<Vec<OptionInput>>,
-    /// Price, won.
-    price: i64,
-    /// The "was" price, won, above the price.
-    compare_at_price: Option<i64>,
+    /// Price, VAT included.
+    price: Won,
+    /// The "was" price, above the price.
+    compare_at_price: Option<Won>,
+    /// At or below this many available, the variant is low on stock (`stockStatus`
+    /// `LOW_STOCK`, the `lowStock` filters); ≥ 0. Absent: unchanged (5 for a new variant).
+    low_stock_threshold: Option<i32>,
 }
 
 impl VariantInput {
@@ -123,19 +160,12 @@ impl VariantInput {
                     value: o.value.clone(),
                 })
                 .collect(),
-            price: Won::new(self.price).ok_or(Error::Invalid {
-                field: "price",
-                reason: "≥ 0".into(),
-            })?,
+            price: self.price.non_negative("price")?,
             compare_at_price: self
                 .compare_at_price
-                .map(|c| {
-                    Won::new(c).ok_or(Error::Invalid {
-                        field: "compareAtPrice",
-                        reason: "≥ 0".into(),
-                    })
-                })
+                .map(|c| c.non_negative("compareAtPrice"))
                 .transpose()?,
+            low_stock_threshold: self.low_stock_threshold,
         })
     }
 }
@@ -187,6 +217,34 @@ pub struct CatalogQuery;
 
 #[Object]
 impl CatalogQuery {
+    /// Products, drafts included, a page at a time (keyset pagination in `sort` order;
+    /// newest first by default).
+    async fn products(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i64>,
+        after: Option<String>,
+        filter: Option<AdminProductFilter>,
+        sort: Option<ProductSortInput>,
+    ) -> Result<AdminProductConnection> {
+        let cx = Cx::staff(ctx).await?;
+        let first = commerce::pagination::page_size(first).gql(ctx)?;
+        let filter = filter.unwrap_or_default().parse().gql(ctx)?;
+        let sort = sort.map(Into::into).unwrap_or_default();
+        let page = catalog_admin::products(
+            cx.pool,
+            cx.principal,
+            &filter,
+            sort,
+            first,
+            after.as_deref(),
+            wants_total(ctx),
+        )
+        .await
+        .gql(ctx)?;
+        Ok(AdminProductConnection::from_page(page, Product::new))
+    }
+
     /// A product by id or slug, drafts included.
     async fn product(&self, ctx: &Context<'_>, id: Option<ID>, slug: Option<String>) -> Result<Option<Product>> {
         let cx = Cx::staff(ctx).await?;

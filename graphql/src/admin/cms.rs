@@ -3,15 +3,17 @@
 use async_graphql::{Context, ID, InputObject, Object, Result, SimpleObject};
 use commerce::Error;
 
-use super::context::Cx;
+use super::{
+    connection::{connection, wants_total},
+    context::Cx,
+};
 use crate::{
     error::GqlResult,
-    storefront::{
-        UserError,
-        pages::{Page, PageKind},
-        split,
-    },
+    shared::PageKind,
+    storefront::{UserError, pages::Page, split},
 };
+
+connection!(PageConnection, PageEdge, Page, "pages and notices");
 
 /// A page as entered; the body is sanitized on save.
 #[derive(InputObject)]
@@ -68,15 +70,30 @@ pub struct CmsQuery;
 
 #[Object]
 impl CmsQuery {
-    /// Every page and notice, drafts included.
-    async fn pages(&self, ctx: &Context<'_>) -> Result<Vec<Page>> {
+    /// Pages and notices, drafts included, last changed first, a page at a time: only of
+    /// `kind`, only listed (`published: true`) or only drafts (`false`).
+    async fn pages(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i64>,
+        after: Option<String>,
+        kind: Option<PageKind>,
+        published: Option<bool>,
+    ) -> Result<PageConnection> {
         let cx = Cx::staff(ctx).await?;
-        Ok(commerce::cms::list(cx.pool, None, false)
-            .await
-            .gql(ctx)?
-            .into_iter()
-            .map(Page::from)
-            .collect())
+        let first = commerce::pagination::page_size(first).gql(ctx)?;
+        let page = commerce::cms::pages(
+            cx.pool,
+            cx.principal,
+            kind.map(PageKind::as_str),
+            published,
+            first,
+            after.as_deref(),
+            wants_total(ctx),
+        )
+        .await
+        .gql(ctx)?;
+        Ok(PageConnection::from_page(page, Page::from))
     }
 }
 

@@ -1,6 +1,7 @@
 //! Staff login: password, TOTP enrollment and verification, logout, `staffMe`.
 
 use async_graphql::{Context, Enum, ID, Object, Result, SimpleObject};
+use chrono::{DateTime, FixedOffset};
 use commerce::{Error, staff};
 
 use super::context::Cx;
@@ -36,6 +37,11 @@ pub struct StaffMember {
     role: StaffRole,
     /// Two-factor login is set up.
     totp_enabled: bool,
+    /// Their latest sign-in (Seoul time): in the `staff` list; null there when never
+    /// signed in, and always null on `staffMe`.
+    last_login_at: Option<DateTime<FixedOffset>>,
+    /// Can sign in: in the `staff` list; null on `staffMe` (who is signed in, so is active).
+    active: Option<bool>,
 }
 
 impl From<staff::Staff> for StaffMember {
@@ -46,6 +52,18 @@ impl From<staff::Staff> for StaffMember {
             name: s.name,
             role: s.role.into(),
             totp_enabled: s.totp_enabled,
+            last_login_at: None,
+            active: None,
+        }
+    }
+}
+
+impl From<staff::StaffListed> for StaffMember {
+    fn from(s: staff::StaffListed) -> StaffMember {
+        StaffMember {
+            last_login_at: s.last_login_at.map(super::seoul),
+            active: Some(s.active),
+            ..StaffMember::from(s.staff)
         }
     }
 }

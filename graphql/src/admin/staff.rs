@@ -1,4 +1,4 @@
-//! Admin staff management: the Slack bot's tokens (OWNER).
+//! Admin staff management (OWNER): the staff list and the Slack bot's tokens.
 
 use async_graphql::{Context, ID, Object, Result, SimpleObject};
 use chrono::{DateTime, FixedOffset};
@@ -7,6 +7,7 @@ use commerce::{Error, ids::BotTokenId, staff};
 use super::{
     connection::{connection, wants_total},
     context::Cx,
+    login::StaffMember,
     seoul,
 };
 use crate::{
@@ -48,6 +49,7 @@ impl From<staff::BotToken> for BotToken {
 }
 
 connection!(BotTokenConnection, BotTokenEdge, BotToken, "bot tokens");
+connection!(StaffConnection, StaffEdge, StaffMember, "staff members");
 
 /// A new bot token.
 #[derive(SimpleObject)]
@@ -75,6 +77,17 @@ pub struct StaffQuery;
 
 #[Object]
 impl StaffQuery {
+    /// Every staff member (the bot's account included), oldest first, with role, two-factor
+    /// state and latest sign-in (OWNER).
+    async fn staff(&self, ctx: &Context<'_>, first: Option<i64>, after: Option<String>) -> Result<StaffConnection> {
+        let cx = Cx::staff(ctx).await?;
+        let first = commerce::pagination::page_size(first).gql(ctx)?;
+        let page = staff::list(cx.pool, cx.principal, first, after.as_deref(), wants_total(ctx))
+            .await
+            .gql(ctx)?;
+        Ok(StaffConnection::from_page(page, StaffMember::from))
+    }
+
     /// The Slack bot's tokens, newest first, revoked and expired ones included (OWNER).
     async fn bot_tokens(
         &self,

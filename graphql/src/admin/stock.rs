@@ -1,62 +1,131 @@
-//! Admin stock: levels by SKU, search or low stock; adjustments with a reason.
+//! Admin stock: levels by SKU, search or low stock; adjustments with a reason; each
+//! variant's movements (who, why, how much, when).
 
 use async_graphql::{Context, ID, Object, Result, SimpleObject};
-
-use commerce::catalog_admin;
+use chrono::{DateTime, FixedOffset};
+use commerce::{catalog_admin, ids::VariantId};
 
 use super::{
     connection::{connection, wants_total},
     context::Cx,
+    seoul,
 };
 use crate::{
     error::GqlResult,
-    storefront::{UserError, split},
+    storefront::{
+        UserError,
+        catalog::{Product, Variant, product_by_id, variant_by_id},
+        split,
+    },
 };
 
-/// A stock line.
-#[derive(SimpleObject)]
-pub struct StockItem {
-    /// The variant.
-    variant_id: ID,
-    /// Its product.
-    product_id: ID,
+/// A stock line: one variant's units.
+pub struct StockItem(catalog_admin::StockItem);
+
+#[Object]
+impl StockItem {
+    /// The variant's id.
+    async fn variant_id(&self) -> ID {
+        ID(self.0.variant_id.to_string())
+    }
+    /// Its product's id.
+    async fn product_id(&self) -> ID {
+        ID(self.0.product_id.to_string())
+    }
+    /// The variant (price, options, stock status); batched over the page.
+    async fn variant(&self, ctx: &Context<'_>) -> Result<Option<Variant>> {
+        variant_by_id(ctx, self.0.variant_id).await
+    }
+    /// Its product, drafts included; batched over the page.
+    async fn product(&self, ctx: &Context<'_>) -> Result<Option<Product>> {
+        product_by_id(ctx, self.0.product_id).await
+    }
     /// Product name.
-    product_name: String,
+    async fn product_name(&self) -> &str {
+        &self.0.product_name
+    }
     /// Variant name.
-    variant_name: String,
+    async fn variant_name(&self) -> &str {
+        &self.0.variant_name
+    }
     /// SKU.
-    sku: String,
+    async fn sku(&self) -> &str {
+        &self.0.sku
+    }
     /// In the warehouse.
-    on_hand: i32,
+    async fn on_hand(&self) -> i32 {
+        self.0.on_hand
+    }
     /// Held by placed orders.
-    allocated: i32,
+    async fn allocated(&self) -> i32 {
+        self.0.allocated
+    }
     /// Sellable now.
-    available: i32,
+    async fn available(&self) -> i32 {
+        self.0.available
+    }
+    /// At or below this many available, the variant is low on stock.
+    async fn low_stock_threshold(&self) -> i32 {
+        self.0.low_stock_threshold
+    }
+    /// Available is at or below the threshold.
+    async fn low_stock(&self) -> bool {
+        self.0.available <= self.0.low_stock_threshold
+    }
     /// Listed.
-    published: bool,
+    async fn published(&self) -> bool {
+        self.0.published
+    }
 }
 
 connection!(StockConnection, StockEdge, StockItem, "stock lines");
 
-impl From<catalog_admin::StockItem> for StockItem {
-    fn from(i: catalog_admin::StockItem) -> StockItem {
-        StockItem {
-            variant_id: ID(i.variant_id.to_string()),
-            product_id: ID(i.product_id.to_string()),
-            product_name: i.product_name,
-            variant_name: i.variant_name,
-            sku: i.sku,
-            on_hand: i.on_hand,
-            allocated: i.allocated,
-            available: i.available,
-            published: i.published,
+/// One change of a variant's stock.
+#[derive(SimpleObject)]
+pub struct StockMovement {
+    /// Opaque id.
+    id: ID,
+    /// Change of units on hand.
+    delta_on_hand: i32,
+    /// Change of units held by placed orders.
+    delta_allocated: i32,
+    /// What kind of change: `ADJUSTMENT`, `ORDER_PLACED`, `ORDER_CANCELLED`, `PAYMENT_EXPIRED`, `SHIPPED`…
+    reason: String,
+    /// Why, in staff's words (adjustments); null when none.
+    note: Option<String>,
+    /// Who: `staff:stf_…`, `customer:cus_…`, `guest` or `system`.
+    actor: String,
+    /// The staff member's name, when staff did it.
+    staff_name: Option<String>,
+    /// The order's number, when an order caused it.
+    order_number: Option<String>,
+    /// When (Seoul time).
+    created_at: DateTime<FixedOffset>,
+}
+
+impl From<catalog_admin::StockMovement> for StockMovement {
+    fn from(m: catalog_admin::StockMovement) -> StockMovement {
+        StockMovement {
+            id: ID(m.id.to_string()),
+            delta_on_hand: m.delta_on_hand,
+            delta_allocated: m.delta_allocated,
+            reason: m.reason,
+            note: Some(m.note).filter(|n| !n.is_empty()),
+            actor: m.actor,
+            staff_name: m.staff_name,
+            order_number: m.order_number,
+            created_at: seoul(m.created_at),
         }
     }
 }
 
+connection!(StockMovementConnection, StockMovementEdge, StockMovement, "stock movements");
+
 /// The result of a stock adjustment.
 #[derive(SimpleObject)]
 pub struct StockAdjustPayload {
+    /// The stock line after it, with its variant and product.
+    stock_item: Option<StockItem>,
     /// On hand after it.
     on_hand: Option<i32>,
     /// Sellable after it.
@@ -72,7 +141,9 @@ pub struct StockQuery;
 #[Object]
 impl StockQuery {
     /// Stock lines, fewest available first, then by SKU: by exact `sku`, by `search` (SKU
-    /// or names), or at or below `lowStock` available units; a page at a time.
+    /// or names), at or below `lowStock` available units, or at or below (`belowThreshold:
+    /// true`) or above (`false`) each variant's own `lowStockThreshold`; a page at a time.
+    #[allow(clippy::too_many_arguments)] // the filters are the field's arguments
     async fn stock(
         &self,
         ctx: &Context<'_>,
@@ -81,6 +152,7 @@ impl StockQuery {
         sku: Option<String>,
         search: Option<String>,
         low_stock: Option<i32>,
+        below_threshold: Option<bool>,
     ) -> Result<StockConnection> {
         let cx = Cx::staff(ctx).await?;
         let first = commerce::pagination::page_size(first).gql(ctx)?;
@@ -88,6 +160,7 @@ impl StockQuery {
             sku,
             search,
             low: low_stock,
+            below_threshold,
         };
         let page = catalog_admin::stock(
             cx.pool,
@@ -99,7 +172,31 @@ impl StockQuery {
         )
         .await
         .gql(ctx)?;
-        Ok(StockConnection::from_page(page, StockItem::from))
+        Ok(StockConnection::from_page(page, StockItem))
+    }
+
+    /// A variant's stock movements, newest first: who changed it, why, by how much, when.
+    async fn stock_movements(
+        &self,
+        ctx: &Context<'_>,
+        variant_id: ID,
+        first: Option<i64>,
+        after: Option<String>,
+    ) -> Result<StockMovementConnection> {
+        let cx = Cx::staff(ctx).await?;
+        let first = commerce::pagination::page_size(first).gql(ctx)?;
+        let variant = variant_id.parse::<VariantId>().gql(ctx)?;
+        let page = catalog_admin::stock_movements(
+            cx.pool,
+            cx.principal,
+            variant,
+            first,
+            after.as_deref(),
+            wants_total(ctx),
+        )
+        .await
+        .gql(ctx)?;
+        Ok(StockMovementConnection::from_page(page, StockMovement::from))
     }
 }
 
@@ -123,9 +220,11 @@ impl StockMutation {
         }
         .await;
         let (after, user_errors) = split(ctx, r)?;
+        let (on_hand, available) = (after.as_ref().map(|i| i.on_hand), after.as_ref().map(|i| i.available));
         Ok(StockAdjustPayload {
-            on_hand: after.map(|(on_hand, _)| on_hand),
-            available: after.map(|(on_hand, allocated)| on_hand - allocated),
+            stock_item: after.map(StockItem),
+            on_hand,
+            available,
             user_errors,
         })
     }
