@@ -355,8 +355,9 @@ impl Fields<'_> {
         let mut hits = Vec::new();
         match (self.api, self.op.ty, f.name.node.as_str()) {
             (Api::Storefront, OperationType::Query, "orderByNumber") => hits.push((Which::OrderByNumber, client)),
-            // Guests name the order's e-mail; owners cancel by number alone, signed in.
-            (Api::Storefront, OperationType::Mutation, "orderCancel")
+            // Guests name the order's e-mail; owners cancel by number alone, signed in. A
+            // return request probes number and e-mail alike, so it shares the budget.
+            (Api::Storefront, OperationType::Mutation, "orderCancel" | "orderReturnRequest")
                 if self.string(f, "input", Some("email")).is_some() =>
             {
                 hits.push((Which::OrderCancel, client));
