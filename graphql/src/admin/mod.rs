@@ -17,6 +17,7 @@ pub mod context;
 mod customers;
 mod login;
 mod orders;
+mod promotions;
 mod shipping;
 mod staff;
 mod stock;
@@ -33,6 +34,7 @@ pub struct Query(
     stock::StockQuery,
     customers::CustomersQuery,
     cms::CmsQuery,
+    promotions::PromotionsQuery,
     shipping::ShippingQuery,
     audit::AuditQuery,
     staff::StaffQuery,
@@ -47,6 +49,7 @@ pub struct Mutation(
     catalog::CatalogMutation,
     stock::StockMutation,
     cms::CmsMutation,
+    promotions::PromotionsMutation,
     staff::StaffMutation,
 );
 
