@@ -137,16 +137,23 @@ pub async fn view(
                      (SELECT COALESCE(json_agg(json_build_object(
                           'line_id', 'cln_' || replace(l.id::text, '-', ''), 'variant_id', v.id, 'product_id', p.id,
                           'product_name', p.name, 'variant_name', v.name, 'sku', v.sku, 'quantity', l.quantity,
-                          'price', v.price, 'seen_price', l.unit_price, 'available', v.on_hand - v.allocated,
-                          'tax_free', p.tax_free, 'published', p.published) ORDER BY l.created_at, l.id), '[]')
+                          'price', v.price, 'seen_price', l.unit_price, 'compare_at_price', v.compare_at_price,
+                          'available', v.on_hand - v.allocated, 'tax_free', p.tax_free, 'published', p.published)
+                          ORDER BY l.created_at, l.id), '[]')
                         FROM cart_lines l JOIN variants v ON v.id = l.variant_id JOIN products p ON p.id = v.product_id
                        WHERE l.cart_id = c.id) AS "lines!: Json<Vec<LineInput>>",
-                     (SELECT json_build_object('code', k.code, 'kind', k.kind, 'value', k.value,
+                     (SELECT json_build_object('code', k.code, 'name', k.name, 'description', k.description,
+                          'kind', k.kind, 'value', k.value,
                           'max_discount', k.max_discount, 'min_subtotal', k.min_subtotal, 'starts_at', k.starts_at,
-                          'ends_at', k.ends_at, 'active', k.active)
+                          'ends_at', k.ends_at, 'active', k.active,
+                          'login_required', k.members_only AND c.customer_id IS NULL,
+                          'used_up', k.usage_limit IS NOT NULL AND k.used_count >= k.usage_limit,
+                          'customer_used_up', k.per_customer_limit IS NOT NULL AND c.customer_id IS NOT NULL
+                              AND k.per_customer_limit <= (SELECT count(*) FROM coupon_redemptions r
+                                   WHERE r.coupon_id = k.id AND r.customer_id = c.customer_id))
                         FROM coupons k WHERE k.code = c.coupon_code) AS "coupon: Json<CouponTerms>",
                      (SELECT COALESCE(json_agg(json_build_object(
-                          'id', 'gft_' || replace(g.id::text, '-', ''), 'min_subtotal', g.min_subtotal,
+                          'id', 'gft_' || replace(g.id::text, '-', ''), 'name', g.name, 'min_subtotal', g.min_subtotal,
                           'required_product_id', g.required_product_id, 'channel', g.channel,
                           'gift', json_build_object(
                               'line_id', 'gft_' || replace(g.id::text, '-', ''), 'variant_id', v.id, 'product_id', p.id,
@@ -171,15 +178,11 @@ pub async fn view(
     let zonecode = cart.zonecode.as_deref().and_then(|z| Zonecode::parse(z).ok());
     let coupon = match (&cart.coupon_code, coupon) {
         (Some(code), None) => Some(CouponTerms {
-            // Deleted since it was applied: priced as an inactive coupon, so it shows why.
+            // Deleted since it was applied: priced as such, so the cart shows why.
             code: code.clone(),
             kind: "FIXED".into(),
-            value: 0,
-            max_discount: None,
-            min_subtotal: 0,
-            starts_at: None,
-            ends_at: None,
-            active: false,
+            deleted: true,
+            ..CouponTerms::default()
         }),
         (_, c) => c,
     };
@@ -468,7 +471,8 @@ pub async fn remove_lines(conn: &mut PgConnection, token: &str, lines: &[CartLin
     Ok(())
 }
 
-/// Applies a coupon after checking it can be used now by this cart (and customer).
+/// Applies a coupon after checking it can be used now by this cart (and customer): every
+/// reason of [`CouponProblem`], members-only coupons for signed-in customers only.
 /// Errors: `NOT_FOUND` (cart), `COUPON_INVALID`.
 pub async fn apply_coupon(
     pool: &PgPool,
@@ -481,14 +485,14 @@ pub async fn apply_coupon(
     let mut conn = pool.acquire().await?;
     let now = Utc::now();
     let cart = view(&mut conn, token, shipping, false, now).await?;
-    let c = sqlx::query!(
+    let terms = sqlx::query_scalar!(
         r#"SELECT json_build_object('code', code, 'kind', kind, 'value', value, 'max_discount', max_discount,
-                  'min_subtotal', min_subtotal, 'starts_at', starts_at, 'ends_at', ends_at, 'active', active)
-                  AS "terms!: Json<CouponTerms>",
-                  usage_limit IS NOT NULL AND used_count >= usage_limit AS "used_up!",
-                  per_customer_limit IS NOT NULL AND $2::uuid IS NOT NULL AND per_customer_limit <=
-                      (SELECT count(*) FROM coupon_redemptions r WHERE r.coupon_id = coupons.id AND r.customer_id = $2)
-                      AS "customer_used_up!"
+                  'min_subtotal', min_subtotal, 'starts_at', starts_at, 'ends_at', ends_at, 'active', active,
+                  'login_required', members_only AND $2::uuid IS NULL,
+                  'used_up', usage_limit IS NOT NULL AND used_count >= usage_limit,
+                  'customer_used_up', per_customer_limit IS NOT NULL AND $2::uuid IS NOT NULL AND per_customer_limit <=
+                      (SELECT count(*) FROM coupon_redemptions r WHERE r.coupon_id = coupons.id AND r.customer_id = $2))
+                  AS "terms!: Json<CouponTerms>"
              FROM coupons WHERE code = $1"#,
         code,
         customer.or(cart.customer_id).map(|c| c.0),
@@ -496,13 +500,7 @@ pub async fn apply_coupon(
     .fetch_optional(&mut *conn)
     .await?
     .ok_or(Error::CouponInvalid(CouponProblem::Unknown))?;
-    pricing::coupon_discount(&c.terms.0, cart.priced.subtotal, now).map_err(Error::CouponInvalid)?;
-    if c.used_up {
-        return Err(Error::CouponInvalid(CouponProblem::UsedUp));
-    }
-    if c.customer_used_up {
-        return Err(Error::CouponInvalid(CouponProblem::PerCustomerLimit));
-    }
+    pricing::coupon_discount(&terms.0, cart.priced.subtotal, now).map_err(Error::CouponInvalid)?;
     sqlx::query!(
         "UPDATE carts SET coupon_code = $2, updated_at = now() WHERE token = $1",
         token,

@@ -101,6 +101,8 @@ pub struct Variant {
     pub on_hand: i32,
     /// Units promised to placed orders, not yet shipped.
     pub allocated: i32,
+    /// At most this many units available reads as [`StockStatus::LowStock`] (품절 임박).
+    pub low_stock_threshold: i32,
 }
 
 impl Variant {
@@ -108,6 +110,76 @@ impl Variant {
     pub fn quantity_available(&self) -> i32 {
         (self.on_hand - self.allocated).max(0)
     }
+
+    /// What a storefront may say about its stock without the exact number.
+    pub fn stock_status(&self) -> StockStatus {
+        StockStatus::of(self.quantity_available(), self.low_stock_threshold)
+    }
+}
+
+/// Public stock: what a storefront shows instead of (or beside) the exact number.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum StockStatus {
+    /// More than the variant's low-stock threshold available.
+    InStock,
+    /// 1 ≤ available ≤ the threshold (품절 임박).
+    LowStock,
+    /// Nothing available (품절).
+    SoldOut,
+}
+
+impl StockStatus {
+    /// The status of `available` units against a low-stock `threshold`.
+    pub fn of(available: i32, threshold: i32) -> StockStatus {
+        match available {
+            ..=0 => StockStatus::SoldOut,
+            a if a <= threshold => StockStatus::LowStock,
+            _ => StockStatus::InStock,
+        }
+    }
+}
+
+/// One option of a product and its values, e.g. 맛: 초코, 바닐라.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ProductOption {
+    /// The option, e.g. `맛`.
+    pub name: String,
+    /// Its values in the order of the variants that carry them, each once.
+    pub values: Vec<String>,
+}
+
+/// A product's options, from its variants in display order: options in the order the
+/// variants list them (the product's option order), values in variant order, each once.
+pub fn product_options(variants: &[Variant]) -> Vec<ProductOption> {
+    let mut out: Vec<ProductOption> = Vec::new();
+    for o in variants.iter().flat_map(|v| v.options.0.iter()) {
+        let i = match out.iter().position(|p| p.name == o.name) {
+            Some(i) => i,
+            None => {
+                out.push(ProductOption {
+                    name: o.name.clone(),
+                    values: Vec::new(),
+                });
+                out.len() - 1
+            }
+        };
+        if !out[i].values.contains(&o.value) {
+            out[i].values.push(o.value.clone());
+        }
+    }
+    out
+}
+
+/// The variant whose options are exactly `selected` (every option named once, in any
+/// order), or `None`: a partial or unknown selection matches nothing.
+pub fn variant_by_options<'a>(variants: &'a [Variant], selected: &[OptionValue]) -> Option<&'a Variant> {
+    variants.iter().find(|v| {
+        v.options.0.len() == selected.len()
+            && v.options.0.iter().all(|o| {
+                let mut same_name = selected.iter().filter(|s| s.name == o.name);
+                same_name.next().is_some_and(|s| s.value == o.value) && same_name.next().is_none()
+            })
+    })
 }
 
 /// Which products a listing shows.
@@ -198,6 +270,7 @@ struct VariantJson {
     compare_at_price: Option<Won>,
     on_hand: i32,
     allocated: i32,
+    low_stock_threshold: i32,
 }
 
 impl From<VariantJson> for Variant {
@@ -212,6 +285,7 @@ impl From<VariantJson> for Variant {
             compare_at_price: v.compare_at_price,
             on_hand: v.on_hand,
             allocated: v.allocated,
+            low_stock_threshold: v.low_stock_threshold,
         }
     }
 }
@@ -304,8 +378,8 @@ const PRODUCT_COLUMNS: &str = "p.id, p.slug, p.name, p.description, p.category_i
 /// A product's variants as one JSON array (the detail queries spell it out alike).
 const VARIANTS_JSON: &str = "(SELECT COALESCE(json_agg(json_build_object('id', v.id, 'product_id', v.product_id, \
      'sku', v.sku, 'name', v.name, 'options', v.options, 'price', v.price, \
-     'compare_at_price', v.compare_at_price, 'on_hand', v.on_hand, 'allocated', v.allocated) \
-     ORDER BY v.position, v.sku), '[]') FROM variants v WHERE v.product_id = p.id)";
+     'compare_at_price', v.compare_at_price, 'on_hand', v.on_hand, 'allocated', v.allocated, \
+     'low_stock_threshold', v.low_stock_threshold) ORDER BY v.position, v.sku), '[]') FROM variants v WHERE v.product_id = p.id)";
 
 /// Appends the WHERE clause of a storefront listing (published products matching `filter`).
 fn push_filter(q: &mut QueryBuilder<Postgres>, filter: &ProductFilter, terms: Vec<String>) {
@@ -453,6 +527,25 @@ pub enum ProductKey {
     Id(ProductId),
 }
 
+impl ProductKey {
+    /// The key from a `slug` or an opaque `id`, exactly one of them.
+    /// Errors: `INVALID_INPUT` (both or neither), `INVALID_ID`.
+    pub fn parse(slug: Option<String>, id: Option<&str>) -> Result<ProductKey, Error> {
+        match (slug, id) {
+            (Some(slug), None) => Ok(ProductKey::Slug(slug)),
+            (None, Some(id)) => id.parse::<ProductId>().map(ProductKey::Id),
+            (Some(_), Some(_)) => Err(Error::Invalid {
+                field: "id",
+                reason: "give slug or id, not both".into(),
+            }),
+            (None, None) => Err(Error::Invalid {
+                field: "slug",
+                reason: "give slug or id".into(),
+            }),
+        }
+    }
+}
+
 /// A published product with its variants, in one statement; `None` if there is none.
 pub async fn product(conn: &mut PgConnection, key: &ProductKey) -> Result<Option<ProductView>, Error> {
     product_any(conn, key, false).await
@@ -478,8 +571,8 @@ pub async fn product_any(
                   AS "images!: Json<Vec<Image>>",
                   (SELECT COALESCE(json_agg(json_build_object('id', v.id, 'product_id', v.product_id,
                      'sku', v.sku, 'name', v.name, 'options', v.options, 'price', v.price,
-                     'compare_at_price', v.compare_at_price, 'on_hand', v.on_hand, 'allocated', v.allocated)
-                     ORDER BY v.position, v.sku), '[]') FROM variants v WHERE v.product_id = p.id)
+                     'compare_at_price', v.compare_at_price, 'on_hand', v.on_hand, 'allocated', v.allocated,
+                     'low_stock_threshold', v.low_stock_threshold) ORDER BY v.position, v.sku), '[]') FROM variants v WHERE v.product_id = p.id)
                   AS "variants!: Json<Vec<VariantJson>>"
              FROM products p
             WHERE ($3 OR p.published) AND (p.slug = $1 OR p.id = $2)"#,
@@ -535,7 +628,7 @@ pub async fn variants_of(conn: &mut PgConnection, products: &[ProductId]) -> Res
         Variant,
         r#"SELECT id AS "id: VariantId", product_id AS "product_id: ProductId", sku, name,
                   options AS "options: Json<Vec<OptionValue>>", price AS "price: Won",
-                  compare_at_price AS "compare_at_price: Won", on_hand, allocated
+                  compare_at_price AS "compare_at_price: Won", on_hand, allocated, low_stock_threshold
              FROM variants WHERE product_id = ANY($1)
             ORDER BY product_id, position, sku"#,
         &ids
@@ -552,7 +645,7 @@ pub async fn variants_by_ids(conn: &mut PgConnection, ids: &[VariantId]) -> Resu
         Variant,
         r#"SELECT id AS "id: VariantId", product_id AS "product_id: ProductId", sku, name,
                   options AS "options: Json<Vec<OptionValue>>", price AS "price: Won",
-                  compare_at_price AS "compare_at_price: Won", on_hand, allocated
+                  compare_at_price AS "compare_at_price: Won", on_hand, allocated, low_stock_threshold
              FROM variants WHERE id = ANY($1)"#,
         &ids
     )

@@ -244,6 +244,8 @@ pub enum CouponProblem {
     UsedUp,
     /// This customer has used it as often as allowed.
     PerCustomerLimit,
+    /// A members-only coupon on a guest's cart: signing in makes it apply.
+    LoginRequired,
 }
 
 impl fmt::Display for CouponProblem {
@@ -256,6 +258,7 @@ impl fmt::Display for CouponProblem {
             CouponProblem::MinSubtotal(min) => write!(f, "needs a products subtotal of at least {min}"),
             CouponProblem::UsedUp => f.write_str("the coupon has been used up"),
             CouponProblem::PerCustomerLimit => f.write_str("you have already used this coupon"),
+            CouponProblem::LoginRequired => f.write_str("sign in to use this coupon"),
         }
     }
 }
@@ -270,6 +273,7 @@ impl CouponProblem {
             CouponProblem::MinSubtotal(min) => format!("상품 금액 {min} 이상 구매 시 사용할 수 있습니다"),
             CouponProblem::UsedUp => "선착순 수량이 모두 소진되었습니다".into(),
             CouponProblem::PerCustomerLimit => "이미 사용한 쿠폰입니다".into(),
+            CouponProblem::LoginRequired => "회원 전용 쿠폰입니다. 로그인 후 사용해 주세요".into(),
         }
     }
 }

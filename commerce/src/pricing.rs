@@ -33,6 +33,9 @@ pub struct LineInput {
     pub price: Won,
     /// The price when the customer added it.
     pub seen_price: Won,
+    /// The "was" price shown struck through, if any.
+    #[serde(default)]
+    pub compare_at_price: Option<Won>,
     /// Units that can be bought now.
     pub available: i32,
     /// VAT-exempt product.
@@ -41,11 +44,17 @@ pub struct LineInput {
     pub published: bool,
 }
 
-/// A coupon's terms.
-#[derive(Clone, Debug, Deserialize)]
+/// A coupon's terms, and what the cart's statement found about its uses.
+#[derive(Clone, Debug, Default, Deserialize)]
 pub struct CouponTerms {
     /// Its code.
     pub code: String,
+    /// Display name, e.g. `첫 구매 10%`.
+    #[serde(default)]
+    pub name: String,
+    /// A line shown under the name; empty when none.
+    #[serde(default)]
+    pub description: String,
     /// `FIXED` (won) or `PERCENT`.
     pub kind: String,
     /// Won or percent.
@@ -60,6 +69,18 @@ pub struct CouponTerms {
     pub ends_at: Option<DateTime<Utc>>,
     /// Switched on.
     pub active: bool,
+    /// Deleted since it was applied to the cart.
+    #[serde(default)]
+    pub deleted: bool,
+    /// Members only and the cart is a guest's.
+    #[serde(default)]
+    pub login_required: bool,
+    /// Its total usage limit is reached.
+    #[serde(default)]
+    pub used_up: bool,
+    /// The cart's customer has used it as often as allowed.
+    #[serde(default)]
+    pub customer_used_up: bool,
 }
 
 /// A gift-with-purchase rule with its gift's stock.
@@ -67,6 +88,9 @@ pub struct CouponTerms {
 pub struct GiftRule {
     /// Rule id (opaque), which is also the gift line's id.
     pub id: String,
+    /// Its name, e.g. `5만원 이상 구매 사은품`.
+    #[serde(default)]
+    pub name: String,
     /// Minimum products subtotal, if any.
     pub min_subtotal: Option<i64>,
     /// A product the cart must contain, if any.
@@ -80,12 +104,37 @@ pub struct GiftRule {
 /// A problem worth showing next to the cart, not blocking it.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Warning {
-    /// `LOW_STOCK`, `OUT_OF_STOCK`, `PRICE_CHANGED`, `GIFT_UNAVAILABLE`, `COUPON_NOT_APPLICABLE`, `UNAVAILABLE`.
+    /// `LOW_STOCK`, `OUT_OF_STOCK`, `PRICE_CHANGED`, `GIFT_UNAVAILABLE`, `UNAVAILABLE`, or for
+    /// the applied coupon (see [`coupon_warning_code`]) `COUPON_NOT_FOUND`, `COUPON_EXPIRED`,
+    /// `COUPON_MINIMUM_NOT_MET`, `COUPON_USED_UP`, `COUPON_LOGIN_REQUIRED`, `COUPON_NOT_APPLICABLE`.
     pub code: &'static str,
     /// The line it is about.
     pub line_id: Option<String>,
     /// English detail; the edge translates by code.
     pub detail: String,
+    /// For `COUPON_MINIMUM_NOT_MET`: the won still to add to the products subtotal.
+    pub amount: Option<Won>,
+}
+
+/// The warning code of a coupon that gives no discount: the reason a shopper can act on.
+pub fn coupon_warning_code(p: CouponProblem) -> &'static str {
+    match p {
+        CouponProblem::Unknown => "COUPON_NOT_FOUND",
+        CouponProblem::Expired => "COUPON_EXPIRED",
+        CouponProblem::MinSubtotal(_) => "COUPON_MINIMUM_NOT_MET",
+        CouponProblem::UsedUp | CouponProblem::PerCustomerLimit => "COUPON_USED_UP",
+        CouponProblem::LoginRequired => "COUPON_LOGIN_REQUIRED",
+        CouponProblem::Inactive | CouponProblem::NotStarted => "COUPON_NOT_APPLICABLE",
+    }
+}
+
+/// A gift the cart gets by adding to its products subtotal.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct GiftProgress {
+    /// The rule's name.
+    pub rule_name: String,
+    /// Won still to add.
+    pub remaining: Won,
 }
 
 /// A priced line.
@@ -110,8 +159,12 @@ pub struct Priced {
     pub subtotal: Won,
     /// Coupon discount.
     pub discount: Won,
-    /// Shipping fee, remote-area fee included.
+    /// Shipping fee: `shipping_base_fee + remote_area_fee`.
     pub shipping_fee: Won,
+    /// The flat fee (₩0 from the free-shipping threshold, or for an empty cart).
+    pub shipping_base_fee: Won,
+    /// The Jeju / island fee of the zonecode, charged even when shipping is free.
+    pub remote_area_fee: Won,
     /// What is charged: subtotal − discount + shipping.
     pub total: Won,
     /// How much more until shipping is free (₩0 once it is).
@@ -124,6 +177,11 @@ pub struct Priced {
     pub warnings: Vec<Warning>,
     /// Why the applied coupon gives no discount, if it doesn't.
     pub coupon_problem: Option<CouponProblem>,
+    /// The applied coupon, when it applies (its discount is `discount`).
+    pub coupon: Option<CouponTerms>,
+    /// Gift rules whose only unmet condition is the minimum subtotal (gift in stock), in
+    /// rule order.
+    pub gift_progress: Vec<GiftProgress>,
 }
 
 /// What to price.
@@ -148,8 +206,12 @@ fn won(x: i64) -> Won {
     Won::new(x).unwrap_or(Won::ZERO)
 }
 
-/// The discount a coupon gives on `subtotal`, or why it gives none.
+/// The discount a coupon gives on `subtotal`, or why it gives none; the minimum subtotal
+/// is checked last, so it is reported only when adding products would make it apply.
 pub fn coupon_discount(c: &CouponTerms, subtotal: Won, now: DateTime<Utc>) -> Result<Won, CouponProblem> {
+    if c.deleted {
+        return Err(CouponProblem::Unknown);
+    }
     if !c.active {
         return Err(CouponProblem::Inactive);
     }
@@ -158,6 +220,15 @@ pub fn coupon_discount(c: &CouponTerms, subtotal: Won, now: DateTime<Utc>) -> Re
     }
     if c.ends_at.is_some_and(|e| now >= e) {
         return Err(CouponProblem::Expired);
+    }
+    if c.login_required {
+        return Err(CouponProblem::LoginRequired);
+    }
+    if c.used_up {
+        return Err(CouponProblem::UsedUp);
+    }
+    if c.customer_used_up {
+        return Err(CouponProblem::PerCustomerLimit);
     }
     if subtotal.get() < c.min_subtotal {
         return Err(CouponProblem::MinSubtotal(won(c.min_subtotal)));
@@ -175,14 +246,21 @@ pub fn coupon_discount(c: &CouponTerms, subtotal: Won, now: DateTime<Utc>) -> Re
 
 /// The shipping fee for a products subtotal and destination.
 pub fn shipping_fee(s: &ShippingSettings, subtotal: Won, zonecode: Option<&Zonecode>) -> Won {
+    let (base, remote) = shipping_fees(s, subtotal, zonecode);
+    won(base.get().saturating_add(remote.get()))
+}
+
+/// The shipping fee's two parts: the flat fee (₩0 from `free_over`) and the remote-area fee
+/// of the zonecode (charged even when shipping is free); both ₩0 for an empty cart.
+pub fn shipping_fees(s: &ShippingSettings, subtotal: Won, zonecode: Option<&Zonecode>) -> (Won, Won) {
     if subtotal == Won::ZERO {
-        return Won::ZERO;
+        return (Won::ZERO, Won::ZERO);
     }
     let base = if subtotal.get() >= s.free_over { 0 } else { s.flat_fee };
     let extra = zonecode
         .and_then(|z| s.remote_areas.iter().find(|a| (a.from..=a.to).contains(&z.number())))
         .map_or(0, |a| a.fee);
-    won(base.saturating_add(extra))
+    (won(base), won(extra))
 }
 
 /// Prices a cart: what the customer sees and what checkout charges.
@@ -198,6 +276,7 @@ pub fn price(input: PricingInput<'_>) -> Result<Priced, Error> {
                 code: "UNAVAILABLE",
                 line_id: Some(l.line_id.clone()),
                 detail: l.sku.clone(),
+                amount: None,
             });
         } else if l.available < l.quantity {
             let code = if l.available == 0 { "OUT_OF_STOCK" } else { "LOW_STOCK" };
@@ -205,6 +284,7 @@ pub fn price(input: PricingInput<'_>) -> Result<Priced, Error> {
                 code,
                 line_id: Some(l.line_id.clone()),
                 detail: format!("{} available", l.available.max(0)),
+                amount: None,
             });
         }
         if l.price != l.seen_price {
@@ -212,6 +292,7 @@ pub fn price(input: PricingInput<'_>) -> Result<Priced, Error> {
                 code: "PRICE_CHANGED",
                 line_id: Some(l.line_id.clone()),
                 detail: format!("{} → {}", l.seen_price, l.price),
+                amount: None,
             });
         }
         let total = l.price.checked_mul(i64::from(l.quantity)).ok_or(overflow())?;
@@ -227,28 +308,40 @@ pub fn price(input: PricingInput<'_>) -> Result<Priced, Error> {
         });
     }
 
-    let (discount, coupon_problem) = match &input.coupon {
-        None => (Won::ZERO, None),
-        Some(c) => match coupon_discount(c, subtotal, input.now) {
-            Ok(d) => (d, None),
+    let (discount, coupon_problem, coupon) = match input.coupon {
+        None => (Won::ZERO, None, None),
+        Some(c) => match coupon_discount(&c, subtotal, input.now) {
+            Ok(d) => (d, None, Some(c)),
             Err(p) => {
                 warnings.push(Warning {
-                    code: "COUPON_NOT_APPLICABLE",
+                    code: coupon_warning_code(p),
                     line_id: None,
                     detail: p.to_string(),
+                    amount: match p {
+                        CouponProblem::MinSubtotal(min) => min.checked_sub(subtotal),
+                        _ => None,
+                    },
                 });
-                (Won::ZERO, Some(p))
+                (Won::ZERO, Some(p), None)
             }
         },
     };
 
+    let mut gift_progress = Vec::new();
     for rule in input.gift_rules {
-        let holds = rule.channel.as_deref().is_none_or(|c| c == input.channel)
-            && rule.min_subtotal.is_none_or(|m| subtotal.get() >= m)
+        let others_hold = rule.channel.as_deref().is_none_or(|c| c == input.channel)
             && rule
                 .required_product_id
-                .is_none_or(|p| lines.iter().any(|l| !l.is_gift && l.line.product_id == p))
-            && !lines.is_empty();
+                .is_none_or(|p| lines.iter().any(|l| !l.is_gift && l.line.product_id == p));
+        let gift_in_stock = rule.gift.published && rule.gift.available >= rule.gift.quantity;
+        let missing = rule.min_subtotal.map_or(0, |m| m - subtotal.get());
+        if others_hold && missing > 0 && gift_in_stock {
+            gift_progress.push(GiftProgress {
+                rule_name: rule.name.clone(),
+                remaining: won(missing),
+            });
+        }
+        let holds = others_hold && missing <= 0 && !lines.is_empty();
         if !holds {
             continue;
         }
@@ -259,6 +352,7 @@ pub fn price(input: PricingInput<'_>) -> Result<Priced, Error> {
                 code: "GIFT_UNAVAILABLE",
                 line_id: Some(gift.line_id.clone()),
                 detail: gift.sku.clone(),
+                amount: None,
             });
             continue;
         }
@@ -270,7 +364,8 @@ pub fn price(input: PricingInput<'_>) -> Result<Priced, Error> {
         });
     }
 
-    let shipping_fee = shipping_fee(input.shipping, subtotal, input.zonecode);
+    let (shipping_base_fee, remote_area_fee) = shipping_fees(input.shipping, subtotal, input.zonecode);
+    let shipping_fee = shipping_base_fee.checked_add(remote_area_fee).ok_or(overflow())?;
     let free_shipping_remaining = if subtotal == Won::ZERO {
         won(input.shipping.free_over)
     } else {
@@ -293,12 +388,16 @@ pub fn price(input: PricingInput<'_>) -> Result<Priced, Error> {
         subtotal,
         discount,
         shipping_fee,
+        shipping_base_fee,
+        remote_area_fee,
         total,
         free_shipping_remaining,
         tax_free,
         vat,
         warnings,
         coupon_problem,
+        coupon,
+        gift_progress,
     })
 }
 
@@ -339,6 +438,7 @@ mod tests {
             quantity: qty,
             price: won(price),
             seen_price: won(price),
+            compare_at_price: None,
             available: 100,
             tax_free,
             published: true,
@@ -370,6 +470,7 @@ mod tests {
             starts_at: None,
             ends_at: None,
             active: true,
+            ..CouponTerms::default()
         }
     }
 
@@ -431,6 +532,7 @@ mod tests {
         gift.available = available;
         GiftRule {
             id: "gft_1".into(),
+            name: "사은품".into(),
             min_subtotal: min,
             required_product_id: product,
             channel: channel.map(Into::into),

@@ -32,6 +32,8 @@ pub struct Settings {
     pub http: HttpSettings,
     /// Rate limits of the operations that invite guessing.
     pub rate_limits: RateLimitSettings,
+    /// What the storefront API shows.
+    pub storefront: StorefrontSettings,
     /// Demo mode (`jangteo serve --demo`): the built-in demo secrets may be used. Never read
     /// from files or the environment: only the command line turns it on.
     #[serde(skip)]
@@ -43,6 +45,22 @@ impl Settings {
     /// demo one, outside demo mode (their money would go nowhere).
     pub fn bank_transfer_available(&self) -> bool {
         self.demo || !self.bank_transfer.uses_demo_account()
+    }
+}
+
+/// What the storefront API shows.
+#[derive(Clone, Debug, Deserialize, Serialize)]
+pub struct StorefrontSettings {
+    /// Show the exact `quantityAvailable` of variants and cart lines; when off it is null
+    /// and shoppers see `stockStatus` only. Demo mode shows it whatever this says (see
+    /// [`Settings::shows_exact_stock`]). Staff always see the number.
+    pub show_exact_stock: bool,
+}
+
+impl Settings {
+    /// Whether the storefront shows exact stock: `storefront.show_exact_stock`, or demo mode.
+    pub fn shows_exact_stock(&self) -> bool {
+        self.storefront.show_exact_stock || self.demo
     }
 }
 
@@ -389,7 +407,10 @@ mod tests {
         assert!(s.staff.uses_demo_key() && s.bank_transfer.uses_demo_account());
         assert!(s.shop.business.uses_demo_details());
         assert!(!s.demo && !s.bank_transfer_available());
+        assert!(!s.shows_exact_stock(), "exact stock is private outside the demo");
         assert!(Settings { demo: true, ..s }.bank_transfer_available());
+        let demo = Settings { demo: true, ..Settings::defaults() };
+        assert!(demo.shows_exact_stock());
     }
 
     #[test]

@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use async_graphql::{Context, ID, InputObject, Object, Result, SimpleObject};
+use async_graphql::{Context, Enum, ID, InputObject, Object, Result, SimpleObject};
 use chrono::{DateTime, FixedOffset, Utc};
 use commerce::{
     Error, Settings,
@@ -13,7 +13,7 @@ use commerce::{
 use sqlx::PgPool;
 
 use super::{
-    catalog::{Variant, seoul, variant_by_id},
+    catalog::{Variant, seoul, shows_exact_stock, variant_by_id},
     payload::{UserError, split},
     session,
 };
@@ -72,15 +72,68 @@ pub struct CartLine(commerce::pricing::PricedLine);
 /// Something to show beside the cart.
 #[derive(SimpleObject)]
 pub struct CartWarning {
-    /// `LOW_STOCK`, `OUT_OF_STOCK`, `PRICE_CHANGED`, `GIFT_UNAVAILABLE`, `COUPON_NOT_APPLICABLE`, `UNAVAILABLE`.
-    code: &'static str,
+    /// What it is about.
+    code: CartWarningCode,
     /// The line it is about.
     line_id: Option<ID>,
+    /// For `COUPON_MINIMUM_NOT_MET`: the won still to add to the products subtotal; null
+    /// otherwise.
+    amount: Option<Won>,
     /// For people.
     message: String,
 }
 
-fn warning_message(code: &str, detail: &str, lang: commerce::Lang) -> String {
+/// Why a warning is shown beside the cart. None blocks the cart; checkout refuses what the
+/// line warnings and the coupon warnings describe.
+#[derive(Enum, Copy, Clone, Eq, PartialEq, Debug)]
+pub enum CartWarningCode {
+    /// Fewer units available than the line holds (`quantityAvailable` says how many).
+    LowStock,
+    /// Nothing of the line's variant is available.
+    OutOfStock,
+    /// The price changed since the line was added; checkout asks once to confirm it.
+    PriceChanged,
+    /// A gift the cart qualifies for is out of stock: left out, the order goes ahead.
+    GiftUnavailable,
+    /// The line's product is no longer sold.
+    Unavailable,
+    /// The applied coupon is switched off or its period has not started.
+    CouponNotApplicable,
+    /// The applied coupon no longer exists.
+    CouponNotFound,
+    /// The applied coupon's period has ended.
+    CouponExpired,
+    /// The products subtotal is below the coupon's minimum; `amount` is what is missing.
+    CouponMinimumNotMet,
+    /// The coupon has no uses left: all of them, or this customer's.
+    CouponUsedUp,
+    /// A members-only coupon on a guest's cart: it applies once the customer signs in.
+    CouponLoginRequired,
+}
+
+impl CartWarningCode {
+    /// The code of a commerce warning (`pricing::Warning::code`).
+    fn from_commerce(code: &str) -> Option<CartWarningCode> {
+        Some(match code {
+            "LOW_STOCK" => Self::LowStock,
+            "OUT_OF_STOCK" => Self::OutOfStock,
+            "PRICE_CHANGED" => Self::PriceChanged,
+            "GIFT_UNAVAILABLE" => Self::GiftUnavailable,
+            "UNAVAILABLE" => Self::Unavailable,
+            "COUPON_NOT_APPLICABLE" => Self::CouponNotApplicable,
+            "COUPON_NOT_FOUND" => Self::CouponNotFound,
+            "COUPON_EXPIRED" => Self::CouponExpired,
+            "COUPON_MINIMUM_NOT_MET" => Self::CouponMinimumNotMet,
+            "COUPON_USED_UP" => Self::CouponUsedUp,
+            "COUPON_LOGIN_REQUIRED" => Self::CouponLoginRequired,
+            _ => return None,
+        })
+    }
+}
+
+fn warning_message(w: &commerce::pricing::Warning, lang: commerce::Lang) -> String {
+    let (code, detail) = (w.code, w.detail.as_str());
+    let amount = w.amount.unwrap_or_default();
     match (lang, code) {
         (commerce::Lang::En, _) => format!("{}: {detail}", code.to_lowercase().replace('_', " ")),
         (_, "LOW_STOCK") => format!("재고가 부족합니다 ({detail})"),
@@ -88,9 +141,36 @@ fn warning_message(code: &str, detail: &str, lang: commerce::Lang) -> String {
         (_, "PRICE_CHANGED") => format!("가격이 변경되었습니다 ({detail})"),
         (_, "GIFT_UNAVAILABLE") => "사은품 재고가 소진되어 이번 주문에는 제외됩니다".into(),
         (_, "COUPON_NOT_APPLICABLE") => format!("쿠폰을 적용할 수 없습니다: {detail}"),
+        (_, "COUPON_NOT_FOUND") => "없는 쿠폰입니다".into(),
+        (_, "COUPON_EXPIRED") => "사용 기간이 지난 쿠폰입니다".into(),
+        (_, "COUPON_MINIMUM_NOT_MET") => format!("{amount} 더 담으면 쿠폰을 사용할 수 있습니다"),
+        (_, "COUPON_USED_UP") => "사용할 수 있는 횟수가 남지 않은 쿠폰입니다".into(),
+        (_, "COUPON_LOGIN_REQUIRED") => "회원 전용 쿠폰입니다. 로그인하면 적용됩니다".into(),
         (_, "UNAVAILABLE") => "판매가 중지된 상품입니다".into(),
         (_, _) => detail.to_owned(),
     }
+}
+
+/// The coupon applied to a cart, when it applies.
+#[derive(SimpleObject)]
+pub struct AppliedCoupon {
+    /// What the customer typed, upper-case.
+    code: String,
+    /// Its name, e.g. `첫 구매 10%`.
+    name: String,
+    /// A line shown under the name; null when the shop gave none.
+    description: Option<String>,
+    /// What it takes off the products subtotal now.
+    discount: Won,
+}
+
+/// A gift the cart gets by adding to it ("₩12,000 more for a free shaker").
+#[derive(SimpleObject)]
+pub struct GiftProgress {
+    /// The gift rule's name.
+    rule_name: String,
+    /// Won still to add to the products subtotal.
+    remaining: Won,
 }
 
 #[Object]
@@ -111,9 +191,41 @@ impl Cart {
     async fn discount(&self) -> Won {
         self.0.priced.discount.into()
     }
-    /// Shipping fee, won (remote-area fee once the zonecode is known).
+    /// Shipping fee: `shippingBaseFee + remoteAreaFee`.
     async fn shipping_fee(&self) -> Won {
         self.0.priced.shipping_fee.into()
+    }
+    /// The flat shipping fee: ₩0 from the free-shipping threshold.
+    async fn shipping_base_fee(&self) -> Won {
+        self.0.priced.shipping_base_fee.into()
+    }
+    /// The Jeju / island fee of the cart's zonecode (₩0 until it is set), charged even when
+    /// shipping is free.
+    async fn remote_area_fee(&self) -> Won {
+        self.0.priced.remote_area_fee.into()
+    }
+    /// The coupon applied, with its discount now; null when none is applied or it does not
+    /// apply (a `COUPON_*` warning says why).
+    async fn coupon(&self) -> Option<AppliedCoupon> {
+        self.0.priced.coupon.as_ref().map(|c| AppliedCoupon {
+            code: c.code.clone(),
+            name: c.name.clone(),
+            description: Some(c.description.clone()).filter(|d| !d.trim().is_empty()),
+            discount: self.0.priced.discount.into(),
+        })
+    }
+    /// Gifts the cart gets by adding to it: active gift rules whose minimum subtotal is not
+    /// met yet (and whose other conditions are), with the won still to add.
+    async fn gift_progress(&self) -> Vec<GiftProgress> {
+        self.0
+            .priced
+            .gift_progress
+            .iter()
+            .map(|g| GiftProgress {
+                rule_name: g.rule_name.clone(),
+                remaining: g.remaining.into(),
+            })
+            .collect()
     }
     /// What checkout charges, won.
     async fn total(&self) -> Won {
@@ -124,20 +236,26 @@ impl Cart {
         self.0.priced.free_shipping_remaining.into()
     }
     /// Things to show beside the cart.
-    async fn warnings(&self, ctx: &Context<'_>) -> Vec<CartWarning> {
+    async fn warnings(&self, ctx: &Context<'_>) -> Result<Vec<CartWarning>> {
         let lang = lang(ctx);
         self.0
             .priced
             .warnings
             .iter()
-            .map(|w| CartWarning {
-                code: w.code,
-                line_id: w.line_id.clone().map(ID),
-                message: warning_message(w.code, &w.detail, lang),
+            .map(|w| {
+                // A code commerce has and this enum lacks is a bug here, not the caller's.
+                let code = CartWarningCode::from_commerce(w.code)
+                    .ok_or_else(|| async_graphql::Error::new(format!("unmapped cart warning {}", w.code)))?;
+                Ok(CartWarning {
+                    code,
+                    line_id: w.line_id.clone().map(ID),
+                    amount: w.amount.map(Won::from),
+                    message: warning_message(w, lang),
+                })
             })
             .collect()
     }
-    /// The coupon applied.
+    /// The coupon code applied, whether it applies or not (see `coupon`).
     async fn coupon_code(&self) -> Option<&str> {
         self.0.coupon_code.as_deref()
     }
@@ -186,6 +304,10 @@ impl CartLine {
     async fn quantity(&self) -> i32 {
         self.0.line.quantity
     }
+    /// The variant's "was" price to show struck through, if any.
+    async fn compare_at_price(&self) -> Option<Won> {
+        self.0.line.compare_at_price.map(Won::from)
+    }
     /// Price per unit now, won (₩0 for gifts).
     async fn unit_price(&self) -> Won {
         self.0.unit_price.into()
@@ -198,9 +320,10 @@ impl CartLine {
     async fn is_gift(&self) -> bool {
         self.0.is_gift
     }
-    /// Units that can be bought now.
-    async fn quantity_available(&self) -> i32 {
-        self.0.line.available.max(0)
+    /// Units that can be bought now: always for staff; on the storefront only when the shop
+    /// shows exact stock (`storefront.show_exact_stock`), else null (see `variant.stockStatus`).
+    async fn quantity_available(&self, ctx: &Context<'_>) -> Option<i32> {
+        shows_exact_stock(ctx).then(|| self.0.line.available.max(0))
     }
 }
 

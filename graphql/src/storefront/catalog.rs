@@ -36,20 +36,12 @@ impl CatalogQuery {
         ProductConnection::load(ctx, filter.map(Into::into).unwrap_or_default(), sort, first, after).await
     }
 
-    /// One published product by `slug` or by `id` (give exactly one). Null, with a
-    /// `NOT_FOUND` error, when there is none.
+    /// One published product by `slug` or by `id`: give exactly one (both or neither is
+    /// `INVALID_INPUT`). Null, with a `NOT_FOUND` error, when there is none.
     async fn product(&self, ctx: &Context<'_>, slug: Option<String>, id: Option<ID>) -> Result<Option<Product>> {
+        let key = ProductKey::parse(slug, id.as_ref().map(|i| i.as_str())).gql(ctx)?;
         let pool = ctx.data::<PgPool>()?;
         let mut conn = pool.acquire().await.gql(ctx)?;
-        let key = match (slug, id) {
-            (Some(slug), None) => Ok(ProductKey::Slug(slug)),
-            (None, Some(id)) => id.parse::<ProductId>().map(ProductKey::Id),
-            _ => Err(commerce::Error::Invalid {
-                field: "slug",
-                reason: "give exactly one of slug and id".into(),
-            }),
-        }
-        .gql(ctx)?;
         match catalog::product(&mut conn, &key).await.gql(ctx)? {
             Some(view) => Ok(Some(Product::new(view))),
             None => Err(to_gql(&commerce::Error::NotFound { what: "product" }, lang(ctx))),
@@ -391,15 +383,36 @@ impl Product {
     }
     /// Images in display order.
     async fn images(&self) -> Vec<Image> {
-        self.p
-            .images
-            .iter()
-            .map(|i| Image {
-                id: ID(i.id.to_string()),
-                url: i.url.clone(),
-                alt: i.alt.clone(),
+        self.p.images.iter().map(Image::from).collect()
+    }
+    /// Its options with their values, in the product's option order (values in variant
+    /// order, each once): what a product page shows as selectors.
+    async fn options(&self, ctx: &Context<'_>) -> Result<Vec<ProductOption>> {
+        let variants = self.variant_list(ctx).await?;
+        Ok(catalog::product_options(&variants)
+            .into_iter()
+            .map(|o| ProductOption {
+                name: o.name,
+                values: o.values,
             })
-            .collect()
+            .collect())
+    }
+    /// The variant with exactly these option values (every option once, in any order);
+    /// null when none matches, e.g. a partial selection.
+    async fn variant_by_selected_options(
+        &self,
+        ctx: &Context<'_>,
+        selected_options: Vec<SelectedOptionInput>,
+    ) -> Result<Option<Variant>> {
+        let selected: Vec<catalog::OptionValue> = selected_options
+            .into_iter()
+            .map(|o| catalog::OptionValue {
+                name: o.name,
+                value: o.value,
+            })
+            .collect();
+        let variants = self.variant_list(ctx).await?;
+        Ok(catalog::variant_by_options(&variants, &selected).cloned().map(Variant))
     }
     /// Its category.
     async fn category(&self, ctx: &Context<'_>) -> Result<Option<Category>> {
@@ -442,8 +455,57 @@ pub struct Image {
     id: ID,
     /// Where the picture is.
     url: String,
-    /// Alternative text.
-    alt: String,
+    /// Alternative text; null when none was given.
+    alt: Option<String>,
+}
+
+impl From<&catalog::Image> for Image {
+    fn from(i: &catalog::Image) -> Image {
+        Image {
+            id: ID(i.id.to_string()),
+            url: i.url.clone(),
+            alt: Some(i.alt.clone()).filter(|a| !a.trim().is_empty()),
+        }
+    }
+}
+
+/// One option of a product with its values, e.g. 맛: 초코, 바닐라.
+#[derive(SimpleObject)]
+pub struct ProductOption {
+    /// The option, e.g. `맛`.
+    name: String,
+    /// Its values, e.g. `["초코", "바닐라"]`, in variant order.
+    values: Vec<String>,
+}
+
+/// One option value to select, e.g. 맛 = 초코.
+#[derive(InputObject)]
+pub struct SelectedOptionInput {
+    /// The option, e.g. `맛`.
+    name: String,
+    /// The value, e.g. `초코`.
+    value: String,
+}
+
+/// What a storefront shows about a variant's stock.
+#[derive(Enum, Copy, Clone, Eq, PartialEq, Debug)]
+#[graphql(remote = "commerce::catalog::StockStatus")]
+pub enum StockStatus {
+    /// More units available than the variant's low-stock threshold.
+    InStock,
+    /// A few left: 1 to the variant's low-stock threshold (품절 임박).
+    LowStock,
+    /// None available (품절).
+    SoldOut,
+}
+
+/// Whether this request may see exact stock: staff always, storefronts when
+/// `storefront.show_exact_stock` is on (or in demo mode).
+pub(crate) fn shows_exact_stock(ctx: &Context<'_>) -> bool {
+    ctx.data_opt::<StaffView>().is_some()
+        || ctx
+            .data_opt::<Arc<commerce::Settings>>()
+            .is_some_and(|s| s.shows_exact_stock())
 }
 
 /// One option value, e.g. 맛 = 초코.
@@ -495,9 +557,29 @@ impl Variant {
     async fn in_stock(&self) -> bool {
         self.0.quantity_available() > 0
     }
-    /// Units that can still be bought.
-    async fn quantity_available(&self) -> i32 {
-        self.0.quantity_available()
+    /// In stock, a few left (from the variant's low-stock threshold), or sold out.
+    async fn stock_status(&self) -> StockStatus {
+        self.0.stock_status().into()
+    }
+    /// Units that can still be bought: always for staff; on the storefront only when the
+    /// shop shows exact stock (`storefront.show_exact_stock`), else null.
+    async fn quantity_available(&self, ctx: &Context<'_>) -> Option<i32> {
+        shows_exact_stock(ctx).then(|| self.0.quantity_available())
+    }
+    /// Its product; null when it was deleted, or unpublished (storefront). Batched.
+    async fn product(&self, ctx: &Context<'_>) -> Result<Option<Product>> {
+        product_by_id(ctx, self.0.product_id).await
+    }
+    /// The picture to show beside it (cart and order lines): its product's first image
+    /// (variants have no images of their own); null when there is none. Batched.
+    async fn image(&self, ctx: &Context<'_>) -> Result<Option<Image>> {
+        let p = ctx
+            .data::<Loaders>()?
+            .product
+            .load_one(self.0.product_id)
+            .await
+            .map_err(|e| to_gql(&e, lang(ctx)))?;
+        Ok(p.and_then(|p| p.images.first().map(Image::from)))
     }
 }
 
