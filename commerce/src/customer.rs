@@ -397,7 +397,11 @@ const MASKED_CUSTOMER_FIELDS: &[&str] = &["email", "name", "mobile", "addresses"
 
 /// The names of the customer fields `by` sees masked (e.g. `mobile`); empty when nothing is.
 pub fn masked_fields(by: crate::staff::Principal) -> &'static [&'static str] {
-    if by.sees_personal_data() { &[] } else { MASKED_CUSTOMER_FIELDS }
+    if by.sees_personal_data() {
+        &[]
+    } else {
+        MASKED_CUSTOMER_FIELDS
+    }
 }
 
 /// Which customers to list. Every given condition must hold.

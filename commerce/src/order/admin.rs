@@ -1,28 +1,44 @@
-//! Orders for staff: listing and search, deposits, cancels, refunds and status changes,
-//! each checked against the staff member's role here in the core and written to the
-//! audit log in the same transaction.
+//! Orders for staff: listing (filters, sorts, keyset cursors) and counts, deposits,
+//! cancels, refunds, status changes and the staff memo, each checked against the staff
+//! member's role here in the core and written to the audit log in the same transaction.
+//! What staff see beyond the customer's view of an order ([`StaffOrder`]) is read here too.
 
+use std::collections::HashMap;
+
+use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
 use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
 use serde_json::json;
-use sqlx::PgPool;
+use sqlx::{PgConnection, PgPool};
 
 use super::{
     Actor, Order, OrderKey, OrderStatus, Transition, cancel_in, confirm_deposit_in, get, get_many, transition,
 };
 use crate::{
     Error, Won,
-    ids::{OrderId, RefundId},
+    catalog::Direction,
+    ids::{CustomerId, OrderId, RefundId},
     pagination::Page,
     staff::{Permission, Principal, audit},
 };
 
-/// Which orders to list.
+/// Which orders to list. Every given condition must hold.
 #[derive(Clone, Debug, Default)]
 pub struct OrderFilter {
     /// Only in this state.
     pub status: Option<OrderStatus>,
-    /// Only from this channel.
+    /// Only in one of these states (an empty list matches nothing).
+    pub statuses: Option<Vec<OrderStatus>>,
+    /// Only from this channel (`PC_WEB`, …).
     pub channel: Option<String>,
+    /// Only paid this way (`BANK_TRANSFER`, …).
+    pub payment_method: Option<String>,
+    /// Only this member's.
+    pub customer: Option<CustomerId>,
+    /// Only orders still awaiting their deposit whose due time is before this.
+    pub deposit_due_before: Option<DateTime<Utc>>,
+    /// Only orders changed at or after this (a sync's high-water mark).
+    pub updated_since: Option<DateTime<Utc>>,
     /// Placed at or after.
     pub from: Option<DateTime<Utc>>,
     /// Placed before.
@@ -33,18 +49,200 @@ pub struct OrderFilter {
     pub search: Option<String>,
 }
 
-/// Orders newest first, a page at a time (cursor: the order id), in two statements (the
-/// page's ids with the count over all pages when `total`, then the orders); `filter.search`
-/// looks at names and phones only for roles that see personal data. Errors: `FORBIDDEN`.
+/// What an order list is sorted by (the id breaks ties).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum OrderSortField {
+    /// When it was placed.
+    #[default]
+    CreatedAt,
+    /// When it last changed.
+    UpdatedAt,
+    /// What it charged.
+    Total,
+}
+
+/// An order list's sort: field and direction.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct OrderSort {
+    /// What to sort by.
+    pub field: OrderSortField,
+    /// Which way.
+    pub direction: Direction,
+}
+
+impl Default for OrderSort {
+    /// Newest first.
+    fn default() -> OrderSort {
+        OrderSort {
+            field: OrderSortField::CreatedAt,
+            direction: Direction::Desc,
+        }
+    }
+}
+
+/// A keyset cursor: the sort it belongs to, the sort key of the last item seen (micros
+/// since the epoch, or won) and its id. Opaque to clients (base64url JSON).
+#[derive(Debug, Serialize, Deserialize)]
+struct Cursor {
+    /// Sort tag, so a cursor of one sort is refused by another.
+    s: String,
+    /// The key.
+    k: i64,
+    /// The id.
+    i: uuid::Uuid,
+}
+
+fn sort_tag(sort: OrderSort) -> String {
+    let f = match sort.field {
+        OrderSortField::CreatedAt => "c",
+        OrderSortField::UpdatedAt => "u",
+        OrderSortField::Total => "t",
+    };
+    let d = match sort.direction {
+        Direction::Asc => "a",
+        Direction::Desc => "d",
+    };
+    format!("{f}{d}")
+}
+
+fn encode_cursor(sort: OrderSort, key: i64, id: OrderId) -> String {
+    let c = Cursor {
+        s: sort_tag(sort),
+        k: key,
+        i: id.0,
+    };
+    URL_SAFE_NO_PAD.encode(serde_json::to_vec(&c).unwrap_or_default())
+}
+
+/// The key and id a cursor points after. `INVALID_CURSOR` when it is not one of ours or
+/// belongs to another sort.
+fn decode_cursor(sort: OrderSort, cursor: &str) -> Result<(i64, uuid::Uuid), Error> {
+    let bytes = URL_SAFE_NO_PAD.decode(cursor).map_err(|_| Error::InvalidCursor)?;
+    let c: Cursor = serde_json::from_slice(&bytes).map_err(|_| Error::InvalidCursor)?;
+    (c.s == sort_tag(sort))
+        .then_some((c.k, c.i))
+        .ok_or(Error::InvalidCursor)
+}
+
+/// One row of a page of ids: the order, its sort keys, and the count when asked for.
+struct PageRow {
+    id: Option<OrderId>,
+    created_at: Option<DateTime<Utc>>,
+    updated_at: Option<DateTime<Utc>>,
+    total: Option<i64>,
+    count: Option<i64>,
+}
+
+/// The parameters of a page of ids, named for [`page_query`].
+struct PageArgs {
+    after: Option<uuid::Uuid>,
+    after_key: i64,
+    status: Option<&'static str>,
+    statuses: Option<Vec<String>>,
+    channel: Option<String>,
+    from: Option<DateTime<Utc>>,
+    to: Option<DateTime<Utc>>,
+    pattern: Option<String>,
+    digits: String,
+    limit: i64,
+    personal: bool,
+    count: bool,
+    payment_method: Option<String>,
+    customer: Option<uuid::Uuid>,
+    due_before: Option<DateTime<Utc>>,
+    updated_since: Option<DateTime<Utc>>,
+}
+
+/// One page of ids in one sort: the filter is written once (`m`, inlined into both uses);
+/// the count runs only when asked for, and the one-row `t` carries it even when the page
+/// is empty. Each sort is its own static statement, so each can use its index.
+macro_rules! page_query {
+    ($conn:expr, $a:ident, $key:tt, $cursor_key:tt, $cmp:tt, $dir:tt) => {
+        sqlx::query!(
+            r#"WITH m AS NOT MATERIALIZED (
+                   SELECT o.id, o.created_at, o.updated_at, o.total FROM orders o
+                    WHERE ($2::text IS NULL OR o.status = $2)
+                      AND ($11::text[] IS NULL OR o.status = ANY($11))
+                      AND ($3::text IS NULL OR o.channel = $3)
+                      AND ($12::text IS NULL OR o.payment_method = $12)
+                      AND ($13::uuid IS NULL OR o.customer_id = $13)
+                      AND ($14::timestamptz IS NULL OR (o.status = 'AWAITING_DEPOSIT' AND o.deposit_due_at < $14))
+                      AND ($15::timestamptz IS NULL OR o.updated_at >= $15)
+                      AND ($4::timestamptz IS NULL OR o.created_at >= $4)
+                      AND ($5::timestamptz IS NULL OR o.created_at < $5)
+                      AND ($6::text IS NULL OR o.number LIKE $6
+                           OR ($9 AND (o.orderer_name LIKE $6 OR o.recipient LIKE $6
+                               OR ($7 <> '' AND (o.phone LIKE '%' || $7 || '%' OR o.recipient_phone LIKE '%' || $7 || '%'))))))
+               SELECT p.id AS "id?: OrderId", p.created_at AS "created_at?", p.updated_at AS "updated_at?",
+                      p.total AS "total?", t.n AS "count"
+                 FROM (SELECT CASE WHEN $10 THEN (SELECT count(*) FROM m) END AS n) t
+                 LEFT JOIN LATERAL (
+                      SELECT m.id, m.created_at, m.updated_at, m.total FROM m
+                       WHERE $1::uuid IS NULL OR (m."#
+                + $key
+                + ", m.id) "
+                + $cmp
+                + " ("
+                + $cursor_key
+                + ", $1) ORDER BY m."
+                + $key
+                + " "
+                + $dir
+                + ", m.id "
+                + $dir
+                + " LIMIT $8) p ON true ORDER BY p."
+                + $key
+                + " "
+                + $dir
+                + ", p.id "
+                + $dir,
+            $a.after,
+            $a.status,
+            $a.channel,
+            $a.from,
+            $a.to,
+            $a.pattern,
+            $a.digits,
+            $a.limit,
+            $a.personal,
+            $a.count,
+            $a.statuses.as_deref(),
+            $a.payment_method,
+            $a.customer,
+            $a.due_before,
+            $a.updated_since,
+            $a.after_key,
+        )
+        .fetch_all(&mut *$conn)
+        .await?
+        .into_iter()
+        .map(|r| PageRow {
+            id: r.id,
+            created_at: r.created_at,
+            updated_at: r.updated_at,
+            total: r.total,
+            count: r.count,
+        })
+        .collect::<Vec<PageRow>>()
+    };
+}
+
+/// Orders a page at a time in `sort` (default newest first; `after`: the cursor of the
+/// last item seen), in three statements whatever the page size (the page's ids with the
+/// count over all pages when `total`, the orders, what staff see beyond them);
+/// `filter.search` looks at names and phones only for roles that see personal data.
+/// Errors: `FORBIDDEN`, `INVALID_CURSOR` (not one of ours, or of another sort).
 pub async fn list(
     pool: &PgPool,
     by: Principal,
     filter: &OrderFilter,
+    sort: OrderSort,
     first: u32,
-    after: Option<OrderId>,
+    after: Option<&str>,
     total: bool,
-) -> Result<Page<Order>, Error> {
+) -> Result<Page<StaffOrder>, Error> {
     by.require(Permission::ReadOrders, "list orders")?;
+    let after = after.map(|c| decode_cursor(sort, c)).transpose()?;
     let search = filter
         .search
         .as_deref()
@@ -54,64 +252,321 @@ pub async fn list(
             let digits: String = s.chars().filter(char::is_ascii_digit).collect();
             (crate::types::contains_pattern(s), digits)
         });
+    let a = PageArgs {
+        after: after.map(|(_, id)| id),
+        after_key: after.map_or(0, |(k, _)| k),
+        status: filter.status.map(OrderStatus::as_str),
+        statuses: filter
+            .statuses
+            .as_ref()
+            .map(|s| s.iter().map(|s| s.as_str().to_owned()).collect()),
+        channel: filter.channel.clone(),
+        from: filter.from,
+        to: filter.to,
+        pattern: search.as_ref().map(|s| s.0.clone()),
+        digits: search.map(|s| s.1).unwrap_or_default(),
+        limit: i64::from(first) + 1,
+        personal: by.sees_personal_data(),
+        count: total,
+        payment_method: filter.payment_method.clone(),
+        customer: filter.customer.map(|c| c.0),
+        due_before: filter.deposit_due_before,
+        updated_since: filter.updated_since,
+    };
     let mut conn = pool.acquire().await?;
-    // The filter is written once (`m`, inlined into both uses); the count runs only when
-    // asked for, and the one-row `t` carries it even when the page is empty.
-    let rows = sqlx::query!(
-        r#"WITH m AS NOT MATERIALIZED (
-               SELECT o.id, o.created_at FROM orders o
-                WHERE ($2::text IS NULL OR o.status = $2)
-                  AND ($3::text IS NULL OR o.channel = $3)
-                  AND ($4::timestamptz IS NULL OR o.created_at >= $4)
-                  AND ($5::timestamptz IS NULL OR o.created_at < $5)
-                  AND ($6::text IS NULL OR o.number LIKE $6
-                       OR ($9 AND (o.orderer_name LIKE $6 OR o.recipient LIKE $6
-                           OR ($7 <> '' AND (o.phone LIKE '%' || $7 || '%' OR o.recipient_phone LIKE '%' || $7 || '%'))))))
-           SELECT p.id AS "id?: OrderId", t.total
-             FROM (SELECT CASE WHEN $10 THEN (SELECT count(*) FROM m) END AS total) t
-             LEFT JOIN LATERAL (
-                  SELECT m.id, m.created_at FROM m
-                   WHERE $1::uuid IS NULL OR (m.created_at, m.id) < (SELECT created_at, id FROM orders WHERE id = $1)
-                   ORDER BY m.created_at DESC, m.id DESC LIMIT $8) p ON true
-            ORDER BY p.created_at DESC, p.id DESC"#,
-        after.map(|a| a.0),
-        filter.status.map(OrderStatus::as_str),
-        filter.channel,
-        filter.from,
-        filter.to,
-        search.as_ref().map(|s| s.0.as_str()),
-        search.as_ref().map_or("", |s| s.1.as_str()),
-        i64::from(first) + 1,
-        by.sees_personal_data(),
-        total,
-    )
-    .fetch_all(&mut *conn)
-    .await?;
-    let count = rows.first().and_then(|r| r.total);
-    let mut ids: Vec<OrderId> = rows.into_iter().filter_map(|r| r.id).collect();
-    let has_next = ids.len() > first as usize;
-    ids.truncate(first as usize);
-    let items = get_many(&mut conn, &ids)
-        .await?
+    let rows = match (sort.field, sort.direction) {
+        (OrderSortField::CreatedAt, Direction::Desc) => page_query!(
+            conn,
+            a,
+            "created_at",
+            "'epoch'::timestamptz + $16::int8 * interval '1 microsecond'",
+            "<",
+            "DESC"
+        ),
+        (OrderSortField::CreatedAt, Direction::Asc) => page_query!(
+            conn,
+            a,
+            "created_at",
+            "'epoch'::timestamptz + $16::int8 * interval '1 microsecond'",
+            ">",
+            "ASC"
+        ),
+        (OrderSortField::UpdatedAt, Direction::Desc) => page_query!(
+            conn,
+            a,
+            "updated_at",
+            "'epoch'::timestamptz + $16::int8 * interval '1 microsecond'",
+            "<",
+            "DESC"
+        ),
+        (OrderSortField::UpdatedAt, Direction::Asc) => page_query!(
+            conn,
+            a,
+            "updated_at",
+            "'epoch'::timestamptz + $16::int8 * interval '1 microsecond'",
+            ">",
+            "ASC"
+        ),
+        (OrderSortField::Total, Direction::Desc) => page_query!(conn, a, "total", "$16::int8", "<", "DESC"),
+        (OrderSortField::Total, Direction::Asc) => page_query!(conn, a, "total", "$16::int8", ">", "ASC"),
+    };
+    let count = rows.first().and_then(|r| r.count);
+    let keyed: Vec<(OrderId, i64)> = rows
         .into_iter()
-        .map(|o| {
-            let cursor = o.id.to_string();
-            (o.seen_by(by), cursor)
+        .filter_map(|r| {
+            let key = match sort.field {
+                OrderSortField::CreatedAt => r.created_at.map(|t| t.timestamp_micros()),
+                OrderSortField::UpdatedAt => r.updated_at.map(|t| t.timestamp_micros()),
+                OrderSortField::Total => r.total,
+            };
+            Some((r.id?, key?))
         })
+        .collect();
+    let page = Page::from_rows(keyed, first, count, |(id, key)| (id, encode_cursor(sort, key, id)));
+    let ids: Vec<OrderId> = page.items.iter().map(|(id, _)| *id).collect();
+    let orders = get_many(&mut conn, &ids).await?;
+    let orders = for_staff(&mut conn, by, orders).await?;
+    let mut by_id: HashMap<OrderId, StaffOrder> = orders.into_iter().map(|o| (o.order.id, o)).collect();
+    let items = page
+        .items
+        .into_iter()
+        .filter_map(|(id, cursor)| Some((by_id.remove(&id)?, cursor)))
         .collect();
     Ok(Page {
         items,
-        has_next,
-        total: count,
+        has_next: page.has_next,
+        total: page.total,
     })
 }
 
+/// The fields of an order masked for roles that don't see personal data, by their API
+/// names: what [`Order::masked`] changes, and the depositor's name.
+const MASKED_ORDER_FIELDS: &[&str] = &[
+    "email",
+    "phone",
+    "ordererName",
+    "shippingAddress",
+    "deliveryNote",
+    "depositorName",
+];
+
+/// The names of the order fields `by` sees masked (e.g. `phone`); empty when nothing is.
+pub fn masked_fields(by: Principal) -> &'static [&'static str] {
+    if by.sees_personal_data() {
+        &[]
+    } else {
+        MASKED_ORDER_FIELDS
+    }
+}
+
+/// An order as staff see it: the order (masked for roles that don't see personal data)
+/// and what only staff read.
+#[derive(Clone, Debug)]
+pub struct StaffOrder {
+    /// The order, as `by` may see it ([`Order::seen_by`]).
+    pub order: Order,
+    /// When it last changed.
+    pub updated_at: DateTime<Utc>,
+    /// 직원 메모: an internal note, never shown to the customer.
+    pub staff_memo: Option<String>,
+    /// 입금자명: the name a bank transfer is expected under (masked like the orderer's).
+    pub depositor_name: Option<String>,
+    /// The names of the fields shown masked to this staff member.
+    pub masked_fields: &'static [&'static str],
+    /// The states this staff member can move the order to now, each by its operation
+    /// (`orderMarkDeposited`, `orderSetStatus`, `shipmentCreate`, `orderCancel`); empty for
+    /// roles that can't change orders.
+    pub allowed_transitions: Vec<OrderStatus>,
+}
+
+/// The transitions staff make (the others are the customer's, a gateway's or a job's).
+const STAFF_TRANSITIONS: &[Transition] = &[
+    Transition::ConfirmDeposit,
+    Transition::Prepare,
+    Transition::Ship,
+    Transition::Deliver,
+    Transition::Complete,
+    Transition::Cancel,
+    Transition::RequestReturn,
+    Transition::AcceptReturn,
+    Transition::RejectReturn,
+];
+
+/// The states `by` can move an order in `status` to (see [`StaffOrder::allowed_transitions`]).
+pub fn allowed_transitions(by: Principal, status: OrderStatus) -> Vec<OrderStatus> {
+    if !by.role.allows(Permission::WriteOrders) {
+        return Vec::new();
+    }
+    let mut out: Vec<OrderStatus> = Vec::new();
+    for t in STAFF_TRANSITIONS {
+        if let Ok(next) = status.apply(*t)
+            && !out.contains(&next)
+        {
+            out.push(next);
+        }
+    }
+    out
+}
+
+/// Orders as `by` sees them, with what only staff read, in one statement.
+async fn for_staff(conn: &mut PgConnection, by: Principal, orders: Vec<Order>) -> Result<Vec<StaffOrder>, Error> {
+    let ids: Vec<uuid::Uuid> = orders.iter().map(|o| o.id.0).collect();
+    let rows = sqlx::query!(
+        r#"SELECT id AS "id: OrderId", updated_at, staff_memo, depositor_name FROM orders WHERE id = ANY($1)"#,
+        &ids,
+    )
+    .fetch_all(&mut *conn)
+    .await?;
+    let mut extra: HashMap<OrderId, _> = rows.into_iter().map(|r| (r.id, r)).collect();
+    let masked = !by.sees_personal_data();
+    Ok(orders
+        .into_iter()
+        .filter_map(|o| {
+            let e = extra.remove(&o.id)?;
+            let depositor_name = if masked {
+                e.depositor_name.as_deref().map(crate::types::mask_name)
+            } else {
+                e.depositor_name
+            };
+            Some(StaffOrder {
+                allowed_transitions: allowed_transitions(by, o.status),
+                order: o.seen_by(by),
+                updated_at: e.updated_at,
+                staff_memo: e.staff_memo,
+                depositor_name,
+                masked_fields: masked_fields(by),
+            })
+        })
+        .collect())
+}
+
+/// One order as staff see it, in the caller's connection or transaction.
+async fn one_for_staff(conn: &mut PgConnection, by: Principal, o: Order) -> Result<StaffOrder, Error> {
+    for_staff(conn, by, vec![o])
+        .await?
+        .pop()
+        .ok_or(Error::NotFound { what: "order" })
+}
+
+/// An order another module changed (a shipment) as `by` sees it, read again with what only
+/// staff read. Errors: `FORBIDDEN`, `NOT_FOUND`.
+pub async fn view(pool: &PgPool, by: Principal, id: OrderId) -> Result<StaffOrder, Error> {
+    find(pool, by, &OrderKey::Id(id)).await
+}
+
+/// How many orders are in each state, every state listed (zeros included), in the order
+/// of [`OrderStatus`]: a dashboard's counts. Errors: `FORBIDDEN`.
+pub async fn counts(pool: &PgPool, by: Principal) -> Result<Vec<(OrderStatus, i64)>, Error> {
+    use strum::IntoEnumIterator;
+    by.require(Permission::ReadOrders, "count orders")?;
+    let rows = sqlx::query!(r#"SELECT status, count(*) AS "n!" FROM orders GROUP BY status"#)
+        .fetch_all(pool)
+        .await?;
+    let found: HashMap<String, i64> = rows.into_iter().map(|r| (r.status, r.n)).collect();
+    Ok(OrderStatus::iter()
+        .map(|s| (s, found.get(s.as_str()).copied().unwrap_or(0)))
+        .collect())
+}
+
+/// The id of the order `key` names (what people type in Slack is the number).
+/// Errors: `FORBIDDEN`, `NOT_FOUND`.
+pub async fn id_of(pool: &PgPool, by: Principal, key: &OrderKey<'_>) -> Result<OrderId, Error> {
+    by.require(Permission::ReadOrders, "read orders")?;
+    match key {
+        OrderKey::Id(id) => Ok(*id),
+        OrderKey::Number(n) => {
+            sqlx::query_scalar!(r#"SELECT id AS "id: OrderId" FROM orders WHERE number = $1"#, n.trim())
+                .fetch_optional(pool)
+                .await?
+                .ok_or(Error::NotFound { what: "order" })
+        }
+    }
+}
+
 /// One order with its history. Errors: `FORBIDDEN`, `NOT_FOUND`.
-pub async fn find(pool: &PgPool, by: Principal, key: &OrderKey<'_>) -> Result<Order, Error> {
+pub async fn find(pool: &PgPool, by: Principal, key: &OrderKey<'_>) -> Result<StaffOrder, Error> {
     by.require(Permission::ReadOrders, "read orders")?;
     let mut conn = pool.acquire().await?;
     let o = get(&mut conn, key).await?.ok_or(Error::NotFound { what: "order" })?;
-    Ok(o.seen_by(by))
+    one_for_staff(&mut conn, by, o).await
+}
+
+/// The longest staff memo, in characters.
+pub const MAX_MEMO_CHARS: usize = 2000;
+
+/// Sets (or, when blank, clears) an order's staff memo, audited with its length only (a
+/// memo may hold personal data). Errors: `FORBIDDEN`, `NOT_FOUND`, `INVALID_INPUT` (longer
+/// than [`MAX_MEMO_CHARS`]).
+pub async fn set_memo(
+    pool: &PgPool,
+    by: Principal,
+    id: OrderId,
+    memo: &str,
+    ip: Option<&str>,
+) -> Result<StaffOrder, Error> {
+    by.require(Permission::WriteOrders, "write order memos")?;
+    let memo = memo.trim();
+    let chars = memo.chars().count();
+    if chars > MAX_MEMO_CHARS {
+        return Err(Error::Invalid {
+            field: "memo",
+            reason: format!("at most {MAX_MEMO_CHARS} characters"),
+        });
+    }
+    let mut tx = pool.begin().await?;
+    let number = sqlx::query_scalar!(
+        "UPDATE orders SET staff_memo = NULLIF($2, ''), updated_at = now() WHERE id = $1 RETURNING number",
+        id as OrderId,
+        memo,
+    )
+    .fetch_optional(&mut *tx)
+    .await?
+    .ok_or(Error::NotFound { what: "order" })?;
+    audit(
+        &mut tx,
+        Some(by.id),
+        "order.memo",
+        &number,
+        json!({ "chars": chars }),
+        ip,
+    )
+    .await?;
+    let o = get(&mut tx, &OrderKey::Id(id))
+        .await?
+        .ok_or(Error::NotFound { what: "order" })?;
+    let after = one_for_staff(&mut tx, by, o).await?;
+    tx.commit().await?;
+    Ok(after)
+}
+
+/// A payment of an order (a deposit confirmed, a gateway's approval or failure).
+#[derive(Clone, Debug)]
+pub struct Payment {
+    /// The order.
+    pub order_id: OrderId,
+    /// How: `BANK_TRANSFER`, …
+    pub method: String,
+    /// Who processed it: `BANK_TRANSFER`, `TOSS`, …
+    pub provider: String,
+    /// How much.
+    pub amount: Won,
+    /// `PAID`, `FAILED`, `CANCELLED`, …
+    pub status: String,
+    /// When.
+    pub created_at: DateTime<Utc>,
+}
+
+/// The payments of many orders, oldest first, in one statement (a page's orders at once).
+pub async fn payments_of(conn: &mut PgConnection, orders: &[OrderId]) -> Result<Vec<Payment>, Error> {
+    let ids: Vec<uuid::Uuid> = orders.iter().map(|o| o.0).collect();
+    Ok(sqlx::query_as!(
+        Payment,
+        r#"SELECT order_id AS "order_id: OrderId", method, provider, amount AS "amount: Won", status, created_at
+             FROM payments WHERE order_id = ANY($1) ORDER BY created_at, id"#,
+        &ids,
+    )
+    .fetch_all(&mut *conn)
+    .await?)
 }
 
 /// A bank-transfer deposit arrived: `AWAITING_DEPOSIT` → `PAID`, the amount exact.
@@ -122,7 +577,7 @@ pub async fn mark_deposited(
     id: OrderId,
     amount: Won,
     ip: Option<&str>,
-) -> Result<Order, Error> {
+) -> Result<StaffOrder, Error> {
     by.require(Permission::WriteOrders, "confirm deposits")?;
     // The audit row commits with the change or not at all.
     let mut tx = pool.begin().await?;
@@ -136,8 +591,9 @@ pub async fn mark_deposited(
         ip,
     )
     .await?;
+    let after = one_for_staff(&mut tx, by, o).await?;
     tx.commit().await?;
-    Ok(o.seen_by(by))
+    Ok(after)
 }
 
 /// Cancels before shipping (stock released, a refund to make for a paid order).
@@ -148,7 +604,7 @@ pub async fn cancel_by_staff(
     id: OrderId,
     reason: &str,
     ip: Option<&str>,
-) -> Result<Order, Error> {
+) -> Result<StaffOrder, Error> {
     by.require(Permission::WriteOrders, "cancel orders")?;
     // The audit row commits with the cancel or not at all.
     let mut tx = pool.begin().await?;
@@ -162,8 +618,9 @@ pub async fn cancel_by_staff(
         ip,
     )
     .await?;
+    let after = one_for_staff(&mut tx, by, o).await?;
     tx.commit().await?;
-    Ok(o.seen_by(by))
+    Ok(after)
 }
 
 /// Records a refund paid back to the customer (its own row; never an edit of the order),
@@ -176,7 +633,7 @@ pub async fn refund(
     amount: Won,
     reason: &str,
     ip: Option<&str>,
-) -> Result<Order, Error> {
+) -> Result<StaffOrder, Error> {
     by.require(Permission::WriteOrders, "refund orders")?;
     let mut tx = pool.begin().await?;
     // The order row lock keeps two refunds from both fitting in the same room.
@@ -221,8 +678,9 @@ pub async fn refund(
     let after = get(&mut tx, &OrderKey::Id(id))
         .await?
         .ok_or(Error::NotFound { what: "order" })?;
+    let after = one_for_staff(&mut tx, by, after).await?;
     tx.commit().await?;
-    Ok(after.seen_by(by))
+    Ok(after)
 }
 
 /// Moves an order along the state machine to `target`: `PREPARING`, `DELIVERED`,
@@ -235,7 +693,7 @@ pub async fn set_status(
     target: OrderStatus,
     note: &str,
     ip: Option<&str>,
-) -> Result<Order, Error> {
+) -> Result<StaffOrder, Error> {
     by.require(Permission::WriteOrders, "change order status")?;
     let mut tx = pool.begin().await?;
     let o = get(&mut tx, &OrderKey::Id(id))
@@ -268,6 +726,7 @@ pub async fn set_status(
     let after = get(&mut tx, &OrderKey::Id(id))
         .await?
         .ok_or(Error::NotFound { what: "order" })?;
+    let after = one_for_staff(&mut tx, by, after).await?;
     tx.commit().await?;
-    Ok(after.seen_by(by))
+    Ok(after)
 }

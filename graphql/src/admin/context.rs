@@ -7,6 +7,7 @@ use async_graphql::{Context, Result};
 use commerce::{Error, Settings, staff};
 use sqlx::PgPool;
 
+use super::loaders::AdminLoaders;
 use crate::{
     error::{lang, to_gql},
     storefront::Caller,
@@ -42,11 +43,15 @@ impl<'a> Cx<'a, ()> {
     }
 }
 
-/// Whom a request's token belongs to, looked up once per request: every root field asks,
-/// and up to 50 of them would each run the session's UPDATE. `None`: no valid session.
-/// Faults are not kept (the next field tries again).
+/// What an admin request keeps for all its fields: whom its token belongs to, looked up
+/// once per request (every root field asks, and up to 50 of them would each run the
+/// session's UPDATE; `None`: no valid session; faults are not kept, the next field tries
+/// again), and its DataLoaders, made when a field first needs them.
 #[derive(Default)]
-pub struct SignedIn(tokio::sync::OnceCell<Option<staff::Principal>>);
+pub struct SignedIn(
+    tokio::sync::OnceCell<Option<staff::Principal>>,
+    std::sync::OnceLock<AdminLoaders>,
+);
 
 impl<'a> Cx<'a> {
     /// A signed-in staff member's request, or a top-level `UNAUTHENTICATED` error.
@@ -74,5 +79,13 @@ impl<'a> Cx<'a> {
             bearer: cx.bearer,
             principal,
         })
+    }
+
+    /// The request's admin DataLoaders (made on first use, on this request's pool).
+    pub fn loaders(&self, ctx: &'a Context<'_>) -> Result<&'a AdminLoaders> {
+        let kept = ctx
+            .data_opt::<SignedIn>()
+            .ok_or_else(|| async_graphql::Error::new("admin request data missing"))?;
+        Ok(kept.1.get_or_init(|| AdminLoaders::new(self.pool)))
     }
 }

@@ -2,10 +2,10 @@
 
 use async_graphql::{Context, ID, Object, Result, SimpleObject};
 
-use super::{context::Cx, orders::parse_order};
+use super::{context::Cx, order::AdminOrder, orders::target};
 use crate::{
     error::GqlResult,
-    storefront::{UserError, orders::Order, split},
+    storefront::{UserError, split},
 };
 
 /// A carrier.
@@ -38,7 +38,7 @@ pub struct ShipmentCreatePayload {
     /// The shipment.
     shipment: Option<Shipment>,
     /// The order, now `SHIPPED`.
-    order: Option<Order>,
+    order: Option<AdminOrder>,
     /// The carrier's tracking page.
     tracking_url: Option<String>,
     /// What went wrong.
@@ -98,30 +98,29 @@ pub struct ShippingMutation;
 
 #[Object]
 impl ShippingMutation {
-    /// Ships an order (PAID or PREPARING → SHIPPED) with a carrier code and tracking number.
+    /// Ships an order (PAID or PREPARING → SHIPPED) named by `orderId` or `orderNumber`
+    /// (exactly one, else `INVALID_INPUT`) with a carrier code and tracking number.
     async fn shipment_create(
         &self,
         ctx: &Context<'_>,
-        order_id: ID,
+        order_id: Option<ID>,
+        order_number: Option<String>,
         carrier: String,
         tracking_number: String,
     ) -> Result<ShipmentCreatePayload> {
         let cx = Cx::staff(ctx).await?;
         let r = async {
-            commerce::shipping::create_shipment(
-                cx.pool,
-                cx.principal,
-                parse_order(&order_id)?,
-                &carrier,
-                &tracking_number,
-                cx.ip,
-            )
-            .await
+            let id = target(&cx, order_id.as_ref(), order_number.as_deref()).await?;
+            let s = commerce::shipping::create_shipment(cx.pool, cx.principal, id, &carrier, &tracking_number, cx.ip)
+                .await?;
+            // The order as staff see it (masked for the roles that don't see personal data).
+            let order = commerce::order::admin::view(cx.pool, cx.principal, id).await?;
+            Ok((s, order))
         }
         .await;
         let (shipped, user_errors) = split(ctx, r)?;
         Ok(match shipped {
-            Some(s) => ShipmentCreatePayload {
+            Some((s, order)) => ShipmentCreatePayload {
                 tracking_url: Some(s.tracking_url.clone()),
                 shipment: Some(Shipment {
                     carrier: s.carrier.code,
@@ -129,8 +128,7 @@ impl ShippingMutation {
                     tracking_number: s.tracking_number,
                     tracking_url: s.tracking_url,
                 }),
-                // Masked in commerce for the roles that don't see personal data.
-                order: Some(Order(s.order)),
+                order: Some(order.into()),
                 user_errors,
             },
             None => ShipmentCreatePayload {

@@ -1,0 +1,209 @@
+//! The admin `Order`: every field of the storefront's order, plus what only staff read
+//! (`updatedAt`, `customer`, `payments`, `allowedTransitions`, `staffMemo`, `depositorName`,
+//! `maskedFields`), and the admin `OrderPayload`.
+//!
+//! Both schemas call their order type `Order`. The admin one merges the storefront's fields
+//! through [`StorefrontFields`], which registers them under a name of its own, so the
+//! storefront `Order` type itself never enters the admin schema (two types named `Order`
+//! would panic the schema build).
+
+use std::borrow::Cow;
+
+use async_graphql::{
+    ContainerType, Context, MergedObject, Object, OutputType, Positioned, Result, ServerResult, SimpleObject, Value,
+    parser::types::Field,
+    registry::{MetaType, MetaTypeId, Registry},
+};
+use chrono::{DateTime, FixedOffset};
+use commerce::{Error, order::admin::StaffOrder};
+
+use super::{context::Cx, customers::CustomerRecord, seoul};
+use crate::{
+    error::{lang, to_gql},
+    shared::{OrderStatus, Won},
+    storefront::{UserError, orders::Order, split},
+};
+
+/// The storefront order's fields under the GraphQL name `StorefrontOrderFields`, which
+/// only [`AdminOrder`] uses (it merges them and the unreachable name is dropped from the
+/// schema). Resolving delegates to the storefront's `Order`.
+pub struct StorefrontFields(Order);
+
+impl OutputType for StorefrontFields {
+    fn type_name() -> Cow<'static, str> {
+        Cow::Borrowed("StorefrontOrderFields")
+    }
+
+    fn create_type_info(registry: &mut Registry) -> String {
+        registry.create_output_type::<Self, _>(MetaTypeId::Object, |registry| {
+            // The storefront's type info, built aside: its own name must not be registered.
+            let mut aside = Registry::default();
+            let mut own = aside.create_fake_output_type::<Order>();
+            aside.types.remove(&*Order::type_name());
+            // The types its fields use (addresses, lines, events…) are registered as usual.
+            for (n, ty) in aside.types {
+                registry.types.entry(n).or_insert(ty);
+            }
+            if let MetaType::Object {
+                name, rust_typename, ..
+            } = &mut own
+            {
+                *name = Self::type_name().into_owned();
+                *rust_typename = Some(std::any::type_name::<Self>());
+            }
+            own
+        })
+    }
+
+    async fn resolve(
+        &self,
+        ctx: &async_graphql::ContextSelectionSet<'_>,
+        _field: &Positioned<Field>,
+    ) -> ServerResult<Value> {
+        async_graphql::resolver_utils::resolve_container(ctx, self).await
+    }
+}
+
+impl ContainerType for StorefrontFields {
+    async fn resolve_field(&self, ctx: &Context<'_>) -> ServerResult<Option<Value>> {
+        self.0.resolve_field(ctx).await
+    }
+}
+
+impl async_graphql::ObjectType for StorefrontFields {}
+
+/// An order as staff see it.
+#[derive(MergedObject)]
+#[graphql(name = "Order")]
+pub struct AdminOrder(StorefrontFields, AdminOrderFields);
+
+impl From<StaffOrder> for AdminOrder {
+    fn from(o: StaffOrder) -> AdminOrder {
+        let fields = AdminOrderFields {
+            id: o.order.id,
+            customer_id: o.order.customer_id,
+            updated_at: o.updated_at,
+            staff_memo: o.staff_memo,
+            depositor_name: o.depositor_name,
+            masked_fields: o.masked_fields,
+            allowed_transitions: o.allowed_transitions,
+        };
+        AdminOrder(StorefrontFields(Order(o.order)), fields)
+    }
+}
+
+/// What only staff read of an order.
+pub struct AdminOrderFields {
+    id: commerce::ids::OrderId,
+    customer_id: Option<commerce::ids::CustomerId>,
+    updated_at: chrono::DateTime<chrono::Utc>,
+    staff_memo: Option<String>,
+    depositor_name: Option<String>,
+    masked_fields: &'static [&'static str],
+    allowed_transitions: Vec<commerce::order::OrderStatus>,
+}
+
+/// A payment of an order.
+#[derive(SimpleObject)]
+pub struct Payment {
+    /// How it was paid.
+    method: String,
+    /// Who processed it: `BANK_TRANSFER` (the shop's account), `TOSS`, …
+    provider: String,
+    /// How much.
+    amount: Won,
+    /// `PAID`, `FAILED`, `CANCELLED`, …
+    status: String,
+    /// When.
+    created_at: DateTime<FixedOffset>,
+}
+
+impl From<commerce::order::admin::Payment> for Payment {
+    fn from(p: commerce::order::admin::Payment) -> Payment {
+        Payment {
+            method: p.method,
+            provider: p.provider,
+            amount: p.amount.into(),
+            status: p.status,
+            created_at: seoul(p.created_at),
+        }
+    }
+}
+
+#[Object]
+impl AdminOrderFields {
+    /// When it last changed (state, memo).
+    async fn updated_at(&self) -> DateTime<FixedOffset> {
+        seoul(self.updated_at)
+    }
+
+    /// The member who ordered, or null for a guest (masked like the order).
+    async fn customer(&self, ctx: &Context<'_>) -> Result<Option<CustomerRecord>> {
+        let Some(id) = self.customer_id else {
+            return Ok(None);
+        };
+        let cx = Cx::staff(ctx).await?;
+        let found = cx
+            .loaders(ctx)?
+            .customer
+            .load_one(id)
+            .await
+            .map_err(|e| to_gql(&e, lang(ctx)))?;
+        Ok(found.map(|c| CustomerRecord::new(c, cx.principal)))
+    }
+
+    /// Its payments, oldest first.
+    async fn payments(&self, ctx: &Context<'_>) -> Result<Vec<Payment>> {
+        let loaders = Cx::staff(ctx).await?.loaders(ctx)?;
+        let found = loaders
+            .payments
+            .load_one(self.id)
+            .await
+            .map_err(|e| to_gql(&e, lang(ctx)))?;
+        Ok(found.unwrap_or_default().into_iter().map(Payment::from).collect())
+    }
+
+    /// The states the caller can move it to now, each by its own operation
+    /// (`orderMarkDeposited`, `orderSetStatus`, `shipmentCreate`, `orderCancel`); empty for
+    /// roles that can't change orders.
+    async fn allowed_transitions(&self) -> Vec<OrderStatus> {
+        self.allowed_transitions.iter().map(|s| (*s).into()).collect()
+    }
+
+    /// 직원 메모: an internal note (`orderMemoSet`), never shown to the customer.
+    async fn staff_memo(&self) -> Option<&str> {
+        self.staff_memo.as_deref()
+    }
+
+    /// 입금자명: the name the bank transfer is expected under.
+    async fn depositor_name(&self) -> Option<&str> {
+        self.depositor_name.as_deref()
+    }
+
+    /// The fields shown masked to the caller (e.g. `phone`: `010-****-5678` is not a
+    /// number); empty when nothing is.
+    async fn masked_fields(&self) -> Vec<&'static str> {
+        self.masked_fields.to_vec()
+    }
+}
+
+/// The result of an admin order mutation.
+#[derive(SimpleObject)]
+#[graphql(name = "OrderPayload")]
+pub struct AdminOrderPayload {
+    /// The order after the change.
+    order: Option<AdminOrder>,
+    /// What went wrong.
+    user_errors: Vec<UserError>,
+}
+
+impl AdminOrderPayload {
+    /// Wraps a core result: the order, a user error, or (a fault) a top-level error.
+    pub fn from(ctx: &Context<'_>, r: Result<StaffOrder, Error>) -> Result<AdminOrderPayload> {
+        let (order, user_errors) = split(ctx, r)?;
+        Ok(AdminOrderPayload {
+            order: order.map(AdminOrder::from),
+            user_errors,
+        })
+    }
+}
