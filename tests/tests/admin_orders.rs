@@ -7,7 +7,7 @@ use serde_json::{Value, json};
 
 const ORDER: &str = "query($n: String) { order(number: $n) { id number status ordererName phone email total refunded
     shippingAddress { recipient phone detailAddress } history { actor toStatus } } }";
-const DEPOSIT: &str = "mutation($id: ID!, $a: Int!) { orderMarkDeposited(orderId: $id, amount: $a) {
+const DEPOSIT: &str = "mutation($id: ID!, $a: Won!) { orderMarkDeposited(orderId: $id, amount: $a) {
     order { status } userErrors { code } } }";
 
 async fn place_order(app: &TestApp, variant: &str) -> Value {
@@ -76,7 +76,7 @@ async fn each_role_can_do_exactly_its_row() {
             assert_eq!(shown["ordererName"], "홍*동");
             assert_eq!(shown["phone"], "010-****-5678");
             assert_eq!(shown["email"], "bu***@example.com");
-            assert_eq!(shown["shippingAddress"]["detailAddress"], "");
+            assert_eq!(shown["shippingAddress"]["detailAddress"], Value::Null);
         } else {
             assert_eq!(shown["ordererName"], "홍길동", "{role:?}");
             assert_eq!(shown["shippingAddress"]["detailAddress"], "10층");
@@ -105,7 +105,7 @@ async fn deposits_status_refunds_and_cancels_by_staff() {
     assert_eq!(code(&r), "INVALID_STATE", "shipping has its own operation");
     let r = app.admin(&cs, set, json!({ "id": id, "s": "PREPARING" })).await;
     assert_eq!(data(&r)["orderSetStatus"]["order"]["status"], "PREPARING");
-    let refund = "mutation($id: ID!, $a: Int!) { orderRefund(orderId: $id, amount: $a, reason: \"파손\") { order { refunded } userErrors { code } } }";
+    let refund = "mutation($id: ID!, $a: Won!) { orderRefund(orderId: $id, amount: $a, reason: \"파손\") { order { refunded } userErrors { code } } }";
     let r = app.admin(&cs, refund, json!({ "id": id, "a": 5000 })).await;
     assert_eq!(data(&r)["orderRefund"]["order"]["refunded"], 5000);
     let r = app.admin(&cs, refund, json!({ "id": id, "a": 28001 })).await;
@@ -301,4 +301,433 @@ async fn customers_audit_log_and_stock_page_the_same_way() {
     let c = &data(&r)["auditLog"];
     assert_eq!(c["edges"].as_array().map(Vec::len), Some(1));
     assert_eq!(c["pageInfo"]["hasNextPage"], false);
+}
+
+/// Places an order of `qty` × `variant` and returns its number.
+async fn place(app: &TestApp, variant: &str, qty: i32) -> String {
+    let token = app.cart(&[(variant, qty)]).await;
+    let r = app
+        .gql(CHECKOUT, json!({ "t": token, "i": checkout_input("list@example.com") }))
+        .await;
+    data(&r)["checkoutComplete"]["order"]["number"]
+        .as_str()
+        .expect("number")
+        .to_owned()
+}
+
+/// Every number `query` lists, paging `first` at a time with `vars`; checks that the total
+/// and `hasNextPage` agree on every page.
+async fn all_pages(app: &TestApp, token: &str, query: &str, vars: &Value, first: usize) -> Vec<String> {
+    let (mut seen, mut after, mut pages) = (Vec::new(), Value::Null, 0);
+    loop {
+        let mut v = vars.clone();
+        v["after"] = after;
+        v["first"] = json!(first);
+        let r = app.admin(token, query, v).await;
+        let c = &data(&r)["orders"];
+        let nodes = c["nodes"].as_array().expect("nodes");
+        assert!(nodes.len() <= first, "{r}");
+        seen.extend(nodes.iter().map(|n| n["number"].as_str().expect("number").to_owned()));
+        pages += 1;
+        assert!(pages < 20, "no end");
+        if c["pageInfo"]["hasNextPage"] != true {
+            assert_eq!(c["totalCount"].as_i64(), i64::try_from(seen.len()).ok(), "{vars}");
+            return seen;
+        }
+        after = c["pageInfo"]["endCursor"].clone();
+    }
+}
+
+const SORTED: &str = "query($first: Int, $after: String, $sort: OrderSortInput, $filter: OrderFilterInput) {
+    orders(first: $first, after: $after, sort: $sort, filter: $filter) {
+        totalCount nodes { number } pageInfo { hasNextPage endCursor } } }";
+
+#[tokio::test]
+async fn each_sort_pages_through_every_order_once_in_its_order() {
+    let app = TestApp::spawn().await;
+    let v = product_with_stock(&app.pool, "sorts", &[(1000, 100), (2500, 100), (700, 100)], false).await;
+    let owner = staff_session(&app.pool, "owner@jangteo.kr", Role::Owner).await;
+    // Seven orders, two pairs with equal totals (the id breaks the tie), updated in an
+    // order of their own.
+    for (variant, qty) in [(0, 1), (1, 2), (2, 1), (0, 1), (1, 1), (2, 3), (1, 2)] {
+        place(&app, &v[variant], qty).await;
+    }
+    sqlx::query(
+        "UPDATE orders SET updated_at = now() - make_interval(mins => ((('x' || substr(md5(number), 1, 6))::bit(24))::int % 1000))",
+    )
+    .execute(&app.pool)
+    .await
+    .expect("shuffle updated_at");
+    for (field, column) in [
+        ("CREATED_AT", "created_at"),
+        ("UPDATED_AT", "updated_at"),
+        ("TOTAL", "total"),
+    ] {
+        for dir in ["ASC", "DESC"] {
+            let expected: Vec<String> = sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
+                "SELECT number FROM orders ORDER BY {column} {dir}, id {dir}"
+            )))
+            .fetch_all(&app.pool)
+            .await
+            .expect("expected order");
+            for first in [1, 2, 3] {
+                let vars = json!({ "sort": { "field": field, "direction": dir } });
+                let seen = all_pages(&app, &owner, SORTED, &vars, first).await;
+                assert_eq!(seen, expected, "{field} {dir}, {first} a page");
+            }
+        }
+    }
+    // No sort: newest first; the direction defaults to DESC.
+    let newest: Vec<String> = sqlx::query_scalar("SELECT number FROM orders ORDER BY created_at DESC, id DESC")
+        .fetch_all(&app.pool)
+        .await
+        .expect("newest");
+    assert_eq!(all_pages(&app, &owner, SORTED, &json!({}), 3).await, newest);
+    let vars = json!({ "sort": { "field": "CREATED_AT" } });
+    assert_eq!(all_pages(&app, &owner, SORTED, &vars, 4).await, newest);
+    // A cursor belongs to its sort.
+    let r = app
+        .admin(
+            &owner,
+            SORTED,
+            json!({ "first": 2, "sort": { "field": "TOTAL", "direction": "ASC" } }),
+        )
+        .await;
+    let cursor = data(&r)["orders"]["pageInfo"]["endCursor"].clone();
+    let r = app.admin(&owner, SORTED, json!({ "first": 2, "after": cursor })).await;
+    assert_eq!(code(&r), "INVALID_CURSOR");
+    let r = app
+        .admin(
+            &owner,
+            SORTED,
+            json!({ "first": 2, "after": cursor, "sort": { "field": "TOTAL", "direction": "DESC" } }),
+        )
+        .await;
+    assert_eq!(code(&r), "INVALID_CURSOR");
+}
+
+#[tokio::test]
+async fn filters_narrow_the_list_and_counts_cover_every_state() {
+    let app = TestApp::spawn().await;
+    let v = product_with_stock(&app.pool, "filters", &[(12000, 100)], false).await;
+    let cs = staff_session(&app.pool, "cs@jangteo.kr", Role::Cs).await;
+    let (awaiting, paid, cancelled, member) = (
+        place(&app, &v[0], 1).await,
+        place(&app, &v[0], 1).await,
+        place(&app, &v[0], 1).await,
+        place(&app, &v[0], 2).await,
+    );
+    let by_number = |n: &str| json!({ "n": n });
+    let deposit =
+        "mutation($n: String!, $a: Won!) { orderMarkDeposited(orderNumber: $n, amount: $a) { userErrors { code } } }";
+    let total: i64 = sqlx::query_scalar("SELECT total FROM orders WHERE number = $1")
+        .bind(&paid)
+        .fetch_one(&app.pool)
+        .await
+        .expect("total");
+    let r = app.admin(&cs, deposit, json!({ "n": paid, "a": total })).await;
+    assert_eq!(data(&r)["orderMarkDeposited"]["userErrors"], json!([]));
+    let cancel = "mutation($n: String!) { orderCancel(orderNumber: $n) { userErrors { code } } }";
+    let r = app.admin(&cs, cancel, by_number(&cancelled)).await;
+    assert_eq!(data(&r)["orderCancel"]["userErrors"], json!([]));
+    let customer = uuid::Uuid::now_v7();
+    sqlx::query(
+        "INSERT INTO customers (id, email, password_hash, name, mobile, terms_agreed_at, privacy_agreed_at)
+         VALUES ($1, 'member@example.com', 'x', '회원', '01011112222', now(), now())",
+    )
+    .bind(customer)
+    .execute(&app.pool)
+    .await
+    .expect("customer");
+    sqlx::query("UPDATE orders SET customer_id = $2 WHERE number = $1")
+        .bind(&member)
+        .bind(customer)
+        .execute(&app.pool)
+        .await
+        .expect("member order");
+    // The first order's deposit is due in an hour; the member's in days.
+    sqlx::query("UPDATE orders SET deposit_due_at = now() + interval '1 hour' WHERE number = $1")
+        .bind(&awaiting)
+        .execute(&app.pool)
+        .await
+        .expect("due soon");
+    let soon = (chrono::Utc::now() + chrono::Duration::hours(2)).to_rfc3339();
+    let all = vec![member.clone(), cancelled.clone(), paid.clone(), awaiting.clone()];
+    let cases = [
+        (
+            json!({ "statuses": ["PAID", "CANCELLED"] }),
+            vec![cancelled.clone(), paid.clone()],
+        ),
+        (json!({ "statuses": [] }), vec![]),
+        (
+            json!({ "status": "AWAITING_DEPOSIT", "statuses": ["AWAITING_DEPOSIT", "PAID"] }),
+            vec![member.clone(), awaiting.clone()],
+        ),
+        (json!({ "paymentMethod": "BANK_TRANSFER" }), all.clone()),
+        (json!({ "channel": "PC_WEB" }), all.clone()),
+        (json!({ "channel": "APP" }), vec![]),
+        (
+            json!({ "customerId": format!("cus_{}", customer.simple()) }),
+            vec![member.clone()],
+        ),
+        (json!({ "depositDueBefore": soon }), vec![awaiting.clone()]),
+        (json!({ "depositDueBefore": soon, "statuses": ["PAID"] }), vec![]),
+    ];
+    for (filter, expected) in cases {
+        let seen = all_pages(&app, &cs, SORTED, &json!({ "filter": filter }), 2).await;
+        assert_eq!(seen, expected, "{filter}");
+    }
+    // updatedSince: only what changed since (a memo changes the order).
+    sqlx::query("UPDATE orders SET updated_at = now() - interval '1 day'")
+        .execute(&app.pool)
+        .await
+        .expect("age");
+    let since = (chrono::Utc::now() - chrono::Duration::minutes(1)).to_rfc3339();
+    let memo = "mutation($n: String!) { orderMemoSet(orderNumber: $n, memo: \"전화 요망\") { userErrors { code } } }";
+    let r = app.admin(&cs, memo, by_number(&member)).await;
+    assert_eq!(data(&r)["orderMemoSet"]["userErrors"], json!([]));
+    let seen = all_pages(&app, &cs, SORTED, &json!({ "filter": { "updatedSince": since } }), 2).await;
+    assert_eq!(seen, vec![member.clone()]);
+    let r = app
+        .admin(&cs, SORTED, json!({ "filter": { "customerId": "not-an-id" } }))
+        .await;
+    assert_eq!(code(&r), "INVALID_ID");
+    // The dashboard: every state, zeros included, in the state machine's order.
+    let r = app.admin(&cs, "{ orderCounts { status count } }", json!({})).await;
+    let counts = data(&r)["orderCounts"].as_array().expect("counts").clone();
+    let statuses: Vec<&str> = counts.iter().map(|c| c["status"].as_str().expect("status")).collect();
+    assert_eq!(
+        statuses,
+        [
+            "PENDING_PAYMENT",
+            "AWAITING_DEPOSIT",
+            "PAID",
+            "EXPIRED",
+            "PREPARING",
+            "SHIPPED",
+            "DELIVERED",
+            "COMPLETED",
+            "CANCELLED",
+            "RETURN_REQUESTED",
+            "RETURNED"
+        ]
+    );
+    let count_of = |s: &str| counts.iter().find(|c| c["status"] == s).map(|c| c["count"].clone());
+    assert_eq!(count_of("AWAITING_DEPOSIT"), Some(json!(2)));
+    assert_eq!(count_of("PAID"), Some(json!(1)));
+    assert_eq!(count_of("CANCELLED"), Some(json!(1)));
+    assert_eq!(count_of("SHIPPED"), Some(json!(0)));
+    let bot = staff_session(&app.pool, "bot@jangteo.kr", Role::Bot).await;
+    let r = app.admin(&bot, "{ orderCounts { status count } }", json!({})).await;
+    assert_eq!(data(&r)["orderCounts"].as_array().map(Vec::len), Some(11));
+}
+
+const STAFF_ORDER: &str = "query($id: ID, $n: String) { order(id: $id, number: $n) { number status staffMemo
+    updatedAt depositorName maskedFields allowedTransitions payments { method provider amount status createdAt }
+    customer { email name mobile tier maskedFields } } }";
+
+#[tokio::test]
+async fn orders_are_named_by_id_or_number_and_carry_a_memo() {
+    let app = TestApp::spawn().await;
+    let v = product_with_stock(&app.pool, "named", &[(20000, 100)], false).await;
+    let cs = staff_session(&app.pool, "cs@jangteo.kr", Role::Cs).await;
+    let o = place_order(&app, &v[0]).await;
+    let (id, number, total) = (o["id"].clone(), o["number"].clone(), o["total"].clone());
+    // order(id, number): exactly one.
+    for vars in [json!({ "id": id, "n": number }), json!({})] {
+        let r = app.admin(&cs, STAFF_ORDER, vars).await;
+        assert_eq!(code(&r), "INVALID_INPUT", "{r}");
+    }
+    let r = app.admin(&cs, STAFF_ORDER, json!({ "id": id })).await;
+    assert_eq!(data(&r)["order"]["number"], number);
+    assert_eq!(data(&r)["order"]["allowedTransitions"], json!(["PAID", "CANCELLED"]));
+    assert_eq!(data(&r)["order"]["payments"], json!([]));
+    assert_eq!(data(&r)["order"]["customer"], Value::Null, "a guest's order");
+    // Every mutation: orderId or orderNumber, exactly one.
+    let mutations = [
+        ("orderMarkDeposited", "amount: 1"),
+        ("orderCancel", "reason: \"x\""),
+        ("orderRefund", "amount: 1, reason: \"x\""),
+        ("orderSetStatus", "status: PREPARING"),
+        ("orderMemoSet", "memo: \"x\""),
+    ];
+    for (field, args) in mutations {
+        for (both, vars) in [(true, json!({ "id": id, "n": number })), (false, json!({}))] {
+            let q = format!(
+                "mutation($id: ID, $n: String) {{ {field}(orderId: $id, orderNumber: $n, {args}) {{ order {{ number }} userErrors {{ field code }} }} }}"
+            );
+            let r = app.admin(&cs, &q, vars).await;
+            assert_eq!(
+                data(&r)[field]["userErrors"],
+                json!([{ "field": ["orderId"], "code": "INVALID_INPUT" }]),
+                "{field}, both: {both}"
+            );
+        }
+    }
+    for vars in [json!({ "id": id, "n": number }), json!({})] {
+        let q = "mutation($id: ID, $n: String) { shipmentCreate(orderId: $id, orderNumber: $n, carrier: \"CJ\", trackingNumber: \"601234567890\") { userErrors { field code } } }";
+        let r = app.admin(&cs, q, vars).await;
+        assert_eq!(data(&r)["shipmentCreate"]["userErrors"][0]["code"], "INVALID_INPUT");
+    }
+    // A negative amount is refused before anything happens; an unknown number is not found.
+    let deposit = "mutation($n: String!, $a: Won!) { orderMarkDeposited(orderNumber: $n, amount: $a) {
+        order { status payments { method provider amount status } } userErrors { field code } } }";
+    let r = app.admin(&cs, deposit, json!({ "n": number, "a": -1 })).await;
+    assert_eq!(
+        data(&r)["orderMarkDeposited"]["userErrors"],
+        json!([{ "field": ["amount"], "code": "INVALID_INPUT" }])
+    );
+    let r = app
+        .admin(&cs, deposit, json!({ "n": "20990101-999999", "a": total }))
+        .await;
+    assert_eq!(code(&r), "NOT_FOUND");
+    // By number, the way Slack types it.
+    let r = app.admin(&cs, deposit, json!({ "n": number, "a": total })).await;
+    let p = &data(&r)["orderMarkDeposited"];
+    assert_eq!(p["order"]["status"], "PAID", "{r}");
+    assert_eq!(
+        p["order"]["payments"],
+        json!([{ "method": "BANK_TRANSFER", "provider": "BANK_TRANSFER", "amount": total, "status": "PAID" }])
+    );
+    let set = "mutation($n: String!, $s: OrderStatus!) { orderSetStatus(orderNumber: $n, status: $s) {
+        order { status allowedTransitions } userErrors { code } } }";
+    let r = app.admin(&cs, set, json!({ "n": number, "s": "PREPARING" })).await;
+    assert_eq!(
+        data(&r)["orderSetStatus"]["order"],
+        json!({ "status": "PREPARING", "allowedTransitions": ["SHIPPED", "CANCELLED"] })
+    );
+    let ship =
+        "mutation($n: String!) { shipmentCreate(orderNumber: $n, carrier: \"CJ\", trackingNumber: \"601234567890\") {
+        order { status allowedTransitions } userErrors { code } } }";
+    let r = app.admin(&cs, ship, json!({ "n": number })).await;
+    assert_eq!(
+        data(&r)["shipmentCreate"]["order"],
+        json!({ "status": "SHIPPED", "allowedTransitions": ["DELIVERED"] })
+    );
+    let refund = "mutation($n: String!) { orderRefund(orderNumber: $n, amount: 3000, reason: \"지연 보상\") {
+        order { refunded } userErrors { code } } }";
+    let r = app.admin(&cs, refund, json!({ "n": number })).await;
+    assert_eq!(data(&r)["orderRefund"]["order"]["refunded"], 3000);
+    let other = place_order(&app, &v[0]).await;
+    let cancel = "mutation($n: String!) { orderCancel(orderNumber: $n, reason: \"재고 오류\") { order { status allowedTransitions } } }";
+    let r = app.admin(&cs, cancel, json!({ "n": other["number"] })).await;
+    assert_eq!(
+        data(&r)["orderCancel"]["order"],
+        json!({ "status": "CANCELLED", "allowedTransitions": [] })
+    );
+    // The memo: set, read back, bumped updatedAt, audited (its length, not its words), cleared.
+    let before = data(&app.admin(&cs, STAFF_ORDER, json!({ "n": number })).await)["order"]["updatedAt"].clone();
+    let memo = "mutation($n: String!, $m: String!) { orderMemoSet(orderNumber: $n, memo: $m) {
+        order { staffMemo updatedAt } userErrors { field code } } }";
+    let r = app
+        .admin(&cs, memo, json!({ "n": number, "m": "  부재 시 경비실  " }))
+        .await;
+    let after = &data(&r)["orderMemoSet"]["order"];
+    assert_eq!(after["staffMemo"], "부재 시 경비실");
+    assert_ne!(after["updatedAt"], before);
+    let r = app.admin(&cs, STAFF_ORDER, json!({ "n": number })).await;
+    assert_eq!(data(&r)["order"]["staffMemo"], "부재 시 경비실");
+    let r = app
+        .admin(&cs, memo, json!({ "n": number, "m": "가".repeat(2001) }))
+        .await;
+    assert_eq!(
+        data(&r)["orderMemoSet"]["userErrors"],
+        json!([{ "field": ["memo"], "code": "INVALID_INPUT" }])
+    );
+    let r = app.admin(&cs, memo, json!({ "n": number, "m": " " })).await;
+    assert_eq!(data(&r)["orderMemoSet"]["order"]["staffMemo"], Value::Null);
+    let audit: Vec<(String, String, i32)> = sqlx::query_as(
+        "SELECT action, target, (summary->>'chars')::int FROM audit_log WHERE action = 'order.memo' ORDER BY id",
+    )
+    .fetch_all(&app.pool)
+    .await
+    .expect("audit");
+    let n = number.as_str().expect("number").to_owned();
+    assert_eq!(
+        audit,
+        [("order.memo".to_owned(), n.clone(), 8), ("order.memo".to_owned(), n, 0)]
+    );
+    // The customer never reads the memo.
+    let r = app
+        .gql(
+            "query($n: String!) { orderByNumber(number: $n, email: \"buyer@example.com\") { number } }",
+            json!({ "n": number }),
+        )
+        .await;
+    assert!(!r.to_string().contains("경비실"));
+    // The bot can't write a memo.
+    let bot = staff_session(&app.pool, "bot@jangteo.kr", Role::Bot).await;
+    let r = app.admin(&bot, memo, json!({ "n": number, "m": "x" })).await;
+    assert_eq!(code(&r), "FORBIDDEN");
+}
+
+#[tokio::test]
+async fn masked_fields_say_what_each_role_sees_masked() {
+    let app = TestApp::spawn().await;
+    let v = product_with_stock(&app.pool, "masks", &[(20000, 100)], false).await;
+    let o = place_order(&app, &v[0]).await;
+    let customer = uuid::Uuid::now_v7();
+    sqlx::query(
+        "INSERT INTO customers (id, email, password_hash, name, mobile, terms_agreed_at, privacy_agreed_at, tier)
+         VALUES ($1, 'member@example.com', 'x', '김회원', '01098765432', now(), now(), 'GOLD')",
+    )
+    .bind(customer)
+    .execute(&app.pool)
+    .await
+    .expect("customer");
+    sqlx::query("UPDATE orders SET customer_id = $2, depositor_name = '김입금' WHERE number = $1")
+        .bind(o["number"].as_str())
+        .bind(customer)
+        .execute(&app.pool)
+        .await
+        .expect("member order");
+    let all_masked = json!([
+        "email",
+        "phone",
+        "ordererName",
+        "shippingAddress",
+        "deliveryNote",
+        "depositorName"
+    ]);
+    for role in [Role::Owner, Role::Manager, Role::Cs, Role::Bot] {
+        let email = format!("{}@jangteo.kr", role.as_str().to_lowercase());
+        let token = staff_session(&app.pool, &email, role).await;
+        let r = app.admin(&token, STAFF_ORDER, json!({ "n": o["number"] })).await;
+        let order = &data(&r)["order"];
+        if role == Role::Bot {
+            assert_eq!(order["maskedFields"], all_masked);
+            assert_eq!(order["depositorName"], "김*금");
+            assert_eq!(
+                order["customer"],
+                json!({ "email": "me***@example.com", "name": "김*원", "mobile": "010-****-5432", "tier": "GOLD",
+                        "maskedFields": ["email", "name", "mobile", "addresses"] })
+            );
+            assert_eq!(order["allowedTransitions"], json!([]), "the bot changes nothing");
+        } else {
+            assert_eq!(order["maskedFields"], json!([]), "{role:?}");
+            assert_eq!(order["depositorName"], "김입금", "{role:?}");
+            assert_eq!(
+                order["customer"],
+                json!({ "email": "member@example.com", "name": "김회원", "mobile": "010-9876-5432", "tier": "GOLD",
+                        "maskedFields": [] }),
+                "{role:?}"
+            );
+            assert_eq!(order["allowedTransitions"], json!(["PAID", "CANCELLED"]), "{role:?}");
+        }
+        // The list says the same.
+        let r = app
+            .admin(
+                &token,
+                "{ orders(first: 5) { nodes { maskedFields customer { maskedFields } } } }",
+                json!({}),
+            )
+            .await;
+        let node = &data(&r)["orders"]["nodes"][0];
+        let expected = if role == Role::Bot {
+            all_masked.clone()
+        } else {
+            json!([])
+        };
+        assert_eq!(node["maskedFields"], expected, "{role:?}");
+    }
 }

@@ -9,7 +9,7 @@ use serde_json::{Value, json};
 const SHIP: &str = "mutation($id: ID!, $c: String!, $t: String!) { shipmentCreate(orderId: $id, carrier: $c, trackingNumber: $t) {
     shipment { carrier carrierName trackingNumber trackingUrl } order { status } trackingUrl userErrors { field code } } }";
 const DEPOSIT: &str =
-    "mutation($id: ID!, $a: Int!) { orderMarkDeposited(orderId: $id, amount: $a) { order { status } } }";
+    "mutation($id: ID!, $a: Won!) { orderMarkDeposited(orderId: $id, amount: $a) { order { status } } }";
 
 async fn paid_order(app: &TestApp, staff: &str, variant: &str, qty: i32) -> Value {
     let token = app.cart(&[(variant, qty)]).await;
