@@ -604,8 +604,10 @@ async fn cancel_releases_stock_and_deposits_must_match_to_the_won() {
     assert_eq!(again.code().as_str(), "INVALID_STATE");
     assert_eq!(count(&app, "SELECT count(*) FROM payments").await, 1);
 
-    // The guest cancels with the e-mail: stock back, a refund recorded for what was paid.
-    let cancel = "mutation($n: String!, $e: String) { orderCancel(input: {number: $n, email: $e}) {
+    // The guest cancels with the e-mail and the account to refund to: stock back, a refund
+    // recorded for what was paid.
+    let cancel = "mutation($n: String!, $e: String) { orderCancel(input: {number: $n, email: $e,
+                    refundAccount: {bank: \"신한은행\", number: \"110-123-456789\", holder: \"홍길동\"}}) {
                     order { status cancelledAt } userErrors { code } } }";
     let r = app
         .gql(cancel, json!({ "n": o["number"], "e": "wrong@example.com" }))
