@@ -989,8 +989,9 @@ pub async fn stock_movements(
                   s.name AS "staff_name?", o.number AS "order_number?",
                   CASE WHEN $4 THEN (SELECT count(*) FROM stock_movements WHERE variant_id = $1) END AS total
              FROM stock_movements m
-             LEFT JOIN staff s ON m.actor ~ '^staff:stf_[0-9a-f]{32}'
-                              AND s.id = substr(m.actor, 11, 32)::uuid
+             -- CASE, not AND: only CASE promises the cast never sees `guest` or `system`.
+             LEFT JOIN staff s ON s.id = CASE WHEN m.actor ~ '^staff:stf_[0-9a-f]{32}'
+                                              THEN substr(m.actor, 11, 32)::uuid END
              LEFT JOIN orders o ON o.id = m.order_id
             WHERE m.variant_id = $1 AND ($2::bigint IS NULL OR m.id < $2)
             ORDER BY m.id DESC LIMIT $3"#,

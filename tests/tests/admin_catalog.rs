@@ -2,7 +2,7 @@
 //! stock adjustments with movements; who may do what.
 
 use commerce::staff::Role;
-use jangteo_tests::{CHECKOUT, TestApp, checkout_input, data, staff_session, uuid_of};
+use jangteo_tests::{CHECKOUT, TestApp, checkout_input, data, product_with_stock, staff_session, uuid_of};
 use serde_json::{Value, json};
 
 const PRODUCT: &str = "mutation($i: ProductInput!) { productCreate(input: $i) { id product { slug published } userErrors { code field } } }";
@@ -214,4 +214,300 @@ async fn admin_products_resolve_their_category_and_variants() {
         data(&r)["product"],
         json!({ "published": false, "category": { "name": "차" }, "variants": [{ "sku": "GREEN-1" }] })
     );
+}
+
+/// Every product code (slug) reachable by walking `products` pages of 2 with `vars`.
+async fn walk(app: &TestApp, token: &str, vars: Value) -> (Vec<String>, Value) {
+    let q = "query($a: String, $f: AdminProductFilter, $s: ProductSortInput) {
+        products(first: 2, after: $a, filter: $f, sort: $s) {
+            totalCount edges { cursor node { slug } } pageInfo { hasNextPage endCursor } } }";
+    let mut slugs = Vec::new();
+    let mut vars = vars;
+    loop {
+        let r = app.admin(token, q, vars.clone()).await;
+        let page = &data(&r)["products"];
+        for e in page["edges"].as_array().expect("edges") {
+            slugs.push(e["node"]["slug"].as_str().expect("slug").to_owned());
+        }
+        if page["pageInfo"]["hasNextPage"] != true {
+            return (slugs, page["totalCount"].clone());
+        }
+        vars["a"] = page["pageInfo"]["endCursor"].clone();
+    }
+}
+
+#[tokio::test]
+async fn products_list_drafts_filter_and_page_in_every_order() {
+    let app = TestApp::spawn().await;
+    let bot = staff_session(&app.pool, "bot@jangteo.kr", Role::Bot).await;
+    // (slug, price, stock): stock ≤ 5 (the default threshold) is low.
+    for (slug, price, stock) in [
+        ("b-tea", 3000, 50),
+        ("a-coffee", 9000, 2),
+        ("d-milk", 1000, 40),
+        ("c-juice", 5000, 5),
+        ("e-water", 500, 100),
+    ] {
+        product_with_stock(&app.pool, slug, &[(price, stock)], false).await;
+    }
+    sqlx::query("UPDATE products SET published = false WHERE slug IN ('a-coffee', 'e-water')")
+        .execute(&app.pool)
+        .await
+        .expect("drafts");
+    let cat = uuid::Uuid::now_v7();
+    let sub = uuid::Uuid::now_v7();
+    sqlx::query("INSERT INTO categories (id, slug, name) VALUES ($1, 'drinks', '음료')")
+        .bind(cat)
+        .execute(&app.pool)
+        .await
+        .expect("category");
+    sqlx::query("INSERT INTO categories (id, parent_id, slug, name) VALUES ($1, $2, 'tea', '차')")
+        .bind(sub)
+        .bind(cat)
+        .execute(&app.pool)
+        .await
+        .expect("subcategory");
+    sqlx::query("UPDATE products SET category_id = CASE slug WHEN 'b-tea' THEN $1 ELSE $2 END WHERE slug IN ('b-tea', 'c-juice')")
+        .bind(sub)
+        .bind(cat)
+        .execute(&app.pool)
+        .await
+        .expect("categorize");
+
+    let all = |v: &[&str]| v.iter().map(|s| (*s).to_owned()).collect::<Vec<_>>();
+    let (slugs, total) = walk(&app, &bot, json!({})).await;
+    assert_eq!(
+        slugs,
+        all(&["e-water", "c-juice", "d-milk", "a-coffee", "b-tea"]),
+        "newest first, drafts included"
+    );
+    assert_eq!(total, 5);
+    let (slugs, _) = walk(&app, &bot, json!({ "s": { "field": "NAME" } })).await;
+    assert_eq!(slugs, all(&["a-coffee", "b-tea", "c-juice", "d-milk", "e-water"]));
+    let (slugs, _) = walk(&app, &bot, json!({ "s": { "field": "PRICE", "direction": "DESC" } })).await;
+    assert_eq!(slugs, all(&["a-coffee", "c-juice", "b-tea", "d-milk", "e-water"]));
+    let (slugs, total) = walk(&app, &bot, json!({ "f": { "published": false } })).await;
+    assert_eq!((slugs, total), (all(&["e-water", "a-coffee"]), json!(2)));
+    let (slugs, _) = walk(&app, &bot, json!({ "f": { "published": true, "lowStock": true } })).await;
+    assert_eq!(slugs, all(&["c-juice"]), "5 available is at the threshold");
+    let (slugs, _) = walk(
+        &app,
+        &bot,
+        json!({ "f": { "lowStock": false }, "s": { "field": "NAME" } }),
+    )
+    .await;
+    assert_eq!(slugs, all(&["b-tea", "d-milk", "e-water"]));
+    let (slugs, _) = walk(
+        &app,
+        &bot,
+        json!({ "f": { "categoryId": format!("cat_{}", cat.simple()) }, "s": { "field": "NAME" } }),
+    )
+    .await;
+    assert_eq!(slugs, all(&["b-tea", "c-juice"]), "subcategories included");
+    let (slugs, _) = walk(&app, &bot, json!({ "f": { "search": "coffee-0" } })).await;
+    assert_eq!(slugs, all(&["a-coffee"]), "by SKU too");
+    let (slugs, total) = walk(&app, &bot, json!({ "f": { "search": "없는 상품" } })).await;
+    assert_eq!((slugs.len(), total), (0, json!(0)));
+
+    // A cursor belongs to its order.
+    let r = app
+        .admin(
+            &bot,
+            "{ products(first: 1, sort: {field: NAME}) { pageInfo { endCursor } } }",
+            json!({}),
+        )
+        .await;
+    let cursor = data(&r)["products"]["pageInfo"]["endCursor"].clone();
+    let r = app
+        .admin(
+            &bot,
+            "query($a: String) { products(after: $a) { nodes { slug } } }",
+            json!({ "a": cursor }),
+        )
+        .await;
+    assert_eq!(r["errors"][0]["extensions"]["code"], "INVALID_CURSOR");
+    let r = app
+        .admin(&bot, "{ products(first: 101) { nodes { slug } } }", json!({}))
+        .await;
+    assert_eq!(r["errors"][0]["extensions"]["code"], "PAGE_SIZE_EXCEEDED");
+}
+
+#[tokio::test]
+async fn variants_carry_their_low_stock_threshold() {
+    let app = TestApp::spawn().await;
+    let mgr = staff_session(&app.pool, "mgr@jangteo.kr", Role::Manager).await;
+    let r = app
+        .admin(&mgr, PRODUCT, json!({ "i": { "slug": "oats", "name": "귀리" } }))
+        .await;
+    let pid = data(&r)["productCreate"]["id"].clone();
+    let r = app
+        .admin(
+            &mgr,
+            VARIANT,
+            json!({ "p": pid, "i": { "sku": "OATS-1", "price": 4000, "lowStockThreshold": 10 }, "n": 8 }),
+        )
+        .await;
+    let vid = data(&r)["variantCreate"]["id"].clone();
+    let r = app
+        .admin(
+            &mgr,
+            VARIANT,
+            json!({ "p": pid, "i": { "sku": "OATS-2", "price": 4000 }, "n": 8 }),
+        )
+        .await;
+    assert_eq!(data(&r)["variantCreate"]["userErrors"], json!([]));
+    let q = "{ stock(belowThreshold: true) { nodes { sku available lowStockThreshold lowStock } }
+               ok: stock(belowThreshold: false) { nodes { sku lowStockThreshold } } }";
+    let r = app.admin(&mgr, q, json!({})).await;
+    assert_eq!(
+        data(&r)["stock"]["nodes"],
+        json!([{ "sku": "OATS-1", "available": 8, "lowStockThreshold": 10, "lowStock": true }])
+    );
+    assert_eq!(
+        data(&r)["ok"]["nodes"],
+        json!([{ "sku": "OATS-2", "lowStockThreshold": 5 }]),
+        "5 by default"
+    );
+
+    let update =
+        "mutation($id: ID!, $i: VariantInput!) { variantUpdate(id: $id, input: $i) { userErrors { code field } } }";
+    let r = app
+        .admin(
+            &mgr,
+            update,
+            json!({ "id": vid, "i": { "sku": "OATS-1", "price": 4500 } }),
+        )
+        .await;
+    assert_eq!(data(&r)["variantUpdate"]["userErrors"], json!([]));
+    let r = app
+        .admin(
+            &mgr,
+            "{ stock(sku: \"OATS-1\") { nodes { lowStockThreshold } } }",
+            json!({}),
+        )
+        .await;
+    assert_eq!(
+        data(&r)["stock"]["nodes"][0]["lowStockThreshold"],
+        10,
+        "absent: unchanged"
+    );
+    for (input, field) in [
+        (
+            json!({ "sku": "OATS-1", "price": 4500, "lowStockThreshold": -1 }),
+            "lowStockThreshold",
+        ),
+        (json!({ "sku": "OATS-1", "price": -1 }), "price"),
+        (
+            json!({ "sku": "OATS-1", "price": 100, "compareAtPrice": -5 }),
+            "compareAtPrice",
+        ),
+    ] {
+        let r = app.admin(&mgr, update, json!({ "id": vid, "i": input })).await;
+        assert_eq!(
+            data(&r)["variantUpdate"]["userErrors"],
+            json!([{ "code": "INVALID_INPUT", "field": [field] }]),
+            "{input}"
+        );
+    }
+    let r = app
+        .admin(
+            &mgr,
+            update,
+            json!({ "id": vid, "i": { "sku": "OATS-1", "price": 4500, "lowStockThreshold": 0 } }),
+        )
+        .await;
+    assert_eq!(data(&r)["variantUpdate"]["userErrors"], json!([]));
+    let r = app
+        .admin(
+            &mgr,
+            "{ stock(belowThreshold: true) { nodes { sku } } products(filter: {lowStock: true}) { nodes { slug } } }",
+            json!({}),
+        )
+        .await;
+    assert_eq!(data(&r)["stock"]["nodes"], json!([]));
+    assert_eq!(data(&r)["products"]["nodes"], json!([]));
+}
+
+#[tokio::test]
+async fn stock_adjust_returns_the_line_and_movements_say_who_and_why() {
+    let app = TestApp::spawn().await;
+    let mgr = staff_session(&app.pool, "mgr@jangteo.kr", Role::Manager).await;
+    let cs = staff_session(&app.pool, "cs@jangteo.kr", Role::Cs).await;
+    let v = product_with_stock(&app.pool, "rice", &[(20000, 10)], false).await;
+    let adjust = "mutation($v: ID!, $d: Int!, $r: String!) { stockAdjust(variantId: $v, delta: $d, reason: $r) {
+        onHand available stockItem { sku onHand allocated available lowStock variant { sku price } product { slug } }
+        userErrors { code } } }";
+    let r = app.admin(&mgr, adjust, json!({ "v": v[0], "d": 5, "r": "입고" })).await;
+    assert_eq!(
+        data(&r)["stockAdjust"],
+        json!({ "onHand": 15, "available": 15, "userErrors": [], "stockItem": {
+            "sku": "RICE-0", "onHand": 15, "allocated": 0, "available": 15, "lowStock": false,
+            "variant": { "sku": "RICE-0", "price": 20000 }, "product": { "slug": "rice" } } })
+    );
+    let cart = app.cart(&[(&v[0], 3)]).await;
+    let r = app
+        .gql(CHECKOUT, json!({ "t": cart, "i": checkout_input("rice@example.com") }))
+        .await;
+    let number = data(&r)["checkoutComplete"]["order"]["number"].clone();
+    let r = app
+        .admin(&mgr, adjust, json!({ "v": v[0], "d": -2, "r": "파손" }))
+        .await;
+    assert_eq!(data(&r)["stockAdjust"]["stockItem"]["available"], 10);
+
+    let q = "query($v: ID!, $a: String) { stockMovements(variantId: $v, first: 2, after: $a) {
+        totalCount nodes { deltaOnHand deltaAllocated reason note actor staffName orderNumber createdAt }
+        pageInfo { hasNextPage endCursor } } }";
+    let r = app.admin(&cs, q, json!({ "v": v[0] })).await;
+    let page = &data(&r)["stockMovements"];
+    assert_eq!(
+        (&page["totalCount"], &page["pageInfo"]["hasNextPage"]),
+        (&json!(3), &json!(true)),
+        "{r}"
+    );
+    let newest = &page["nodes"][0];
+    assert_eq!(
+        (
+            &newest["deltaOnHand"],
+            &newest["reason"],
+            &newest["note"],
+            &newest["staffName"],
+            &newest["orderNumber"]
+        ),
+        (
+            &json!(-2),
+            &json!("ADJUSTMENT"),
+            &json!("파손"),
+            &json!("직원"),
+            &Value::Null
+        )
+    );
+    assert!(
+        newest["actor"].as_str().is_some_and(|a| a.starts_with("staff:stf_")),
+        "{newest}"
+    );
+    let placed = &page["nodes"][1];
+    assert_eq!(
+        (
+            &placed["deltaAllocated"],
+            &placed["reason"],
+            &placed["note"],
+            &placed["staffName"],
+            &placed["orderNumber"]
+        ),
+        (&json!(3), &json!("ORDER_PLACED"), &Value::Null, &Value::Null, &number)
+    );
+    let r = app
+        .admin(&cs, q, json!({ "v": v[0], "a": page["pageInfo"]["endCursor"] }))
+        .await;
+    let rest = &data(&r)["stockMovements"];
+    assert_eq!(rest["nodes"].as_array().map(Vec::len), Some(1));
+    assert_eq!(
+        (&rest["nodes"][0]["note"], &rest["pageInfo"]["hasNextPage"]),
+        (&json!("입고"), &json!(false))
+    );
+
+    let r = app
+        .admin(&cs, q, json!({ "v": "var_0193a0a0a0a07a0a8a0a0a0a0a0a0a0a" }))
+        .await;
+    assert_eq!(r["errors"][0]["extensions"]["code"], "NOT_FOUND");
 }
