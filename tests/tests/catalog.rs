@@ -4,7 +4,8 @@
 
 use std::collections::HashSet;
 
-use jangteo_tests::{Options, TestApp, data};
+use commerce::staff::Role;
+use jangteo_tests::{Options, TestApp, data, product_with_stock, staff_session, uuid_of};
 use serde_json::{Value, json};
 
 const LIST: &str = r"
@@ -293,6 +294,14 @@ async fn unknown_or_ambiguous_lookups_are_clear_errors() {
     assert_eq!(r["errors"][0]["extensions"]["code"], "INVALID_ID");
     let r = app.gql("{ product { name } }", json!({})).await;
     assert_eq!(r["errors"][0]["extensions"]["code"], "INVALID_INPUT");
+    let r = app
+        .gql(
+            r#"{ product(slug: "high-protein-shake", id: "prd_00000000000000000000000000000000") { name } }"#,
+            json!({}),
+        )
+        .await;
+    assert_eq!(r["data"]["product"], Value::Null);
+    assert_eq!(r["errors"][0]["extensions"]["code"], "INVALID_INPUT", "both: {r}");
     let r = app.gql(r#"{ category(slug: "nope") { name } }"#, json!({})).await;
     assert_eq!(r["errors"][0]["extensions"]["code"], "NOT_FOUND");
     let draft: String = sqlx::query_scalar("SELECT slug FROM products WHERE NOT published LIMIT 1")
@@ -414,4 +423,167 @@ async fn a_page_costs_the_same_few_statements_whatever_its_size() {
     let (n, r) = cost("{ product(slug: \"bulk\") { name } }", json!({})).await;
     assert_eq!(r["errors"][0]["extensions"]["code"], "NOT_FOUND");
     assert_eq!(n, 1);
+}
+
+const STOCK: &str = "query($s: String) { product(slug: $s) { variants { sku stockStatus quantityAvailable } } }";
+
+#[tokio::test]
+async fn stock_status_follows_each_variants_low_stock_threshold() {
+    let app = TestApp::spawn().await;
+    let v = product_with_stock(&app.pool, "stock", &[(1000, 0), (1000, 1), (1000, 5), (1000, 6), (1000, 3)], false).await;
+    // The default threshold is 5; this variant's is 2, so 3 units are plenty.
+    sqlx::query("UPDATE variants SET low_stock_threshold = 2 WHERE id = $1")
+        .bind(uuid_of(&v[4]))
+        .execute(&app.pool)
+        .await
+        .expect("threshold");
+    let r = app.gql(STOCK, json!({ "s": "stock" })).await;
+    let statuses: Vec<&str> = data(&r)["product"]["variants"]
+        .as_array()
+        .expect("variants")
+        .iter()
+        .map(|v| v["stockStatus"].as_str().expect("status"))
+        .collect();
+    assert_eq!(statuses, ["SOLD_OUT", "LOW_STOCK", "LOW_STOCK", "IN_STOCK", "IN_STOCK"]);
+    // Allocation counts: 6 on hand with 2 allocated is 4 available, a few left.
+    sqlx::query("UPDATE variants SET allocated = 2 WHERE id = $1")
+        .bind(uuid_of(&v[3]))
+        .execute(&app.pool)
+        .await
+        .expect("allocate");
+    let r = app.gql(STOCK, json!({ "s": "stock" })).await;
+    assert_eq!(data(&r)["product"]["variants"][3]["stockStatus"], "LOW_STOCK");
+    assert_eq!(data(&r)["product"]["variants"][3]["quantityAvailable"], 4, "the demo shows exact stock");
+}
+
+fn private_stock(s: &mut commerce::Settings) {
+    s.demo = false;
+}
+
+fn public_stock(s: &mut commerce::Settings) {
+    s.demo = false;
+    s.storefront.show_exact_stock = true;
+}
+
+#[tokio::test]
+async fn exact_stock_is_null_for_shoppers_unless_the_shop_shows_it_and_staff_always_see_it() {
+    for (settings, shown) in [(private_stock as fn(&mut commerce::Settings), false), (public_stock, true)] {
+        let app = TestApp::spawn_with(Options {
+            settings: Some(settings),
+            ..Options::default()
+        })
+        .await;
+        let v = product_with_stock(&app.pool, "hidden", &[(1000, 7)], false).await;
+        let r = app.gql(STOCK, json!({ "s": "hidden" })).await;
+        let variant = &data(&r)["product"]["variants"][0];
+        assert_eq!(variant["stockStatus"], "IN_STOCK");
+        let expected = if shown { json!(7) } else { Value::Null };
+        assert_eq!(variant["quantityAvailable"], expected, "shown: {shown}");
+        let token = app.cart(&[(&v[0], 2)]).await;
+        let r = app
+            .gql(
+                "query($t: String!) { cart(token: $t) { lines { quantityAvailable variant { quantityAvailable } } } }",
+                json!({ "t": token }),
+            )
+            .await;
+        let line = &data(&r)["cart"]["lines"][0];
+        assert_eq!(line["quantityAvailable"], expected, "cart line, shown: {shown}");
+        assert_eq!(line["variant"]["quantityAvailable"], expected);
+
+        let staff = staff_session(&app.pool, "ops@jangteo.example", Role::Cs).await;
+        let r = app
+            .admin(
+                &staff,
+                "{ product(slug: \"hidden\") { variants { quantityAvailable stockStatus } } }",
+                json!({}),
+            )
+            .await;
+        assert_eq!(data(&r)["product"]["variants"][0]["quantityAvailable"], 7, "staff: {r}");
+    }
+}
+
+const OPTIONS: &str = "query($s: String, $sel: [SelectedOptionInput!]!) { product(slug: $s) {
+    options { name values } variantBySelectedOptions(selectedOptions: $sel) { sku options { name value } } } }";
+
+#[tokio::test]
+async fn product_options_in_order_and_the_variant_of_an_exact_selection() {
+    let app = TestApp::demo().await;
+    let pick = |sel: Value| {
+        let app = &app;
+        async move {
+            let r = app.gql(OPTIONS, json!({ "s": "high-protein-shake", "sel": sel })).await;
+            data(&r)["product"].clone()
+        }
+    };
+    let p = pick(json!([{ "name": "용량", "value": "500ml" }, { "name": "맛", "value": "바닐라" }])).await;
+    assert_eq!(
+        p["options"],
+        json!([{ "name": "맛", "values": ["초코", "바닐라", "딸기"] }, { "name": "용량", "values": ["350ml", "500ml"] }])
+    );
+    assert_eq!(p["variantBySelectedOptions"]["sku"], "HPS-VANILLA-500", "any order of the options");
+    for (sel, why) in [
+        (json!([{ "name": "맛", "value": "초코" }]), "a partial selection"),
+        (json!([{ "name": "맛", "value": "민트" }, { "name": "용량", "value": "500ml" }]), "an unknown value"),
+        (
+            json!([{ "name": "맛", "value": "초코" }, { "name": "맛", "value": "초코" }]),
+            "an option twice",
+        ),
+        (
+            json!([{ "name": "맛", "value": "초코" }, { "name": "용량", "value": "350ml" }, { "name": "색상", "value": "블랙" }]),
+            "an option too many",
+        ),
+    ] {
+        assert_eq!(pick(sel).await["variantBySelectedOptions"], Value::Null, "{why}");
+    }
+    // A product without options: no selectors, and the empty selection is its variant.
+    let r = app
+        .gql(OPTIONS, json!({ "s": "low-sugar-soy-meal-drink", "sel": [] }))
+        .await;
+    assert_eq!(data(&r)["product"]["options"], json!([]));
+    assert_eq!(data(&r)["product"]["variantBySelectedOptions"]["sku"], "LSM-16PK");
+}
+
+#[tokio::test]
+async fn an_image_without_alt_text_reads_null() {
+    let app = TestApp::spawn().await;
+    product_with_stock(&app.pool, "pictured", &[(1000, 1)], false).await;
+    sqlx::query(
+        "INSERT INTO product_images (id, product_id, url, alt, position)
+         SELECT gen_random_uuid(), id, 'https://img.example/' || n, alt, n
+           FROM products, (VALUES (0, ''), (1, '초코맛')) AS a (n, alt) WHERE slug = 'pictured'",
+    )
+    .execute(&app.pool)
+    .await
+    .expect("images");
+    let r = app
+        .gql("{ product(slug: \"pictured\") { images { url alt } } }", json!({}))
+        .await;
+    assert_eq!(
+        data(&r)["product"]["images"],
+        json!([{ "url": "https://img.example/0", "alt": null }, { "url": "https://img.example/1", "alt": "초코맛" }])
+    );
+}
+
+#[tokio::test]
+async fn prices_beyond_32_bits_are_whole_json_numbers() {
+    let app = TestApp::spawn().await;
+    let v = product_with_stock(&app.pool, "gold", &[(9_000_000_000, 999)], false).await;
+    let r = app
+        .gql("{ product(slug: \"gold\") { priceFrom variants { price compareAtPrice } } }", json!({}))
+        .await;
+    let p = &data(&r)["product"];
+    assert_eq!(p["priceFrom"].as_i64(), Some(9_000_000_000));
+    assert_eq!(p["variants"][0]["price"].as_i64(), Some(9_000_000_000));
+    assert_eq!(p["variants"][0]["compareAtPrice"], Value::Null);
+    let token = app.cart(&[(&v[0], 999)]).await;
+    let r = app
+        .gql(
+            "query($t: String!) { cart(token: $t) { subtotal total lines { unitPrice lineTotal } } }",
+            json!({ "t": token }),
+        )
+        .await;
+    let c = &data(&r)["cart"];
+    assert_eq!(c["subtotal"].as_i64(), Some(8_991_000_000_000));
+    assert_eq!(c["lines"][0]["lineTotal"].as_i64(), Some(8_991_000_000_000));
+    assert_eq!(c["total"].as_i64(), Some(8_991_000_000_000), "free shipping");
 }
