@@ -9,9 +9,10 @@ use serde_json::{Value, json};
 const SEARCH: &str = "query($q: String!) { orders(first: 10, filter: {search: $q}) {
     edges { node { number ordererName phone } } } }";
 const ORDER_BY_NUMBER: &str = "query($n: String!, $e: String!) { orderByNumber(number: $n, email: $e) {
-    number status history { actor fromStatus toStatus note at } } }";
+    number status history { actor fromStatus toStatus note at } timeline { status at }
+    refunds { amount reason status } } }";
 const ADMIN_ORDER: &str = "query($n: String) { order(number: $n) { status history { actor toStatus note } } }";
-const DEPOSIT: &str = "mutation($id: ID!, $a: Int!) { orderMarkDeposited(orderId: $id, amount: $a) {
+const DEPOSIT: &str = "mutation($id: ID!, $a: Won!) { orderMarkDeposited(orderId: $id, amount: $a) {
     order { status } userErrors { code } } }";
 const SET_STATUS: &str = "mutation($id: ID!, $s: OrderStatus!, $note: String) {
     orderSetStatus(orderId: $id, status: $s, note: $note) { order { status } userErrors { code } } }";
@@ -123,6 +124,11 @@ async fn staff_notes_and_cancel_reasons_never_reach_the_customer() {
         statuses,
         ["PENDING_PAYMENT", "AWAITING_DEPOSIT", "PAID", "PREPARING", "CANCELLED"],
         "the customer still sees every change"
+    );
+    // The refund of the staff cancel shows, without the staff's reason.
+    assert_eq!(
+        shown["refunds"],
+        json!([{ "amount": o["total"], "reason": null, "status": "PENDING" }])
     );
     let text = r.to_string();
     for secret in ["INTERNAL-NOTE", "INTERNAL-REASON", "블랙리스트", "재고 착오", "staff:"] {
