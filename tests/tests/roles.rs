@@ -53,7 +53,7 @@ async fn operations_by_role() {
         ),
         (
             "orderMarkDeposited",
-            "mutation($order: ID!, $total: Int!) { orderMarkDeposited(orderId: $order, amount: $total) { userErrors { code } } }",
+            "mutation($order: ID!, $total: Won!) { orderMarkDeposited(orderId: $order, amount: $total) { userErrors { code } } }",
             &[Owner, Manager, Cs],
         ),
         (
