@@ -169,6 +169,64 @@ async fn drafts_slugs_roles_and_updates() {
 }
 
 #[tokio::test]
+async fn staff_page_through_pages_and_notices_drafts_included() {
+    let app = TestApp::spawn().await;
+    let mgr = staff_session(&app.pool, "mgr@jangteo.kr", Role::Manager).await;
+    let bot = staff_session(&app.pool, "bot@jangteo.kr", Role::Bot).await;
+    for (slug, kind, published) in [
+        ("about", "PAGE", true),
+        ("notice-1", "NOTICE", true),
+        ("notice-2", "NOTICE", false),
+        ("returns", "PAGE", false),
+        ("notice-3", "NOTICE", true),
+    ] {
+        let r = app
+            .admin(
+                &mgr,
+                CREATE,
+                json!({ "i": { "slug": slug, "title": slug, "body": "<p>본문</p>", "published": published, "kind": kind } }),
+            )
+            .await;
+        assert_eq!(data(&r)["pageCreate"]["userErrors"], json!([]), "{r}");
+    }
+    let q = "query($a: String, $k: PageKind, $p: Boolean) { pages(first: 2, after: $a, kind: $k, published: $p) {
+        totalCount edges { node { slug kind published } } pageInfo { hasNextPage endCursor } } }";
+    let walk = async |vars: serde_json::Value| {
+        let mut vars = vars;
+        let mut slugs = Vec::new();
+        loop {
+            let r = app.admin(&bot, q, vars.clone()).await;
+            let page = &data(&r)["pages"];
+            for e in page["edges"].as_array().expect("edges") {
+                slugs.push(e["node"]["slug"].as_str().expect("slug").to_owned());
+            }
+            if page["pageInfo"]["hasNextPage"] != true {
+                return (slugs, page["totalCount"].clone());
+            }
+            vars["a"] = page["pageInfo"]["endCursor"].clone();
+        }
+    };
+    let (slugs, total) = walk(json!({})).await;
+    assert_eq!(
+        slugs,
+        ["notice-3", "returns", "notice-2", "notice-1", "about"],
+        "last changed first"
+    );
+    assert_eq!(total, 5);
+    let (slugs, total) = walk(json!({ "k": "NOTICE", "p": true })).await;
+    assert_eq!(
+        (slugs, total),
+        (vec!["notice-3".to_owned(), "notice-1".to_owned()], json!(2))
+    );
+    let (slugs, _) = walk(json!({ "p": false })).await;
+    assert_eq!(slugs, ["returns", "notice-2"]);
+    let r = app
+        .admin(&bot, "{ pages(after: \"nope\") { nodes { slug } } }", json!({}))
+        .await;
+    assert_eq!(r["errors"][0]["extensions"]["code"], "INVALID_CURSOR");
+}
+
+#[tokio::test]
 async fn layout_breaking_styles_and_unsafe_image_sources_are_dropped() {
     let app = TestApp::spawn().await;
     let mgr = staff_session(&app.pool, "mgr@jangteo.kr", Role::Manager).await;

@@ -566,3 +566,46 @@ async fn a_request_looks_its_session_up_once_however_many_root_fields_ask() {
     assert_eq!(r["errors"].as_array().map(Vec::len), Some(3), "{r}");
     assert_eq!(r["errors"][0]["extensions"]["code"], "UNAUTHENTICATED");
 }
+
+#[tokio::test]
+async fn the_owner_lists_staff_with_roles_two_factor_and_last_sign_in() {
+    let app = TestApp::spawn().await;
+    let owner = staff_session(&app.pool, "owner@jangteo.kr", Role::Owner).await;
+    let cs = staff_session(&app.pool, "cs@jangteo.kr", Role::Cs).await;
+    new_staff(&app, "new@jangteo.kr", Role::Manager).await;
+    let q = "query($a: String) { staff(first: 2, after: $a) {
+        totalCount nodes { email role totpEnabled active lastLoginAt } pageInfo { hasNextPage endCursor } } }";
+    let r = app.admin(&owner, q, json!({})).await;
+    let page = &data(&r)["staff"];
+    assert_eq!(
+        (&page["totalCount"], &page["pageInfo"]["hasNextPage"]),
+        (&json!(3), &json!(true)),
+        "{r}"
+    );
+    let first = &page["nodes"][0];
+    assert_eq!(
+        (&first["email"], &first["role"], &first["totpEnabled"], &first["active"]),
+        (&json!("owner@jangteo.kr"), &json!("OWNER"), &json!(true), &json!(true)),
+        "oldest first"
+    );
+    assert!(
+        first["lastLoginAt"].as_str().is_some_and(|t| t.ends_with("+09:00")),
+        "{first}"
+    );
+    assert_eq!(page["nodes"][1]["role"], "CS");
+    let r = app
+        .admin(&owner, q, json!({ "a": page["pageInfo"]["endCursor"] }))
+        .await;
+    assert_eq!(
+        data(&r)["staff"]["nodes"],
+        json!([{ "email": "new@jangteo.kr", "role": "MANAGER", "totpEnabled": false, "active": true, "lastLoginAt": null }])
+    );
+    let r = app.admin(&cs, q, json!({})).await;
+    assert_eq!(r["errors"][0]["extensions"]["code"], "FORBIDDEN", "OWNER only");
+    let r = app
+        .admin(&cs, "{ staffMe { email lastLoginAt active } }", json!({}))
+        .await;
+    let me = &data(&r)["staffMe"];
+    assert_eq!((&me["email"], &me["active"]), (&json!("cs@jangteo.kr"), &json!(true)));
+    assert!(me["lastLoginAt"].is_string(), "{me}");
+}

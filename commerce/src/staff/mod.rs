@@ -130,6 +130,32 @@ pub struct StaffListed {
     pub created_at: chrono::DateTime<chrono::Utc>,
 }
 
+/// A staff member by id, as the staff list shows them. Errors: `NOT_FOUND`.
+pub async fn member(pool: &PgPool, id: StaffId) -> Result<StaffListed, Error> {
+    let r = sqlx::query!(
+        r#"SELECT s.email, s.name, s.role, s.totp_enabled_at IS NOT NULL AS "totp!", s.active, s.created_at,
+                  (SELECT max(x.created_at) FROM staff_sessions x WHERE x.staff_id = s.id AND x.kind = 'SESSION')
+                      AS last_login_at
+             FROM staff s WHERE s.id = $1"#,
+        id as StaffId
+    )
+    .fetch_optional(pool)
+    .await?
+    .ok_or(Error::NotFound { what: "staff" })?;
+    Ok(StaffListed {
+        staff: Staff {
+            id,
+            email: r.email,
+            name: r.name,
+            role: parse_role(&r.role)?,
+            totp_enabled: r.totp,
+        },
+        active: r.active,
+        last_login_at: r.last_login_at,
+        created_at: r.created_at,
+    })
+}
+
 /// Every staff member, oldest first (cursor: the staff id), with the count over all pages
 /// when `total`. OWNER only. Errors: `FORBIDDEN`, `INVALID_CURSOR`.
 pub async fn list(

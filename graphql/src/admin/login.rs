@@ -37,33 +37,22 @@ pub struct StaffMember {
     role: StaffRole,
     /// Two-factor login is set up.
     totp_enabled: bool,
-    /// Their latest sign-in (Seoul time): in the `staff` list; null there when never
-    /// signed in, and always null on `staffMe`.
+    /// Can sign in.
+    active: bool,
+    /// Their latest sign-in (a session started; Seoul time); null if never.
     last_login_at: Option<DateTime<FixedOffset>>,
-    /// Can sign in: in the `staff` list; null on `staffMe` (who is signed in, so is active).
-    active: Option<bool>,
-}
-
-impl From<staff::Staff> for StaffMember {
-    fn from(s: staff::Staff) -> StaffMember {
-        StaffMember {
-            id: ID(s.id.to_string()),
-            email: s.email,
-            name: s.name,
-            role: s.role.into(),
-            totp_enabled: s.totp_enabled,
-            last_login_at: None,
-            active: None,
-        }
-    }
 }
 
 impl From<staff::StaffListed> for StaffMember {
     fn from(s: staff::StaffListed) -> StaffMember {
         StaffMember {
+            id: ID(s.staff.id.to_string()),
+            email: s.staff.email,
+            name: s.staff.name,
+            role: s.staff.role.into(),
+            totp_enabled: s.staff.totp_enabled,
+            active: s.active,
             last_login_at: s.last_login_at.map(super::seoul),
-            active: Some(s.active),
-            ..StaffMember::from(s.staff)
         }
     }
 }
@@ -77,7 +66,7 @@ impl LoginQuery {
     /// The signed-in staff member.
     async fn staff_me(&self, ctx: &Context<'_>) -> Result<StaffMember> {
         let cx = Cx::staff(ctx).await?;
-        Ok(staff::get(cx.pool, cx.principal.id).await.gql(ctx)?.into())
+        Ok(staff::member(cx.pool, cx.principal.id).await.gql(ctx)?.into())
     }
 }
 
