@@ -687,7 +687,8 @@ async fn masked_fields_say_what_each_role_sees_masked() {
         "ordererName",
         "shippingAddress",
         "deliveryNote",
-        "depositorName"
+        "depositorName",
+        "bankTransfer"
     ]);
     for role in [Role::Owner, Role::Manager, Role::Cs, Role::Bot] {
         let email = format!("{}@jangteo.kr", role.as_str().to_lowercase());
@@ -697,6 +698,9 @@ async fn masked_fields_say_what_each_role_sees_masked() {
         if role == Role::Bot {
             assert_eq!(order["maskedFields"], all_masked);
             assert_eq!(order["depositorName"], "김*금");
+            let q = "query($n: String) { order(number: $n) { bankTransfer { depositorName } } }";
+            let r = app.admin(&token, q, json!({ "n": o["number"] })).await;
+            assert_eq!(data(&r)["order"]["bankTransfer"]["depositorName"], "김*금");
             assert_eq!(
                 order["customer"],
                 json!({ "email": "me***@example.com", "name": "김*원", "mobile": "010-****-5432", "tier": "GOLD",

@@ -340,7 +340,7 @@ pub async fn list(
 }
 
 /// The fields of an order masked for roles that don't see personal data, by their API
-/// names: what [`Order::masked`] changes, and the depositor's name.
+/// names: what [`Order::masked`] changes (`bankTransfer` holds the depositor's name too).
 const MASKED_ORDER_FIELDS: &[&str] = &[
     "email",
     "phone",
@@ -348,6 +348,7 @@ const MASKED_ORDER_FIELDS: &[&str] = &[
     "shippingAddress",
     "deliveryNote",
     "depositorName",
+    "bankTransfer",
 ];
 
 /// The names of the order fields `by` sees masked (e.g. `phone`); empty when nothing is.
@@ -369,8 +370,6 @@ pub struct StaffOrder {
     pub updated_at: DateTime<Utc>,
     /// 직원 메모: an internal note, never shown to the customer.
     pub staff_memo: Option<String>,
-    /// 입금자명: the name a bank transfer is expected under (masked like the orderer's).
-    pub depositor_name: Option<String>,
     /// The names of the fields shown masked to this staff member.
     pub masked_fields: &'static [&'static str],
     /// The states this staff member can move the order to now, each by its operation
@@ -412,28 +411,21 @@ pub fn allowed_transitions(by: Principal, status: OrderStatus) -> Vec<OrderStatu
 async fn for_staff(conn: &mut PgConnection, by: Principal, orders: Vec<Order>) -> Result<Vec<StaffOrder>, Error> {
     let ids: Vec<uuid::Uuid> = orders.iter().map(|o| o.id.0).collect();
     let rows = sqlx::query!(
-        r#"SELECT id AS "id: OrderId", updated_at, staff_memo, depositor_name FROM orders WHERE id = ANY($1)"#,
+        r#"SELECT id AS "id: OrderId", updated_at, staff_memo FROM orders WHERE id = ANY($1)"#,
         &ids,
     )
     .fetch_all(&mut *conn)
     .await?;
     let mut extra: HashMap<OrderId, _> = rows.into_iter().map(|r| (r.id, r)).collect();
-    let masked = !by.sees_personal_data();
     Ok(orders
         .into_iter()
         .filter_map(|o| {
             let e = extra.remove(&o.id)?;
-            let depositor_name = if masked {
-                e.depositor_name.as_deref().map(crate::types::mask_name)
-            } else {
-                e.depositor_name
-            };
             Some(StaffOrder {
                 allowed_transitions: allowed_transitions(by, o.status),
                 order: o.seen_by(by),
                 updated_at: e.updated_at,
                 staff_memo: e.staff_memo,
-                depositor_name,
                 masked_fields: masked_fields(by),
             })
         })

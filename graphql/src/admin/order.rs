@@ -84,7 +84,7 @@ impl From<StaffOrder> for AdminOrder {
             customer_id: o.order.customer_id,
             updated_at: o.updated_at,
             staff_memo: o.staff_memo,
-            depositor_name: o.depositor_name,
+            depositor_name: o.order.depositor_name.clone(),
             masked_fields: o.masked_fields,
             allowed_transitions: o.allowed_transitions,
         };
