@@ -10,9 +10,10 @@ use chrono::{DateTime, Duration, Utc};
 use sqlx::PgPool;
 
 use crate::{
-    Error, Settings, Won, cart,
-    error::CouponProblem,
+    Error, Settings, Won,
     address::PostalAddress,
+    cart,
+    error::CouponProblem,
     ids::{AddressId, CustomerId, OrderId, OrderLineId, VariantId},
     order::{self, Actor, Order, OrderKey},
     pricing::PricedLine,

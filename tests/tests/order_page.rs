@@ -121,9 +121,7 @@ async fn deliver(app: &TestApp, by: Principal, o: &Value, tracking: &str) {
 }
 
 async fn page(app: &TestApp, o: &Value, email: &str) -> Value {
-    let r = app
-        .gql(ORDER_PAGE, json!({ "n": o["number"], "e": email }))
-        .await;
+    let r = app.gql(ORDER_PAGE, json!({ "n": o["number"], "e": email })).await;
     data(&r)["orderByNumber"].clone()
 }
 
@@ -147,9 +145,15 @@ async fn the_order_page_links_lines_tracks_parcels_and_hides_staff_notes() {
     let by = owner(&app).await;
     let o = place(&app, None, &v[0], "page@example.com", json!({ "deliveryNote": null })).await["order"].clone();
     let p = page(&app, &o, "page@example.com").await;
-    assert_eq!((p["status"].clone(), p["canCancel"].clone()), (json!("AWAITING_DEPOSIT"), json!(true)));
+    assert_eq!(
+        (p["status"].clone(), p["canCancel"].clone()),
+        (json!("AWAITING_DEPOSIT"), json!(true))
+    );
     assert_eq!(p["deliveryNote"], Value::Null, "absent, not \"\"");
-    assert_eq!((p["paymentMethod"].clone(), p["channel"].clone()), (json!("BANK_TRANSFER"), json!("PC_WEB")));
+    assert_eq!(
+        (p["paymentMethod"].clone(), p["channel"].clone()),
+        (json!("BANK_TRANSFER"), json!("PC_WEB"))
+    );
     assert_eq!(p["shippingAddress"]["buildingName"], "강남파이낸스센터");
     let line = &p["lines"][0];
     assert_eq!(line["variant"]["id"], v[0]);
@@ -185,9 +189,22 @@ async fn the_order_page_links_lines_tracks_parcels_and_hides_staff_notes() {
         .collect();
     assert_eq!(
         steps,
-        ["PENDING_PAYMENT", "AWAITING_DEPOSIT", "PAID", "PREPARING", "SHIPPED", "DELIVERED"]
+        [
+            "PENDING_PAYMENT",
+            "AWAITING_DEPOSIT",
+            "PAID",
+            "PREPARING",
+            "SHIPPED",
+            "DELIVERED"
+        ]
     );
-    assert!(p["timeline"].as_array().expect("timeline").iter().all(|t| t["at"].is_string()));
+    assert!(
+        p["timeline"]
+            .as_array()
+            .expect("timeline")
+            .iter()
+            .all(|t| t["at"].is_string())
+    );
     let leaked = p.to_string();
     assert!(!leaked.contains("블랙리스트") && !leaked.contains("staff:"), "{leaked}");
 
@@ -198,7 +215,10 @@ async fn the_order_page_links_lines_tracks_parcels_and_hides_staff_notes() {
         .expect("delete");
     let p = page(&app, &o, "page@example.com").await;
     let line = &p["lines"][0];
-    assert_eq!((line["variant"].clone(), line["product"].clone()), (Value::Null, Value::Null));
+    assert_eq!(
+        (line["variant"].clone(), line["product"].clone()),
+        (Value::Null, Value::Null)
+    );
     assert_eq!(line["productName"], "테스트 상품 shake");
 }
 
@@ -209,9 +229,7 @@ async fn a_return_is_asked_for_within_seven_days_of_delivery_by_the_orderer_only
     let by = owner(&app).await;
     let o = place(&app, None, &v[0], "ret@example.com", json!({})).await["order"].clone();
     let line = page(&app, &o, "ret@example.com").await["lines"][0]["id"].clone();
-    let ask = |email: &str, lines: Value| {
-        json!({ "i": { "number": o["number"], "email": email, "reason": "단순 변심", "lineIds": lines } })
-    };
+    let ask = |email: &str, lines: Value| json!({ "i": { "number": o["number"], "email": email, "reason": "단순 변심", "lineIds": lines } });
     let err = |r: &Value| data(r)["orderReturnRequest"]["userErrors"][0].clone();
 
     let r = app.gql(RETURN, ask("ret@example.com", json!([line]))).await;
@@ -229,17 +247,26 @@ async fn a_return_is_asked_for_within_seven_days_of_delivery_by_the_orderer_only
         .await;
     assert_eq!(err(&r)["code"], "NOT_FOUND");
     let r = app.gql(RETURN, ask("ret@example.com", json!([]))).await;
-    assert_eq!((err(&r)["code"].clone(), err(&r)["field"].clone()), (json!("INVALID_INPUT"), json!(["lineIds"])));
+    assert_eq!(
+        (err(&r)["code"].clone(), err(&r)["field"].clone()),
+        (json!("INVALID_INPUT"), json!(["lineIds"]))
+    );
     let other = "oln_0193a0b0c0d07e8f9a0b1c2d3e4f5a6b";
     let r = app.gql(RETURN, ask("ret@example.com", json!([other]))).await;
-    assert_eq!((err(&r)["code"].clone(), err(&r)["field"].clone()), (json!("INVALID_INPUT"), json!(["lineIds"])));
+    assert_eq!(
+        (err(&r)["code"].clone(), err(&r)["field"].clone()),
+        (json!("INVALID_INPUT"), json!(["lineIds"]))
+    );
 
     // Nine days after delivery the period is over; nothing changed.
     delivered_days_ago(&app, &o, 9).await;
     let r = app.gql(RETURN, ask("ret@example.com", json!([line]))).await;
     assert_eq!(err(&r)["code"], "RETURN_PERIOD_OVER");
     let p = page(&app, &o, "ret@example.com").await;
-    assert_eq!((p["status"].clone(), p["canRequestReturn"].clone()), (json!("DELIVERED"), json!(false)));
+    assert_eq!(
+        (p["status"].clone(), p["canRequestReturn"].clone()),
+        (json!("DELIVERED"), json!(false))
+    );
 
     // Six days after: the order moves, the lines are kept, the customer sees their reason.
     delivered_days_ago(&app, &o, 6).await;
@@ -247,11 +274,20 @@ async fn a_return_is_asked_for_within_seven_days_of_delivery_by_the_orderer_only
     let p = &data(&r)["orderReturnRequest"];
     assert_eq!(p["userErrors"], json!([]), "{r}");
     assert_eq!(p["order"]["status"], "RETURN_REQUESTED");
-    assert_eq!(p["order"]["returnRequests"], json!([{ "reason": "단순 변심", "lineIds": [line] }]));
-    assert_eq!(p["order"]["timeline"].as_array().and_then(|t| t.last()), Some(&json!({ "status": "RETURN_REQUESTED" })));
+    assert_eq!(
+        p["order"]["returnRequests"],
+        json!([{ "reason": "단순 변심", "lineIds": [line] }])
+    );
+    assert_eq!(
+        p["order"]["timeline"].as_array().and_then(|t| t.last()),
+        Some(&json!({ "status": "RETURN_REQUESTED" }))
+    );
     let h = page(&app, &o, "ret@example.com").await["history"].clone();
     let last = h.as_array().and_then(|h| h.last()).expect("history");
-    assert_eq!((last["note"].clone(), last["actor"].clone()), (json!("단순 변심"), Value::Null));
+    assert_eq!(
+        (last["note"].clone(), last["actor"].clone()),
+        (json!("단순 변심"), Value::Null)
+    );
     let rows: i64 = sqlx::query_scalar(
         "SELECT count(*) FROM return_request_lines l JOIN return_requests r ON r.id = l.return_request_id
           WHERE r.order_id = $1 AND r.actor = 'guest'",
@@ -273,9 +309,7 @@ async fn a_guest_cancelling_a_paid_bank_transfer_names_the_refund_account() {
     let by = owner(&app).await;
     let o = place(&app, None, &v[0], "can@example.com", json!({})).await["order"].clone();
     pay(&app, by, &o).await;
-    let cancel = |account: Value| {
-        json!({ "i": { "number": o["number"], "email": "can@example.com", "reason": "주소 오류", "refundAccount": account } })
-    };
+    let cancel = |account: Value| json!({ "i": { "number": o["number"], "email": "can@example.com", "reason": "주소 오류", "refundAccount": account } });
     let err = |r: &Value| {
         let e = &data(r)["orderCancel"]["userErrors"][0];
         (e["code"].clone(), e["field"].clone())
@@ -283,7 +317,10 @@ async fn a_guest_cancelling_a_paid_bank_transfer_names_the_refund_account() {
     let r = app.gql(CANCEL, cancel(Value::Null)).await;
     assert_eq!(err(&r), (json!("INVALID_INPUT"), json!(["refundAccount"])));
     let r = app
-        .gql(CANCEL, cancel(json!({ "bank": "국민은행", "number": "12-34", "holder": "홍길동" })))
+        .gql(
+            CANCEL,
+            cancel(json!({ "bank": "국민은행", "number": "12-34", "holder": "홍길동" })),
+        )
         .await;
     assert_eq!(err(&r), (json!("INVALID_INPUT"), json!(["refundAccount", "number"])));
     let status: String = sqlx::query_scalar("SELECT status FROM orders WHERE id = $1")
@@ -308,14 +345,16 @@ async fn a_guest_cancelling_a_paid_bank_transfer_names_the_refund_account() {
         json!([{ "amount": o["total"], "reason": "주소 오류", "status": "PENDING" }])
     );
     assert!(!r.to_string().contains("123456"), "the account is for staff only");
-    let (bank, number, holder): (String, String, String) = sqlx::query_as(
-        "SELECT account_bank, account_number, account_holder FROM refunds WHERE order_id = $1",
-    )
-    .bind(id_of(&o).0)
-    .fetch_one(&app.pool)
-    .await
-    .expect("refund row");
-    assert_eq!((bank.as_str(), number.as_str(), holder.as_str()), ("국민은행", "12345601234567", "홍길동"));
+    let (bank, number, holder): (String, String, String) =
+        sqlx::query_as("SELECT account_bank, account_number, account_holder FROM refunds WHERE order_id = $1")
+            .bind(id_of(&o).0)
+            .fetch_one(&app.pool)
+            .await
+            .expect("refund row");
+    assert_eq!(
+        (bank.as_str(), number.as_str(), holder.as_str()),
+        ("국민은행", "12345601234567", "홍길동")
+    );
 
     // An unpaid order needs no account, and one given is not kept.
     let o = place(&app, None, &v[0], "can@example.com", json!({})).await["order"].clone();
@@ -344,12 +383,30 @@ async fn a_bank_transfer_keeps_the_depositor_name_defaulting_to_the_orderer() {
                 .expect("row")
         }
     };
-    let p = place(&app, None, &v[0], "d@example.com", json!({ "depositorName": " 김입금 " })).await;
+    let p = place(
+        &app,
+        None,
+        &v[0],
+        "d@example.com",
+        json!({ "depositorName": " 김입금 " }),
+    )
+    .await;
     assert_eq!(p["userErrors"], json!([]), "{p}");
     assert_eq!(depositor(&p["order"]).await.as_deref(), Some("김입금"));
     let p = place(&app, None, &v[0], "d@example.com", json!({})).await;
-    assert_eq!(depositor(&p["order"]).await.as_deref(), Some("홍길동"), "the orderer's name");
-    let p = place(&app, None, &v[0], "d@example.com", json!({ "depositorName": "가".repeat(21) })).await;
+    assert_eq!(
+        depositor(&p["order"]).await.as_deref(),
+        Some("홍길동"),
+        "the orderer's name"
+    );
+    let p = place(
+        &app,
+        None,
+        &v[0],
+        "d@example.com",
+        json!({ "depositorName": "가".repeat(21) }),
+    )
+    .await;
     assert_eq!(p["order"], Value::Null);
     assert_eq!(p["userErrors"][0]["field"], json!(["depositorName"]));
     assert_eq!(p["userErrors"][0]["code"], "INVALID_INPUT");
@@ -386,11 +443,29 @@ async fn checkout_ships_to_a_saved_address_of_the_signed_in_customer_only() {
     let p = place(&app, Some(&bob), &v[0], "bob@example.com", by_id.clone()).await;
     assert_eq!(code(&p), (json!("NOT_FOUND"), true), "someone else's address");
     let p = place(&app, None, &v[0], "guest@example.com", by_id).await;
-    assert_eq!(code(&p), (json!("UNAUTHENTICATED"), true), "a guest has no saved address");
-    let p = place(&app, Some(&alice), &v[0], "alice@example.com", json!({ "shippingAddressId": address })).await;
+    assert_eq!(
+        code(&p),
+        (json!("UNAUTHENTICATED"), true),
+        "a guest has no saved address"
+    );
+    let p = place(
+        &app,
+        Some(&alice),
+        &v[0],
+        "alice@example.com",
+        json!({ "shippingAddressId": address }),
+    )
+    .await;
     assert_eq!(code(&p), (json!("INVALID_INPUT"), true), "both");
     assert_eq!(p["userErrors"][0]["field"], json!(["shippingAddress"]));
-    let p = place(&app, Some(&alice), &v[0], "alice@example.com", json!({ "shippingAddress": null })).await;
+    let p = place(
+        &app,
+        Some(&alice),
+        &v[0],
+        "alice@example.com",
+        json!({ "shippingAddress": null }),
+    )
+    .await;
     assert_eq!(code(&p), (json!("INVALID_INPUT"), true), "neither");
 }
 
@@ -453,10 +528,16 @@ async fn a_token_is_renewed_with_a_new_expiry_and_the_old_one_stops_working() {
     let r = gql_as(&app, &old, me, json!({})).await;
     assert_eq!(r["errors"][0]["extensions"]["code"], "UNAUTHENTICATED");
     let r = gql_as(&app, &old, RENEW, json!({})).await;
-    assert_eq!(data(&r)["customerTokenRenew"]["userErrors"][0]["code"], "UNAUTHENTICATED");
+    assert_eq!(
+        data(&r)["customerTokenRenew"]["userErrors"][0]["code"],
+        "UNAUTHENTICATED"
+    );
     assert_eq!(data(&r)["customerTokenRenew"]["accessToken"], Value::Null);
     let r = app.gql(RENEW, json!({})).await;
-    assert_eq!(data(&r)["customerTokenRenew"]["userErrors"][0]["code"], "UNAUTHENTICATED");
+    assert_eq!(
+        data(&r)["customerTokenRenew"]["userErrors"][0]["code"],
+        "UNAUTHENTICATED"
+    );
 }
 
 #[tokio::test]
@@ -490,7 +571,11 @@ async fn a_page_of_twenty_orders_costs_what_a_page_of_two_does() {
         costs.push(counter.get() - before);
         let nodes = data(&r)["me"]["orders"]["nodes"].as_array().expect("orders").clone();
         assert_eq!(nodes.len(), n);
-        assert!(nodes.iter().any(|o| o["shipments"][0]["carrier"]["name"] == "CJ대한통운"));
+        assert!(
+            nodes
+                .iter()
+                .any(|o| o["shipments"][0]["carrier"]["name"] == "CJ대한통운")
+        );
     }
     assert_eq!(costs[0], costs[1], "statements for 2 and for 20 orders: {costs:?}");
 }

@@ -417,6 +417,7 @@ pub async fn get_many(conn: &mut PgConnection, ids: &[OrderId]) -> Result<Vec<Or
 }
 
 /// The orders whose id is one of `ids` or whose number is `number`, in one statement.
+#[allow(clippy::too_many_lines)] // one statement (an order with everything it carries) and its mapping
 async fn load(conn: &mut PgConnection, ids: &[uuid::Uuid], number: Option<&str>) -> Result<Vec<Order>, Error> {
     let rows = sqlx::query!(
         r#"SELECT o.id AS "id: OrderId", o.number, o.status, o.channel, o.channel_source,
@@ -843,4 +844,132 @@ pub async fn expire_unpaid(pool: &PgPool, now: DateTime<Utc>) -> Result<Vec<Stri
         expired.push(due.number);
     }
     Ok(expired)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn entry(from: Option<&str>, to: &str, at: &str) -> HistoryEntry {
+        HistoryEntry {
+            from_status: from.map(str::to_owned),
+            to_status: to.into(),
+            actor: "system".into(),
+            note: String::new(),
+            note_for_customer: false,
+            created_at: at.parse().expect("time"),
+        }
+    }
+
+    fn delivered(history: Vec<HistoryEntry>) -> Order {
+        Order {
+            id: OrderId::generate(),
+            number: "20261202-000001".into(),
+            status: OrderStatus::Delivered,
+            channel: "PC_WEB".into(),
+            channel_source: None,
+            customer_id: None,
+            email: "a@example.com".into(),
+            phone: "01012345678".into(),
+            orderer_name: "홍길동".into(),
+            shipping_address: PostalAddress {
+                recipient: "홍길동".into(),
+                phone: "01012345678".into(),
+                zonecode: "06236".into(),
+                road_address: "서울특별시 강남구 테헤란로 152".into(),
+                jibun_address: String::new(),
+                building_name: String::new(),
+                detail_address: String::new(),
+            },
+            delivery_note: String::new(),
+            payment_method: "BANK_TRANSFER".into(),
+            subtotal: Won::ZERO,
+            discount: Won::ZERO,
+            shipping_fee: Won::ZERO,
+            total: Won::ZERO,
+            tax_free_amount: Won::ZERO,
+            vat: Won::ZERO,
+            coupon_code: None,
+            deposit: None,
+            depositor_name: Some("홍길동".into()),
+            paid_at: None,
+            cancelled_at: None,
+            refunded: Won::ZERO,
+            created_at: Utc::now(),
+            lines: Vec::new(),
+            history,
+            shipments: Vec::new(),
+            refunds: Vec::new(),
+            return_requests: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn the_return_period_ends_at_midnight_seoul_after_the_seventh_day() {
+        // Delivered 2026-12-01 23:30 in Seoul (14:30 UTC): the period runs through 12-08.
+        let o = delivered(vec![
+            entry(Some("SHIPPED"), "DELIVERED", "2026-12-01T14:30:00Z"),
+            entry(Some("DELIVERED"), "RETURN_REQUESTED", "2026-12-02T00:00:00Z"),
+            entry(Some("RETURN_REQUESTED"), "DELIVERED", "2026-12-03T00:00:00Z"),
+        ]);
+        let deadline = o.return_deadline().expect("delivered");
+        assert_eq!(
+            deadline.to_rfc3339(),
+            "2026-12-08T15:00:00+00:00",
+            "a refused return does not restart it"
+        );
+        let just_before = deadline - Duration::seconds(1);
+        assert!(o.can_request_return(just_before));
+        assert!(!o.can_request_return(deadline));
+        assert!(!o.can_cancel());
+        assert_eq!(delivered(Vec::new()).return_deadline(), None);
+    }
+
+    #[test]
+    fn refund_accounts_are_checked_and_masked() {
+        let a = RefundAccount::parse(" 국민은행 ", "123456-01-234567", "홍길동").expect("valid");
+        assert_eq!(a.number, "12345601234567");
+        let m = a.masked();
+        assert_eq!((m.number.as_str(), m.holder.as_str()), ("**********4567", "홍*동"));
+        let shown = format!("{a:?}");
+        assert!(!shown.contains("123456") && !shown.contains("홍길동"), "{shown}");
+        for (bank, number, holder, field) in [
+            ("", "1234567890", "홍길동", "refundAccount.bank"),
+            ("국민은행", "12-34", "홍길동", "refundAccount.number"),
+            ("국민은행", "12345a7890", "홍길동", "refundAccount.number"),
+            ("국민은행", "1234567890", " ", "refundAccount.holder"),
+        ] {
+            match RefundAccount::parse(bank, number, holder) {
+                Err(Error::Invalid { field: got, .. }) => assert_eq!(got, field),
+                other => panic!("{field}: {other:?}"),
+            }
+        }
+    }
+
+    #[test]
+    fn the_customer_sees_their_own_refund_reasons_only_and_no_accounts() {
+        let mut o = delivered(Vec::new());
+        let refund = |actor: &str, reason: &str| Refund {
+            id: RefundId::generate(),
+            amount: Won::new(1000).expect("won"),
+            reason: reason.into(),
+            status: "PENDING".into(),
+            account: RefundAccount::parse("국민은행", "1234567890", "홍길동").ok(),
+            actor: actor.into(),
+            created_at: Utc::now(),
+        };
+        o.refunds = vec![refund("guest", "주소 오류"), refund("staff:stf_1", "블랙리스트")];
+        let staff = o.clone().masked();
+        assert_eq!(
+            staff.refunds[0].account.as_ref().map(|a| a.holder.as_str()),
+            Some("홍*동")
+        );
+        assert_eq!(staff.depositor_name.as_deref(), Some("홍*동"));
+        let c = o.for_customer();
+        assert_eq!(
+            (c.refunds[0].reason.as_str(), c.refunds[1].reason.as_str()),
+            ("주소 오류", "")
+        );
+        assert!(c.refunds.iter().all(|r| r.account.is_none() && r.actor.is_empty()));
+    }
 }
