@@ -735,6 +735,94 @@ mod tests {
         assert!(search_terms(Some(&"가".repeat(101))).is_err());
     }
 
+    fn variant(sku: &str, options: &[(&str, &str)]) -> Variant {
+        Variant {
+            id: VariantId::generate(),
+            product_id: ProductId(uuid::Uuid::nil()),
+            sku: sku.into(),
+            name: String::new(),
+            options: Json(
+                options
+                    .iter()
+                    .map(|(n, v)| OptionValue {
+                        name: (*n).into(),
+                        value: (*v).into(),
+                    })
+                    .collect(),
+            ),
+            price: Won::ZERO,
+            compare_at_price: None,
+            on_hand: 0,
+            allocated: 0,
+            low_stock_threshold: 5,
+        }
+    }
+
+    #[test]
+    fn stock_status_reads_sold_out_low_and_in_stock_from_the_threshold() {
+        let s = |a| StockStatus::of(a, 3);
+        assert_eq!(
+            [s(-1), s(0), s(1), s(3), s(4)],
+            [
+                StockStatus::SoldOut,
+                StockStatus::SoldOut,
+                StockStatus::LowStock,
+                StockStatus::LowStock,
+                StockStatus::InStock
+            ]
+        );
+        assert_eq!(StockStatus::of(1, 0), StockStatus::InStock, "threshold 0: never low");
+    }
+
+    #[test]
+    fn options_keep_their_order_and_an_exact_selection_finds_its_variant() {
+        let vs = [
+            variant("A", &[("맛", "초코"), ("용량", "350ml")]),
+            variant("B", &[("맛", "초코"), ("용량", "500ml")]),
+            variant("C", &[("맛", "바닐라"), ("용량", "350ml")]),
+        ];
+        let opts = product_options(&vs);
+        assert_eq!(
+            opts,
+            vec![
+                ProductOption {
+                    name: "맛".into(),
+                    values: vec!["초코".into(), "바닐라".into()]
+                },
+                ProductOption {
+                    name: "용량".into(),
+                    values: vec!["350ml".into(), "500ml".into()]
+                },
+            ]
+        );
+        let sel = |pairs: &[(&str, &str)]| -> Vec<OptionValue> {
+            pairs
+                .iter()
+                .map(|(n, v)| OptionValue {
+                    name: (*n).into(),
+                    value: (*v).into(),
+                })
+                .collect()
+        };
+        let found = |pairs: &[(&str, &str)]| variant_by_options(&vs, &sel(pairs)).map(|v| v.sku.clone());
+        assert_eq!(found(&[("용량", "500ml"), ("맛", "초코")]), Some("B".into()));
+        assert_eq!(found(&[("맛", "초코")]), None);
+        assert_eq!(found(&[("맛", "바닐라"), ("용량", "500ml")]), None);
+        assert_eq!(found(&[("맛", "초코"), ("맛", "초코")]), None);
+        assert!(product_options(&[variant("X", &[])]).is_empty());
+        assert_eq!(variant_by_options(&[variant("X", &[])], &[]).map(|v| v.sku.as_str()), Some("X"));
+    }
+
+    #[test]
+    fn a_product_key_is_a_slug_or_an_id_never_both() {
+        assert!(matches!(ProductKey::parse(Some("a".into()), None), Ok(ProductKey::Slug(_))));
+        assert!(matches!(
+            ProductKey::parse(Some("a".into()), Some("prd_00000000000000000000000000000000")),
+            Err(Error::Invalid { .. })
+        ));
+        assert!(matches!(ProductKey::parse(None, None), Err(Error::Invalid { .. })));
+    }
+
     #[test]
     fn cursor_of_one_order_is_refused_by_another() {
         let p = Product {

@@ -116,9 +116,11 @@ pub async fn seed_demo(pool: &PgPool) -> Result<Seeded, Error> {
 /// tumbler as a gift from ₩60,000.
 async fn insert_promotions(conn: &mut PgConnection) -> Result<(), Error> {
     sqlx::query!(
-        "INSERT INTO coupons (id, code, name, kind, value, max_discount, min_subtotal, per_customer_limit)
-         VALUES ($1, 'WELCOME10', '첫 구매 10% 할인', 'PERCENT', 10, 5000, 30000, 1),
-                ($2, 'THANKS3000', '3만원 이상 3,000원 할인', 'FIXED', 3000, NULL, 30000, NULL)",
+        "INSERT INTO coupons (id, code, name, description, kind, value, max_discount, min_subtotal, per_customer_limit)
+         VALUES ($1, 'WELCOME10', '첫 구매 10% 할인', '3만원 이상 구매 시 10% 할인 (최대 5,000원, 1인 1회)',
+                 'PERCENT', 10, 5000, 30000, 1),
+                ($2, 'THANKS3000', '3만원 이상 3,000원 할인', '3만원 이상 구매 시 3,000원 할인',
+                 'FIXED', 3000, NULL, 30000, NULL)",
         CouponId::generate() as CouponId,
         CouponId::generate() as CouponId,
     )

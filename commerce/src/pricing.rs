@@ -628,6 +628,68 @@ mod tests {
         assert_eq!(p.total.get(), 43000, "a gift never costs anything");
     }
 
+    #[test]
+    fn the_shipping_fee_is_base_plus_remote_area() {
+        let p = priced(vec![line(10000, 1, false)], None, Some("63100"));
+        assert_eq!(
+            (p.shipping_base_fee.get(), p.remote_area_fee.get(), p.shipping_fee.get()),
+            (3000, 3000, 6000)
+        );
+        let p = priced(vec![line(60000, 1, false)], None, Some("63100"));
+        assert_eq!((p.shipping_base_fee.get(), p.remote_area_fee.get()), (0, 3000));
+    }
+
+    #[test]
+    fn a_coupon_that_does_not_apply_says_why_with_the_missing_amount() {
+        let codes = |c: CouponTerms| {
+            let p = priced(vec![line(30000, 1, false)], Some(c), None);
+            assert!(p.coupon.is_none() && p.discount == Won::ZERO);
+            p.warnings.into_iter().map(|w| (w.code, w.amount.map(Won::get))).collect::<Vec<_>>()
+        };
+        assert_eq!(
+            codes(coupon("FIXED", 5000, None, 50000)),
+            [("COUPON_MINIMUM_NOT_MET", Some(20000))]
+        );
+        let mut c = coupon("FIXED", 5000, None, 0);
+        c.login_required = true;
+        assert_eq!(codes(c.clone()), [("COUPON_LOGIN_REQUIRED", None)]);
+        c.login_required = false;
+        c.used_up = true;
+        assert_eq!(codes(c.clone()), [("COUPON_USED_UP", None)]);
+        c.used_up = false;
+        c.ends_at = Some(Utc::now() - chrono::Duration::hours(1));
+        assert_eq!(codes(c.clone()), [("COUPON_EXPIRED", None)]);
+        c.deleted = true;
+        assert_eq!(codes(c), [("COUPON_NOT_FOUND", None)]);
+        let p = priced(vec![line(30000, 1, false)], Some(coupon("FIXED", 5000, None, 0)), None);
+        assert_eq!(p.coupon.map(|c| c.code), Some("C".into()));
+        assert!(p.warnings.is_empty());
+    }
+
+    #[test]
+    fn gift_progress_lists_rules_only_the_minimum_holds_back() {
+        let bought = line(20000, 1, false);
+        let other = ProductId::generate();
+        let p = with_rules(
+            vec![bought],
+            vec![
+                rule(Some(50000), None, None, 5),
+                rule(Some(50000), None, Some("APP"), 5),
+                rule(Some(50000), Some(other), None, 5),
+                rule(Some(50000), None, None, 0),
+                rule(Some(10000), None, None, 5),
+            ],
+            "PC_WEB",
+        );
+        assert_eq!(
+            p.gift_progress,
+            vec![GiftProgress {
+                rule_name: "사은품".into(),
+                remaining: won(30000)
+            }]
+        );
+    }
+
     proptest! {
         #[test]
         fn totals_add_up(
