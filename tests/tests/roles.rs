@@ -96,6 +96,37 @@ async fn operations_by_role() {
             "{ customers(first: 5) { nodes { email mobile } } }",
             &[Owner, Manager, Cs],
         ),
+        (
+            "products",
+            "{ products(first: 5, filter: {published: false}) { totalCount nodes { slug } } }",
+            &[Owner, Manager, Cs, Bot],
+        ),
+        (
+            "stockMovements",
+            "query($variant: ID!) { stockMovements(variantId: $variant) { nodes { reason } } }",
+            &[Owner, Manager, Cs, Bot],
+        ),
+        (
+            "pages",
+            "{ pages(first: 5) { nodes { slug } } }",
+            &[Owner, Manager, Cs, Bot],
+        ),
+        (
+            "coupons",
+            "{ coupons(first: 5) { nodes { code } } giftRules { nodes { name } } }",
+            &[Owner, Manager, Cs, Bot],
+        ),
+        (
+            "couponCreate",
+            "mutation($slug: String!) { couponCreate(input: {code: $slug, name: \"쿠폰\", kind: FIXED, amountOff: 1000}) { userErrors { code } } }",
+            &[Owner, Manager],
+        ),
+        (
+            "giftRuleCreate",
+            "mutation($variant: ID!) { giftRuleCreate(input: {name: \"사은품\", giftVariantId: $variant}) { userErrors { code } } }",
+            &[Owner, Manager],
+        ),
+        ("staff", "{ staff(first: 5) { nodes { email role } } }", &[Owner]),
         ("auditLog", "{ auditLog(first: 1) { nodes { action } } }", &[Owner]),
         (
             "botTokens",
