@@ -2,6 +2,7 @@
 //! to their product, parcels with tracking, refunds, a timeline without staff notes, cancel
 //! with a refund account, returns within the 7-day withdrawal period; checkout with a
 //! depositor name or a saved address; `me` for guests, `me { order }`, token renewal.
+#![allow(clippy::many_single_char_names)] // v, o, p, r: variants, order, payload, response
 
 use commerce::{
     Won,

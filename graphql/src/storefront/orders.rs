@@ -250,6 +250,7 @@ impl Order {
         self.0.status.into()
     }
     /// Where it was ordered.
+    #[allow(clippy::unused_async)] // a resolver with a context is async in async-graphql
     async fn channel(&self, ctx: &Context<'_>) -> Result<SalesChannel> {
         SalesChannel::from_db(&self.0.channel)
             .ok_or_else(|| Error::Fault {
@@ -283,6 +284,7 @@ impl Order {
         present(&self.0.delivery_note)
     }
     /// How it is paid.
+    #[allow(clippy::unused_async)] // a resolver with a context is async in async-graphql
     async fn payment_method(&self, ctx: &Context<'_>) -> Result<PaymentMethod> {
         PaymentMethod::from_db(&self.0.payment_method)
             .ok_or_else(|| Error::Fault {
@@ -336,6 +338,7 @@ impl Order {
         self.0.lines.iter().cloned().map(OrderLine).collect()
     }
     /// State changes, oldest first.
+    #[allow(clippy::unused_async)] // a resolver with a context is async in async-graphql
     async fn history(&self, ctx: &Context<'_>) -> Result<Vec<OrderEvent>> {
         let staff = ctx.data_opt::<StaffView>().is_some();
         self.0
@@ -358,6 +361,7 @@ impl Order {
             .gql(ctx)
     }
     /// The states the order went through and when, oldest first: no notes, no actors.
+    #[allow(clippy::unused_async)] // a resolver with a context is async in async-graphql
     async fn timeline(&self, ctx: &Context<'_>) -> Result<Vec<TimelineEntry>> {
         self.0
             .history
@@ -420,6 +424,7 @@ impl Order {
             .collect()
     }
     /// Refunds, oldest first.
+    #[allow(clippy::unused_async)] // a resolver with a context is async in async-graphql
     async fn refunds(&self, ctx: &Context<'_>) -> Result<Vec<Refund>> {
         self.0
             .refunds
