@@ -810,12 +810,18 @@ mod tests {
         assert_eq!(found(&[("맛", "바닐라"), ("용량", "500ml")]), None);
         assert_eq!(found(&[("맛", "초코"), ("맛", "초코")]), None);
         assert!(product_options(&[variant("X", &[])]).is_empty());
-        assert_eq!(variant_by_options(&[variant("X", &[])], &[]).map(|v| v.sku.as_str()), Some("X"));
+        assert_eq!(
+            variant_by_options(&[variant("X", &[])], &[]).map(|v| v.sku.as_str()),
+            Some("X")
+        );
     }
 
     #[test]
     fn a_product_key_is_a_slug_or_an_id_never_both() {
-        assert!(matches!(ProductKey::parse(Some("a".into()), None), Ok(ProductKey::Slug(_))));
+        assert!(matches!(
+            ProductKey::parse(Some("a".into()), None),
+            Ok(ProductKey::Slug(_))
+        ));
         assert!(matches!(
             ProductKey::parse(Some("a".into()), Some("prd_00000000000000000000000000000000")),
             Err(Error::Invalid { .. })

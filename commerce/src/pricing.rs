@@ -45,6 +45,9 @@ pub struct LineInput {
 }
 
 /// A coupon's terms, and what the cart's statement found about its uses.
+// The flags are the row as the statement reads it; `coupon_discount` turns them into one
+// `CouponProblem` in a fixed order.
+#[allow(clippy::struct_excessive_bools)]
 #[derive(Clone, Debug, Default, Deserialize)]
 pub struct CouponTerms {
     /// Its code.
@@ -644,7 +647,10 @@ mod tests {
         let codes = |c: CouponTerms| {
             let p = priced(vec![line(30000, 1, false)], Some(c), None);
             assert!(p.coupon.is_none() && p.discount == Won::ZERO);
-            p.warnings.into_iter().map(|w| (w.code, w.amount.map(Won::get))).collect::<Vec<_>>()
+            p.warnings
+                .into_iter()
+                .map(|w| (w.code, w.amount.map(Won::get)))
+                .collect::<Vec<_>>()
         };
         assert_eq!(
             codes(coupon("FIXED", 5000, None, 50000)),

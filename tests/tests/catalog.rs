@@ -430,7 +430,13 @@ const STOCK: &str = "query($s: String) { product(slug: $s) { variants { sku stoc
 #[tokio::test]
 async fn stock_status_follows_each_variants_low_stock_threshold() {
     let app = TestApp::spawn().await;
-    let v = product_with_stock(&app.pool, "stock", &[(1000, 0), (1000, 1), (1000, 5), (1000, 6), (1000, 3)], false).await;
+    let v = product_with_stock(
+        &app.pool,
+        "stock",
+        &[(1000, 0), (1000, 1), (1000, 5), (1000, 6), (1000, 3)],
+        false,
+    )
+    .await;
     // The default threshold is 5; this variant's is 2, so 3 units are plenty.
     sqlx::query("UPDATE variants SET low_stock_threshold = 2 WHERE id = $1")
         .bind(uuid_of(&v[4]))
@@ -453,7 +459,11 @@ async fn stock_status_follows_each_variants_low_stock_threshold() {
         .expect("allocate");
     let r = app.gql(STOCK, json!({ "s": "stock" })).await;
     assert_eq!(data(&r)["product"]["variants"][3]["stockStatus"], "LOW_STOCK");
-    assert_eq!(data(&r)["product"]["variants"][3]["quantityAvailable"], 4, "the demo shows exact stock");
+    assert_eq!(
+        data(&r)["product"]["variants"][3]["quantityAvailable"],
+        4,
+        "the demo shows exact stock"
+    );
 }
 
 fn private_stock(s: &mut commerce::Settings) {
@@ -467,7 +477,10 @@ fn public_stock(s: &mut commerce::Settings) {
 
 #[tokio::test]
 async fn exact_stock_is_null_for_shoppers_unless_the_shop_shows_it_and_staff_always_see_it() {
-    for (settings, shown) in [(private_stock as fn(&mut commerce::Settings), false), (public_stock, true)] {
+    for (settings, shown) in [
+        (private_stock as fn(&mut commerce::Settings), false),
+        (public_stock, true),
+    ] {
         let app = TestApp::spawn_with(Options {
             settings: Some(settings),
             ..Options::default()
@@ -520,10 +533,16 @@ async fn product_options_in_order_and_the_variant_of_an_exact_selection() {
         p["options"],
         json!([{ "name": "맛", "values": ["초코", "바닐라", "딸기"] }, { "name": "용량", "values": ["350ml", "500ml"] }])
     );
-    assert_eq!(p["variantBySelectedOptions"]["sku"], "HPS-VANILLA-500", "any order of the options");
+    assert_eq!(
+        p["variantBySelectedOptions"]["sku"], "HPS-VANILLA-500",
+        "any order of the options"
+    );
     for (sel, why) in [
         (json!([{ "name": "맛", "value": "초코" }]), "a partial selection"),
-        (json!([{ "name": "맛", "value": "민트" }, { "name": "용량", "value": "500ml" }]), "an unknown value"),
+        (
+            json!([{ "name": "맛", "value": "민트" }, { "name": "용량", "value": "500ml" }]),
+            "an unknown value",
+        ),
         (
             json!([{ "name": "맛", "value": "초코" }, { "name": "맛", "value": "초코" }]),
             "an option twice",
@@ -569,7 +588,10 @@ async fn prices_beyond_32_bits_are_whole_json_numbers() {
     let app = TestApp::spawn().await;
     let v = product_with_stock(&app.pool, "gold", &[(9_000_000_000, 999)], false).await;
     let r = app
-        .gql("{ product(slug: \"gold\") { priceFrom variants { price compareAtPrice } } }", json!({}))
+        .gql(
+            "{ product(slug: \"gold\") { priceFrom variants { price compareAtPrice } } }",
+            json!({}),
+        )
         .await;
     let p = &data(&r)["product"];
     assert_eq!(p["priceFrom"].as_i64(), Some(9_000_000_000));

@@ -49,7 +49,8 @@ async fn variant_product_and_image_cost_the_same_statements_for_one_line_or_six(
     // One product was taken off sale since: its link goes, its picture stays.
     sql(&app, "UPDATE products SET published = false WHERE slug = 'thumb-5'").await;
 
-    let q = "query($t: String!) { cart(token: $t) { lines { variant { sku product { slug name } image { url alt } } } } }";
+    let q =
+        "query($t: String!) { cart(token: $t) { lines { variant { sku product { slug name } image { url alt } } } } }";
     let counter = app.counter.clone().expect("counting");
     let mut costs = Vec::new();
     for token in [&one, &six] {
@@ -59,7 +60,11 @@ async fn variant_product_and_image_cost_the_same_statements_for_one_line_or_six(
         let lines = data(&r)["cart"]["lines"].as_array().expect("lines").clone();
         for (i, l) in lines.iter().enumerate() {
             let v = &l["variant"];
-            assert_eq!(v["image"]["url"], format!("https://img.example/thumb-{i}/0"), "the first image");
+            assert_eq!(
+                v["image"]["url"],
+                format!("https://img.example/thumb-{i}/0"),
+                "the first image"
+            );
             assert_eq!(v["image"]["alt"], Value::Null);
             if i == 5 {
                 assert_eq!(v["product"], Value::Null, "unpublished since");
@@ -180,12 +185,24 @@ async fn an_applied_coupon_shows_with_its_discount_or_a_code_saying_why_not() {
             "UPDATE coupons SET active = true WHERE code = 'BIG5000'",
             "COUPON_NOT_APPLICABLE",
         ),
-        ("DELETE FROM coupons WHERE code = 'BIG5000'", "SELECT 1", "COUPON_NOT_FOUND"),
+        (
+            "DELETE FROM coupons WHERE code = 'BIG5000'",
+            "SELECT 1",
+            "COUPON_NOT_FOUND",
+        ),
     ] {
         sql(&app, break_it).await;
         let c = cart(&app, &token).await;
-        assert_eq!(coupon_warnings(&c), [json!({ "code": code, "amount": null })], "{break_it}");
-        assert_eq!((c["coupon"].clone(), c["discount"].clone()), (Value::Null, json!(0)), "{code}");
+        assert_eq!(
+            coupon_warnings(&c),
+            [json!({ "code": code, "amount": null })],
+            "{break_it}"
+        );
+        assert_eq!(
+            (c["coupon"].clone(), c["discount"].clone()),
+            (Value::Null, json!(0)),
+            "{code}"
+        );
         sql(&app, mend_it).await;
         if code != "COUPON_NOT_FOUND" {
             assert_eq!(cart(&app, &token).await["coupon"]["discount"], 5000, "{mend_it}");
@@ -230,8 +247,19 @@ async fn gift_progress_counts_down_to_each_gift_the_cart_can_still_get() {
     let line = c["lines"][0]["id"].clone();
     app.gql(UPDATE, json!({ "t": token, "l": line, "q": 2 })).await;
     let c = cart(&app, &token).await;
-    assert_eq!(c["giftProgress"], json!([{ "ruleName": "5만원 이상 쉐이커", "remaining": 20000 }]));
-    assert_eq!(c["lines"].as_array().expect("lines").iter().filter(|l| l["isGift"] == true).count(), 2);
+    assert_eq!(
+        c["giftProgress"],
+        json!([{ "ruleName": "5만원 이상 쉐이커", "remaining": 20000 }])
+    );
+    assert_eq!(
+        c["lines"]
+            .as_array()
+            .expect("lines")
+            .iter()
+            .filter(|l| l["isGift"] == true)
+            .count(),
+        2
+    );
     app.gql(UPDATE, json!({ "t": token, "l": line, "q": 4 })).await;
     assert_eq!(cart(&app, &token).await["giftProgress"], json!([]));
 }

@@ -236,6 +236,7 @@ impl Cart {
         self.0.priced.free_shipping_remaining.into()
     }
     /// Things to show beside the cart.
+    #[allow(clippy::unused_async)] // a fallible resolver of async-graphql's #[Object] is async
     async fn warnings(&self, ctx: &Context<'_>) -> Result<Vec<CartWarning>> {
         let lang = lang(ctx);
         self.0
@@ -264,6 +265,7 @@ impl Cart {
         self.0.zonecode.as_ref().map(Zonecode::as_str)
     }
     /// Where the customer shops.
+    #[allow(clippy::unused_async)] // a fallible resolver of async-graphql's #[Object] is async
     async fn channel(&self) -> Result<SalesChannel> {
         // The column is CHECKed to the four values; another one is a fault, not a guess.
         SalesChannel::from_db(&self.0.channel).ok_or_else(|| "unknown sales channel".into())
