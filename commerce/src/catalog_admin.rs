@@ -815,9 +815,7 @@ const MAX_SEARCH_CHARS: usize = 100;
 fn push_admin_filter(q: &mut QueryBuilder<Postgres>, f: &AdminProductFilter, terms: &[String]) {
     q.push(" WHERE TRUE");
     if let Some(c) = f.category {
-        q.push(
-            " AND p.category_id IN (WITH RECURSIVE tree AS (SELECT id FROM categories WHERE id = ",
-        );
+        q.push(" AND p.category_id IN (WITH RECURSIVE tree AS (SELECT id FROM categories WHERE id = ");
         q.push_bind(c.0);
         q.push(" UNION ALL SELECT c.id FROM categories c JOIN tree ON c.parent_id = tree.id) SELECT id FROM tree)");
     }

@@ -134,7 +134,9 @@ fn invalid(field: &'static str, reason: &str) -> Error {
 pub fn normalize_code(code: &str) -> Result<String, Error> {
     let code = code.trim().to_uppercase();
     let ok = (2..=MAX_CODE_CHARS).contains(&code.len())
-        && code.bytes().all(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || b == b'-');
+        && code
+            .bytes()
+            .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || b == b'-');
     ok.then_some(code)
         .ok_or_else(|| invalid("code", "2–40 of A–Z, 0–9 and -"))
 }
@@ -443,7 +445,15 @@ pub async fn delete_coupon(pool: &PgPool, by: Principal, id: CouponId, ip: Optio
             None => Error::NotFound { what: "coupon" },
         });
     };
-    audit(&mut tx, Some(by.id), "coupon.delete", &id.to_string(), json!({ "code": code }), ip).await?;
+    audit(
+        &mut tx,
+        Some(by.id),
+        "coupon.delete",
+        &id.to_string(),
+        json!({ "code": code }),
+        ip,
+    )
+    .await?;
     tx.commit().await?;
     Ok(())
 }
@@ -641,8 +651,13 @@ pub async fn save_gift_rule(
         // `?` drops the transaction: the row just inserted is rolled back.
         return Err(Error::NotFound { what: "gift rule" });
     }
-    let action = if id.is_some() { "gift_rule.update" } else { "gift_rule.create" };
-    let summary = json!({ "gift_variant": g.gift_variant_id.to_string(), "quantity": g.gift_quantity, "active": g.active });
+    let action = if id.is_some() {
+        "gift_rule.update"
+    } else {
+        "gift_rule.create"
+    };
+    let summary =
+        json!({ "gift_variant": g.gift_variant_id.to_string(), "quantity": g.gift_quantity, "active": g.active });
     audit(&mut tx, Some(by.id), action, &target.to_string(), summary, ip).await?;
     let saved = gift_rule_in(&mut tx, target).await?;
     tx.commit().await?;
@@ -658,7 +673,15 @@ pub async fn delete_gift_rule(pool: &PgPool, by: Principal, id: GiftRuleId, ip: 
         .fetch_optional(&mut *tx)
         .await?
         .ok_or(Error::NotFound { what: "gift rule" })?;
-    audit(&mut tx, Some(by.id), "gift_rule.delete", &id.to_string(), json!({ "name": name }), ip).await?;
+    audit(
+        &mut tx,
+        Some(by.id),
+        "gift_rule.delete",
+        &id.to_string(),
+        json!({ "name": name }),
+        ip,
+    )
+    .await?;
     tx.commit().await?;
     Ok(())
 }
@@ -685,7 +708,7 @@ mod tests {
         }
     }
 
-    fn field(r: Result<CouponRow, Error>) -> &'static str {
+    fn field(r: &Result<CouponRow, Error>) -> &'static str {
         match r {
             Err(Error::Invalid { field, .. }) => field,
             _ => "",
@@ -703,7 +726,7 @@ mod tests {
     #[test]
     fn each_kind_takes_its_own_amount() {
         assert_eq!(check_coupon(&fixed(3000)).map(|r| r.value).ok(), Some(3000));
-        assert_eq!(field(check_coupon(&fixed(0))), "amountOff");
+        assert_eq!(field(&check_coupon(&fixed(0))), "amountOff");
         let pct = |p: Option<i32>| CouponInput {
             kind: CouponKind::Percent,
             amount_off: None,
@@ -712,18 +735,18 @@ mod tests {
         };
         assert_eq!(check_coupon(&pct(Some(100))).map(|r| r.value).ok(), Some(100));
         for bad in [None, Some(0), Some(101)] {
-            assert_eq!(field(check_coupon(&pct(bad))), "percentOff");
+            assert_eq!(field(&check_coupon(&pct(bad))), "percentOff");
         }
         let both = CouponInput {
             percent_off: Some(10),
             ..fixed(1000)
         };
-        assert_eq!(field(check_coupon(&both)), "percentOff");
+        assert_eq!(field(&check_coupon(&both)), "percentOff");
         let capped_fixed = CouponInput {
             max_discount: Won::new(100),
             ..fixed(1000)
         };
-        assert_eq!(field(check_coupon(&capped_fixed)), "maxDiscount");
+        assert_eq!(field(&check_coupon(&capped_fixed)), "maxDiscount");
     }
 
     #[test]
@@ -734,16 +757,16 @@ mod tests {
             ends_at: Some(now),
             ..fixed(1000)
         };
-        assert_eq!(field(check_coupon(&backwards)), "endsAt");
+        assert_eq!(field(&check_coupon(&backwards)), "endsAt");
         let zero = CouponInput {
             usage_limit: Some(0),
             ..fixed(1000)
         };
-        assert_eq!(field(check_coupon(&zero)), "usageLimit");
+        assert_eq!(field(&check_coupon(&zero)), "usageLimit");
         let zero = CouponInput {
             per_customer_limit: Some(-1),
             ..fixed(1000)
         };
-        assert_eq!(field(check_coupon(&zero)), "perCustomerLimit");
+        assert_eq!(field(&check_coupon(&zero)), "perCustomerLimit");
     }
 }

@@ -53,6 +53,7 @@ fn fixed(code: &str, amount: i64) -> Value {
 }
 
 #[tokio::test]
+#[allow(clippy::too_many_lines)] // one story, told in order
 async fn coupons_are_saved_the_way_the_cart_applies_them() {
     let app = TestApp::spawn().await;
     let v = product_with_stock(&app.pool, "coupon-goods", &[(30000, 100)], false).await;
@@ -353,6 +354,7 @@ async fn coupons_and_gift_rules_page_and_filter() {
 }
 
 #[tokio::test]
+#[allow(clippy::too_many_lines)] // one story, told in order
 async fn gift_rules_are_saved_the_way_the_cart_applies_them() {
     let app = TestApp::spawn().await;
     let goods = product_with_stock(&app.pool, "shake", &[(30000, 100)], false).await;

@@ -50,7 +50,8 @@ impl Role {
     /// The role table of the admin API (issue #5): checked in the core.
     pub fn allows(self, p: Permission) -> bool {
         use Permission::{
-            ReadOrders, ReadPersonalData, ReadReports, ReadStock, WriteCatalog, WriteOrders, WritePromotions, WriteStock,
+            ReadOrders, ReadPersonalData, ReadReports, ReadStock, WriteCatalog, WriteOrders, WritePromotions,
+            WriteStock,
         };
         match self {
             Role::Owner => true,
@@ -112,7 +113,14 @@ mod tests {
         assert!(!Role::Cs.allows(WritePromotions));
         assert!(Role::Cs.allows(WriteOrders) && Role::Cs.allows(ReadPersonalData));
         assert!(!Role::Cs.allows(ReadReports) && !Role::Cs.allows(WriteCatalog));
-        for p in [WriteCatalog, WriteStock, WriteOrders, ReadPersonalData, ManageStaff, WritePromotions] {
+        for p in [
+            WriteCatalog,
+            WriteStock,
+            WriteOrders,
+            ReadPersonalData,
+            ManageStaff,
+            WritePromotions,
+        ] {
             assert!(
                 !Role::Bot.allows(p),
                 "the bot is read-only and never sees personal data: {p:?}"

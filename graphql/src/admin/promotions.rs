@@ -312,9 +312,16 @@ impl PromotionsQuery {
             search: f.search,
             active: f.active,
         };
-        let page = promotion::coupons(cx.pool, cx.principal, &filter, first, after.as_deref(), wants_total(ctx))
-            .await
-            .gql(ctx)?;
+        let page = promotion::coupons(
+            cx.pool,
+            cx.principal,
+            &filter,
+            first,
+            after.as_deref(),
+            wants_total(ctx),
+        )
+        .await
+        .gql(ctx)?;
         Ok(CouponConnection::from_page(page, Coupon))
     }
 
@@ -322,11 +329,18 @@ impl PromotionsQuery {
     async fn coupon(&self, ctx: &Context<'_>, id: ID) -> Result<Option<Coupon>> {
         let cx = Cx::staff(ctx).await?;
         let id = id.parse::<CouponId>().gql(ctx)?;
-        Ok(Some(Coupon(promotion::coupon(cx.pool, cx.principal, id).await.gql(ctx)?)))
+        Ok(Some(Coupon(
+            promotion::coupon(cx.pool, cx.principal, id).await.gql(ctx)?,
+        )))
     }
 
     /// Gift-with-purchase rules, newest first, a page at a time.
-    async fn gift_rules(&self, ctx: &Context<'_>, first: Option<i64>, after: Option<String>) -> Result<GiftRuleConnection> {
+    async fn gift_rules(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i64>,
+        after: Option<String>,
+    ) -> Result<GiftRuleConnection> {
         let cx = Cx::staff(ctx).await?;
         let first = commerce::pagination::page_size(first).gql(ctx)?;
         let page = promotion::gift_rules(cx.pool, cx.principal, first, after.as_deref(), wants_total(ctx))

@@ -119,7 +119,12 @@ impl From<catalog_admin::StockMovement> for StockMovement {
     }
 }
 
-connection!(StockMovementConnection, StockMovementEdge, StockMovement, "stock movements");
+connection!(
+    StockMovementConnection,
+    StockMovementEdge,
+    StockMovement,
+    "stock movements"
+);
 
 /// The result of a stock adjustment.
 #[derive(SimpleObject)]
