@@ -379,10 +379,10 @@ impl Customer {
     /// personal data, else 홍*동, ho***@example.com, 010-****-5678.
     #[must_use]
     pub fn seen_by(self, by: crate::staff::Principal) -> Customer {
+        use crate::types::{mask_email, mask_name, mask_phone};
         if by.sees_personal_data() {
             return self;
         }
-        use crate::types::{mask_email, mask_name, mask_phone};
         Customer {
             email: mask_email(&self.email),
             name: mask_name(&self.name),

@@ -492,8 +492,13 @@ async fn filters_narrow_the_list_and_counts_cover_every_state() {
         .admin(&cs, SORTED, json!({ "filter": { "customerId": "not-an-id" } }))
         .await;
     assert_eq!(code(&r), "INVALID_ID");
-    // The dashboard: every state, zeros included, in the state machine's order.
-    let r = app.admin(&cs, "{ orderCounts { status count } }", json!({})).await;
+    counts_cover_every_state(&app, &cs).await;
+}
+
+/// The dashboard: every state, zeros included, in the state machine's order (two orders
+/// awaiting their deposit, one paid, one cancelled).
+async fn counts_cover_every_state(app: &TestApp, cs: &str) {
+    let r = app.admin(cs, "{ orderCounts { status count } }", json!({})).await;
     let counts = data(&r)["orderCounts"].as_array().expect("counts").clone();
     let statuses: Vec<&str> = counts.iter().map(|c| c["status"].as_str().expect("status")).collect();
     assert_eq!(
@@ -522,6 +527,35 @@ async fn filters_narrow_the_list_and_counts_cover_every_state() {
     assert_eq!(data(&r)["orderCounts"].as_array().map(Vec::len), Some(11));
 }
 
+/// Every mutation names its order by orderId or orderNumber, exactly one.
+async fn each_mutation_takes_exactly_one_key(app: &TestApp, cs: &str, id: &Value, number: &Value) {
+    let mutations = [
+        ("orderMarkDeposited", "amount: 1"),
+        ("orderCancel", "reason: \"x\""),
+        ("orderRefund", "amount: 1, reason: \"x\""),
+        ("orderSetStatus", "status: PREPARING"),
+        ("orderMemoSet", "memo: \"x\""),
+    ];
+    for (field, args) in mutations {
+        for (both, vars) in [(true, json!({ "id": id, "n": number })), (false, json!({}))] {
+            let q = format!(
+                "mutation($id: ID, $n: String) {{ {field}(orderId: $id, orderNumber: $n, {args}) {{ order {{ number }} userErrors {{ field code }} }} }}"
+            );
+            let r = app.admin(cs, &q, vars).await;
+            assert_eq!(
+                data(&r)[field]["userErrors"],
+                json!([{ "field": ["orderId"], "code": "INVALID_INPUT" }]),
+                "{field}, both: {both}"
+            );
+        }
+    }
+    for vars in [json!({ "id": id, "n": number }), json!({})] {
+        let q = "mutation($id: ID, $n: String) { shipmentCreate(orderId: $id, orderNumber: $n, carrier: \"CJ\", trackingNumber: \"601234567890\") { userErrors { field code } } }";
+        let r = app.admin(cs, q, vars).await;
+        assert_eq!(data(&r)["shipmentCreate"]["userErrors"][0]["code"], "INVALID_INPUT");
+    }
+}
+
 const STAFF_ORDER: &str = "query($id: ID, $n: String) { order(id: $id, number: $n) { number status staffMemo
     updatedAt depositorName maskedFields allowedTransitions payments { method provider amount status createdAt }
     customer { email name mobile tier maskedFields } } }";
@@ -543,32 +577,7 @@ async fn orders_are_named_by_id_or_number_and_carry_a_memo() {
     assert_eq!(data(&r)["order"]["allowedTransitions"], json!(["PAID", "CANCELLED"]));
     assert_eq!(data(&r)["order"]["payments"], json!([]));
     assert_eq!(data(&r)["order"]["customer"], Value::Null, "a guest's order");
-    // Every mutation: orderId or orderNumber, exactly one.
-    let mutations = [
-        ("orderMarkDeposited", "amount: 1"),
-        ("orderCancel", "reason: \"x\""),
-        ("orderRefund", "amount: 1, reason: \"x\""),
-        ("orderSetStatus", "status: PREPARING"),
-        ("orderMemoSet", "memo: \"x\""),
-    ];
-    for (field, args) in mutations {
-        for (both, vars) in [(true, json!({ "id": id, "n": number })), (false, json!({}))] {
-            let q = format!(
-                "mutation($id: ID, $n: String) {{ {field}(orderId: $id, orderNumber: $n, {args}) {{ order {{ number }} userErrors {{ field code }} }} }}"
-            );
-            let r = app.admin(&cs, &q, vars).await;
-            assert_eq!(
-                data(&r)[field]["userErrors"],
-                json!([{ "field": ["orderId"], "code": "INVALID_INPUT" }]),
-                "{field}, both: {both}"
-            );
-        }
-    }
-    for vars in [json!({ "id": id, "n": number }), json!({})] {
-        let q = "mutation($id: ID, $n: String) { shipmentCreate(orderId: $id, orderNumber: $n, carrier: \"CJ\", trackingNumber: \"601234567890\") { userErrors { field code } } }";
-        let r = app.admin(&cs, q, vars).await;
-        assert_eq!(data(&r)["shipmentCreate"]["userErrors"][0]["code"], "INVALID_INPUT");
-    }
+    each_mutation_takes_exactly_one_key(&app, &cs, &id, &number).await;
     // A negative amount is refused before anything happens; an unknown number is not found.
     let deposit = "mutation($n: String!, $a: Won!) { orderMarkDeposited(orderNumber: $n, amount: $a) {
         order { status payments { method provider amount status } } userErrors { field code } } }";
@@ -583,10 +592,10 @@ async fn orders_are_named_by_id_or_number_and_carry_a_memo() {
     assert_eq!(code(&r), "NOT_FOUND");
     // By number, the way Slack types it.
     let r = app.admin(&cs, deposit, json!({ "n": number, "a": total })).await;
-    let p = &data(&r)["orderMarkDeposited"];
-    assert_eq!(p["order"]["status"], "PAID", "{r}");
+    let paid = &data(&r)["orderMarkDeposited"];
+    assert_eq!(paid["order"]["status"], "PAID", "{r}");
     assert_eq!(
-        p["order"]["payments"],
+        paid["order"]["payments"],
         json!([{ "method": "BANK_TRANSFER", "provider": "BANK_TRANSFER", "amount": total, "status": "PAID" }])
     );
     let set = "mutation($n: String!, $s: OrderStatus!) { orderSetStatus(orderNumber: $n, status: $s) {
@@ -615,26 +624,31 @@ async fn orders_are_named_by_id_or_number_and_carry_a_memo() {
         data(&r)["orderCancel"]["order"],
         json!({ "status": "CANCELLED", "allowedTransitions": [] })
     );
-    // The memo: set, read back, bumped updatedAt, audited (its length, not its words), cleared.
-    let before = data(&app.admin(&cs, STAFF_ORDER, json!({ "n": number })).await)["order"]["updatedAt"].clone();
+    the_memo_is_internal_and_audited(&app, &cs, &number).await;
+}
+
+/// The memo: set, read back, bumped updatedAt, audited (its length, not its words),
+/// cleared; never read by the customer, never written by the bot.
+async fn the_memo_is_internal_and_audited(app: &TestApp, cs: &str, number: &Value) {
+    let before = data(&app.admin(cs, STAFF_ORDER, json!({ "n": number })).await)["order"]["updatedAt"].clone();
     let memo = "mutation($n: String!, $m: String!) { orderMemoSet(orderNumber: $n, memo: $m) {
         order { staffMemo updatedAt } userErrors { field code } } }";
     let r = app
-        .admin(&cs, memo, json!({ "n": number, "m": "  부재 시 경비실  " }))
+        .admin(cs, memo, json!({ "n": number, "m": "  부재 시 경비실  " }))
         .await;
     let after = &data(&r)["orderMemoSet"]["order"];
     assert_eq!(after["staffMemo"], "부재 시 경비실");
     assert_ne!(after["updatedAt"], before);
-    let r = app.admin(&cs, STAFF_ORDER, json!({ "n": number })).await;
+    let r = app.admin(cs, STAFF_ORDER, json!({ "n": number })).await;
     assert_eq!(data(&r)["order"]["staffMemo"], "부재 시 경비실");
     let r = app
-        .admin(&cs, memo, json!({ "n": number, "m": "가".repeat(2001) }))
+        .admin(cs, memo, json!({ "n": number, "m": "가".repeat(2001) }))
         .await;
     assert_eq!(
         data(&r)["orderMemoSet"]["userErrors"],
         json!([{ "field": ["memo"], "code": "INVALID_INPUT" }])
     );
-    let r = app.admin(&cs, memo, json!({ "n": number, "m": " " })).await;
+    let r = app.admin(cs, memo, json!({ "n": number, "m": " " })).await;
     assert_eq!(data(&r)["orderMemoSet"]["order"]["staffMemo"], Value::Null);
     let audit: Vec<(String, String, i32)> = sqlx::query_as(
         "SELECT action, target, (summary->>'chars')::int FROM audit_log WHERE action = 'order.memo' ORDER BY id",
@@ -642,10 +656,13 @@ async fn orders_are_named_by_id_or_number_and_carry_a_memo() {
     .fetch_all(&app.pool)
     .await
     .expect("audit");
-    let n = number.as_str().expect("number").to_owned();
+    let num = number.as_str().expect("number").to_owned();
     assert_eq!(
         audit,
-        [("order.memo".to_owned(), n.clone(), 8), ("order.memo".to_owned(), n, 0)]
+        [
+            ("order.memo".to_owned(), num.clone(), 8),
+            ("order.memo".to_owned(), num, 0)
+        ]
     );
     // The customer never reads the memo.
     let r = app
