@@ -329,7 +329,8 @@ async fn coupon_in(conn: &mut PgConnection, id: CouponId) -> Result<Coupon, Erro
 }
 
 /// Creates a coupon, or (with `id`) replaces one; uses so far are kept, so a usage limit
-/// below them is refused. MANAGER or OWNER. Errors: `FORBIDDEN`, `INVALID_INPUT`,
+/// below them is refused. A cart holding a code renamed since reads it as inactive.
+/// MANAGER or OWNER. Errors: `FORBIDDEN`, `INVALID_INPUT`,
 /// `ALREADY_EXISTS` (code), `NOT_FOUND`.
 pub async fn save_coupon(
     pool: &PgPool,
