@@ -650,6 +650,7 @@ pub async fn find_for_staff(pool: &PgPool, by: crate::staff::Principal, id: Cust
 
 /// Customers by id, in one statement (the customers of a page of orders); ids without a
 /// customer are left out. Unmasked: staff callers pass each through [`Customer::seen_by`].
+/// Errors: none but faults (`INTERNAL`).
 pub async fn by_ids(conn: &mut PgConnection, ids: &[CustomerId]) -> Result<Vec<Customer>, Error> {
     let raw: Vec<uuid::Uuid> = ids.iter().map(|id| id.0).collect();
     Ok(sqlx::query_as!(
@@ -665,6 +666,7 @@ pub async fn by_ids(conn: &mut PgConnection, ids: &[CustomerId]) -> Result<Vec<C
 
 /// The saved addresses of many customers, each customer's default first, in one statement.
 /// Unmasked: staff callers mask them for roles that don't see personal data.
+/// Errors: none but faults (`INTERNAL`).
 pub async fn addresses_of(conn: &mut PgConnection, ids: &[CustomerId]) -> Result<Vec<(CustomerId, Address)>, Error> {
     let raw: Vec<uuid::Uuid> = ids.iter().map(|id| id.0).collect();
     let rows = sqlx::query!(
@@ -709,7 +711,7 @@ pub struct CustomerStats {
 }
 
 /// The order counts and net spending of many customers, in one statement; every id gets
-/// a row (zeros for a customer without orders).
+/// a row (zeros for a customer without orders). Errors: none but faults (`INTERNAL`).
 pub async fn stats_of(conn: &mut PgConnection, ids: &[CustomerId]) -> Result<Vec<CustomerStats>, Error> {
     let raw: Vec<uuid::Uuid> = ids.iter().map(|id| id.0).collect();
     let rows = sqlx::query!(

@@ -549,6 +549,7 @@ pub struct Payment {
 }
 
 /// The payments of many orders, oldest first, in one statement (a page's orders at once).
+/// Errors: none but faults (`INTERNAL`).
 pub async fn payments_of(conn: &mut PgConnection, orders: &[OrderId]) -> Result<Vec<Payment>, Error> {
     let ids: Vec<uuid::Uuid> = orders.iter().map(|o| o.0).collect();
     Ok(sqlx::query_as!(

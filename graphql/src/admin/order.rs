@@ -40,9 +40,19 @@ impl OutputType for StorefrontFields {
             let mut aside = Registry::default();
             let mut own = aside.create_fake_output_type::<Order>();
             aside.types.remove(&*Order::type_name());
-            // The types its fields use (addresses, lines, events…) are registered as usual.
+            // The types its fields use (addresses, lines, events…) join the schema, and a
+            // clash of names fails the build as the registry's own check would.
             for (n, ty) in aside.types {
-                registry.types.entry(n).or_insert(ty);
+                match registry.types.get(&n).and_then(MetaType::rust_typename) {
+                    None => {
+                        registry.types.entry(n).or_insert(ty);
+                    }
+                    Some(prev) => assert!(
+                        ty.rust_typename().is_none_or(|t| t == prev) || registry.ignore_name_conflicts.contains(&n),
+                        "`{prev}` and `{}` have the same GraphQL name `{n}`",
+                        ty.rust_typename().unwrap_or_default(),
+                    ),
+                }
             }
             if let MetaType::Object {
                 name, rust_typename, ..
