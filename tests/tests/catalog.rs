@@ -410,6 +410,22 @@ async fn a_page_costs_the_same_few_statements_whatever_its_size() {
     assert_eq!(data(&r)["products"]["totalCount"], 0);
     assert_eq!(n, 2);
 
+    // Options come with the page's variants, and so do the variants' products and images.
+    let (n, r) = cost(
+        "{ products(first: 50) { edges { node { options { name values } } } } }",
+        json!({}),
+    )
+    .await;
+    assert_eq!(data(&r)["products"]["edges"].as_array().expect("edges").len(), 50);
+    assert_eq!(n, 1);
+    let (n, r) = cost(
+        "{ products(first: 50) { edges { node { variants { product { slug } image { url } } } } } }",
+        json!({}),
+    )
+    .await;
+    assert!(data(&r)["products"]["edges"][49]["node"]["variants"][2]["product"]["slug"].is_string());
+    assert_eq!(n, 1, "a variant of the page knows its product");
+
     // Detail: product, images and variants in one statement.
     let (_, r) = cost("{ products(first: 1) { edges { node { slug } } } }", json!({})).await;
     let slug = data(&r)["products"]["edges"][0]["node"]["slug"].clone();

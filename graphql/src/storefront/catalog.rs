@@ -200,7 +200,9 @@ impl ProductConnection {
         let nodes = [look.field("edges").field("node"), look.field("nodes")];
         let wants = |field: &str| nodes.iter().any(|n| n.field(field).exists());
         let include = Include {
-            variants: wants("variants") || wants("inStock"),
+            variants: ["variants", "inStock", "options", "variantBySelectedOptions"]
+                .into_iter()
+                .any(wants),
             total: look.field("totalCount").exists(),
         };
         let page = catalog::list_products(&mut conn, &filter, sort, first, after.as_deref(), include)
@@ -281,7 +283,8 @@ pub struct ProductEdge {
 
 /// A product.
 pub struct Product {
-    p: catalog::Product,
+    /// Shared with its variants (`Variant.product`, `Variant.image` need no look-up).
+    p: Arc<catalog::Product>,
     /// Variants prefetched with the page, if any; else the loader fetches them.
     variants: Option<Arc<Vec<catalog::Variant>>>,
     /// The category prefetched with the page; else the loader fetches it.
@@ -291,7 +294,7 @@ pub struct Product {
 impl Product {
     pub(crate) fn new(view: catalog::ProductView) -> Product {
         Product {
-            p: view.product,
+            p: Arc::new(view.product),
             variants: view.variants.map(Arc::new),
             category: Prefetched::No,
         }
@@ -323,7 +326,7 @@ pub(crate) async fn product_by_id(ctx: &Context<'_>, id: ProductId) -> Result<Op
         .map_err(|e| to_gql(&e, lang(ctx)))?;
     let staff = ctx.data_opt::<StaffView>().is_some();
     Ok(p.filter(|p| p.published || staff).map(|p| Product {
-        p,
+        p: Arc::new(p),
         variants: None,
         category: Prefetched::No,
     }))
@@ -338,12 +341,15 @@ pub(crate) async fn variant_by_id(ctx: &Context<'_>, id: VariantId) -> Result<Op
         .load_one(id)
         .await
         .map_err(|e| to_gql(&e, lang(ctx)))?;
-    Ok(v.map(Variant))
+    Ok(v.map(Variant::new))
 }
 
 /// A value loaded with the page, or not (then a loader fetches it).
-enum Prefetched<T> {
+#[derive(Clone)]
+pub(crate) enum Prefetched<T> {
+    /// Not loaded with its parent.
     No,
+    /// Loaded with its parent.
     Yes(T),
 }
 
@@ -412,7 +418,9 @@ impl Product {
             })
             .collect();
         let variants = self.variant_list(ctx).await?;
-        Ok(catalog::variant_by_options(&variants, &selected).cloned().map(Variant))
+        Ok(catalog::variant_by_options(&variants, &selected)
+            .cloned()
+            .map(|v| Variant::with_product(v, Some(self.p.clone()))))
     }
     /// Its category.
     async fn category(&self, ctx: &Context<'_>) -> Result<Option<Category>> {
@@ -432,7 +440,13 @@ impl Product {
     }
     /// What can be bought: one variant per option combination.
     async fn variants(&self, ctx: &Context<'_>) -> Result<Vec<Variant>> {
-        Ok(self.variant_list(ctx).await?.iter().cloned().map(Variant).collect())
+        Ok(self
+            .variant_list(ctx)
+            .await?
+            .iter()
+            .cloned()
+            .map(|v| Variant::with_product(v, Some(self.p.clone())))
+            .collect())
     }
     /// Some variant can be bought now.
     async fn in_stock(&self, ctx: &Context<'_>) -> Result<bool> {
@@ -518,7 +532,39 @@ pub struct SelectedOption {
 }
 
 /// A variant: one SKU with its price and stock.
-pub struct Variant(pub(crate) catalog::Variant);
+#[derive(Clone)]
+pub struct Variant(
+    pub(crate) catalog::Variant,
+    /// Its product (drafts too) when the parent had it at hand; else the loader fetches it.
+    Prefetched<Option<Arc<catalog::Product>>>,
+);
+
+impl Variant {
+    /// A variant whose product a loader fetches when asked for.
+    pub(crate) fn new(v: catalog::Variant) -> Variant {
+        Variant(v, Prefetched::No)
+    }
+
+    /// A variant with its product already loaded (`None`: deleted), so `product` and
+    /// `image` cost nothing more. Which products a storefront may show is still checked.
+    pub(crate) fn with_product(v: catalog::Variant, product: Option<Arc<catalog::Product>>) -> Variant {
+        Variant(v, Prefetched::Yes(product))
+    }
+
+    /// Its product, drafts included: prefetched, or through the batched loader.
+    async fn any_product(&self, ctx: &Context<'_>) -> Result<Option<Arc<catalog::Product>>> {
+        if let Prefetched::Yes(p) = &self.1 {
+            return Ok(p.clone());
+        }
+        let p = ctx
+            .data::<Loaders>()?
+            .product
+            .load_one(self.0.product_id)
+            .await
+            .map_err(|e| to_gql(&e, lang(ctx)))?;
+        Ok(p.map(Arc::new))
+    }
+}
 
 #[Object]
 impl Variant {
@@ -568,18 +614,24 @@ impl Variant {
     }
     /// Its product; null when it was deleted, or unpublished (storefront). Batched.
     async fn product(&self, ctx: &Context<'_>) -> Result<Option<Product>> {
-        product_by_id(ctx, self.0.product_id).await
+        let staff = ctx.data_opt::<StaffView>().is_some();
+        Ok(self
+            .any_product(ctx)
+            .await?
+            .filter(|p| p.published || staff)
+            .map(|p| Product {
+                p,
+                variants: None,
+                category: Prefetched::No,
+            }))
     }
     /// The picture to show beside it (cart and order lines): its product's first image
     /// (variants have no images of their own); null when there is none. Batched.
     async fn image(&self, ctx: &Context<'_>) -> Result<Option<Image>> {
-        let p = ctx
-            .data::<Loaders>()?
-            .product
-            .load_one(self.0.product_id)
-            .await
-            .map_err(|e| to_gql(&e, lang(ctx)))?;
-        Ok(p.and_then(|p| p.images.first().map(Image::from)))
+        Ok(self
+            .any_product(ctx)
+            .await?
+            .and_then(|p| p.images.first().map(Image::from)))
     }
 }
 
