@@ -488,6 +488,13 @@ async fn filters_narrow_the_list_and_counts_cover_every_state() {
     assert_eq!(data(&r)["orderMemoSet"]["userErrors"], json!([]));
     let seen = all_pages(&app, &cs, SORTED, &json!({ "filter": { "updatedSince": since } }), 2).await;
     assert_eq!(seen, vec![member.clone()]);
+    // A refund changes the order too.
+    let refund =
+        "mutation($n: String!) { orderRefund(orderNumber: $n, amount: 1000, reason: \"x\") { userErrors { code } } }";
+    let r = app.admin(&cs, refund, by_number(&paid)).await;
+    assert_eq!(data(&r)["orderRefund"]["userErrors"], json!([]));
+    let seen = all_pages(&app, &cs, SORTED, &json!({ "filter": { "updatedSince": since } }), 2).await;
+    assert_eq!(seen, vec![member.clone(), paid.clone()]);
     let r = app
         .admin(&cs, SORTED, json!({ "filter": { "customerId": "not-an-id" } }))
         .await;
