@@ -133,7 +133,8 @@ impl CustomerRecord {
         Ok(found.map_or(Won(0), |s| s.total_spent.into()))
     }
     /// Their orders, newest first (as `orders(filter: {customerId})`); `after` is the
-    /// `endCursor` of the page before.
+    /// `endCursor` of the page before. A page of its own per customer: ask for it on one
+    /// customer (`customer(id)`), not across a list.
     async fn orders(&self, ctx: &Context<'_>, first: Option<i64>, after: Option<String>) -> Result<OrderConnection> {
         let filter = commerce::order::admin::OrderFilter {
             customer: Some(self.customer.id),
