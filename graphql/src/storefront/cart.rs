@@ -1,21 +1,19 @@
 //! Storefront carts: `cart`, `cartCreate`, `cartLines*`, `cartCoupon*`, `cartShippingZonecodeSet`.
 
-use std::{collections::HashMap, sync::Arc};
+use std::sync::Arc;
 
 use async_graphql::{Context, Enum, ID, InputObject, Object, Result, SimpleObject};
 use chrono::{DateTime, FixedOffset, Utc};
 use commerce::{
     Error, Settings,
     cart::{self, AddLine, CartView, Channel},
-    catalog,
-    ids::{CartLineId, ProductId, VariantId},
+    ids::{CartLineId, VariantId},
     types::Zonecode,
 };
 use sqlx::PgPool;
 
 use super::{
-    catalog::{Prefetched, Variant, seoul, shows_exact_stock, variant_by_id},
-    loaders::Loaders,
+    catalog::{Prefetched, Variant, seoul, shows_exact_stock, variant_by_id, variants_for_lines},
     payload::{UserError, split},
     session,
 };
@@ -194,40 +192,13 @@ impl Cart {
         }
         // Every line's variant, and their products when asked for, in one batch each:
         // a cart of 1 or 100 lines costs the same statements.
-        let loaders = ctx.data::<Loaders>()?;
-        let variants = loaders
-            .variant
-            .load_many(lines.iter().map(|l| l.line.variant_id))
-            .await
-            .map_err(|e| to_gql(&e, lang(ctx)))?;
-        let products: HashMap<ProductId, Arc<catalog::Product>> =
-            if look.field("product").exists() || look.field("image").exists() {
-                loaders
-                    .product
-                    .load_many(variants.values().map(|v| v.product_id))
-                    .await
-                    .map_err(|e| to_gql(&e, lang(ctx)))?
-                    .into_iter()
-                    .map(|(id, p)| (id, Arc::new(p)))
-                    .collect()
-            } else {
-                HashMap::new()
-            };
-        let prefetched = |id: VariantId| {
-            variants.get(&id).cloned().map(|v| {
-                let p = products.get(&v.product_id).cloned();
-                if products.is_empty() {
-                    Variant::new(v)
-                } else {
-                    Variant::with_product(v, p)
-                }
-            })
-        };
+        let with_products = look.field("product").exists() || look.field("image").exists();
+        let variants = variants_for_lines(ctx, lines.iter().map(|l| l.line.variant_id), with_products).await?;
         Ok(lines
             .iter()
             .cloned()
             .map(|l| {
-                let v = prefetched(l.line.variant_id);
+                let v = variants.get(&l.line.variant_id).cloned();
                 CartLine(l, Prefetched::Yes(v))
             })
             .collect())

@@ -324,12 +324,7 @@ pub(crate) async fn product_by_id(ctx: &Context<'_>, id: ProductId) -> Result<Op
         .load_one(id)
         .await
         .map_err(|e| to_gql(&e, lang(ctx)))?;
-    let staff = ctx.data_opt::<StaffView>().is_some();
-    Ok(p.filter(|p| p.published || staff).map(|p| Product {
-        p: Arc::new(p),
-        variants: None,
-        category: Prefetched::No,
-    }))
+    Ok(visible(ctx, p.map(Arc::new)))
 }
 
 /// The variant `id`, batched with the other look-ups of the request; null when it was
@@ -342,6 +337,62 @@ pub(crate) async fn variant_by_id(ctx: &Context<'_>, id: VariantId) -> Result<Op
         .await
         .map_err(|e| to_gql(&e, lang(ctx)))?;
     Ok(v.map(Variant::new))
+}
+
+/// The variants `ids` for a list of lines (cart, order), deleted ones missing, each with its
+/// product when `with_products` (for `Variant.product` and `Variant.image`): one batch per
+/// loader, so any number of lines costs the same two statements. (Per-line `load_one`s are
+/// batched too, but a long list may straddle a batch's 1 ms window.)
+pub(crate) async fn variants_for_lines(
+    ctx: &Context<'_>,
+    ids: impl IntoIterator<Item = VariantId>,
+    with_products: bool,
+) -> Result<HashMap<VariantId, Variant>> {
+    let loaders = ctx.data::<Loaders>()?;
+    let variants = loaders
+        .variant
+        .load_many(ids)
+        .await
+        .map_err(|e| to_gql(&e, lang(ctx)))?;
+    if !with_products {
+        return Ok(variants.into_iter().map(|(id, v)| (id, Variant::new(v))).collect());
+    }
+    let products = products_for_lines(ctx, variants.values().map(|v| v.product_id)).await?;
+    Ok(variants
+        .into_iter()
+        .map(|(id, v)| {
+            let p = products.get(&v.product_id).cloned();
+            (id, Variant::with_product(v, p))
+        })
+        .collect())
+}
+
+/// The products `ids` (drafts too, deleted ones missing) in one batch; see
+/// [`variants_for_lines`]. Which ones a storefront may show is for the resolver: see
+/// [`visible`].
+pub(crate) async fn products_for_lines(
+    ctx: &Context<'_>,
+    ids: impl IntoIterator<Item = ProductId>,
+) -> Result<HashMap<ProductId, Arc<catalog::Product>>> {
+    Ok(ctx
+        .data::<Loaders>()?
+        .product
+        .load_many(ids)
+        .await
+        .map_err(|e| to_gql(&e, lang(ctx)))?
+        .into_iter()
+        .map(|(id, p)| (id, Arc::new(p)))
+        .collect())
+}
+
+/// The product as this request may show it: null when unpublished on the storefront.
+pub(crate) fn visible(ctx: &Context<'_>, p: Option<Arc<catalog::Product>>) -> Option<Product> {
+    let staff = ctx.data_opt::<StaffView>().is_some();
+    p.filter(|p| p.published || staff).map(|p| Product {
+        p,
+        variants: None,
+        category: Prefetched::No,
+    })
 }
 
 /// A value loaded with the page, or not (then a loader fetches it).
@@ -614,16 +665,7 @@ impl Variant {
     }
     /// Its product; null when it was deleted, or unpublished (storefront). Batched.
     async fn product(&self, ctx: &Context<'_>) -> Result<Option<Product>> {
-        let staff = ctx.data_opt::<StaffView>().is_some();
-        Ok(self
-            .any_product(ctx)
-            .await?
-            .filter(|p| p.published || staff)
-            .map(|p| Product {
-                p,
-                variants: None,
-                category: Prefetched::No,
-            }))
+        Ok(visible(ctx, self.any_product(ctx).await?))
     }
     /// The picture to show beside it (cart and order lines): its product's first image
     /// (variants have no images of their own); null when there is none. Batched.
