@@ -291,3 +291,50 @@ async fn the_shipping_fee_splits_into_base_and_remote_area_fees() {
     assert_eq!(fees(&c), (0, 3000, 3000), "free shipping, Jeju still pays its part");
     assert_eq!(c["total"], 63000);
 }
+
+#[tokio::test]
+async fn a_members_only_coupon_waits_for_the_customer_to_sign_in() {
+    let app = TestApp::spawn().await;
+    let v = product_with_stock(&app.pool, "members", &[(20000, 10)], false).await;
+    sql(
+        &app,
+        "INSERT INTO coupons (id, code, name, kind, value) VALUES (gen_random_uuid(), 'VIP', '회원 할인', 'FIXED', 2000)",
+    )
+    .await;
+    let token = app.cart(&[(&v[0], 1)]).await;
+    let r = app.gql(APPLY, json!({ "t": token, "c": "VIP" })).await;
+    assert_eq!(data(&r)["cartCouponApply"]["userErrors"], json!([]));
+    // Made members-only after the guest applied it.
+    sql(&app, "UPDATE coupons SET members_only = true WHERE code = 'VIP'").await;
+    let c = cart(&app, &token).await;
+    assert_eq!(
+        coupon_warnings(&c),
+        [json!({ "code": "COUPON_LOGIN_REQUIRED", "amount": null })]
+    );
+    assert_eq!(c["coupon"], Value::Null);
+
+    let r = app
+        .gql(
+            "mutation($i: CustomerSignUpInput!) { customerSignUp(input: $i) { userErrors { code } } }",
+            json!({ "i": {
+                "email": "vip@example.com", "password": "jangteo1234!", "name": "김민지", "mobile": "010 9876 5432",
+                "termsAccepted": true, "privacyAccepted": true
+            } }),
+        )
+        .await;
+    assert_eq!(data(&r)["customerSignUp"]["userErrors"], json!([]));
+    let r = app
+        .gql(
+            "mutation($c: String) { customerLogin(email: \"vip@example.com\", password: \"jangteo1234!\", cartToken: $c) {
+                cart { token } userErrors { code } } }",
+            json!({ "c": token }),
+        )
+        .await;
+    let mine = data(&r)["customerLogin"]["cart"]["token"]
+        .as_str()
+        .expect("cart")
+        .to_owned();
+    let c = cart(&app, &mine).await;
+    assert_eq!(coupon_warnings(&c), Vec::<Value>::new());
+    assert_eq!(c["coupon"]["discount"], 2000, "applies once signed in: {c}");
+}
