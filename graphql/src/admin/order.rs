@@ -2,18 +2,11 @@
 //! (`updatedAt`, `customer`, `payments`, `allowedTransitions`, `staffMemo`, `depositorName`,
 //! `maskedFields`), and the admin `OrderPayload`.
 //!
-//! Both schemas call their order type `Order`. The admin one merges the storefront's fields
-//! through [`StorefrontFields`], which registers them under a name of its own, so the
-//! storefront `Order` type itself never enters the admin schema (two types named `Order`
-//! would panic the schema build).
+//! Both schemas call their order type `Order`: each merges the shared
+//! [`OrderFields`](crate::storefront::orders::OrderFields), so the storefront's `Order`
+//! itself never enters the admin schema (two types named `Order` would panic the build).
 
-use std::borrow::Cow;
-
-use async_graphql::{
-    ContainerType, Context, MergedObject, Object, OutputType, Positioned, Result, ServerResult, SimpleObject, Value,
-    parser::types::Field,
-    registry::{MetaType, MetaTypeId, Registry},
-};
+use async_graphql::{Context, MergedObject, Object, Result, SimpleObject};
 use chrono::{DateTime, FixedOffset};
 use commerce::{Error, order::admin::StaffOrder};
 
@@ -21,71 +14,13 @@ use super::{context::Cx, customers::CustomerRecord, seoul};
 use crate::{
     error::{lang, to_gql},
     shared::{OrderStatus, Won},
-    storefront::{UserError, orders::Order, split},
+    storefront::{UserError, orders::OrderFields, split},
 };
-
-/// The storefront order's fields under the GraphQL name `StorefrontOrderFields`, which
-/// only [`AdminOrder`] uses (it merges them and the unreachable name is dropped from the
-/// schema). Resolving delegates to the storefront's `Order`.
-pub struct StorefrontFields(Order);
-
-impl OutputType for StorefrontFields {
-    fn type_name() -> Cow<'static, str> {
-        Cow::Borrowed("StorefrontOrderFields")
-    }
-
-    fn create_type_info(registry: &mut Registry) -> String {
-        registry.create_output_type::<Self, _>(MetaTypeId::Object, |registry| {
-            // The storefront's type info, built aside: its own name must not be registered.
-            let mut aside = Registry::default();
-            let mut own = aside.create_fake_output_type::<Order>();
-            aside.types.remove(&*Order::type_name());
-            // The types its fields use (addresses, lines, events…) join the schema, and a
-            // clash of names fails the build as the registry's own check would.
-            for (n, ty) in aside.types {
-                match registry.types.get(&n).and_then(MetaType::rust_typename) {
-                    None => {
-                        registry.types.entry(n).or_insert(ty);
-                    }
-                    Some(prev) => assert!(
-                        ty.rust_typename().is_none_or(|t| t == prev) || registry.ignore_name_conflicts.contains(&n),
-                        "`{prev}` and `{}` have the same GraphQL name `{n}`",
-                        ty.rust_typename().unwrap_or_default(),
-                    ),
-                }
-            }
-            if let MetaType::Object {
-                name, rust_typename, ..
-            } = &mut own
-            {
-                *name = Self::type_name().into_owned();
-                *rust_typename = Some(std::any::type_name::<Self>());
-            }
-            own
-        })
-    }
-
-    async fn resolve(
-        &self,
-        ctx: &async_graphql::ContextSelectionSet<'_>,
-        _field: &Positioned<Field>,
-    ) -> ServerResult<Value> {
-        async_graphql::resolver_utils::resolve_container(ctx, self).await
-    }
-}
-
-impl ContainerType for StorefrontFields {
-    async fn resolve_field(&self, ctx: &Context<'_>) -> ServerResult<Option<Value>> {
-        self.0.resolve_field(ctx).await
-    }
-}
-
-impl async_graphql::ObjectType for StorefrontFields {}
 
 /// An order as staff see it.
 #[derive(MergedObject)]
 #[graphql(name = "Order")]
-pub struct AdminOrder(StorefrontFields, AdminOrderFields);
+pub struct AdminOrder(OrderFields, AdminOrderFields);
 
 impl From<StaffOrder> for AdminOrder {
     fn from(o: StaffOrder) -> AdminOrder {
@@ -98,7 +33,7 @@ impl From<StaffOrder> for AdminOrder {
             masked_fields: o.masked_fields,
             allowed_transitions: o.allowed_transitions,
         };
-        AdminOrder(StorefrontFields(Order(o.order)), fields)
+        AdminOrder(OrderFields(o.order), fields)
     }
 }
 

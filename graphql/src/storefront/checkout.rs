@@ -115,7 +115,7 @@ impl CheckoutMutation {
         let result = async { checkout::complete(pool, s, &cart_token, input.parse()?, me).await }.await;
         let (order, user_errors) = split(ctx, result)?;
         Ok(CheckoutCompletePayload {
-            order: order.map(Order),
+            order: order.map(Order::from),
             user_errors,
         })
     }

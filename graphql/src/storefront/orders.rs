@@ -1,7 +1,7 @@
 //! Storefront orders: the `Order` type (the order page), `orderByNumber`, `orderCancel`,
 //! `orderReturnRequest`.
 
-use async_graphql::{Context, Enum, ID, InputObject, Object, Result, SimpleObject};
+use async_graphql::{Context, Enum, ID, InputObject, MergedObject, Object, Result, SimpleObject};
 use chrono::{DateTime, FixedOffset};
 use commerce::{
     Error,
@@ -21,8 +21,28 @@ use crate::{
 };
 
 /// An order.
+// Both schemas call their order `Order`; the admin one adds staff fields. Each merges the
+// shared fields of [`OrderFields`], whose own name is never reachable and so never shows.
+#[derive(MergedObject, Clone)]
+#[graphql(name = "Order")]
+pub struct Order(pub OrderFields);
+
+impl From<commerce::order::Order> for Order {
+    fn from(o: commerce::order::Order) -> Order {
+        Order(OrderFields(o))
+    }
+}
+
+impl Order {
+    /// The order as `commerce` has it.
+    pub fn get(&self) -> &commerce::order::Order {
+        &self.0.0
+    }
+}
+
+/// The fields every `Order` has, whoever reads it.
 #[derive(Clone)]
-pub struct Order(pub commerce::order::Order);
+pub struct OrderFields(pub commerce::order::Order);
 
 /// An absent optional text is null, never `""`.
 fn present(s: &str) -> Option<String> {
@@ -235,8 +255,8 @@ fn status(s: &str) -> Result<OrderStatus, Error> {
         })
 }
 
-#[Object]
-impl Order {
+#[Object(name = "OrderFields")]
+impl OrderFields {
     /// Opaque id.
     async fn id(&self) -> ID {
         ID(self.0.id.to_string())
@@ -483,7 +503,7 @@ impl OrderQuery {
     async fn order_by_number(&self, ctx: &Context<'_>, number: String, email: String) -> Result<Option<Order>> {
         let pool = ctx.data::<PgPool>()?;
         match order::by_number_and_email(pool, &number, &email).await {
-            Ok(o) => Ok(Some(Order(o))),
+            Ok(o) => Ok(Some(Order::from(o))),
             Err(e) => Err(to_gql(&e, lang(ctx))),
         }
     }
@@ -543,7 +563,7 @@ impl OrderPayload {
     pub fn from(ctx: &Context<'_>, r: Result<commerce::order::Order, Error>) -> Result<OrderPayload> {
         let (order, user_errors) = split(ctx, r)?;
         Ok(OrderPayload {
-            order: order.map(Order),
+            order: order.map(Order::from),
             user_errors,
         })
     }
@@ -622,7 +642,7 @@ pub async fn my_orders(
     };
     let (orders, has_next) = order::of_customer(pool, me, first, before).await.gql(ctx)?;
     Ok(OrderConnection {
-        nodes: orders.into_iter().map(Order).collect(),
+        nodes: orders.into_iter().map(Order::from).collect(),
         has_next,
     })
 }
@@ -632,7 +652,7 @@ pub async fn my_orders(
 pub async fn my_order(ctx: &Context<'_>, me: CustomerId, number: &str) -> Result<Option<Order>> {
     let pool = ctx.data::<PgPool>()?;
     match order::of_customer_by_number(pool, me, number).await {
-        Ok(o) => Ok(Some(Order(o))),
+        Ok(o) => Ok(Some(Order::from(o))),
         Err(e) => Err(to_gql(&e, lang(ctx))),
     }
 }
@@ -657,8 +677,8 @@ impl OrderConnection {
     async fn page_info(&self) -> super::catalog::PageInfo {
         super::catalog::PageInfo::forward(
             self.has_next,
-            self.nodes.first().map(|o| o.0.id.to_string()),
-            self.nodes.last().map(|o| o.0.id.to_string()),
+            self.nodes.first().map(|o| o.get().id.to_string()),
+            self.nodes.last().map(|o| o.get().id.to_string()),
         )
     }
 }
@@ -670,7 +690,7 @@ pub struct OrderEdge<'a>(&'a Order);
 impl OrderEdge<'_> {
     /// Pass as `after`.
     async fn cursor(&self) -> String {
-        self.0.0.id.to_string()
+        self.0.get().id.to_string()
     }
     /// The order.
     async fn node(&self) -> &Order {
