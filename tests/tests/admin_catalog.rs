@@ -511,3 +511,51 @@ async fn stock_adjust_returns_the_line_and_movements_say_who_and_why() {
         .await;
     assert_eq!(r["errors"][0]["extensions"]["code"], "NOT_FOUND");
 }
+
+#[tokio::test]
+async fn categories_come_parents_first_and_one_by_id() {
+    let app = TestApp::spawn().await;
+    let cs = staff_session(&app.pool, "cs@jangteo.kr", Role::Cs).await;
+    let (top, child, other) = (uuid::Uuid::now_v7(), uuid::Uuid::now_v7(), uuid::Uuid::now_v7());
+    for (id, parent, slug, position) in [
+        (top, None, "drinks", 1),
+        (child, Some(top), "tea", 0),
+        (other, None, "snacks", 0),
+    ] {
+        sqlx::query("INSERT INTO categories (id, parent_id, slug, name, position) VALUES ($1, $2, $3, $3, $4)")
+            .bind(id)
+            .bind(parent)
+            .bind(slug)
+            .bind(position)
+            .execute(&app.pool)
+            .await
+            .expect("category");
+    }
+    let r = app
+        .admin(
+            &cs,
+            "{ categories { slug parent { slug } children { slug } } }",
+            json!({}),
+        )
+        .await;
+    assert_eq!(
+        data(&r)["categories"],
+        json!([
+            { "slug": "snacks", "parent": null, "children": [] },
+            { "slug": "drinks", "parent": null, "children": [{ "slug": "tea" }] },
+            { "slug": "tea", "parent": { "slug": "drinks" }, "children": [] },
+        ])
+    );
+    let q = "query($id: ID!) { category(id: $id) { slug parent { slug } } }";
+    let r = app
+        .admin(&cs, q, json!({ "id": format!("cat_{}", child.simple()) }))
+        .await;
+    assert_eq!(
+        data(&r)["category"],
+        json!({ "slug": "tea", "parent": { "slug": "drinks" } })
+    );
+    let r = app
+        .admin(&cs, q, json!({ "id": "cat_0193a0a0a0a07a0a8a0a0a0a0a0a0a0a" }))
+        .await;
+    assert_eq!(r["errors"][0]["extensions"]["code"], "NOT_FOUND");
+}

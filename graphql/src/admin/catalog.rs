@@ -14,7 +14,7 @@ use crate::{
     shared::Won,
     storefront::{
         UserError,
-        catalog::{Product, ProductSortInput},
+        catalog::{Category, Product, ProductSortInput},
         split,
     },
 };
@@ -217,6 +217,27 @@ pub struct CatalogQuery;
 
 #[Object]
 impl CatalogQuery {
+    /// Every category, parents before children, siblings by position then name (the tree
+    /// is small: no pages).
+    async fn categories(&self, ctx: &Context<'_>) -> Result<Vec<Category>> {
+        let cx = Cx::staff(ctx).await?;
+        let mut conn = cx.pool.acquire().await.gql(ctx)?;
+        let rows = commerce::catalog::categories(&mut conn).await.gql(ctx)?;
+        Ok(rows.into_iter().map(Category).collect())
+    }
+
+    /// One category by id. Null, with a `NOT_FOUND` error, when there is none.
+    async fn category(&self, ctx: &Context<'_>, id: ID) -> Result<Option<Category>> {
+        let cx = Cx::staff(ctx).await?;
+        let id = id.parse::<CategoryId>().gql(ctx)?;
+        let mut conn = cx.pool.acquire().await.gql(ctx)?;
+        let found = commerce::catalog::categories_by_ids(&mut conn, &[id]).await.gql(ctx)?;
+        match found.into_iter().next() {
+            Some(c) => Ok(Some(Category(c))),
+            None => Err(to_gql(&Error::NotFound { what: "category" }, lang(ctx))),
+        }
+    }
+
     /// Products, drafts included, a page at a time (keyset pagination in `sort` order;
     /// newest first by default).
     async fn products(

@@ -678,7 +678,7 @@ impl Variant {
 }
 
 /// A category; categories form a tree.
-pub struct Category(catalog::Category);
+pub struct Category(pub(crate) catalog::Category);
 
 #[Object]
 impl Category {
