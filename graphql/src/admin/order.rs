@@ -13,7 +13,7 @@ use commerce::{Error, order::admin::StaffOrder};
 use super::{context::Cx, customers::CustomerRecord, seoul};
 use crate::{
     error::{lang, to_gql},
-    shared::{OrderStatus, Won},
+    shared::{OrderStatus, PaymentMethod, Won},
     storefront::{UserError, orders::OrderFields, split},
 };
 
@@ -52,7 +52,7 @@ pub struct AdminOrderFields {
 #[derive(SimpleObject)]
 pub struct Payment {
     /// How it was paid.
-    method: String,
+    method: PaymentMethod,
     /// Who processed it: `BANK_TRANSFER` (the shop's account), `TOSS`, …
     provider: String,
     /// How much.
@@ -63,15 +63,22 @@ pub struct Payment {
     created_at: DateTime<FixedOffset>,
 }
 
-impl From<commerce::order::admin::Payment> for Payment {
-    fn from(p: commerce::order::admin::Payment) -> Payment {
-        Payment {
-            method: p.method,
+impl TryFrom<commerce::order::admin::Payment> for Payment {
+    type Error = Error;
+
+    /// A method this build does not know is a fault (`INTERNAL`), not a string to guess at.
+    fn try_from(p: commerce::order::admin::Payment) -> Result<Payment, Error> {
+        let method = PaymentMethod::from_db(&p.method).ok_or_else(|| Error::Fault {
+            what: "payments.method",
+            reason: format!("unknown payment method {}", p.method),
+        })?;
+        Ok(Payment {
+            method,
             provider: p.provider,
             amount: p.amount.into(),
             status: p.status,
             created_at: seoul(p.created_at),
-        }
+        })
     }
 }
 
@@ -105,7 +112,12 @@ impl AdminOrderFields {
             .load_one(self.id)
             .await
             .map_err(|e| to_gql(&e, lang(ctx)))?;
-        Ok(found.unwrap_or_default().into_iter().map(Payment::from).collect())
+        found
+            .unwrap_or_default()
+            .into_iter()
+            .map(Payment::try_from)
+            .collect::<Result<_, _>>()
+            .map_err(|e| to_gql(&e, lang(ctx)))
     }
 
     /// The states the caller can move it to now, each by its own operation
