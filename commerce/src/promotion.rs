@@ -82,6 +82,8 @@ pub struct Coupon {
     pub usage_limit: Option<i32>,
     /// Uses per signed-in customer.
     pub per_customer_limit: Option<i32>,
+    /// Only signed-in customers may use it (`COUPON_LOGIN_REQUIRED` for guests).
+    pub members_only: bool,
     /// Orders placed with it.
     pub used_count: i32,
     /// Switched on.
@@ -118,6 +120,8 @@ pub struct CouponInput {
     pub usage_limit: Option<i32>,
     /// Uses per signed-in customer (> 0).
     pub per_customer_limit: Option<i32>,
+    /// Only signed-in customers may use it.
+    pub members_only: bool,
     /// Switched on.
     pub active: bool,
 }
@@ -225,7 +229,7 @@ macro_rules! coupon_rows {
     ($where:literal, $($arg:expr),* $(,)?) => {
         sqlx::query!(
             r#"SELECT id AS "id: CouponId", code, name, description, kind, value, max_discount, min_subtotal,
-                      starts_at, ends_at, usage_limit, per_customer_limit, used_count, active, created_at
+                      starts_at, ends_at, usage_limit, per_customer_limit, members_only, used_count, active, created_at
                  FROM coupons "# + $where,
             $($arg),*
         )
@@ -248,6 +252,7 @@ macro_rules! coupon_from {
             ends_at: r.ends_at,
             usage_limit: r.usage_limit,
             per_customer_limit: r.per_customer_limit,
+            members_only: r.members_only,
             used_count: r.used_count,
             active: r.active,
             created_at: r.created_at,
@@ -280,7 +285,8 @@ pub async fn coupons(
                   AND ($2::bool IS NULL OR active = $2))
            SELECT id AS "id!: CouponId", code AS "code!", name AS "name!", description AS "description!",
                   kind AS "kind!", value AS "value!", max_discount, min_subtotal AS "min_subtotal!",
-                  starts_at, ends_at, usage_limit, per_customer_limit, used_count AS "used_count!",
+                  starts_at, ends_at, usage_limit, per_customer_limit, members_only AS "members_only!",
+                  used_count AS "used_count!",
                   active AS "active!", created_at AS "created_at!",
                   CASE WHEN $5 THEN (SELECT count(*) FROM m) END AS total
              FROM m
@@ -347,8 +353,8 @@ pub async fn save_coupon(
             let new = CouponId::generate();
             sqlx::query!(
                 "INSERT INTO coupons (id, code, name, description, kind, value, max_discount, min_subtotal,
-                                      starts_at, ends_at, usage_limit, per_customer_limit, active)
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
+                                      starts_at, ends_at, usage_limit, per_customer_limit, active, members_only)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)",
                 new as CouponId,
                 row.code,
                 row.name,
@@ -362,6 +368,7 @@ pub async fn save_coupon(
                 c.usage_limit,
                 c.per_customer_limit,
                 c.active,
+                c.members_only,
             )
             .execute(&mut *tx)
             .await
@@ -373,7 +380,7 @@ pub async fn save_coupon(
             let r = sqlx::query!(
                 "UPDATE coupons SET code = $2, name = $3, description = $4, kind = $5, value = $6, max_discount = $7,
                         min_subtotal = $8, starts_at = $9, ends_at = $10, usage_limit = $11,
-                        per_customer_limit = $12, active = $13
+                        per_customer_limit = $12, active = $13, members_only = $14
                   WHERE id = $1 AND ($11::int IS NULL OR used_count <= $11)",
                 id as CouponId,
                 row.code,
@@ -388,6 +395,7 @@ pub async fn save_coupon(
                 c.usage_limit,
                 c.per_customer_limit,
                 c.active,
+                c.members_only,
             )
             .execute(&mut *tx)
             .await
@@ -705,6 +713,7 @@ mod tests {
             ends_at: None,
             usage_limit: None,
             per_customer_limit: None,
+            members_only: false,
             active: true,
         }
     }

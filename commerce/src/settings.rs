@@ -409,7 +409,10 @@ mod tests {
         assert!(!s.demo && !s.bank_transfer_available());
         assert!(!s.shows_exact_stock(), "exact stock is private outside the demo");
         assert!(Settings { demo: true, ..s }.bank_transfer_available());
-        let demo = Settings { demo: true, ..Settings::defaults() };
+        let demo = Settings {
+            demo: true,
+            ..Settings::defaults()
+        };
         assert!(demo.shows_exact_stock());
     }
 

@@ -195,8 +195,14 @@ mod tests {
     #[test]
     fn won_reads_64_bit_integers_and_refuses_fractions_and_strings() {
         let big = 9_000_000_000_000i64;
-        assert_eq!(<Won as ScalarType>::parse(Value::Number(big.into())).ok(), Some(Won(big)));
-        assert_eq!(<Won as ScalarType>::parse(Value::Number((-5i64).into())).ok(), Some(Won(-5)));
+        assert_eq!(
+            <Won as ScalarType>::parse(Value::Number(big.into())).ok(),
+            Some(Won(big))
+        );
+        assert_eq!(
+            <Won as ScalarType>::parse(Value::Number((-5i64).into())).ok(),
+            Some(Won(-5))
+        );
         let half = Number::from_f64(1.5).map(Value::Number);
         assert!(half.is_some_and(|v| <Won as ScalarType>::parse(v).is_err()));
         assert!(<Won as ScalarType>::parse(Value::String("3000".into())).is_err());
@@ -205,13 +211,26 @@ mod tests {
 
     #[test]
     fn enums_round_trip_their_database_form() {
-        for c in [SalesChannel::PcWeb, SalesChannel::MobileWeb, SalesChannel::App, SalesChannel::External] {
+        for c in [
+            SalesChannel::PcWeb,
+            SalesChannel::MobileWeb,
+            SalesChannel::App,
+            SalesChannel::External,
+        ] {
             assert_eq!(SalesChannel::from_db(c.as_str()), Some(c));
         }
-        for t in [CustomerTier::Basic, CustomerTier::Silver, CustomerTier::Gold, CustomerTier::Vip] {
+        for t in [
+            CustomerTier::Basic,
+            CustomerTier::Silver,
+            CustomerTier::Gold,
+            CustomerTier::Vip,
+        ] {
             assert_eq!(CustomerTier::from_db(t.as_str()), t);
         }
         assert_eq!(PageKind::from_db("NOTICE"), Some(PageKind::Notice));
-        assert_eq!(PaymentMethod::from_db("BANK_TRANSFER"), Some(PaymentMethod::BankTransfer));
+        assert_eq!(
+            PaymentMethod::from_db("BANK_TRANSFER"),
+            Some(PaymentMethod::BankTransfer)
+        );
     }
 }

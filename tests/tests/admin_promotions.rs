@@ -539,3 +539,31 @@ async fn only_managers_and_owners_write_promotions() {
         "nothing changed"
     );
 }
+
+#[tokio::test]
+async fn a_members_only_coupon_is_set_by_staff_and_refused_to_guests() {
+    let app = TestApp::spawn().await;
+    let v = product_with_stock(&app.pool, "members-goods", &[(30000, 10)], false).await;
+    let mgr = staff_session(&app.pool, "mgr@jangteo.kr", Role::Manager).await;
+    let q =
+        "mutation($i: CouponInput!) { couponCreate(input: $i) { coupon { code membersOnly } userErrors { code } } }";
+    let mut input = fixed("MEMBERS-3000", 3000);
+    input["membersOnly"] = json!(true);
+    let r = app.admin(&mgr, q, json!({ "i": input })).await;
+    assert_eq!(
+        data(&r)["couponCreate"]["coupon"],
+        json!({ "code": "MEMBERS-3000", "membersOnly": true })
+    );
+    let r = app.admin(&mgr, q, json!({ "i": fixed("EVERYONE-3000", 3000) })).await;
+    assert_eq!(
+        data(&r)["couponCreate"]["coupon"]["membersOnly"],
+        false,
+        "off unless asked"
+    );
+
+    let cart = app.cart(&[(&v[0], 1)]).await;
+    let r = app.gql(APPLY, json!({ "t": cart, "c": "MEMBERS-3000" })).await;
+    assert_eq!(data(&r)["cartCouponApply"]["userErrors"][0]["code"], "COUPON_INVALID");
+    let r = app.gql(APPLY, json!({ "t": cart, "c": "EVERYONE-3000" })).await;
+    assert_eq!(data(&r)["cartCouponApply"]["cart"]["discount"], 3000);
+}

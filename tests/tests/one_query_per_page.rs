@@ -79,14 +79,21 @@ fn won(v: &Value) -> i64 {
 #[tokio::test]
 async fn storefront_pages_take_one_request_each() {
     let app = TestApp::demo().await;
+    let choco_id = product_page(&app).await;
+    let token = cart_page(&app, &choco_id).await;
+    layout(&app, &token).await;
+    order_page(&app, &token).await;
+}
+
+async fn product_page(app: &TestApp) -> String {
     // Product page: options, the variant the shopper picked, public stock, images.
-    let p = page(
-        &app,
+    let body = page(
+        app,
         PRODUCT_PAGE,
         json!({ "slug": "original-meal-shake", "sel": [{ "name": "맛", "value": "바닐라" }] }),
     )
     .await;
-    let product = &p["product"];
+    let product = &body["product"];
     assert_eq!(
         product["options"],
         json!([{ "name": "맛", "values": ["초코", "바닐라", "곡물"] }])
@@ -100,11 +107,13 @@ async fn storefront_pages_take_one_request_each() {
         choco["image"]["url"].is_string(),
         "a variant has an image for the cart: {choco}"
     );
-    let choco_id = choco["id"].as_str().expect("variant id").to_owned();
+    choco["id"].as_str().expect("variant id").to_owned()
+}
 
+async fn cart_page(app: &TestApp, choco_id: &str) -> String {
     // Cart page: thumbnails and product links, the coupon, gift progress, fee split.
     // The demo's WELCOME10: 10% from ₩30,000.
-    let token = app.cart(&[(&choco_id, 10)]).await;
+    let token = app.cart(&[(choco_id, 10)]).await;
     let r = app
         .gql(
             "mutation($t: String!) { cartCouponApply(token: $t, code: \"WELCOME10\") { userErrors { code } } }",
@@ -112,8 +121,8 @@ async fn storefront_pages_take_one_request_each() {
         )
         .await;
     assert_eq!(data(&r)["cartCouponApply"]["userErrors"], json!([]));
-    let c = page(&app, CART_PAGE, json!({ "t": token })).await;
-    let cart = &c["cart"];
+    let body = page(app, CART_PAGE, json!({ "t": token })).await;
+    let cart = &body["cart"];
     assert_eq!(cart["channel"], "PC_WEB");
     assert_eq!(won(&cart["subtotal"]), 35_000);
     assert_eq!(cart["coupon"]["code"], "WELCOME10");
@@ -128,11 +137,15 @@ async fn storefront_pages_take_one_request_each() {
     assert_eq!(line["variant"]["product"]["slug"], "original-meal-shake");
     assert!(line["variant"]["image"]["url"].is_string());
 
+    token
+}
+
+async fn layout(app: &TestApp, token: &str) {
     // Layout: a guest's `me` is null and the rest of the request still answers.
-    let l = page(&app, LAYOUT, json!({ "t": token })).await;
-    assert_eq!(l["me"], Value::Null);
-    assert_eq!(l["cart"]["totalQuantity"], 10);
-    let business = &l["shop"]["business"];
+    let body = page(app, LAYOUT, json!({ "t": token })).await;
+    assert_eq!(body["me"], Value::Null);
+    assert_eq!(body["cart"]["totalQuantity"], 10);
+    let business = &body["shop"]["business"];
     for field in [
         "companyName",
         "ceo",
@@ -145,16 +158,18 @@ async fn storefront_pages_take_one_request_each() {
     ] {
         assert!(
             business[field].as_str().is_some_and(|s| !s.is_empty()),
-            "footer {field}: {l}"
+            "footer {field}: {body}"
         );
     }
-    assert_eq!(l["shop"]["paymentMethods"], json!(["BANK_TRANSFER"]));
+    assert_eq!(body["shop"]["paymentMethods"], json!(["BANK_TRANSFER"]));
     assert!(
-        l["shop"]["remoteAreas"]
+        body["shop"]["remoteAreas"]
             .as_array()
             .is_some_and(|a| a.iter().any(|r| r["name"] == "제주"))
     );
+}
 
+async fn order_page(app: &TestApp, token: &str) {
     // Order page, for the guest who placed it, after the shop has shipped it.
     let r = app
         .gql(CHECKOUT, json!({ "t": token, "i": checkout_input("page@example.com") }))
@@ -178,8 +193,8 @@ async fn storefront_pages_take_one_request_each() {
         )
         .await;
     assert_eq!(data(&r)["shipmentCreate"]["userErrors"], json!([]));
-    let o = page(&app, ORDER_PAGE, json!({ "n": number, "e": "page@example.com" })).await;
-    let o = &o["orderByNumber"];
+    let body = page(app, ORDER_PAGE, json!({ "n": number, "e": "page@example.com" })).await;
+    let o = &body["orderByNumber"];
     assert_eq!(
         (o["status"].as_str(), o["channel"].as_str()),
         (Some("SHIPPED"), Some("PC_WEB"))

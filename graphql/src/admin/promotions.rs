@@ -91,6 +91,10 @@ impl Coupon {
     async fn per_customer_limit(&self) -> Option<i32> {
         self.0.per_customer_limit
     }
+    /// Only signed-in customers may use it (a guest's cart shows `COUPON_LOGIN_REQUIRED`).
+    async fn members_only(&self) -> bool {
+        self.0.members_only
+    }
     /// Orders placed with it.
     async fn used_count(&self) -> i32 {
         self.0.used_count
@@ -135,6 +139,8 @@ pub struct CouponInput {
     usage_limit: Option<i32>,
     /// Uses per signed-in customer (> 0); absent: unlimited.
     per_customer_limit: Option<i32>,
+    /// Only signed-in customers may use it (default false).
+    members_only: Option<bool>,
     /// Switched on (default true).
     active: Option<bool>,
 }
@@ -154,6 +160,7 @@ impl CouponInput {
             ends_at: self.ends_at.map(|t| t.to_utc()),
             usage_limit: self.usage_limit,
             per_customer_limit: self.per_customer_limit,
+            members_only: self.members_only.unwrap_or(false),
             active: self.active.unwrap_or(true),
         })
     }
