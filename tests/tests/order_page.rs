@@ -12,7 +12,7 @@ use commerce::{
     staff::{self, Principal, Role},
     types::{Email, NewPassword},
 };
-use jangteo_tests::{CHECKOUT, Options, TestApp, checkout_input, data, product_with_stock};
+use jangteo_tests::{CHECKOUT, Options, TestApp, checkout_input, data, product_with_stock, staff_session};
 use reqwest::Method;
 use serde_json::{Value, json};
 
@@ -356,6 +356,17 @@ async fn a_guest_cancelling_a_paid_bank_transfer_names_the_refund_account() {
         (bank.as_str(), number.as_str(), holder.as_str()),
         ("국민은행", "12345601234567", "홍길동")
     );
+    // Staff, who send the money back, read the account; the bot reads it masked.
+    let q = "query($n: String!) { order(number: $n) { refunds { account { bank number holder } } } }";
+    let manager = staff_session(&app.pool, "mgr@jangteo.kr", Role::Manager).await;
+    let r = app.admin(&manager, q, json!({ "n": o["number"] })).await;
+    assert_eq!(
+        data(&r)["order"]["refunds"][0]["account"],
+        json!({ "bank": "국민은행", "number": "12345601234567", "holder": "홍길동" })
+    );
+    let bot = staff_session(&app.pool, "bot@jangteo.kr", Role::Bot).await;
+    let r = app.admin(&bot, q, json!({ "n": o["number"] })).await;
+    assert!(!r.to_string().contains("12345601234567"), "masked for the bot: {r}");
 
     // An unpaid order needs no account, and one given is not kept.
     let o = place(&app, None, &v[0], "can@example.com", json!({})).await["order"].clone();

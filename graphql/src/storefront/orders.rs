@@ -201,8 +201,22 @@ pub struct Refund {
     reason: Option<String>,
     /// Where it is.
     status: RefundStatus,
+    /// The account a guest named for a bank-transfer refund: for staff, who send the money
+    /// (masked for the bot); always null on the storefront.
+    account: Option<RefundBankAccount>,
     /// Recorded at.
     created_at: DateTime<FixedOffset>,
+}
+
+/// A bank account a refund is paid into.
+#[derive(SimpleObject)]
+pub struct RefundBankAccount {
+    /// Bank.
+    bank: String,
+    /// Account number.
+    number: String,
+    /// Account holder (예금주).
+    holder: String,
 }
 
 /// One step of an order as the customer follows it.
@@ -454,6 +468,11 @@ impl OrderFields {
                     id: ID(r.id.to_string()),
                     amount: r.amount.into(),
                     reason: present(&r.reason),
+                    account: r.account.clone().map(|a| RefundBankAccount {
+                        bank: a.bank,
+                        number: a.number,
+                        holder: a.holder,
+                    }),
                     status: match r.status.as_str() {
                         "PENDING" => RefundStatus::Pending,
                         "DONE" => RefundStatus::Done,
