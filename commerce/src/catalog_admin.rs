@@ -649,12 +649,12 @@ pub async fn stock(
     let after = after.map(decode_stock_cursor).transpose()?;
     let mut conn = pool.acquire().await?;
     let rows = stock_page(&mut conn, filter, first, after.as_ref(), total).await?;
-    let mut count = rows.first().and_then(|r| r.total);
-    if total && rows.is_empty() {
-        // Past the last page: the first row of the first page carries the count.
+    let count = crate::pagination::total(total, rows.first().map(|r| r.total), || async {
+        // The first row of the first page carries the count.
         let head = stock_page(&mut conn, filter, 1, None, true).await?;
-        count = Some(head.first().and_then(|r| r.total).unwrap_or(0));
-    }
+        Ok::<_, Error>(head.first().and_then(|r| r.total).unwrap_or(0))
+    })
+    .await?;
     Ok(Page::from_rows(rows, first, count, |r| {
         let cursor = URL_SAFE_NO_PAD.encode(serde_json::to_vec(&(r.available, &r.sku)).unwrap_or_default());
         let item = StockItem {
@@ -1000,17 +1000,14 @@ pub async fn stock_movements(
     )
     .fetch_all(&mut *conn)
     .await?;
-    let mut count = rows.first().and_then(|r| r.total);
-    if total && rows.is_empty() {
-        count = Some(
-            sqlx::query_scalar!(
-                r#"SELECT count(*) AS "n!" FROM stock_movements WHERE variant_id = $1"#,
-                variant as VariantId
-            )
-            .fetch_one(&mut *conn)
-            .await?,
-        );
-    }
+    let count = crate::pagination::total(total, rows.first().map(|r| r.total), || {
+        sqlx::query_scalar!(
+            r#"SELECT count(*) AS "n!" FROM stock_movements WHERE variant_id = $1"#,
+            variant as VariantId
+        )
+        .fetch_one(&mut *conn)
+    })
+    .await?;
     Ok(Page::from_rows(rows, first, count, |r| {
         let cursor = r.id.to_string();
         let m = StockMovement {

@@ -506,18 +506,15 @@ pub async fn pages(
     )
     .fetch_all(pool)
     .await?;
-    let mut count = rows.first().and_then(|r| r.total);
-    if total && rows.is_empty() {
-        count = Some(
-            sqlx::query_scalar!(
-                r#"SELECT count(*) AS "n!" FROM pages WHERE ($1::text IS NULL OR kind = $1) AND ($2::bool IS NULL OR published = $2)"#,
-                kind,
-                published,
-            )
-            .fetch_one(pool)
-            .await?,
-        );
-    }
+    let count = crate::pagination::total(total, rows.first().map(|r| r.total), || {
+        sqlx::query_scalar!(
+            r#"SELECT count(*) AS "n!" FROM pages WHERE ($1::text IS NULL OR kind = $1) AND ($2::bool IS NULL OR published = $2)"#,
+            kind,
+            published,
+        )
+        .fetch_one(pool)
+    })
+    .await?;
     Ok(crate::pagination::Page::from_rows(rows, first, count, |r| {
         let cursor = format!("{}.{}", r.updated_at.timestamp_micros(), r.id.0.simple());
         let page = Page {

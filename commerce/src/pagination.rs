@@ -31,6 +31,26 @@ pub struct Page<T> {
     pub total: Option<i64>,
 }
 
+/// The count over all pages of a listing whose rows carry it (`CASE WHEN $total THEN
+/// (SELECT count(*) …) END` on every row): the first row's. A page past the end has no row
+/// to carry it, so then `recount` counts. `first_row` is the first row's count (`None`: no
+/// rows); `None` when the count was not `wanted`.
+///
+/// # Errors
+/// What `recount` fails with.
+pub async fn total<F, Fut, E>(wanted: bool, first_row: Option<Option<i64>>, recount: F) -> Result<Option<i64>, Error>
+where
+    F: FnOnce() -> Fut,
+    Fut: Future<Output = Result<i64, E>>,
+    Error: From<E>,
+{
+    match first_row {
+        Some(count) => Ok(count),
+        None if wanted => Ok(Some(recount().await?)),
+        None => Ok(None),
+    }
+}
+
 impl<T> Page<T> {
     /// A page from the `first` + 1 rows a listing fetched (the extra row only tells that
     /// more follow), each row made into its item and cursor by `item`.
@@ -61,6 +81,15 @@ mod tests {
         assert!(page.has_next);
         let last = Page::from_rows(vec![1, 2], 2, None, |n| (n, n.to_string()));
         assert!(!last.has_next && last.items.len() == 2);
+    }
+
+    #[tokio::test]
+    async fn the_total_comes_off_the_rows_or_is_counted_past_the_end() {
+        let never = || async { Err::<i64, Error>(Error::InvalidCursor) };
+        assert_eq!(total(true, Some(Some(7)), never).await.ok(), Some(Some(7)));
+        assert_eq!(total(false, None, never).await.ok(), Some(None));
+        let counted = total(true, None, || async { Ok::<_, Error>(42) }).await;
+        assert_eq!(counted.ok(), Some(Some(42)));
     }
 
     #[test]

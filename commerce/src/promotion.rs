@@ -300,19 +300,16 @@ pub async fn coupons(
     )
     .fetch_all(pool)
     .await?;
-    let mut count = rows.first().and_then(|r| r.total);
-    if total && rows.is_empty() {
-        count = Some(
-            sqlx::query_scalar!(
-                r#"SELECT count(*) AS "n!" FROM coupons
-                    WHERE ($1::text IS NULL OR code ILIKE $1 OR name ILIKE $1) AND ($2::bool IS NULL OR active = $2)"#,
-                pattern,
-                filter.active,
-            )
-            .fetch_one(pool)
-            .await?,
-        );
-    }
+    let count = crate::pagination::total(total, rows.first().map(|r| r.total), || {
+        sqlx::query_scalar!(
+            r#"SELECT count(*) AS "n!" FROM coupons
+                WHERE ($1::text IS NULL OR code ILIKE $1 OR name ILIKE $1) AND ($2::bool IS NULL OR active = $2)"#,
+            pattern,
+            filter.active,
+        )
+        .fetch_one(pool)
+    })
+    .await?;
     Ok(Page::from_rows(rows, first, count, |r| {
         let c = coupon_from!(r);
         let cursor = c.id.to_string();
@@ -590,14 +587,10 @@ pub async fn gift_rules(
     )
     .fetch_all(pool)
     .await?;
-    let mut count = rows.first().and_then(|r| r.total);
-    if total && rows.is_empty() {
-        count = Some(
-            sqlx::query_scalar!(r#"SELECT count(*) AS "n!" FROM gift_rules"#)
-                .fetch_one(pool)
-                .await?,
-        );
-    }
+    let count = crate::pagination::total(total, rows.first().map(|r| r.total), || {
+        sqlx::query_scalar!(r#"SELECT count(*) AS "n!" FROM gift_rules"#).fetch_one(pool)
+    })
+    .await?;
     Ok(Page::from_rows(rows, first, count, |r| {
         let g = gift_from!(r);
         let cursor = g.id.to_string();

@@ -40,12 +40,12 @@ pub async fn audit_log(
     by.require(Permission::ManageStaff, "read the audit log")?;
     let mut conn = pool.acquire().await?;
     let rows = audit_page(&mut conn, filter, first, before_id, total).await?;
-    let mut count = rows.first().and_then(|r| r.1);
-    if total && rows.is_empty() {
-        // Past the last page: the first row of the first page carries the count.
+    let count = crate::pagination::total(total, rows.first().map(|r| r.1), || async {
+        // The first row of the first page carries the count.
         let head = audit_page(&mut conn, filter, 1, None, true).await?;
-        count = Some(head.first().and_then(|r| r.1).unwrap_or(0));
-    }
+        Ok::<_, Error>(head.first().and_then(|r| r.1).unwrap_or(0))
+    })
+    .await?;
     Ok(Page::from_rows(rows, first, count, |(e, _)| {
         let cursor = e.id.to_string();
         (e, cursor)

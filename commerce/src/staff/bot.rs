@@ -141,14 +141,10 @@ pub async fn bot_tokens(
     )
     .fetch_all(pool)
     .await?;
-    let mut count = rows.first().and_then(|r| r.total);
-    if total && rows.is_empty() {
-        count = Some(
-            sqlx::query_scalar!(r#"SELECT count(*) AS "n!" FROM staff_sessions WHERE kind = 'BOT'"#)
-                .fetch_one(pool)
-                .await?,
-        );
-    }
+    let count = crate::pagination::total(total, rows.first().map(|r| r.total), || {
+        sqlx::query_scalar!(r#"SELECT count(*) AS "n!" FROM staff_sessions WHERE kind = 'BOT'"#).fetch_one(pool)
+    })
+    .await?;
     Ok(Page::from_rows(rows, first, count, |r| {
         let t = BotToken {
             id: r.id,

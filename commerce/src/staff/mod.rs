@@ -184,14 +184,10 @@ pub async fn list(
     )
     .fetch_all(pool)
     .await?;
-    let mut count = rows.first().and_then(|r| r.total);
-    if total && rows.is_empty() {
-        count = Some(
-            sqlx::query_scalar!(r#"SELECT count(*) AS "n!" FROM staff"#)
-                .fetch_one(pool)
-                .await?,
-        );
-    }
+    let count = crate::pagination::total(total, rows.first().map(|r| r.total), || {
+        sqlx::query_scalar!(r#"SELECT count(*) AS "n!" FROM staff"#).fetch_one(pool)
+    })
+    .await?;
     let mut items = Vec::with_capacity(rows.len());
     for r in rows {
         let listed = StaffListed {
