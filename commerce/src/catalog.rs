@@ -298,22 +298,23 @@ struct ListingRow {
     total: Option<i64>,
 }
 
-/// Where a page starts: the sort key and id of the last item seen.
+/// Where a page starts: the sort key and id of the last item seen. The storefront's and the
+/// admin's product listings share it.
 #[derive(Debug, Serialize, Deserialize)]
-struct Cursor {
+pub(crate) struct Cursor {
     /// Sort field tag, so a cursor of one order is refused by another.
     s: char,
     /// Direction tag.
     d: char,
     /// The key: micros since the epoch, won, or a name.
-    k: CursorKey,
+    pub(crate) k: CursorKey,
     /// The product id.
-    i: uuid::Uuid,
+    pub(crate) i: uuid::Uuid,
 }
 
 #[derive(Debug, Serialize, Deserialize)]
 #[serde(untagged)]
-enum CursorKey {
+pub(crate) enum CursorKey {
     Int(i64),
     Text(String),
 }
@@ -331,7 +332,7 @@ fn tags(sort: ProductSort) -> (char, char) {
     (s, d)
 }
 
-fn encode_cursor(sort: ProductSort, p: &Product) -> String {
+pub(crate) fn encode_cursor(sort: ProductSort, p: &Product) -> String {
     let (s, d) = tags(sort);
     let k = match sort.field {
         SortField::Newest => CursorKey::Int(p.created_at.timestamp_micros()),
@@ -342,7 +343,8 @@ fn encode_cursor(sort: ProductSort, p: &Product) -> String {
     URL_SAFE_NO_PAD.encode(json)
 }
 
-fn decode_cursor(sort: ProductSort, cursor: &str) -> Result<Cursor, Error> {
+/// The cursor, `INVALID_CURSOR` if it is not one or was issued for another order.
+pub(crate) fn decode_cursor(sort: ProductSort, cursor: &str) -> Result<Cursor, Error> {
     let bytes = URL_SAFE_NO_PAD.decode(cursor).map_err(|_| Error::InvalidCursor)?;
     let c: Cursor = serde_json::from_slice(&bytes).map_err(|_| Error::InvalidCursor)?;
     let matches_sort = (c.s, c.d) == tags(sort)

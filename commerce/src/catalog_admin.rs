@@ -7,7 +7,7 @@ use sqlx::{PgPool, Postgres, QueryBuilder};
 
 use crate::{
     Error, Won,
-    catalog::{Direction, OptionValue, Product, ProductSort, ProductView, SortField},
+    catalog::{self, Direction, OptionValue, Product, ProductSort, ProductView, SortField},
     cms::sanitize,
     ids::{CategoryId, ImageId, ProductId, VariantId},
     pagination::Page,
@@ -750,60 +750,23 @@ pub struct AdminProductFilter {
     pub low_stock: Option<bool>,
 }
 
-/// Where a page of [`products`] starts: sort tags, the sort key and id of the last item.
-#[derive(Debug, serde::Serialize, serde::Deserialize)]
-struct ProductCursor {
-    s: char,
-    d: char,
-    /// Micros since the epoch (newest), won (price) or the name.
-    k: serde_json::Value,
-    i: uuid::Uuid,
-}
-
-fn sort_tags(sort: ProductSort) -> (char, char) {
-    let s = match sort.field {
-        SortField::Newest => 'n',
-        SortField::Price => 'p',
-        SortField::Name => 'a',
-    };
-    let d = match sort.direction {
-        Direction::Asc => 'a',
-        Direction::Desc => 'd',
-    };
-    (s, d)
-}
-
-fn product_cursor(sort: ProductSort, p: &Product) -> String {
-    let (s, d) = sort_tags(sort);
-    let k = match sort.field {
-        SortField::Newest => json!(p.created_at.timestamp_micros()),
-        SortField::Price => json!(p.price_min.get()),
-        SortField::Name => json!(p.name),
-    };
-    URL_SAFE_NO_PAD.encode(serde_json::to_vec(&ProductCursor { s, d, k, i: p.id.0 }).unwrap_or_default())
-}
-
-/// The cursor's key, bound as the sort column's type; `INVALID_CURSOR` if it was issued
-/// for another order.
+/// The cursor's key, bound as the sort column's type.
 enum CursorKey {
     At(chrono::DateTime<chrono::Utc>),
     Won(i64),
     Name(String),
 }
 
+/// The storefront's product cursor (one format for both listings), its key typed for the
+/// sort column; `INVALID_CURSOR` if it was issued for another order.
 fn decode_product_cursor(sort: ProductSort, cursor: &str) -> Result<(CursorKey, uuid::Uuid), Error> {
-    let bytes = URL_SAFE_NO_PAD.decode(cursor).map_err(|_| Error::InvalidCursor)?;
-    let c: ProductCursor = serde_json::from_slice(&bytes).map_err(|_| Error::InvalidCursor)?;
-    if (c.s, c.d) != sort_tags(sort) {
-        return Err(Error::InvalidCursor);
-    }
+    let c = catalog::decode_cursor(sort, cursor)?;
     let key = match (sort.field, c.k) {
-        (SortField::Newest, serde_json::Value::Number(n)) => n
-            .as_i64()
-            .and_then(chrono::DateTime::from_timestamp_micros)
-            .map(CursorKey::At),
-        (SortField::Price, serde_json::Value::Number(n)) => n.as_i64().map(CursorKey::Won),
-        (SortField::Name, serde_json::Value::String(s)) => Some(CursorKey::Name(s)),
+        (SortField::Newest, catalog::CursorKey::Int(n)) => {
+            chrono::DateTime::from_timestamp_micros(n).map(CursorKey::At)
+        }
+        (SortField::Price, catalog::CursorKey::Int(n)) => Some(CursorKey::Won(n)),
+        (SortField::Name, catalog::CursorKey::Text(s)) => Some(CursorKey::Name(s)),
         _ => None,
     };
     Ok((key.ok_or(Error::InvalidCursor)?, c.i))
@@ -917,7 +880,7 @@ pub async fn products(
         }
     };
     Ok(Page::from_rows(rows, first, count, |r| {
-        let cursor = product_cursor(sort, &r.product);
+        let cursor = catalog::encode_cursor(sort, &r.product);
         (
             ProductView {
                 product: r.product,
