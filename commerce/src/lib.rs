@@ -20,11 +20,13 @@ pub mod money;
 pub mod order;
 pub mod pagination;
 pub mod pricing;
+pub mod seed_orders;
 pub mod promotion;
 pub mod session;
 pub mod settings;
 pub mod shipping;
 pub mod staff;
+pub mod stats;
 pub mod types;
 
 pub use error::{Code, Error, Lang};

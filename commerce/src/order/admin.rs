@@ -650,9 +650,10 @@ pub async fn refund(
             reason: format!("between ₩1 and {room} (paid and not yet refunded)"),
         });
     }
+    let refund_id = RefundId::generate();
     sqlx::query!(
         "INSERT INTO refunds (id, order_id, amount, reason, status, actor) VALUES ($1, $2, $3, $4, 'DONE', $5)",
-        RefundId::generate() as RefundId,
+        refund_id as RefundId,
         id as OrderId,
         amount.get(),
         reason,
@@ -660,6 +661,7 @@ pub async fn refund(
     )
     .execute(&mut *tx)
     .await?;
+    crate::stats::rollup::record_refund(&mut tx, refund_id, 1).await?;
     audit(
         &mut tx,
         Some(by.id),

@@ -610,6 +610,10 @@ pub async fn transition(
             action: t.name(),
         }),
         Some(_) => {
+            if target == OrderStatus::Paid {
+                // The sale counts in the statistics with the payment, or not at all.
+                crate::stats::rollup::record_paid(conn, id).await?;
+            }
             if t == Transition::Deliver {
                 // The order page shows delivery per parcel; all of them arrived with it.
                 sqlx::query!(
@@ -747,13 +751,16 @@ async fn cancel_with(
         .ok_or(Error::NotFound { what: "order" })?;
     transition(conn, id, Transition::Cancel, actor, reason).await?;
     release_allocation(conn, id, "ORDER_CANCELLED", actor).await?;
-    if before.paid_at.is_some() && before.total > Won::ZERO {
+    // What staff refunded already (a partial refund) is not owed twice.
+    let owed = before.total.checked_sub(before.refunded).unwrap_or(Won::ZERO);
+    if before.paid_at.is_some() && owed > Won::ZERO {
+        let refund = RefundId::generate();
         sqlx::query!(
             "INSERT INTO refunds (id, order_id, amount, reason, actor, account_bank, account_number, account_holder)
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
-            RefundId::generate() as RefundId,
+            refund as RefundId,
             id as OrderId,
-            before.total.get(),
+            owed.get(),
             reason,
             actor.label(),
             account.map(|a| a.bank.as_str()),
@@ -762,6 +769,7 @@ async fn cancel_with(
         )
         .execute(&mut *conn)
         .await?;
+        crate::stats::rollup::record_refund(conn, refund, 1).await?;
     }
     get(conn, &OrderKey::Id(id))
         .await?
