@@ -33,6 +33,27 @@ impl ScalarType for Won {
     }
 }
 
+/// A calendar date in Seoul, `YYYY-MM-DD` (reports' `from`, `to`, `period`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Date(pub chrono::NaiveDate);
+
+#[Scalar(name = "Date")]
+impl ScalarType for Date {
+    fn parse(value: Value) -> InputValueResult<Self> {
+        match &value {
+            // Exactly `YYYY-MM-DD`: no time, no offset, no week or ordinal forms.
+            Value::String(s) if s.len() == 10 => chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d")
+                .map(Date)
+                .map_err(|_| InputValueError::custom("a date as YYYY-MM-DD")),
+            _ => Err(InputValueError::custom("a date as YYYY-MM-DD")),
+        }
+    }
+
+    fn to_value(&self) -> Value {
+        Value::String(self.0.format("%Y-%m-%d").to_string())
+    }
+}
+
 impl From<commerce::Won> for Won {
     fn from(w: commerce::Won) -> Won {
         Won(w.get())
@@ -207,6 +228,16 @@ mod tests {
         assert!(half.is_some_and(|v| <Won as ScalarType>::parse(v).is_err()));
         assert!(<Won as ScalarType>::parse(Value::String("3000".into())).is_err());
         assert_eq!(Won(big).to_value(), Value::Number(big.into()));
+    }
+
+    #[test]
+    fn dates_are_exactly_year_month_day() {
+        let ok = <Date as ScalarType>::parse(Value::String("2026-02-28".into()));
+        assert_eq!(ok.ok().map(|d| d.0.to_string()), Some("2026-02-28".to_owned()));
+        for bad in ["2026-02-30", "2026-2-28", "2026-02-28T00:00:00", "20260228", ""] {
+            assert!(<Date as ScalarType>::parse(Value::String(bad.into())).is_err(), "{bad}");
+        }
+        assert!(<Date as ScalarType>::parse(Value::Number(20_260_228.into())).is_err());
     }
 
     #[test]

@@ -20,6 +20,7 @@ mod login;
 mod order;
 mod orders;
 mod promotions;
+mod reports;
 mod shipping;
 mod staff;
 mod stock;
@@ -40,6 +41,7 @@ pub struct Query(
     shipping::ShippingQuery,
     audit::AuditQuery,
     staff::StaffQuery,
+    reports::ReportsQuery,
 );
 
 /// Admin mutations.
