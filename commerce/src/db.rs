@@ -48,6 +48,9 @@ pub enum StartError {
     /// A database error after connecting.
     #[error(transparent)]
     Db(#[from] sqlx::Error),
+    /// The statistics could not be rebuilt from the orders.
+    #[error("statistics rebuild failed: {0}")]
+    Stats(crate::Error),
 }
 
 /// An open database: the pool, where it is, and the private cluster if this process started one.
@@ -99,6 +102,15 @@ pub async fn migrate(pool: &PgPool) -> Result<(), StartError> {
     sqlx::raw_sql("SET statement_timeout = 0").execute(&mut conn).await?;
     crate::MIGRATOR.run(&mut conn).await?;
     conn.close().await?;
+    // Orders paid before the statistics existed are counted once, by the first start after.
+    if let Some(done) = crate::stats::rebuild_if_needed(pool).await.map_err(StartError::Stats)? {
+        tracing::info!(
+            orders = done.orders,
+            refunds = done.refunds,
+            rows = done.rows,
+            "statistics rebuilt"
+        );
+    }
     Ok(())
 }
 

@@ -479,3 +479,56 @@ async fn the_summary_and_the_member_report_count_days_buyers_and_repeat_buyers()
     assert_eq!(c["byTier"][0], json!({ "tier": "BASIC", "count": 3 }));
     assert_eq!(c["byTier"].as_array().map(Vec::len), Some(4));
 }
+
+#[tokio::test]
+async fn the_first_start_after_the_statistics_migration_counts_the_orders_paid_before() {
+    let app = TestApp::demo().await;
+    let staff = staff_session(&app.pool, "owner@jangteo.kr", Role::Owner).await;
+    trade(&app, &staff, 8).await;
+    let live = rollups(&app.pool).await;
+    assert!(!live.is_empty());
+    // As the migration leaves a database whose orders predate it.
+    sqlx::query("DELETE FROM sales_rollups")
+        .execute(&app.pool)
+        .await
+        .expect("empty");
+    sqlx::query("UPDATE stats_state SET rebuilt_at = NULL")
+        .execute(&app.pool)
+        .await
+        .expect("unset");
+    commerce::db::migrate(&app.pool).await.expect("start");
+    assert_eq!(rollups(&app.pool).await, live);
+    // Once: the next start leaves the rows alone.
+    sqlx::query("DELETE FROM sales_rollups WHERE dim = 'SKU'")
+        .execute(&app.pool)
+        .await
+        .expect("cut");
+    commerce::db::migrate(&app.pool).await.expect("start again");
+    assert!(rollups(&app.pool).await.len() < live.len());
+}
+
+#[tokio::test]
+async fn a_cancel_after_a_partial_refund_owes_only_the_rest() {
+    let app = TestApp::demo().await;
+    let staff = staff_session(&app.pool, "owner@jangteo.kr", Role::Owner).await;
+    let vs = variants(&app).await;
+    let (id, total) = place(&app, "APP", &[(vs[0].as_str(), 3)], None).await;
+    ok(
+        &app.admin(&staff, DEPOSIT, json!({ "id": id, "a": total })).await,
+        "orderMarkDeposited",
+    );
+    ok(
+        &app.admin(&staff, REFUND, json!({ "id": id, "a": 1_000 })).await,
+        "orderRefund",
+    );
+    ok(&app.admin(&staff, CANCEL, json!({ "id": id })).await, "orderCancel");
+    let refunded: Vec<i64> = sqlx::query_scalar("SELECT amount FROM refunds ORDER BY created_at, id")
+        .fetch_all(&app.pool)
+        .await
+        .expect("refunds");
+    assert_eq!(refunded, [1_000, total - 1_000]);
+    let r = report(&app, &staff, ("2026-01-01", "2027-12-31"), "MONTH", "NONE").await;
+    let t = &data(&r)["salesReport"]["totals"];
+    assert_eq!(t["netSales"], 0, "{t}");
+    assert_eq!(t["shippingFees"], 0, "{t}");
+}

@@ -504,6 +504,17 @@ pub struct Rebuilt {
 /// after the statistics migration, or by hand (`jangteo stats rebuild`). Errors: only faults.
 pub async fn rebuild(pool: &PgPool) -> Result<Rebuilt, Error> {
     let mut tx = pool.begin().await?;
+    let done = rebuild_in(&mut tx).await?;
+    tx.commit().await?;
+    Ok(done)
+}
+
+/// [`rebuild`] inside the caller's transaction.
+async fn rebuild_in(tx: &mut PgConnection) -> Result<Rebuilt, Error> {
+    // A million orders take longer than the pool's statement timeout allows a request.
+    sqlx::query!("SET LOCAL statement_timeout = 0")
+        .execute(&mut *tx)
+        .await?;
     // One rebuild at a time; live payments wait for it rather than add to rows it replaces.
     sqlx::query!("LOCK TABLE sales_rollups IN EXCLUSIVE MODE")
         .execute(&mut *tx)
@@ -552,7 +563,7 @@ pub async fn rebuild(pool: &PgPool) -> Result<Rebuilt, Error> {
         }
     }
     let rows = facts.0.len() as u64;
-    facts.write(&mut tx).await?;
+    facts.write(tx).await?;
     sqlx::query!(
         "WITH seq AS (
              SELECT id, row_number() OVER (PARTITION BY customer_id ORDER BY paid_at, id) AS n
@@ -576,7 +587,6 @@ pub async fn rebuild(pool: &PgPool) -> Result<Rebuilt, Error> {
     sqlx::query!("UPDATE stats_state SET rebuilt_at = now()")
         .execute(&mut *tx)
         .await?;
-    tx.commit().await?;
     Ok(Rebuilt {
         orders,
         refunds: refund_count,
@@ -586,7 +596,8 @@ pub async fn rebuild(pool: &PgPool) -> Result<Rebuilt, Error> {
 
 /// Rebuilds once after the statistics migration, when orders were paid before it (the
 /// migration leaves `stats_state.rebuilt_at` empty then). Several replicas starting at
-/// once rebuild once. Errors: only faults.
+/// once rebuild once: the second waits for the first's transaction, then finds it done.
+/// Errors: only faults.
 pub async fn rebuild_if_needed(pool: &PgPool) -> Result<Option<Rebuilt>, Error> {
     let needed = sqlx::query_scalar!(r#"SELECT rebuilt_at IS NULL AS "needed!" FROM stats_state"#)
         .fetch_optional(pool)
@@ -595,20 +606,17 @@ pub async fn rebuild_if_needed(pool: &PgPool) -> Result<Option<Rebuilt>, Error> 
     if !needed {
         return Ok(None);
     }
-    let mut conn = pool.acquire().await?;
-    // A session lock: the second replica waits, then finds the work done.
-    sqlx::query!("SELECT pg_advisory_lock(hashtext('jangteo.stats.rebuild'))")
-        .execute(&mut *conn)
-        .await?;
-    let still = sqlx::query_scalar!(r#"SELECT rebuilt_at IS NULL AS "needed!" FROM stats_state"#)
-        .fetch_optional(&mut *conn)
+    let mut tx = pool.begin().await?;
+    let still = sqlx::query_scalar!(r#"SELECT rebuilt_at IS NULL AS "needed!" FROM stats_state FOR UPDATE"#)
+        .fetch_optional(&mut *tx)
         .await?
         .unwrap_or(false);
-    let done = if still { Some(rebuild(pool).await) } else { None };
-    sqlx::query_scalar!("SELECT pg_advisory_unlock(hashtext('jangteo.stats.rebuild'))")
-        .fetch_one(&mut *conn)
-        .await?;
-    done.transpose()
+    if !still {
+        return Ok(None);
+    }
+    let done = rebuild_in(&mut tx).await?;
+    tx.commit().await?;
+    Ok(Some(done))
 }
 
 #[cfg(test)]
