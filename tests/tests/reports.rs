@@ -532,3 +532,39 @@ async fn a_cancel_after_a_partial_refund_owes_only_the_rest() {
     assert_eq!(t["netSales"], 0, "{t}");
     assert_eq!(t["shippingFees"], 0, "{t}");
 }
+
+#[tokio::test]
+async fn sales_charts_come_as_png_and_svg_of_the_asked_size_with_korean_titles() {
+    use base64::Engine;
+    let app = TestApp::demo().await;
+    let staff = staff_session(&app.pool, "bot@jangteo.kr", Role::Bot).await;
+    let owner = staff_session(&app.pool, "owner@jangteo.kr", Role::Owner).await;
+    trade(&app, &owner, 6).await;
+    let q = "query($k: ChartKind!, $w: Int = 1200, $h: Int = 600, $by: SalesGroupBy = NONE) {
+        salesChart(from: \"2026-11-01\", to: \"2027-01-31\", granularity: WEEK, groupBy: $by, kind: $k, width: $w, height: $h)
+        { png svg } }";
+    for (kind, title) in [
+        ("LINE", "순매출"),
+        ("CHANNEL_BARS", "채널별"),
+        ("TOP_BARS", "상품별"),
+        ("MEMBERS", "회원"),
+    ] {
+        let r = app.admin(&staff, q, json!({ "k": kind, "w": 640, "h": 360 })).await;
+        let chart = &data(&r)["salesChart"];
+        let uri = chart["png"].as_str().expect("png");
+        let b64 = uri.strip_prefix("data:image/png;base64,").expect("a PNG data URI");
+        let png = base64::engine::general_purpose::STANDARD.decode(b64).expect("base64");
+        assert!(png.starts_with(b"\x89PNG\r\n\x1a\n"), "{kind}");
+        // IHDR: width and height, big-endian, right after the signature and chunk header.
+        assert_eq!(png[16..24], [0, 0, 2, 128, 0, 0, 1, 104], "{kind} is 640×360");
+        let svg = chart["svg"].as_str().expect("svg");
+        assert!(svg.starts_with("<svg") && svg.contains(title), "{kind}: {}", &svg[..svg.len().min(300)]);
+    }
+    for (w, h) in [(199, 600), (1200, 2001), (-1, 600)] {
+        let r = app.admin(&staff, q, json!({ "k": "LINE", "w": w, "h": h })).await;
+        assert_eq!(r["errors"][0]["extensions"]["code"], "INVALID_INPUT", "{w}×{h}: {r}");
+    }
+    let cs = staff_session(&app.pool, "cs@jangteo.kr", Role::Cs).await;
+    let r = app.admin(&cs, q, json!({ "k": "LINE" })).await;
+    assert_eq!(r["errors"][0]["extensions"]["code"], "FORBIDDEN", "{r}");
+}

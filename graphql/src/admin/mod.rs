@@ -10,6 +10,7 @@ use commerce::Settings;
 use sqlx::PgPool;
 
 mod audit;
+mod charts;
 mod catalog;
 mod cms;
 mod connection;
@@ -42,6 +43,7 @@ pub struct Query(
     audit::AuditQuery,
     staff::StaffQuery,
     reports::ReportsQuery,
+    charts::ChartsQuery,
 );
 
 /// Admin mutations.
