@@ -66,6 +66,19 @@ fn committed_admin_schema_matches() {
         "edges: [OrderEdge!]!",
         "pageInfo: PageInfo!",
         "totalCount: Int!",
+        // Statistics (issue 10): the bot and the admin UI call these names.
+        "salesReport(from: Date!, to: Date!, granularity: Granularity!, groupBy: SalesGroupBy! = NONE, channel: SalesChannel): SalesReport!",
+        "salesSummary(date: Date): SalesSummary!",
+        "memberReport(from: Date!, to: Date!, granularity: Granularity!): MemberReport!",
+        "customerStats: CustomerStats!",
+        "salesChart(from: Date!, to: Date!, granularity: Granularity!, groupBy: SalesGroupBy! = NONE, channel: SalesChannel, kind: ChartKind!, width: Int! = 1200, height: Int! = 600): SalesChart!",
+        "rows: [SalesReportRow!]!",
+        "netSales: Won!",
+        "averageOrderValue: Won!",
+        "topProducts: [TopProduct!]!",
+        "repeatRate: Float!",
+        "byTier: [TierCount!]!",
+        "scalar Date",
     ] {
         assert!(committed.contains(name), "missing from the admin schema: {name}");
     }
