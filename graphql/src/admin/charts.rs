@@ -146,7 +146,7 @@ impl ChartsQuery {
         #[graphql(default = 600)] height: i32,
     ) -> Result<SalesChart> {
         let cx = Cx::staff(ctx).await?;
-        let side = |v: i32, field: &'static str| {
+        let pixels = |v: i32, field: &'static str| {
             u32::try_from(v)
                 .ok()
                 .filter(|v| (charts::Size::MIN..=charts::Size::MAX).contains(v))
@@ -156,8 +156,8 @@ impl ChartsQuery {
                 })
         };
         let size = charts::Size {
-            width: side(width, "width").gql(ctx)?,
-            height: side(height, "height").gql(ctx)?,
+            width: pixels(width, "width").gql(ctx)?,
+            height: pixels(height, "height").gql(ctx)?,
         };
         let (from, to, g) = (from.0, to.0, granularity);
         let query = |group_by: stats::GroupBy, from: NaiveDate, to: NaiveDate| stats::SalesQuery {
