@@ -41,7 +41,9 @@ enum Command {
     },
     /// Run the database migrations and exit.
     Migrate,
-    /// Fill the catalog: the demo shop, or a bulk catalog for benchmarks.
+    /// Fill the shop: the demo catalog, or a bulk catalog for benchmarks, and past orders.
+    ///
+    /// `seed --demo --orders 1000000` makes the demo shop with two years of history.
     Seed {
         /// The demo shop (only into an empty catalog).
         #[arg(long, conflicts_with = "products")]
@@ -52,6 +54,16 @@ enum Command {
         /// Variants per bulk product (1–6).
         #[arg(long, value_name = "M", requires = "products")]
         variants: Option<u32>,
+        /// Past orders over the catalog (after --demo or --products if given): paid, shipped,
+        /// cancelled, refunded and unpaid, by members and guests; then the statistics are rebuilt.
+        #[arg(long, value_name = "N")]
+        orders: Option<u64>,
+        /// Days the orders span, up to now.
+        #[arg(long, value_name = "D", default_value_t = 730, requires = "orders")]
+        days: u32,
+        /// Random seed of the orders: the same seed over the same catalog gives the same shop.
+        #[arg(long, value_name = "U64", requires = "orders")]
+        seed: Option<u64>,
     },
     /// Print the storefront GraphQL schema (SDL), as committed in graphql/schema.graphql.
     Schema {
@@ -100,6 +112,10 @@ async fn main() -> anyhow::Result<()> {
         return Ok(());
     }
     let mut settings = Settings::load(cli.config.as_deref()).context("reading settings")?;
+    if let Command::Seed { .. } = &cli.command {
+        // A bulk load and the statistics rebuild after it run longer than any request may.
+        settings.database.statement_timeout_ms = 0;
+    }
     if let Command::Serve { listen, demo, .. } = &cli.command {
         if let Some(addr) = listen {
             settings.listen = *addr;
@@ -107,7 +123,11 @@ async fn main() -> anyhow::Result<()> {
         settings.demo = *demo;
         refuse_demo_secrets(&settings)?;
     }
-    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(&settings.log));
+    let mut filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(&settings.log));
+    if let Command::Seed { .. } = &cli.command {
+        // Bulk statements are slow by design: no "slow statement" warning with each batch's SQL.
+        filter = filter.add_directive("sqlx::query=error".parse()?);
+    }
     tracing_subscriber::fmt().with_env_filter(filter).init();
 
     let database = db::Database::open(&settings.database).await?;
@@ -144,20 +164,27 @@ async fn run(command: Command, settings: &Settings, database: &db::Database) -> 
             db::migrate(pool).await?;
             tracing::info!("migrations applied");
         }
-        Command::Seed { demo: true, .. } => {
-            db::migrate(pool).await?;
-            report_seed(&demo::seed_demo(pool).await?);
-        }
         Command::Seed {
-            products: Some(n),
-            variants: Some(m),
-            ..
+            demo,
+            products,
+            variants,
+            orders,
+            days,
+            seed,
         } => {
+            if !demo && products.is_none() && orders.is_none() {
+                anyhow::bail!("say what to seed: --demo, --products N --variants M, or --orders N");
+            }
             db::migrate(pool).await?;
-            report_seed(&demo::seed_bulk(pool, n, m).await?);
-        }
-        Command::Seed { .. } => {
-            anyhow::bail!("say what to seed: --demo, or --products N --variants M")
+            if demo {
+                report_seed(&demo::seed_demo(pool).await?);
+            }
+            if let (Some(n), Some(m)) = (products, variants) {
+                report_seed(&demo::seed_bulk(pool, n, m).await?);
+            }
+            if let Some(orders) = orders {
+                seed_orders(pool, settings, orders, days, seed).await?;
+            }
         }
         Command::Schema { .. } => unreachable!("handled before settings"),
         Command::Staff {
@@ -232,6 +259,57 @@ fn read_password(from_stdin: bool) -> anyhow::Result<String> {
     let again = rpassword::prompt_password("Password (again): ")?;
     anyhow::ensure!(first == again, "the passwords differ");
     Ok(first)
+}
+
+async fn seed_orders(
+    pool: &sqlx::PgPool,
+    settings: &Settings,
+    orders: u64,
+    days: u32,
+    seed: Option<u64>,
+) -> anyhow::Result<()> {
+    use commerce::seed_orders::{OrderSeed, Progress};
+    let seed = OrderSeed {
+        orders,
+        days,
+        // Printed below, so a shop worth keeping can be made again.
+        seed: seed.unwrap_or_else(|| {
+            let random = commerce::auth::new_token().1;
+            u64::from_le_bytes(random[..8].try_into().unwrap_or_default())
+        }),
+        now: chrono::Utc::now(),
+    };
+    tracing::info!(orders, days, seed = seed.seed, "seeding orders");
+    let started = std::time::Instant::now();
+    let seeded = commerce::seed_orders::seed_orders(pool, settings, seed, |p| match p {
+        Progress::Inserted { done, of } => {
+            tracing::info!("{done} of {of} orders ({:.0} s)", started.elapsed().as_secs_f64());
+        }
+        Progress::Rebuilding => {
+            tracing::info!(
+                "all orders in ({:.0} s); rebuilding the statistics",
+                started.elapsed().as_secs_f64()
+            );
+        }
+    })
+    .await
+    .map_err(|e| anyhow::anyhow!("{e}"))?;
+    tracing::info!(
+        orders = seeded.orders,
+        paid = seeded.paid,
+        cancelled_after_payment = seeded.cancelled_after_payment,
+        partly_refunded = seeded.partly_refunded,
+        unpaid = seeded.unpaid,
+        by_members = seeded.by_members,
+        with_coupon = seeded.with_coupon,
+        lines = seeded.lines,
+        customers = seeded.customers,
+        rollup_rows = seeded.rebuilt.map_or(0, |r| r.rows),
+        seed = seed.seed,
+        "orders seeded in {:.1} s",
+        started.elapsed().as_secs_f64()
+    );
+    Ok(())
 }
 
 fn report_seed(seeded: &demo::Seeded) {
