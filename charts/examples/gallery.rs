@@ -11,6 +11,7 @@ type Result<T = ()> = std::result::Result<T, Box<dyn std::error::Error>>;
 
 const BIG: Size = Size { width: 1200, height: 600 };
 const SMALL: Size = Size { width: 400, height: 260 };
+const TINY: Size = Size { width: 200, height: 200 };
 
 fn main() -> Result {
     let dir = std::env::args().nth(1).unwrap_or_else(|| "charts-gallery".into());
@@ -46,6 +47,7 @@ fn sales(dir: &Path) -> Result {
     };
     save(dir, "sales_month", &|s, f| charts::sales_line(&sales, s, f), BIG)?;
     save(dir, "sales_month_small", &|s, f| charts::sales_line(&sales, s, f), SMALL)?;
+    save(dir, "sales_month_tiny", &|s, f| charts::sales_line(&sales, s, f), TINY)?;
 
     let year = days(date(2026, 1, 1), 365);
     let sales_year = SalesLine {
@@ -155,6 +157,8 @@ fn members(dir: &Path) -> Result {
     };
     save(dir, "members_months", &|s, f| charts::members(&member, s, f), BIG)?;
     save(dir, "members_months_small", &|s, f| charts::members(&member, s, f), SMALL)?;
+    save(dir, "members_months_tiny", &|s, f| charts::members(&member, s, f), TINY)?;
+    save(dir, "members_months_wide", &|s, f| charts::members(&member, s, f), Size { width: 2000, height: 200 })?;
     let member_zero = Members {
         granularity: Granularity::Day,
         periods: nov.clone(),

@@ -120,6 +120,7 @@ impl<'a, DB: DrawingBackend> Canvas<'a, DB> {
 
     /// Advance width of `s` at `size` pixels to the em, with kerning.
     pub fn text_width(&self, s: &str, size: f64) -> i32 {
+        let s = &printable(s);
         let font = self.face.as_scaled(PxScale::from(f32_of(size)));
         let mut width = 0.0;
         let mut previous = None;
@@ -157,6 +158,7 @@ impl<'a, DB: DrawingBackend> Canvas<'a, DB> {
 
     /// Text centred vertically on `y` (the middle of a Hangul syllable), anchored at `x` by `h`.
     pub fn text(&self, s: &str, (x, y): (i32, i32), size: f64, color: RGBColor, h: HPos) -> Result<(), Error> {
+        let s = &printable(s);
         if self.svg {
             // With `VPos::Top` the SVG backend writes `font-size` as size / 1.24 and the
             // baseline 0.76 em under the anchor; so it gets 1.24 times the size, and the anchor
@@ -207,10 +209,75 @@ impl<'a, DB: DrawingBackend> Canvas<'a, DB> {
         self.area.draw(&PathElement::new(points, color.stroke_width(width))).map_err(|e| error(&e))
     }
 
+    /// A polyline `width` pixels wide. SVG gets a `<polyline>`; bitmaps get it anti-aliased
+    /// here, as plotters fills wide lines as polygons with jagged edges: each pixel is covered
+    /// as far as it lies within `width / 2` of the nearest segment, and blended once.
+    pub fn line(&self, points: &[(i32, i32)], color: RGBColor, width: f64) -> Result<(), Error> {
+        if points.len() < 2 {
+            return Ok(());
+        }
+        if self.svg {
+            let stroke = u32::try_from(px(width).max(1)).unwrap_or(1);
+            return self.path(points.to_vec(), color, stroke);
+        }
+        let r = width / 2.0;
+        let reach = px(r.ceil()) + 1;
+        let clamp_x = |x: i32| x.clamp(0, self.width - 1);
+        let clamp_y = |y: i32| y.clamp(0, self.height - 1);
+        let (mut x0, mut y0, mut x1, mut y1) = (i32::MAX, i32::MAX, i32::MIN, i32::MIN);
+        for &(x, y) in points {
+            (x0, y0, x1, y1) = (x0.min(x - reach), y0.min(y - reach), x1.max(x + reach), y1.max(y + reach));
+        }
+        let (x0, y0, x1, y1) = (clamp_x(x0), clamp_y(y0), clamp_x(x1), clamp_y(y1));
+        let columns = usize::try_from(x1 - x0 + 1).unwrap_or(0);
+        let rows = usize::try_from(y1 - y0 + 1).unwrap_or(0);
+        let mut cover = vec![0f32; columns * rows];
+        for pair in points.windows(2) {
+            let [a, b] = [pair[0], pair[1]];
+            for y in clamp_y(a.1.min(b.1) - reach)..=clamp_y(a.1.max(b.1) + reach) {
+                for x in clamp_x(a.0.min(b.0) - reach)..=clamp_x(a.0.max(b.0) + reach) {
+                    let c = f32_of((r + 0.5 - distance((x, y), a, b)).clamp(0.0, 1.0));
+                    let cell = usize::try_from((y - y0) * (x1 - x0 + 1) + (x - x0)).unwrap_or(usize::MAX);
+                    if let Some(slot) = cover.get_mut(cell) {
+                        *slot = slot.max(c);
+                    }
+                }
+            }
+        }
+        for (cell, &c) in cover.iter().enumerate().filter(|(_, c)| **c > 0.0) {
+            let (row, column) = (cell / columns.max(1), cell % columns.max(1));
+            let at = (x0 + i32::try_from(column).unwrap_or(0), y0 + i32::try_from(row).unwrap_or(0));
+            self.area.draw_pixel(at, &color.mix(f64::from(c))).map_err(|e| error(&e))?;
+        }
+        Ok(())
+    }
+
+    /// A filled dot; from radius 4 up it has a white halo that sets it apart from its line.
     pub fn dot(&self, at: (i32, i32), radius: i32, color: RGBColor) -> Result<(), Error> {
-        self.area.draw(&Circle::new(at, radius, color.filled())).map_err(|e| error(&e))?;
-        // A white ring keeps neighbouring dots and the line under them apart.
-        self.area.draw(&Circle::new(at, radius, WHITE.stroke_width(1))).map_err(|e| error(&e))
+        if self.svg {
+            if radius >= 4 {
+                self.area.draw(&Circle::new(at, radius + 1, WHITE.filled())).map_err(|e| error(&e))?;
+            }
+            return self.area.draw(&Circle::new(at, radius, color.filled())).map_err(|e| error(&e));
+        }
+        if radius >= 4 {
+            self.disc(at, f64::from(radius + 1), WHITE)?;
+        }
+        self.disc(at, f64::from(radius), color)
+    }
+
+    /// An anti-aliased disc (plotters' bitmap circles are jagged).
+    fn disc(&self, (cx, cy): (i32, i32), r: f64, color: RGBColor) -> Result<(), Error> {
+        let reach = px(r.ceil()) + 1;
+        for y in (cy - reach).max(0)..=(cy + reach).min(self.height - 1) {
+            for x in (cx - reach).max(0)..=(cx + reach).min(self.width - 1) {
+                let c = (r + 0.5 - f64::from(x - cx).hypot(f64::from(y - cy))).clamp(0.0, 1.0);
+                if c > 0.0 {
+                    self.area.draw_pixel((x, y), &color.mix(c)).map_err(|e| error(&e))?;
+                }
+            }
+        }
+        Ok(())
     }
 
     /// The title (cut to the width) and the legend rows under it; returns where they end.
@@ -284,6 +351,22 @@ impl<'a, DB: DrawingBackend> Canvas<'a, DB> {
     pub fn widest(&self, labels: &[String], size: f64) -> i32 {
         labels.iter().map(|l| self.text_width(l, size)).max().unwrap_or(0)
     }
+}
+
+/// Distance from pixel `p` to the segment `a`–`b`.
+fn distance(p: (i32, i32), a: (i32, i32), b: (i32, i32)) -> f64 {
+    let (px_, py) = (f64::from(p.0), f64::from(p.1));
+    let (ax, ay, bx, by) = (f64::from(a.0), f64::from(a.1), f64::from(b.0), f64::from(b.1));
+    let (dx, dy) = (bx - ax, by - ay);
+    let length2 = dx * dx + dy * dy;
+    let t = if length2 > 0.0 { (((px_ - ax) * dx + (py - ay) * dy) / length2).clamp(0.0, 1.0) } else { 0.0 };
+    (px_ - (ax + t * dx)).hypot(py - (ay + t * dy))
+}
+
+/// `s` with control characters (line breaks, NUL) as spaces: they have no glyph, and XML
+/// forbids most of them.
+fn printable(s: &str) -> String {
+    s.chars().map(|c| if c.is_control() { ' ' } else { c }).collect()
 }
 
 /// A linear scale from `lo` to `hi` with ticks every `step`: 1, 2 or 5 times a power of ten.
@@ -392,7 +475,8 @@ impl TimeAxis {
         let band = self.band();
         if band < 4.0 {
             let edge = |k: usize| self.plot.left + px((fu(k) * band).floor());
-            return (edge(i), (edge(i + 1) - 1).max(edge(i)));
+            // The right edge is the next band's left: backends fill up to it, not over it.
+            return (edge(i), edge(i + 1).max(edge(i) + 1));
         }
         let width = (band * fraction).min(max).max(1.0);
         let x0 = self.x(i) - px(width / 2.0);

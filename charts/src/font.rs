@@ -28,3 +28,26 @@ pub(crate) fn register() -> Result<(), Error> {
     let ok = *REGISTERED.get_or_init(|| plotters::style::register_font(FAMILY, FontStyle::Normal, NANUM_GOTHIC).is_ok());
     if ok { Ok(()) } else { Err(Error::Font) }
 }
+
+#[cfg(test)]
+mod tests {
+    use ab_glyph::Font;
+
+    use super::face;
+
+    #[test]
+    fn the_font_has_every_glyph_the_charts_write() {
+        let font = face().expect("the embedded font parses");
+        let ours = "₩…–-,.%0123456789만억조년월일주명 데이터없음신규가입재구매율외개()";
+        let hangul = (0xAC00..=0xD7A3).filter_map(char::from_u32);
+        let ascii = (0x21..=0x7E).filter_map(char::from_u32);
+        let missing: Vec<char> = ours.chars().chain(hangul).chain(ascii).filter(|&c| font.glyph_id(c).0 == 0).collect();
+        assert!(missing.iter().all(|&c| c == ' '), "no glyph for {missing:?}");
+    }
+
+    #[test]
+    fn registering_twice_is_fine() {
+        super::register().expect("registers");
+        super::register().expect("registers again");
+    }
+}

@@ -86,9 +86,8 @@ impl Plot for Prepared<'_> {
         c.zero_line(plot, &left)?;
         let points: Vec<(i32, i32)> =
             chart.repeat_rate.iter().enumerate().map(|(i, &r)| (axis.x(i), right.y(plot, r))).collect();
-        let thick = if c.base >= 13.0 { 3 } else { 2 };
-        c.path(points.clone(), RATE, thick)?;
-        if chart.periods.len() <= super::sales_line::DOTS_UP_TO {
+        c.line(&points, RATE, if c.base >= 13.0 { 2.6 } else { 2.0 })?;
+        if super::sales_line::dots(c, &axis) {
             for at in points {
                 c.dot(at, px(c.base * 0.28), RATE)?;
             }

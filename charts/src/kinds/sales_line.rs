@@ -10,8 +10,10 @@ use crate::{Error, Plot, SalesLine, format};
 const CURRENT: RGBColor = RGBColor(0x2F, 0x6D, 0xB5);
 const PREVIOUS: RGBColor = RGBColor(0xA9, 0xBC, 0xD3);
 
-/// Up to this many periods each value gets a dot; past it the dots would merge into the line.
-pub(crate) const DOTS_UP_TO: usize = 45;
+/// Whether each value gets a dot: only where they stay apart, else they bead the line.
+pub(crate) fn dots<DB: DrawingBackend>(c: &Canvas<'_, DB>, axis: &TimeAxis) -> bool {
+    axis.band() >= c.base * 1.5
+}
 
 pub(crate) struct Prepared<'a> {
     chart: &'a SalesLine,
@@ -53,12 +55,11 @@ impl Plot for Prepared<'_> {
         let points = |values: &[i64]| -> Vec<(i32, i32)> {
             values.iter().enumerate().map(|(i, &v)| (axis.x(i), scale.y(plot, f(v)))).collect()
         };
-        let n = chart.periods.len();
-        let thick = if c.base >= 13.0 { 3 } else { 2 };
-        let dots = n <= DOTS_UP_TO;
+        let thick = if c.base >= 13.0 { 2.6 } else { 2.0 };
+        let dots = dots(c, &axis);
         if let Some(previous) = &chart.previous {
             let p = points(previous);
-            c.path(p.clone(), PREVIOUS, thick - 1)?;
+            c.line(&p, PREVIOUS, thick * 0.7)?;
             if dots {
                 for &at in &p {
                     c.dot(at, px(c.base * 0.2), PREVIOUS)?;
@@ -66,7 +67,7 @@ impl Plot for Prepared<'_> {
             }
         }
         let p = points(&chart.current);
-        c.path(p.clone(), CURRENT, thick)?;
+        c.line(&p, CURRENT, thick)?;
         if dots {
             for &at in &p {
                 c.dot(at, px(c.base * 0.28), CURRENT)?;
