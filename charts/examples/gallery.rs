@@ -118,7 +118,13 @@ fn channels(dir: &Path) -> Result {
         ],
         ..channels.clone()
     };
-    save(dir, "channels_year_days", &|s, f| charts::channel_bars(&channels_days, s, f), BIG)
+    save(dir, "channels_year_days", &|s, f| charts::channel_bars(&channels_days, s, f), BIG)?;
+    let crowd = ChannelBars {
+        series: (0..40).map(|k| (format!("판매 채널 {k}번"), wave(12, 1_000_000, 500_000, k))).collect(),
+        ..channels.clone()
+    };
+    save(dir, "channels_crowd", &|s, f| charts::channel_bars(&crowd, s, f), BIG)?;
+    save(dir, "channels_crowd_tiny", &|s, f| charts::channel_bars(&crowd, s, f), TINY)
 }
 
 fn top(dir: &Path) -> Result {

@@ -295,13 +295,25 @@ impl<'a, DB: DrawingBackend> Canvas<'a, DB> {
         let gap = px(self.base * 1.4);
         let (mut x, mut row_y) = (self.pad, y + px(self.base * 0.5) + row / 2);
         // One legend label may take at most half the width; a row wraps when the next is full.
+        // The legend takes at most a quarter of the height; what is left over is counted.
         let label_max = (max / 2 - mark - 6).max(px(self.base * 3.0));
-        for item in legend {
+        let max_rows = (self.height / 4 / row).max(1);
+        let mut rows = 1;
+        let right = self.pad + max;
+        let more_w = self.text_width("외 999개", self.base);
+        for (k, item) in legend.iter().enumerate() {
             let label = self.fit(&item.label, self.base, label_max);
             let w = mark + 6 + self.text_width(&label, self.base);
-            if x > self.pad && x + w > self.pad + max {
+            if x > self.pad && x + w > right && rows < max_rows {
                 x = self.pad;
                 row_y += row;
+                rows += 1;
+            }
+            // On the last row an item goes in only with room for the count after it.
+            let last = k + 1 == legend.len();
+            if x > self.pad && rows == max_rows && x + w + if last { 0 } else { gap + more_w } > right {
+                self.text(&format!("외 {}개", legend.len() - k), (x, row_y), self.base, MUTED, HPos::Left)?;
+                break;
             }
             match item.mark {
                 Mark::Box => self.rect((x, row_y - mark / 2), (x + mark, row_y + mark / 2), item.color)?,

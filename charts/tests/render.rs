@@ -274,6 +274,17 @@ fn markup_and_control_characters_in_labels_keep_the_svg_well_formed() {
 }
 
 #[test]
+fn many_channels_fold_into_a_count_and_leave_room_for_the_plot() {
+    let series = (0..60).map(|k| (format!("판매 채널 {k}번 (오픈마켓)"), vec![k * 1_000; 8])).collect();
+    let chart = ChannelBars { series, ..channels() };
+    for size in [Size { width: 200, height: 200 }, SIZE] {
+        check_png(&charts::channel_bars(&chart, size, Format::Png).expect("renders"), size);
+        let drawn = svg(charts::channel_bars(&chart, size, Format::Svg).expect("renders"));
+        assert!(texts(&drawn).iter().any(|t| t.starts_with("외 ") && t.ends_with('개')), "{:?}", texts(&drawn));
+    }
+}
+
+#[test]
 fn a_year_of_days_is_labelled_without_crowding() {
     let chart = SalesLine { previous: None, ..sales(365) };
     let svg = svg(charts::sales_line(&chart, SIZE, Format::Svg).expect("renders"));
