@@ -381,7 +381,8 @@ fn printable(s: &str) -> String {
     s.chars().map(|c| if c.is_control() { ' ' } else { c }).collect()
 }
 
-/// A linear scale from `lo` to `hi` with ticks every `step`: 1, 2 or 5 times a power of ten.
+/// A linear scale from `lo` to `hi` with ticks every `step` (1, 2 or 5 times a power of ten)
+/// from zero; `hi` is a tick, `lo` may lie between ticks.
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct Scale {
     pub lo: f64,
@@ -391,7 +392,8 @@ pub(crate) struct Scale {
 
 impl Scale {
     /// A scale holding `min..=max` and zero, with about `target` steps. A flat zero series gets
-    /// `0..=flat` so the chart still shows a scale; `min_step` keeps counts whole.
+    /// `0..=flat` so the chart still shows a scale; `min_step` keeps counts whole. Below zero
+    /// the scale ends a fifth of a step past `min`: a small refund does not take a whole step.
     pub fn nice(min: f64, max: f64, target: usize, flat: f64, min_step: f64) -> Self {
         let (lo, hi) = (min.min(0.0), max.max(0.0));
         let (lo, hi) = if hi - lo > 0.0 { (lo, hi) } else { (0.0, flat) };
@@ -403,17 +405,24 @@ impl Scale {
             .find(|&s| s >= raw * (1.0 - 1e-9))
             .unwrap_or(10.0 * magnitude)
             .max(min_step);
-        Self { lo: (lo / step).floor() * step, hi: (hi / step).ceil() * step, step }
+        let fifth = step / 5.0;
+        Self { lo: (lo / fifth).floor() * fifth, hi: (hi / step).ceil() * step, step }
     }
 
+    /// The lowest tick.
+    fn first(&self) -> f64 {
+        (self.lo / self.step).ceil() * self.step
+    }
+
+    /// Steps from the lowest tick up to `hi`.
     pub fn steps(&self) -> usize {
-        let n = ((self.hi - self.lo) / self.step).round();
+        let n = ((self.hi - self.first()) / self.step).round();
         // Never more than a few dozen by construction; the bound only guards odd floats.
         if n.is_finite() && n > 0.0 { usize::try_from(whole(n).clamp(1, 100)).unwrap_or(1) } else { 1 }
     }
 
     pub fn ticks(&self) -> impl Iterator<Item = f64> + '_ {
-        (0..=self.steps()).map(|k| self.lo + fu(k) * self.step)
+        (0..=self.steps()).map(|k| self.first() + fu(k) * self.step)
     }
 
     /// The pixel row of `v` in `plot`.
@@ -449,7 +458,7 @@ impl TimeAxis {
     }
 
     /// The plot from `top` to [`TimeAxis::bottom`], between scale labels `left` and `right`
-    /// pixels wide (0 for none), with room for the last period's label.
+    /// pixels wide (0 for none), with room for the first and last periods' labels.
     pub fn layout<DB: DrawingBackend>(
         canvas: &Canvas<'_, DB>,
         top: i32,
@@ -460,12 +469,13 @@ impl TimeAxis {
         let size = canvas.base * 0.9;
         let gap = px(canvas.base * 0.5);
         let all: Vec<String> = periods.iter().enumerate().map(|(i, &d)| label(granularity, periods, d, i)).collect();
-        let overhang = all.last().map_or(0, |l| canvas.text_width(l, size)) / 2;
+        // Labels are centred on their periods: the first and last may reach past the plot.
+        let overhang = |label: Option<&String>| label.map_or(0, |l| canvas.text_width(l, size)) / 2;
         let right_room = if right > 0 { canvas.pad + right + gap } else { canvas.pad };
         let plot = Rect {
-            left: canvas.pad + left + gap,
+            left: (canvas.pad + left + gap).max(overhang(all.first()) + gap),
             top,
-            right: canvas.width - right_room.max(overhang + gap),
+            right: canvas.width - right_room.max(overhang(all.last()) + gap),
             bottom: Self::bottom(canvas),
         };
         let n = periods.len().max(1);
@@ -568,8 +578,13 @@ mod tests {
         let s = Scale::nice(120.0, 870.0, 5, 1.0, 1.0);
         assert_eq!((s.lo, s.hi, s.step), (0.0, 1000.0, 200.0));
         let s = Scale::nice(-300_000.0, 1_200_000.0, 5, 1.0, 1.0);
-        assert_eq!((s.lo, s.hi, s.step), (-500_000.0, 1_500_000.0, 500_000.0));
-        assert_eq!(s.ticks().count(), 5);
+        assert_eq!((s.lo, s.hi, s.step), (-300_000.0, 1_500_000.0, 500_000.0));
+        assert_eq!(s.ticks().collect::<Vec<_>>(), [0.0, 500_000.0, 1_000_000.0, 1_500_000.0]);
+        let s = Scale::nice(-12_000.0, 900_000.0, 5, 1.0, 1.0);
+        assert_eq!((s.lo, s.hi, s.step), (-40_000.0, 1_000_000.0, 200_000.0));
+        let s = Scale::nice(-900_000.0, 0.0, 3, 1.0, 1.0);
+        assert_eq!((s.lo, s.hi), (-900_000.0, 0.0));
+        assert_eq!(s.ticks().collect::<Vec<_>>(), [-500_000.0, 0.0]);
     }
 
     #[test]
