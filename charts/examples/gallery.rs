@@ -9,9 +9,18 @@ use chrono::{Days, Months, NaiveDate};
 type Render<'a> = &'a dyn Fn(Size, Format) -> std::result::Result<Vec<u8>, charts::Error>;
 type Result<T = ()> = std::result::Result<T, Box<dyn std::error::Error>>;
 
-const BIG: Size = Size { width: 1200, height: 600 };
-const SMALL: Size = Size { width: 400, height: 260 };
-const TINY: Size = Size { width: 200, height: 200 };
+const BIG: Size = Size {
+    width: 1200,
+    height: 600,
+};
+const SMALL: Size = Size {
+    width: 400,
+    height: 260,
+};
+const TINY: Size = Size {
+    width: 200,
+    height: 200,
+};
 
 fn main() -> Result {
     let dir = std::env::args().nth(1).unwrap_or_else(|| "charts-gallery".into());
@@ -28,7 +37,12 @@ fn save(dir: &Path, name: &str, render: Render<'_>, size: Size) -> Result {
     for format in [Format::Png, Format::Svg] {
         let started = std::time::Instant::now();
         let bytes = render(size, format)?;
-        println!("{name}.{}: {} bytes in {:?}", format.extension(), bytes.len(), started.elapsed());
+        println!(
+            "{name}.{}: {} bytes in {:?}",
+            format.extension(),
+            bytes.len(),
+            started.elapsed()
+        );
         std::fs::write(dir.join(format!("{name}.{}", format.extension())), bytes)?;
     }
     Ok(())
@@ -46,7 +60,12 @@ fn sales(dir: &Path) -> Result {
         previous_label: "지난달".into(),
     };
     save(dir, "sales_month", &|s, f| charts::sales_line(&sales, s, f), BIG)?;
-    save(dir, "sales_month_small", &|s, f| charts::sales_line(&sales, s, f), SMALL)?;
+    save(
+        dir,
+        "sales_month_small",
+        &|s, f| charts::sales_line(&sales, s, f),
+        SMALL,
+    )?;
     save(dir, "sales_month_tiny", &|s, f| charts::sales_line(&sales, s, f), TINY)?;
 
     let year = days(date(2026, 1, 1), 365);
@@ -57,18 +76,37 @@ fn sales(dir: &Path) -> Result {
         ..sales.clone()
     };
     save(dir, "sales_year", &|s, f| charts::sales_line(&sales_year, s, f), BIG)?;
-    let one = SalesLine { periods: vec![date(2026, 11, 24)], current: vec![1_234_500], previous: None, ..sales.clone() };
+    let one = SalesLine {
+        periods: vec![date(2026, 11, 24)],
+        current: vec![1_234_500],
+        previous: None,
+        ..sales.clone()
+    };
     save(dir, "sales_one", &|s, f| charts::sales_line(&one, s, f), BIG)?;
-    let zeros = SalesLine { current: vec![0; 30], previous: Some(vec![0; 30]), ..sales.clone() };
+    let zeros = SalesLine {
+        current: vec![0; 30],
+        previous: Some(vec![0; 30]),
+        ..sales.clone()
+    };
     save(dir, "sales_zeros", &|s, f| charts::sales_line(&zeros, s, f), BIG)?;
-    let empty = SalesLine { periods: vec![], current: vec![], previous: None, ..sales.clone() };
+    let empty = SalesLine {
+        periods: vec![],
+        current: vec![],
+        previous: None,
+        ..sales.clone()
+    };
     save(dir, "sales_empty", &|s, f| charts::sales_line(&empty, s, f), BIG)?;
     let refunds = SalesLine {
         current: wave(30, 200_000, 900_000, 5),
         previous: Some(wave(30, 1_000_000_000_000, 300_000_000_000, 2)),
         ..sales.clone()
     };
-    save(dir, "sales_refunds_huge", &|s, f| charts::sales_line(&refunds, s, f), BIG)
+    save(
+        dir,
+        "sales_refunds_huge",
+        &|s, f| charts::sales_line(&refunds, s, f),
+        BIG,
+    )
 }
 
 fn channels(dir: &Path) -> Result {
@@ -86,8 +124,18 @@ fn channels(dir: &Path) -> Result {
             ("외부몰".into(), wave(12, 6_000_000, 7_000_000, 4)),
         ],
     };
-    save(dir, "channels_weeks", &|s, f| charts::channel_bars(&channels, s, f), BIG)?;
-    save(dir, "channels_weeks_small", &|s, f| charts::channel_bars(&channels, s, f), SMALL)?;
+    save(
+        dir,
+        "channels_weeks",
+        &|s, f| charts::channel_bars(&channels, s, f),
+        BIG,
+    )?;
+    save(
+        dir,
+        "channels_weeks_small",
+        &|s, f| charts::channel_bars(&channels, s, f),
+        SMALL,
+    )?;
     let months: Vec<NaiveDate> = (0..18).map(|m| date(2025, 7, 1) + Months::new(m)).collect();
     let channels_months = ChannelBars {
         granularity: Granularity::Month,
@@ -96,18 +144,31 @@ fn channels(dir: &Path) -> Result {
             ("PC웹".into(), wave(18, 80_000_000, 30_000_000, 1)),
             ("모바일웹".into(), wave(18, 210_000_000, 60_000_000, 2)),
             ("앱".into(), wave(18, 140_000_000, 50_000_000, 3)),
-            ("외부몰 (스마트스토어, 쿠팡, 11번가, 지마켓 등 오픈마켓 전체)".into(), wave(18, 60_000_000, 70_000_000, 4)),
+            (
+                "외부몰 (스마트스토어, 쿠팡, 11번가, 지마켓 등 오픈마켓 전체)".into(),
+                wave(18, 60_000_000, 70_000_000, 4),
+            ),
         ],
         ..channels.clone()
     };
-    save(dir, "channels_months", &|s, f| charts::channel_bars(&channels_months, s, f), BIG)?;
+    save(
+        dir,
+        "channels_months",
+        &|s, f| charts::channel_bars(&channels_months, s, f),
+        BIG,
+    )?;
     let channels_one = ChannelBars {
         periods: vec![date(2026, 11, 1)],
         series: vec![("PC웹".into(), vec![1_000_000]), ("앱".into(), vec![2_500_000])],
         granularity: Granularity::Month,
         ..channels.clone()
     };
-    save(dir, "channels_one", &|s, f| charts::channel_bars(&channels_one, s, f), BIG)?;
+    save(
+        dir,
+        "channels_one",
+        &|s, f| charts::channel_bars(&channels_one, s, f),
+        BIG,
+    )?;
     let channels_days = ChannelBars {
         granularity: Granularity::Day,
         periods: year.clone(),
@@ -118,22 +179,36 @@ fn channels(dir: &Path) -> Result {
         ],
         ..channels.clone()
     };
-    save(dir, "channels_year_days", &|s, f| charts::channel_bars(&channels_days, s, f), BIG)?;
+    save(
+        dir,
+        "channels_year_days",
+        &|s, f| charts::channel_bars(&channels_days, s, f),
+        BIG,
+    )?;
     let crowd = ChannelBars {
-        series: (0..40).map(|k| (format!("판매 채널 {k}번"), wave(12, 1_000_000, 500_000, k))).collect(),
+        series: (0..40)
+            .map(|k| (format!("판매 채널 {k}번"), wave(12, 1_000_000, 500_000, k)))
+            .collect(),
         ..channels.clone()
     };
     save(dir, "channels_crowd", &|s, f| charts::channel_bars(&crowd, s, f), BIG)?;
-    save(dir, "channels_crowd_tiny", &|s, f| charts::channel_bars(&crowd, s, f), TINY)
+    save(
+        dir,
+        "channels_crowd_tiny",
+        &|s, f| charts::channel_bars(&crowd, s, f),
+        TINY,
+    )
 }
 
 fn top(dir: &Path) -> Result {
-
     let top = TopBars {
         title: "상위 상품 2026년 11월 1일 – 11월 30일".into(),
         bars: vec![
             ("유기농 현미 10kg".into(), 48_300_000),
-            ("제주 감귤 5kg 선물세트 (설 명절 한정, 무료배송, 당도 선별 프리미엄 특대과)".into(), 35_120_000),
+            (
+                "제주 감귤 5kg 선물세트 (설 명절 한정, 무료배송, 당도 선별 프리미엄 특대과)".into(),
+                35_120_000,
+            ),
             ("국산 들기름 350ml".into(), 22_800_000),
             ("참깨 1kg".into(), 9_870_000),
             ("무농약 고춧가루 500g".into(), 4_500_000),
@@ -141,13 +216,31 @@ fn top(dir: &Path) -> Result {
             ("반품 많은 상품".into(), -1_200_000),
         ],
     };
-    save(dir, "top", &|s, f| charts::top_bars(&top, s, f), Size { width: 900, height: 500 })?;
+    save(
+        dir,
+        "top",
+        &|s, f| charts::top_bars(&top, s, f),
+        Size {
+            width: 900,
+            height: 500,
+        },
+    )?;
     save(dir, "top_small", &|s, f| charts::top_bars(&top, s, f), SMALL)?;
     let many = TopBars {
         title: "상위 카테고리".into(),
-        bars: (0..60).map(|i| (format!("카테고리 {i}"), 10_000_000 - i * 150_000)).collect(),
+        bars: (0..60)
+            .map(|i| (format!("카테고리 {i}"), 10_000_000 - i * 150_000))
+            .collect(),
     };
-    save(dir, "top_many", &|s, f| charts::top_bars(&many, s, f), Size { width: 900, height: 500 })
+    save(
+        dir,
+        "top_many",
+        &|s, f| charts::top_bars(&many, s, f),
+        Size {
+            width: 900,
+            height: 500,
+        },
+    )
 }
 
 fn members(dir: &Path) -> Result {
@@ -162,9 +255,22 @@ fn members(dir: &Path) -> Result {
         repeat_rate: (0..18).map(|i| 0.22 + 0.01 * f64::from(i % 7)).collect(),
     };
     save(dir, "members_months", &|s, f| charts::members(&member, s, f), BIG)?;
-    save(dir, "members_months_small", &|s, f| charts::members(&member, s, f), SMALL)?;
+    save(
+        dir,
+        "members_months_small",
+        &|s, f| charts::members(&member, s, f),
+        SMALL,
+    )?;
     save(dir, "members_months_tiny", &|s, f| charts::members(&member, s, f), TINY)?;
-    save(dir, "members_months_wide", &|s, f| charts::members(&member, s, f), Size { width: 2000, height: 200 })?;
+    save(
+        dir,
+        "members_months_wide",
+        &|s, f| charts::members(&member, s, f),
+        Size {
+            width: 2000,
+            height: 200,
+        },
+    )?;
     let member_zero = Members {
         granularity: Granularity::Day,
         periods: nov.clone(),

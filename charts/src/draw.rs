@@ -115,7 +115,15 @@ impl<'a, DB: DrawingBackend> Canvas<'a, DB> {
         let (width, height) = (width.cast_signed(), height.cast_signed());
         // 15 px at 1200x600, never under 10 px (legible) nor over 16 px (a poster).
         let base = (f64::from(width.min(height * 2)) / 80.0).clamp(10.0, 16.0);
-        Ok(Self { area, width, height, base, pad: px(base * 1.2), svg, face: font::face()? })
+        Ok(Self {
+            area,
+            width,
+            height,
+            base,
+            pad: px(base * 1.2),
+            svg,
+            face: font::face()?,
+        })
     }
 
     /// Advance width of `s` at `size` pixels to the em, with kerning.
@@ -168,7 +176,10 @@ impl<'a, DB: DrawingBackend> Canvas<'a, DB> {
                 color: color.to_backend_color(),
                 pos: Pos::new(h, VPos::Top),
             };
-            return self.area.draw_text(s, &style, (x, y - px(0.39 * size))).map_err(|e| error(&e));
+            return self
+                .area
+                .draw_text(s, &style, (x, y - px(0.39 * size)))
+                .map_err(|e| error(&e));
         }
         let left = match h {
             HPos::Left => x,
@@ -188,13 +199,19 @@ impl<'a, DB: DrawingBackend> Canvas<'a, DB> {
             previous = Some(id);
             let glyph = id.with_scale_and_position(font.scale(), point(pen, baseline));
             pen += font.h_advance(id);
-            let Some(outline) = font.outline_glyph(glyph) else { continue }; // a space
+            // A space has no outline.
+            let Some(outline) = font.outline_glyph(glyph) else {
+                continue;
+            };
             let bounds = outline.px_bounds();
             let (x0, y0) = (px(f64::from(bounds.min.x)), px(f64::from(bounds.min.y)));
             outline.draw(|gx, gy, coverage| {
                 if drawn.is_ok() && coverage > 0.0 {
                     let at = (x0 + gx.cast_signed(), y0 + gy.cast_signed());
-                    drawn = self.area.draw_pixel(at, &color.mix(f64::from(coverage))).map_err(|e| error(&e));
+                    drawn = self
+                        .area
+                        .draw_pixel(at, &color.mix(f64::from(coverage)))
+                        .map_err(|e| error(&e));
                 }
             });
         }
@@ -202,11 +219,15 @@ impl<'a, DB: DrawingBackend> Canvas<'a, DB> {
     }
 
     pub fn rect(&self, (x0, y0): (i32, i32), (x1, y1): (i32, i32), color: RGBColor) -> Result<(), Error> {
-        self.area.draw(&Rectangle::new([(x0, y0), (x1, y1)], color.filled())).map_err(|e| error(&e))
+        self.area
+            .draw(&Rectangle::new([(x0, y0), (x1, y1)], color.filled()))
+            .map_err(|e| error(&e))
     }
 
     pub fn path(&self, points: Vec<(i32, i32)>, color: RGBColor, width: u32) -> Result<(), Error> {
-        self.area.draw(&PathElement::new(points, color.stroke_width(width))).map_err(|e| error(&e))
+        self.area
+            .draw(&PathElement::new(points, color.stroke_width(width)))
+            .map_err(|e| error(&e))
     }
 
     /// A polyline `width` pixels wide. SVG gets a `<polyline>`; bitmaps get it anti-aliased
@@ -226,7 +247,12 @@ impl<'a, DB: DrawingBackend> Canvas<'a, DB> {
         let clamp_y = |y: i32| y.clamp(0, self.height - 1);
         let (mut x0, mut y0, mut x1, mut y1) = (i32::MAX, i32::MAX, i32::MIN, i32::MIN);
         for &(x, y) in points {
-            (x0, y0, x1, y1) = (x0.min(x - reach), y0.min(y - reach), x1.max(x + reach), y1.max(y + reach));
+            (x0, y0, x1, y1) = (
+                x0.min(x - reach),
+                y0.min(y - reach),
+                x1.max(x + reach),
+                y1.max(y + reach),
+            );
         }
         let (x0, y0, x1, y1) = (clamp_x(x0), clamp_y(y0), clamp_x(x1), clamp_y(y1));
         let columns = usize::try_from(x1 - x0 + 1).unwrap_or(0);
@@ -246,8 +272,13 @@ impl<'a, DB: DrawingBackend> Canvas<'a, DB> {
         }
         for (cell, &c) in cover.iter().enumerate().filter(|(_, c)| **c > 0.0) {
             let (row, column) = (cell / columns.max(1), cell % columns.max(1));
-            let at = (x0 + i32::try_from(column).unwrap_or(0), y0 + i32::try_from(row).unwrap_or(0));
-            self.area.draw_pixel(at, &color.mix(f64::from(c))).map_err(|e| error(&e))?;
+            let at = (
+                x0 + i32::try_from(column).unwrap_or(0),
+                y0 + i32::try_from(row).unwrap_or(0),
+            );
+            self.area
+                .draw_pixel(at, &color.mix(f64::from(c)))
+                .map_err(|e| error(&e))?;
         }
         Ok(())
     }
@@ -256,9 +287,14 @@ impl<'a, DB: DrawingBackend> Canvas<'a, DB> {
     pub fn dot(&self, at: (i32, i32), radius: i32, color: RGBColor) -> Result<(), Error> {
         if self.svg {
             if radius >= 4 {
-                self.area.draw(&Circle::new(at, radius + 1, WHITE.filled())).map_err(|e| error(&e))?;
+                self.area
+                    .draw(&Circle::new(at, radius + 1, WHITE.filled()))
+                    .map_err(|e| error(&e))?;
             }
-            return self.area.draw(&Circle::new(at, radius, color.filled())).map_err(|e| error(&e));
+            return self
+                .area
+                .draw(&Circle::new(at, radius, color.filled()))
+                .map_err(|e| error(&e));
         }
         if radius >= 4 {
             self.disc(at, f64::from(radius + 1), WHITE)?;
@@ -312,7 +348,13 @@ impl<'a, DB: DrawingBackend> Canvas<'a, DB> {
             // On the last row an item goes in only with room for the count after it.
             let last = k + 1 == legend.len();
             if x > self.pad && rows == max_rows && x + w + if last { 0 } else { gap + more_w } > right {
-                self.text(&format!("외 {}개", legend.len() - k), (x, row_y), self.base, MUTED, HPos::Left)?;
+                self.text(
+                    &format!("외 {}개", legend.len() - k),
+                    (x, row_y),
+                    self.base,
+                    MUTED,
+                    HPos::Left,
+                )?;
                 break;
             }
             match item.mark {
@@ -330,7 +372,14 @@ impl<'a, DB: DrawingBackend> Canvas<'a, DB> {
     /// `데이터 없음` in the middle of what is left under the header.
     pub fn no_data(&self, top: i32) -> Result<(), Error> {
         let y = (top + self.height - self.pad) / 2;
-        self.path(vec![(self.pad, self.height - self.pad), (self.width - self.pad, self.height - self.pad)], AXIS, 1)?;
+        self.path(
+            vec![
+                (self.pad, self.height - self.pad),
+                (self.width - self.pad, self.height - self.pad),
+            ],
+            AXIS,
+            1,
+        )?;
         self.text("데이터 없음", (self.width / 2, y), self.base * 1.1, MUTED, HPos::Center)
     }
 
@@ -351,9 +400,20 @@ impl<'a, DB: DrawingBackend> Canvas<'a, DB> {
     }
 
     /// Tick labels of `scale` beside `plot`, right-aligned on the left or left-aligned on the right.
-    pub fn y_labels(&self, plot: Rect, scale: &Scale, labels: &[String], left: bool, color: RGBColor) -> Result<(), Error> {
+    pub fn y_labels(
+        &self,
+        plot: Rect,
+        scale: &Scale,
+        labels: &[String],
+        left: bool,
+        color: RGBColor,
+    ) -> Result<(), Error> {
         let gap = px(self.base * 0.5);
-        let (x, h) = if left { (plot.left - gap, HPos::Right) } else { (plot.right + gap, HPos::Left) };
+        let (x, h) = if left {
+            (plot.left - gap, HPos::Right)
+        } else {
+            (plot.right + gap, HPos::Left)
+        };
         for (t, label) in scale.ticks().zip(labels) {
             self.text(label, (x, scale.y(plot, t)), self.base * 0.9, color, h)?;
         }
@@ -371,7 +431,11 @@ fn distance(p: (i32, i32), a: (i32, i32), b: (i32, i32)) -> f64 {
     let (ax, ay, bx, by) = (f64::from(a.0), f64::from(a.1), f64::from(b.0), f64::from(b.1));
     let (dx, dy) = (bx - ax, by - ay);
     let length2 = dx * dx + dy * dy;
-    let t = if length2 > 0.0 { (((px_ - ax) * dx + (py - ay) * dy) / length2).clamp(0.0, 1.0) } else { 0.0 };
+    let t = if length2 > 0.0 {
+        (((px_ - ax) * dx + (py - ay) * dy) / length2).clamp(0.0, 1.0)
+    } else {
+        0.0
+    };
     (px_ - (ax + t * dx)).hypot(py - (ay + t * dy))
 }
 
@@ -406,7 +470,11 @@ impl Scale {
             .unwrap_or(10.0 * magnitude)
             .max(min_step);
         let fifth = step / 5.0;
-        Self { lo: (lo / fifth).floor() * fifth, hi: (hi / step).ceil() * step, step }
+        Self {
+            lo: (lo / fifth).floor() * fifth,
+            hi: (hi / step).ceil() * step,
+            step,
+        }
     }
 
     /// The lowest tick.
@@ -418,7 +486,11 @@ impl Scale {
     pub fn steps(&self) -> usize {
         let n = ((self.hi - self.first()) / self.step).round();
         // Never more than a few dozen by construction; the bound only guards odd floats.
-        if n.is_finite() && n > 0.0 { usize::try_from(whole(n).clamp(1, 100)).unwrap_or(1) } else { 1 }
+        if n.is_finite() && n > 0.0 {
+            usize::try_from(whole(n).clamp(1, 100)).unwrap_or(1)
+        } else {
+            1
+        }
     }
 
     pub fn ticks(&self) -> impl Iterator<Item = f64> + '_ {
@@ -468,10 +540,18 @@ impl TimeAxis {
     ) -> Self {
         let size = canvas.base * 0.9;
         let gap = px(canvas.base * 0.5);
-        let all: Vec<String> = periods.iter().enumerate().map(|(i, &d)| label(granularity, periods, d, i)).collect();
+        let all: Vec<String> = periods
+            .iter()
+            .enumerate()
+            .map(|(i, &d)| label(granularity, periods, d, i))
+            .collect();
         // Labels are centred on their periods: the first and last may reach past the plot.
         let overhang = |label: Option<&String>| label.map_or(0, |l| canvas.text_width(l, size)) / 2;
-        let right_room = if right > 0 { canvas.pad + right + gap } else { canvas.pad };
+        let right_room = if right > 0 {
+            canvas.pad + right + gap
+        } else {
+            canvas.pad
+        };
         let plot = Rect {
             left: (canvas.pad + left + gap).max(overhang(all.first()) + gap),
             top,
@@ -482,7 +562,10 @@ impl TimeAxis {
         let slot = f64::from(canvas.widest(&all, size)) + canvas.base * 1.2;
         let band = f64::from(plot.width().max(1)) / fu(n);
         let shown = thin(granularity, periods, slot / band);
-        let labels = shown.into_iter().filter_map(|i| all.get(i).map(|l| (i, l.clone()))).collect();
+        let labels = shown
+            .into_iter()
+            .filter_map(|i| all.get(i).map(|l| (i, l.clone())))
+            .collect();
         Self { plot, n, labels }
     }
 
@@ -524,7 +607,10 @@ impl TimeAxis {
 /// The label of period `i`; months carry their year at January and at the start when the
 /// periods cross a year.
 fn label(granularity: Granularity, periods: &[NaiveDate], d: NaiveDate, i: usize) -> String {
-    let crosses_year = periods.first().zip(periods.last()).is_some_and(|(a, b)| a.year() != b.year());
+    let crosses_year = periods
+        .first()
+        .zip(periods.last())
+        .is_some_and(|(a, b)| a.year() != b.year());
     if granularity == Granularity::Month && crosses_year && (i == 0 || d.month() == 1) {
         format::year_month_label(d)
     } else {
@@ -542,13 +628,21 @@ fn thin(granularity: Granularity, periods: &[NaiveDate], bands: f64) -> Vec<usiz
             Some(s) => every(s),
             // Past two weeks a label, label the first of every m-th month (a month ≥ 28 days).
             None => {
-                let m = [1, 2, 3, 6, 12].into_iter().find(|&m| fits(m * 28)).unwrap_or_else(|| years(bands / 365.0) * 12);
+                let m = [1, 2, 3, 6, 12]
+                    .into_iter()
+                    .find(|&m| fits(m * 28))
+                    .unwrap_or_else(|| years(bands / 365.0) * 12);
                 let m = i64::try_from(m).unwrap_or(i64::MAX);
-                (0..periods.len()).filter(|&i| periods[i].day() == 1 && month_index(periods[i]) % m == 0).collect()
+                (0..periods.len())
+                    .filter(|&i| periods[i].day() == 1 && month_index(periods[i]) % m == 0)
+                    .collect()
             }
         },
         Granularity::Week => {
-            let s = [1, 2, 4, 8, 13, 26, 52].into_iter().find(|&s| fits(s)).unwrap_or_else(|| years(bands / 52.0) * 52);
+            let s = [1, 2, 4, 8, 13, 26, 52]
+                .into_iter()
+                .find(|&s| fits(s))
+                .unwrap_or_else(|| years(bands / 52.0) * 52);
             every(s)
         }
         Granularity::Month => match [1, 2, 3, 6, 12].into_iter().find(|&s| fits(s)) {
@@ -557,11 +651,17 @@ fn thin(granularity: Granularity, periods: &[NaiveDate], bands: f64) -> Vec<usiz
             s => {
                 let s = s.unwrap_or_else(|| years(bands / 12.0) * 12);
                 let s = i64::try_from(s).unwrap_or(i64::MAX);
-                (0..periods.len()).filter(|&i| month_index(periods[i]) % s == 0).collect()
+                (0..periods.len())
+                    .filter(|&i| month_index(periods[i]) % s == 0)
+                    .collect()
             }
         },
     };
-    if shown.is_empty() && !periods.is_empty() { vec![0] } else { shown }
+    if shown.is_empty() && !periods.is_empty() {
+        vec![0]
+    } else {
+        shown
+    }
 }
 
 /// Whole years (at least one) covering `years` years.
@@ -579,7 +679,10 @@ mod tests {
         assert_eq!((s.lo, s.hi, s.step), (0.0, 1000.0, 200.0));
         let s = Scale::nice(-300_000.0, 1_200_000.0, 5, 1.0, 1.0);
         assert_eq!((s.lo, s.hi, s.step), (-300_000.0, 1_500_000.0, 500_000.0));
-        assert_eq!(s.ticks().collect::<Vec<_>>(), [0.0, 500_000.0, 1_000_000.0, 1_500_000.0]);
+        assert_eq!(
+            s.ticks().collect::<Vec<_>>(),
+            [0.0, 500_000.0, 1_000_000.0, 1_500_000.0]
+        );
         let s = Scale::nice(-12_000.0, 900_000.0, 5, 1.0, 1.0);
         assert_eq!((s.lo, s.hi, s.step), (-40_000.0, 1_000_000.0, 200_000.0));
         let s = Scale::nice(-900_000.0, 0.0, 3, 1.0, 1.0);

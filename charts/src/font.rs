@@ -21,14 +21,17 @@ pub(crate) const FAMILY: &str = "NanumGothic, sans-serif";
 /// The parsed font, for metrics and bitmap text; parsed once.
 pub(crate) fn face() -> Result<&'static FontRef<'static>, Error> {
     static FACE: OnceLock<Option<FontRef<'static>>> = OnceLock::new();
-    FACE.get_or_init(|| FontRef::try_from_slice(NANUM_GOTHIC).ok()).as_ref().ok_or(Error::Font)
+    FACE.get_or_init(|| FontRef::try_from_slice(NANUM_GOTHIC).ok())
+        .as_ref()
+        .ok_or(Error::Font)
 }
 
 /// Registers [`NANUM_GOTHIC`] under [`FAMILY`] for plotters' own text (the SVG backend's);
 /// later calls reuse the first outcome.
 pub(crate) fn register() -> Result<(), Error> {
     static REGISTERED: OnceLock<bool> = OnceLock::new();
-    let ok = *REGISTERED.get_or_init(|| plotters::style::register_font(FAMILY, FontStyle::Normal, NANUM_GOTHIC).is_ok());
+    let ok =
+        *REGISTERED.get_or_init(|| plotters::style::register_font(FAMILY, FontStyle::Normal, NANUM_GOTHIC).is_ok());
     if ok { Ok(()) } else { Err(Error::Font) }
 }
 
@@ -44,7 +47,12 @@ mod tests {
         let ours = "₩…–-,.%0123456789만억조년월일주명 데이터없음신규가입재구매율외개()";
         let hangul = (0xAC00..=0xD7A3).filter_map(char::from_u32);
         let ascii = (0x21..=0x7E).filter_map(char::from_u32);
-        let missing: Vec<char> = ours.chars().chain(hangul).chain(ascii).filter(|&c| font.glyph_id(c).0 == 0).collect();
+        let missing: Vec<char> = ours
+            .chars()
+            .chain(hangul)
+            .chain(ascii)
+            .filter(|&c| font.glyph_id(c).0 == 0)
+            .collect();
         assert!(missing.iter().all(|&c| c == ' '), "no glyph for {missing:?}");
     }
 

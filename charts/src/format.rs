@@ -215,15 +215,36 @@ mod tests {
     #[test]
     fn ranges_name_the_year_once() {
         let day = Granularity::Day;
-        assert_eq!(range_label(day, date(2026, 11, 1), date(2026, 11, 30)), "2026년 11월 1일 – 11월 30일");
-        assert_eq!(range_label(day, date(2025, 12, 29), date(2026, 1, 4)), "2025년 12월 29일 – 2026년 1월 4일");
-        assert_eq!(range_label(day, date(2026, 11, 24), date(2026, 11, 24)), "2026년 11월 24일");
+        assert_eq!(
+            range_label(day, date(2026, 11, 1), date(2026, 11, 30)),
+            "2026년 11월 1일 – 11월 30일"
+        );
+        assert_eq!(
+            range_label(day, date(2025, 12, 29), date(2026, 1, 4)),
+            "2025년 12월 29일 – 2026년 1월 4일"
+        );
+        assert_eq!(
+            range_label(day, date(2026, 11, 24), date(2026, 11, 24)),
+            "2026년 11월 24일"
+        );
         let week = Granularity::Week;
-        assert_eq!(range_label(week, date(2026, 11, 2), date(2026, 11, 23)), "2026년 11월 1주 – 11월 4주");
-        assert_eq!(range_label(week, date(2027, 1, 1), date(2027, 1, 11)), "2026년 12월 4주 – 2027년 1월 2주");
+        assert_eq!(
+            range_label(week, date(2026, 11, 2), date(2026, 11, 23)),
+            "2026년 11월 1주 – 11월 4주"
+        );
+        assert_eq!(
+            range_label(week, date(2027, 1, 1), date(2027, 1, 11)),
+            "2026년 12월 4주 – 2027년 1월 2주"
+        );
         let month = Granularity::Month;
-        assert_eq!(range_label(month, date(2026, 9, 1), date(2026, 11, 1)), "2026년 9월 – 11월");
-        assert_eq!(range_label(month, date(2025, 12, 1), date(2026, 2, 1)), "2025년 12월 – 2026년 2월");
+        assert_eq!(
+            range_label(month, date(2026, 9, 1), date(2026, 11, 1)),
+            "2026년 9월 – 11월"
+        );
+        assert_eq!(
+            range_label(month, date(2025, 12, 1), date(2026, 2, 1)),
+            "2025년 12월 – 2026년 2월"
+        );
         assert_eq!(range_label(month, date(2026, 11, 1), date(2026, 11, 1)), "2026년 11월");
     }
 }

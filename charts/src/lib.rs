@@ -104,7 +104,10 @@ impl Size {
         if ok(self.width) && ok(self.height) {
             Ok(self)
         } else {
-            Err(Error::SizeOutOfBounds { width: self.width, height: self.height })
+            Err(Error::SizeOutOfBounds {
+                width: self.width,
+                height: self.height,
+            })
         }
     }
 }
@@ -166,7 +169,11 @@ pub enum Error {
     #[error("chart size {width}x{height} is outside {min}..={max} pixels a side", min = Size::MIN, max = Size::MAX)]
     SizeOutOfBounds { width: u32, height: u32 },
     #[error("series {series:?} has {found} values for {expected} periods")]
-    LengthMismatch { series: String, expected: usize, found: usize },
+    LengthMismatch {
+        series: String,
+        expected: usize,
+        found: usize,
+    },
     #[error("series {series:?} has an invalid value at {index}")]
     InvalidValue { series: String, index: usize },
     #[error("the embedded font could not be loaded")]
@@ -209,8 +216,9 @@ fn render(plot: &impl Plot, size: Size, format: Format) -> Result<Vec<u8>, Error
         Format::Png => {
             let mut rgb = vec![0u8; width as usize * height as usize * 3];
             {
-                let backend = BitMapBackend::<plotters::backend::RGBPixel>::with_buffer_and_format(&mut rgb, (width, height))
-                    .map_err(|e| Error::Draw(e.to_string()))?;
+                let backend =
+                    BitMapBackend::<plotters::backend::RGBPixel>::with_buffer_and_format(&mut rgb, (width, height))
+                        .map_err(|e| Error::Draw(e.to_string()))?;
                 let area = backend.into_drawing_area();
                 plot.plot(&draw::Canvas::new(&area, (width, height), false)?)?;
                 area.present().map_err(|e| draw::error(&e))?;

@@ -15,7 +15,10 @@ pub(crate) fn prepare(chart: &ChannelBars) -> Result<Prepared<'_>, Error> {
     for (label, values) in &chart.series {
         same_length(label, values, &chart.periods)?;
     }
-    Ok(Prepared { chart, title: titled(&chart.title, chart.granularity, &chart.periods) })
+    Ok(Prepared {
+        chart,
+        title: titled(&chart.title, chart.granularity, &chart.periods),
+    })
 }
 
 impl Plot for Prepared<'_> {
@@ -25,7 +28,11 @@ impl Plot for Prepared<'_> {
             .series
             .iter()
             .enumerate()
-            .map(|(k, (label, _))| LegendItem { label: label.clone(), color: SERIES[k % SERIES.len()], mark: Mark::Box })
+            .map(|(k, (label, _))| LegendItem {
+                label: label.clone(),
+                color: SERIES[k % SERIES.len()],
+                mark: Mark::Box,
+            })
             .collect();
         let top = c.header(&self.title, &legend)? + px(c.base);
         if chart.periods.is_empty() {
@@ -45,7 +52,13 @@ impl Plot for Prepared<'_> {
         let bottom = TimeAxis::bottom(c);
         let scale = Scale::nice(min, max, Scale::target(bottom - top, c.base * 3.5), 10_000.0, 1.0);
         let labels: Vec<String> = scale.ticks().map(|t| format::won_axis(whole(t))).collect();
-        let axis = TimeAxis::layout(c, top, (c.widest(&labels, c.base * 0.9), 0), chart.granularity, &chart.periods);
+        let axis = TimeAxis::layout(
+            c,
+            top,
+            (c.widest(&labels, c.base * 0.9), 0),
+            chart.granularity,
+            &chart.periods,
+        );
         let plot = axis.plot;
         c.grid(plot, &scale)?;
         c.y_labels(plot, &scale, &labels, true, TEXT)?;
@@ -67,7 +80,11 @@ impl Plot for Prepared<'_> {
                     down += v;
                     (down - v, down)
                 };
-                c.rect((x0, scale.y(plot, to)), (x1, scale.y(plot, from)), SERIES[k % SERIES.len()])?;
+                c.rect(
+                    (x0, scale.y(plot, to)),
+                    (x1, scale.y(plot, from)),
+                    SERIES[k % SERIES.len()],
+                )?;
             }
         }
         c.zero_line(plot, &scale)

@@ -21,14 +21,20 @@ pub(crate) struct Prepared<'a> {
 pub(crate) fn prepare(chart: &Members) -> Result<Prepared<'_>, Error> {
     same_length("sign_ups", &chart.sign_ups, &chart.periods)?;
     same_length("repeat_rate", &chart.repeat_rate, &chart.periods)?;
-    let invalid = |series: &str, index| Error::InvalidValue { series: series.to_owned(), index };
+    let invalid = |series: &str, index| Error::InvalidValue {
+        series: series.to_owned(),
+        index,
+    };
     if let Some(index) = chart.sign_ups.iter().position(|&n| n < 0) {
         return Err(invalid("sign_ups", index));
     }
     if let Some(index) = chart.repeat_rate.iter().position(|r| !(0.0..=1.0).contains(r)) {
         return Err(invalid("repeat_rate", index));
     }
-    Ok(Prepared { chart, title: titled(&chart.title, chart.granularity, &chart.periods) })
+    Ok(Prepared {
+        chart,
+        title: titled(&chart.title, chart.granularity, &chart.periods),
+    })
 }
 
 /// A right-hand step for `steps` gridlines above zero that reaches `max`.
@@ -43,8 +49,16 @@ impl Plot for Prepared<'_> {
     fn plot<DB: DrawingBackend>(&self, c: &Canvas<'_, DB>) -> Result<(), Error> {
         let chart = self.chart;
         let legend = [
-            LegendItem { label: "신규 가입".into(), color: SIGN_UPS, mark: Mark::Box },
-            LegendItem { label: "재구매율".into(), color: RATE, mark: Mark::Line },
+            LegendItem {
+                label: "신규 가입".into(),
+                color: SIGN_UPS,
+                mark: Mark::Box,
+            },
+            LegendItem {
+                label: "재구매율".into(),
+                color: RATE,
+                mark: Mark::Line,
+            },
         ];
         let header = c.header(&self.title, &legend)?;
         if chart.periods.is_empty() {
@@ -58,8 +72,15 @@ impl Plot for Prepared<'_> {
         let left = Scale::nice(0.0, max, Scale::target(bottom - top, c.base * 3.5), 10.0, 1.0);
         let (_, max_rate) = extent(chart.repeat_rate.iter().copied());
         // At least 0–5%: a flat zero rate on a 0–0.5% scale would read as precision.
-        let right = Scale { lo: 0.0, hi: 0.0, step: rate_step(left.steps(), max_rate.max(0.05)) };
-        let right = Scale { hi: right.step * fu(left.steps()), ..right };
+        let right = Scale {
+            lo: 0.0,
+            hi: 0.0,
+            step: rate_step(left.steps(), max_rate.max(0.05)),
+        };
+        let right = Scale {
+            hi: right.step * fu(left.steps()),
+            ..right
+        };
         let size = c.base * 0.9;
         let left_labels: Vec<String> = left.ticks().map(|t| format::count_axis(whole(t))).collect();
         let right_labels: Vec<String> = right.ticks().map(format::percent).collect();
@@ -74,7 +95,13 @@ impl Plot for Prepared<'_> {
         axis.draw(c)?;
         // Over the outer edge of each scale, where they cannot be cut.
         c.text(left_caption, (c.pad, caption_y), size, SIGN_UPS_TEXT, HPos::Left)?;
-        c.text(right_caption, (c.width - c.pad, caption_y), size, RATE_TEXT, HPos::Right)?;
+        c.text(
+            right_caption,
+            (c.width - c.pad, caption_y),
+            size,
+            RATE_TEXT,
+            HPos::Right,
+        )?;
 
         let zero = left.y(plot, 0.0);
         for (i, &n) in chart.sign_ups.iter().enumerate() {
@@ -84,8 +111,12 @@ impl Plot for Prepared<'_> {
             }
         }
         c.zero_line(plot, &left)?;
-        let points: Vec<(i32, i32)> =
-            chart.repeat_rate.iter().enumerate().map(|(i, &r)| (axis.x(i), right.y(plot, r))).collect();
+        let points: Vec<(i32, i32)> = chart
+            .repeat_rate
+            .iter()
+            .enumerate()
+            .map(|(i, &r)| (axis.x(i), right.y(plot, r)))
+            .collect();
         c.line(&points, RATE, if c.base >= 13.0 { 2.6 } else { 2.0 })?;
         if super::sales_line::dots(c, &axis) {
             for at in points {

@@ -14,7 +14,11 @@ pub(crate) fn same_length<T>(series: &str, values: &[T], periods: &[NaiveDate]) 
     if values.len() == periods.len() {
         Ok(())
     } else {
-        Err(Error::LengthMismatch { series: series.to_owned(), expected: periods.len(), found: values.len() })
+        Err(Error::LengthMismatch {
+            series: series.to_owned(),
+            expected: periods.len(),
+            found: values.len(),
+        })
     }
 }
 

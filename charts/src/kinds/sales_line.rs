@@ -25,7 +25,10 @@ pub(crate) fn prepare(chart: &SalesLine) -> Result<Prepared<'_>, Error> {
     if let Some(previous) = &chart.previous {
         same_length("previous", previous, &chart.periods)?;
     }
-    Ok(Prepared { chart, title: titled(&chart.title, chart.granularity, &chart.periods) })
+    Ok(Prepared {
+        chart,
+        title: titled(&chart.title, chart.granularity, &chart.periods),
+    })
 }
 
 impl Plot for Prepared<'_> {
@@ -33,8 +36,16 @@ impl Plot for Prepared<'_> {
         let chart = self.chart;
         let legend = match chart.previous {
             Some(_) => vec![
-                LegendItem { label: chart.current_label.clone(), color: CURRENT, mark: Mark::Line },
-                LegendItem { label: chart.previous_label.clone(), color: PREVIOUS, mark: Mark::Line },
+                LegendItem {
+                    label: chart.current_label.clone(),
+                    color: CURRENT,
+                    mark: Mark::Line,
+                },
+                LegendItem {
+                    label: chart.previous_label.clone(),
+                    color: PREVIOUS,
+                    mark: Mark::Line,
+                },
             ],
             None => vec![],
         };
@@ -43,17 +54,33 @@ impl Plot for Prepared<'_> {
             return c.no_data(top);
         }
         let bottom = TimeAxis::bottom(c);
-        let (min, max) = extent(chart.current.iter().chain(chart.previous.iter().flatten()).map(|&v| f(v)));
+        let (min, max) = extent(
+            chart
+                .current
+                .iter()
+                .chain(chart.previous.iter().flatten())
+                .map(|&v| f(v)),
+        );
         let scale = Scale::nice(min, max, Scale::target(bottom - top, c.base * 3.5), 10_000.0, 1.0);
         let labels: Vec<String> = scale.ticks().map(|t| format::won_axis(whole(t))).collect();
-        let axis = TimeAxis::layout(c, top, (c.widest(&labels, c.base * 0.9), 0), chart.granularity, &chart.periods);
+        let axis = TimeAxis::layout(
+            c,
+            top,
+            (c.widest(&labels, c.base * 0.9), 0),
+            chart.granularity,
+            &chart.periods,
+        );
         let plot = axis.plot;
         c.grid(plot, &scale)?;
         c.y_labels(plot, &scale, &labels, true, TEXT)?;
         axis.draw(c)?;
 
         let points = |values: &[i64]| -> Vec<(i32, i32)> {
-            values.iter().enumerate().map(|(i, &v)| (axis.x(i), scale.y(plot, f(v)))).collect()
+            values
+                .iter()
+                .enumerate()
+                .map(|(i, &v)| (axis.x(i), scale.y(plot, f(v))))
+                .collect()
         };
         let thick = if c.base >= 13.0 { 2.6 } else { 2.0 };
         let dots = dots(c, &axis);
@@ -75,7 +102,13 @@ impl Plot for Prepared<'_> {
         }
         if let ([(x, y)], [v]) = (p.as_slice(), chart.current.as_slice()) {
             // A lone dot says little; its amount beside it says the rest.
-            c.text(&format::won_full(*v), (x + px(c.base * 0.7), *y), c.base * 0.9, TEXT, HPos::Left)?;
+            c.text(
+                &format::won_full(*v),
+                (x + px(c.base * 0.7), *y),
+                c.base * 0.9,
+                TEXT,
+                HPos::Left,
+            )?;
         }
         Ok(())
     }

@@ -31,7 +31,11 @@ impl Plot for Prepared<'_> {
         // does not fit is counted in a last row rather than drawn illegibly.
         let room = bottom - top;
         let fits = usize::try_from(room / px(c.base * 1.5)).unwrap_or(0).max(1);
-        let (shown, hidden) = if bars.len() > fits { (&bars[..fits - 1], bars.len() - (fits - 1)) } else { (&bars[..], 0) };
+        let (shown, hidden) = if bars.len() > fits {
+            (&bars[..fits - 1], bars.len() - (fits - 1))
+        } else {
+            (&bars[..], 0)
+        };
         let rows = shown.len() + usize::from(hidden > 0);
         let row = (f64::from(room) / fu(rows)).min(c.base * 4.5);
 
@@ -48,7 +52,11 @@ impl Plot for Prepared<'_> {
         };
         let (min, max) = extent(shown.iter().map(|(_, v)| f(*v)));
         // No ticks here: the amounts are written on the bars.
-        let scale = Scale { lo: min, hi: if max > min { max } else { min + 1.0 }, step: 1.0 };
+        let scale = Scale {
+            lo: min,
+            hi: if max > min { max } else { min + 1.0 },
+            step: 1.0,
+        };
         let zero = scale.x(plot, 0.0);
         let thickness = (row * 0.62).min(c.base * 2.2).max(1.0);
         for (k, (((_, value), label), amount)) in shown.iter().zip(&labels).zip(&values).enumerate() {
@@ -65,7 +73,13 @@ impl Plot for Prepared<'_> {
         }
         if hidden > 0 {
             let mid = top + px(row * (fu(shown.len()) + 0.5));
-            c.text(&format!("외 {hidden}개"), (plot.left - gap, mid), size, MUTED, HPos::Right)?;
+            c.text(
+                &format!("외 {hidden}개"),
+                (plot.left - gap, mid),
+                size,
+                MUTED,
+                HPos::Right,
+            )?;
         }
         c.path(vec![(zero, plot.top), (zero, plot.bottom)], AXIS, 1)
     }
