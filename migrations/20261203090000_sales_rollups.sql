@@ -11,7 +11,8 @@
 CREATE TABLE sales_rollups (
     dim              text NOT NULL CHECK (dim IN ('ALL', 'SKU', 'PRODUCT', 'CATEGORY')),
     day              date NOT NULL,
-    channel          text NOT NULL CHECK (channel IN ('PC_WEB', 'MOBILE_WEB', 'APP', 'EXTERNAL')),
+    -- '*': all channels together, what a report without a channel reads (a quarter of the rows).
+    channel          text NOT NULL CHECK (channel IN ('PC_WEB', 'MOBILE_WEB', 'APP', 'EXTERNAL', '*')),
     key              text NOT NULL,
     -- The display name when the key was last sold (the catalog's current name wins).
     label            text NOT NULL,
@@ -22,7 +23,8 @@ CREATE TABLE sales_rollups (
     shipping         bigint NOT NULL DEFAULT 0,
     refunds          bigint NOT NULL DEFAULT 0,
     shipping_refunds bigint NOT NULL DEFAULT 0,
-    PRIMARY KEY (dim, day, channel, key)
+    -- A report reads one cut and one channel (or '*') over a range of days.
+    PRIMARY KEY (dim, channel, day, key)
 );
 
 -- Members: how many paid orders a customer has, and when the first was paid; an order

@@ -76,6 +76,18 @@ enum Command {
         #[command(subcommand)]
         command: StaffCommand,
     },
+    /// Sales and member statistics.
+    Stats {
+        #[command(subcommand)]
+        command: StatsCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum StatsCommand {
+    /// Recompute the sales rollups and the members' purchase sequence from the orders (after
+    /// a bulk import or a restore); reports read the old numbers until it commits.
+    Rebuild,
 }
 
 #[derive(Subcommand)]
@@ -187,6 +199,20 @@ async fn run(command: Command, settings: &Settings, database: &db::Database) -> 
             }
         }
         Command::Schema { .. } => unreachable!("handled before settings"),
+        Command::Stats {
+            command: StatsCommand::Rebuild,
+        } => {
+            db::migrate(pool).await?;
+            let started = std::time::Instant::now();
+            let done = commerce::stats::rebuild(pool).await?;
+            println!(
+                "statistics rebuilt from {} paid orders and {} refunds: {} rollup rows in {:.1} s",
+                done.orders,
+                done.refunds,
+                done.rows,
+                started.elapsed().as_secs_f64()
+            );
+        }
         Command::Staff {
             command:
                 StaffCommand::Create {

@@ -18,6 +18,7 @@ fn every_subcommand_has_help() {
         &["seed"],
         &["schema"],
         &["staff", "create"],
+        &["stats", "rebuild"],
     ] {
         let out = jangteo().args(sub).arg("--help").output().expect("run");
         assert!(out.status.success(), "{sub:?}");
@@ -229,4 +230,42 @@ async fn staff_create_reads_the_password_from_stdin() {
         .expect("staff");
     assert_eq!(role, "OWNER");
     assert!(hash.starts_with("$argon2id$"));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn seeded_orders_show_in_the_statistics_and_a_rebuild_finds_the_same() {
+    let db = jangteo_tests::TestDb::create().await;
+    let run = |args: &[&str]| {
+        let out = jangteo()
+            .args(args)
+            .env("DATABASE_URL", db.url())
+            .output()
+            .expect("run");
+        assert!(
+            out.status.success(),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    run(&["seed", "--demo", "--orders", "400", "--days", "30", "--seed", "7"]);
+    let pool = db.pool(1).await;
+    let rollups = || async {
+        sqlx::query_as::<_, (String, String, String, String, i64, i64, i64)>(
+            "SELECT dim, day::text, channel, key, orders, gross, refunds FROM sales_rollups ORDER BY 1, 2, 3, 4",
+        )
+        .fetch_all(&pool)
+        .await
+        .expect("rollups")
+    };
+    let seeded = rollups().await;
+    let paid: i64 = sqlx::query_scalar("SELECT count(*) FROM orders WHERE paid_at IS NOT NULL")
+        .fetch_one(&pool)
+        .await
+        .expect("paid");
+    let counted: i64 = seeded.iter().filter(|r| r.0 == "ALL" && r.2 == "*").map(|r| r.4).sum();
+    assert_eq!(counted, paid, "every paid order counted once");
+    let out = run(&["stats", "rebuild"]);
+    assert!(out.contains(&format!("from {paid} paid orders")), "{out}");
+    assert_eq!(rollups().await, seeded);
 }

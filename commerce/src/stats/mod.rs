@@ -221,7 +221,9 @@ pub async fn sales_report(pool: &PgPool, by: Principal, q: SalesQuery<'_>) -> Re
                   sum(discounts)::int8 AS "discounts!", sum(shipping - shipping_refunds)::int8 AS "shipping!",
                   sum(refunds)::int8 AS "refunds!"
              FROM sales_rollups
-            WHERE dim = $3 AND day BETWEEN $4 AND $5 AND ($6::text IS NULL OR channel = $6)
+            WHERE dim = $3 AND day BETWEEN $4 AND $5
+              AND CASE WHEN $2 THEN channel <> '*' AND ($6::text IS NULL OR channel = $6)
+                       ELSE channel = coalesce($6, '*') END
             GROUP BY 1, 2"#,
         q.granularity.trunc(),
         q.group_by == GroupBy::Channel,
@@ -274,7 +276,7 @@ async fn totals(conn: &mut PgConnection, q: SalesQuery<'_>) -> Result<SalesFigur
                   coalesce(sum(shipping - shipping_refunds), 0)::int8 AS "shipping!",
                   coalesce(sum(refunds), 0)::int8 AS "refunds!"
              FROM sales_rollups
-            WHERE dim = 'ALL' AND day BETWEEN $1 AND $2 AND ($3::text IS NULL OR channel = $3)"#,
+            WHERE dim = 'ALL' AND day BETWEEN $1 AND $2 AND channel = coalesce($3, '*')"#,
         q.from,
         q.to,
         q.channel,
@@ -436,7 +438,7 @@ pub async fn sales_summary(pool: &PgPool, by: Principal, date: NaiveDate) -> Res
     let days = sqlx::query!(
         r#"SELECT day, sum(orders)::int8 AS "orders!", sum(gross - discounts - refunds)::int8 AS "net!",
                   sum(gross - discounts)::int8 AS "value!"
-             FROM sales_rollups WHERE dim = 'ALL' AND day = ANY($1) GROUP BY day"#,
+             FROM sales_rollups WHERE dim = 'ALL' AND channel = '*' AND day = ANY($1) GROUP BY day"#,
         &[date, previous, last_week][..],
     )
     .fetch_all(&mut *conn)
@@ -455,7 +457,7 @@ pub async fn sales_summary(pool: &PgPool, by: Principal, date: NaiveDate) -> Res
         r#"SELECT p.slug AS "slug?", coalesce(p.name, max(r.label)) AS "name!", sum(r.units)::int8 AS "units!",
                   sum(r.gross - r.discounts - r.refunds)::int8 AS "net!"
              FROM sales_rollups r LEFT JOIN products p ON p.id = nullif(r.key, '')::uuid
-            WHERE r.dim = 'PRODUCT' AND r.day = $1
+            WHERE r.dim = 'PRODUCT' AND r.day = $1 AND r.channel = '*'
             GROUP BY r.key, p.slug, p.name
            HAVING sum(r.units) > 0
             ORDER BY 4 DESC, 3 DESC, r.key

@@ -89,6 +89,9 @@ pub(crate) struct Refund {
     pub refunded_before: i64,
 }
 
+/// The `channel` of the rollup rows that hold every channel together.
+pub(crate) const ALL_CHANNELS: &str = "*";
+
 /// The cut of a rollup row.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub(crate) enum Dim {
@@ -166,14 +169,18 @@ impl Sums {
 pub(crate) struct Facts(BTreeMap<RowKey, Sums>);
 
 impl Facts {
+    /// Adds `s` to the row of `channel` and to the row of all channels ([`ALL_CHANNELS`]),
+    /// which reports without a channel read: a quarter of the rows to add up.
     fn add(&mut self, dim: Dim, day: NaiveDate, channel: &str, key: &str, s: &Sums) {
-        let k = RowKey {
-            dim,
-            day,
-            channel: channel.to_owned(),
-            key: key.to_owned(),
-        };
-        self.0.entry(k).or_default().add(s);
+        for channel in [channel, ALL_CHANNELS] {
+            let k = RowKey {
+                dim,
+                day,
+                channel: channel.to_owned(),
+                key: key.to_owned(),
+            };
+            self.0.entry(k).or_default().add(s);
+        }
     }
 
     /// The rows of each line's cuts (SKU, product, category) for per-line amounts; an
@@ -301,7 +308,7 @@ impl Facts {
                  SELECT * FROM UNNEST($1::text[], $2::date[], $3::text[], $4::text[], $5::text[], $6::int8[], $7::int8[],
                                       $8::int8[], $9::int8[], $10::int8[], $11::int8[], $12::int8[])
                   ORDER BY 1, 2, 3, 4
-                 ON CONFLICT (dim, day, channel, key) DO UPDATE SET
+                 ON CONFLICT (dim, channel, day, key) DO UPDATE SET
                     label = CASE WHEN EXCLUDED.label = '' THEN r.label ELSE EXCLUDED.label END,
                     orders = r.orders + EXCLUDED.orders, units = r.units + EXCLUDED.units,
                     gross = r.gross + EXCLUDED.gross, discounts = r.discounts + EXCLUDED.discounts,
@@ -680,7 +687,7 @@ mod tests {
     fn all_row(f: &Facts) -> Sums {
         let mut s = Sums::default();
         for (k, v) in &f.0 {
-            if k.dim == Dim::All {
+            if k.dim == Dim::All && k.channel != ALL_CHANNELS {
                 s.add(v);
             }
         }
@@ -702,13 +709,17 @@ mod tests {
             (all.orders, all.units, all.gross, all.discounts, all.shipping),
             (1, 3, 10_900, 1_000, 3_000)
         );
-        let skus: Vec<&Sums> = f.0.iter().filter(|(k, _)| k.dim == Dim::Sku).map(|(_, v)| v).collect();
+        let skus: Vec<&Sums> =
+            f.0.iter()
+                .filter(|(k, _)| k.dim == Dim::Sku && k.channel == ALL_CHANNELS)
+                .map(|(_, v)| v)
+                .collect();
         assert_eq!(skus.iter().map(|s| s.discounts).sum::<i64>(), 1_000);
         assert_eq!(skus.iter().map(|s| s.shipping).sum::<i64>(), 3_000);
         // Both lines are one product: one order, all units.
         let product: Vec<&Sums> =
             f.0.iter()
-                .filter(|(k, _)| k.dim == Dim::Product)
+                .filter(|(k, _)| k.dim == Dim::Product && k.channel == ALL_CHANNELS)
                 .map(|(_, v)| v)
                 .collect();
         assert_eq!((product.len(), product[0].orders, product[0].units), (1, 1, 3));
