@@ -1,6 +1,6 @@
 //! Load benchmark of the real `jangteo` binary over HTTP; prints a table.
 //!
-//! `cargo run --release -p jangteo-tests --bin bench -- catalog` (or `checkout`, `race`)
+//! `cargo run --release -p jangteo-tests --bin bench -- catalog` (or `checkout`, `race`, `reports`)
 //!
 //! Seeds a fresh database (1,000 products × 3 variants by default), starts `jangteo serve`
 //! as its own process (so its memory is its own), drives each scenario with N concurrent
