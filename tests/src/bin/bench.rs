@@ -868,7 +868,8 @@ fn sales_report_script(granularity: &str, group_by: &str, from: NaiveDate, to: N
          max(label), sum(orders)::int8, sum(units)::int8, sum(gross)::int8, sum(discounts)::int8, \
          sum(shipping - shipping_refunds)::int8, sum(refunds)::int8 \
          FROM sales_rollups WHERE dim = '{dim}' AND day BETWEEN '{from}' AND '{to}' \
-         AND (NULL::text IS NULL OR channel = NULL::text) GROUP BY 1, 2;\n",
+         AND CASE WHEN {by_channel} THEN channel <> '*' AND (NULL::text IS NULL OR channel = NULL::text) \
+         ELSE channel = coalesce(NULL::text, '*') END GROUP BY 1, 2;\n",
         by_channel = group_by == "CHANNEL",
     );
     let totals = if dim == "ALL" {
@@ -878,7 +879,7 @@ fn sales_report_script(granularity: &str, group_by: &str, from: NaiveDate, to: N
             "SELECT coalesce(sum(orders), 0)::int8, coalesce(sum(units), 0)::int8, coalesce(sum(gross), 0)::int8, \
              coalesce(sum(discounts), 0)::int8, coalesce(sum(shipping - shipping_refunds), 0)::int8, \
              coalesce(sum(refunds), 0)::int8 FROM sales_rollups \
-             WHERE dim = 'ALL' AND day BETWEEN '{from}' AND '{to}' AND (NULL::text IS NULL OR channel = NULL::text);\n"
+             WHERE dim = 'ALL' AND day BETWEEN '{from}' AND '{to}' AND channel = coalesce(NULL::text, '*');\n"
         )
     };
     format!("{aggregate}{totals}")
