@@ -204,7 +204,9 @@ async fn check_against_orders(app: &TestApp, staff: &str, range: (&str, &str), g
     assert_eq!(report_cells(&r), by_channel, "{g} by channel");
     // The whole: totals of every cut are the same, and equal the sum over channels.
     let mut whole = [0i64; 6];
-    by_channel.values().for_each(|v| (0..6).for_each(|i| whole[i] += v[i]));
+    for v in by_channel.values() {
+        (0..6).for_each(|i| whole[i] += v[i]);
+    }
     let mut per_period: BTreeMap<String, [i64; 6]> = BTreeMap::new();
     for ((d, _), v) in &by_channel {
         let e = per_period.entry(d.clone()).or_default();
@@ -428,9 +430,9 @@ async fn the_summary_and_the_member_report_count_days_buyers_and_repeat_buyers()
     }
     commerce::stats::rebuild(&app.pool).await.expect("rebuild");
     let today = "2026-11-20";
-    let q = "query($d: Date) { salesSummary(date: $d) { date orders netSales averageOrderValue
+    let summary_query = "query($d: Date) { salesSummary(date: $d) { date orders netSales averageOrderValue
         previousDay { orders netSales } sameDayLastWeek { orders } topProducts { name units netSales } } }";
-    let r = app.admin(&staff, q, json!({ "d": today })).await;
+    let r = app.admin(&staff, summary_query, json!({ "d": today })).await;
     let s = &data(&r)["salesSummary"];
     assert_eq!(s["date"], today);
     assert_eq!(s["orders"], 4);
@@ -453,7 +455,7 @@ async fn the_summary_and_the_member_report_count_days_buyers_and_repeat_buyers()
         .with_timezone(&commerce::SHOP_TZ)
         .date_naive()
         .to_string();
-    let r = app.admin(&staff, q, json!({})).await;
+    let r = app.admin(&staff, summary_query, json!({})).await;
     let after = chrono::Utc::now()
         .with_timezone(&commerce::SHOP_TZ)
         .date_naive()
@@ -461,11 +463,11 @@ async fn the_summary_and_the_member_report_count_days_buyers_and_repeat_buyers()
     let date = data(&r)["salesSummary"]["date"].as_str().unwrap_or_default().to_owned();
     assert!(date == before || date == after, "{date}");
 
-    let q = "query($f: Date!, $t: Date!) { memberReport(from: $f, to: $t, granularity: DAY) {
+    let member_query = "query($f: Date!, $t: Date!) { memberReport(from: $f, to: $t, granularity: DAY) {
         rows { period signUps buyers firstTimeBuyers repeatBuyers repeatRate }
         totals { signUps buyers firstTimeBuyers repeatBuyers repeatRate } }
       customerStats { total withOrders marketingEmail marketingSms byTier { tier count } } }";
-    let r = app.admin(&staff, q, json!({ "f": today, "t": today })).await;
+    let r = app.admin(&staff, member_query, json!({ "f": today, "t": today })).await;
     let m = &data(&r)["memberReport"];
     assert_eq!(m["rows"].as_array().map(Vec::len), Some(1));
     let want = json!({ "signUps": 3, "buyers": 2, "firstTimeBuyers": 2, "repeatBuyers": 1, "repeatRate": 0.5 });
@@ -558,7 +560,11 @@ async fn sales_charts_come_as_png_and_svg_of_the_asked_size_with_korean_titles()
         // IHDR: width and height, big-endian, right after the signature and chunk header.
         assert_eq!(png[16..24], [0, 0, 2, 128, 0, 0, 1, 104], "{kind} is 640×360");
         let svg = chart["svg"].as_str().expect("svg");
-        assert!(svg.starts_with("<svg") && svg.contains(title), "{kind}: {}", &svg[..svg.len().min(300)]);
+        assert!(
+            svg.starts_with("<svg") && svg.contains(title),
+            "{kind}: {}",
+            &svg[..svg.len().min(300)]
+        );
     }
     for (w, h) in [(199, 600), (1200, 2001), (-1, 600)] {
         let r = app.admin(&staff, q, json!({ "k": "LINE", "w": w, "h": h })).await;

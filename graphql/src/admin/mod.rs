@@ -10,8 +10,8 @@ use commerce::Settings;
 use sqlx::PgPool;
 
 mod audit;
-mod charts;
 mod catalog;
+mod charts;
 mod cms;
 mod connection;
 pub mod context;
