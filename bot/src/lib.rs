@@ -1,0 +1,3 @@
+//! Jangteo's Slack bot: a client of the admin GraphQL API (bot token, DESIGN.md §1) that
+//! answers `/sales`, `/order` and `/stock`, posts the daily report and proactive alerts, and
+//! relays Sentry webhooks into Slack channels.
