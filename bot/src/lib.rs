@@ -1,3 +1,8 @@
 //! Jangteo's Slack bot: a client of the admin GraphQL API (bot token, DESIGN.md §1) that
 //! answers `/sales`, `/order` and `/stock`, posts the daily report and proactive alerts, and
 //! relays Sentry webhooks into Slack channels.
+
+pub mod command;
+pub mod format;
+pub mod settings;
+pub mod verify;
