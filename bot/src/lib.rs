@@ -2,7 +2,10 @@
 //! answers `/sales`, `/order` and `/stock`, posts the daily report and proactive alerts, and
 //! relays Sentry webhooks into Slack channels.
 
+pub mod answer;
+pub mod api;
 pub mod command;
 pub mod format;
 pub mod settings;
 pub mod verify;
+pub mod views;
