@@ -6,7 +6,9 @@ use anyhow::Context as _;
 use clap::{Parser, Subcommand};
 use commerce::{Settings, db, demo};
 use graphql::app::{self, AppState};
-use tracing_subscriber::EnvFilter;
+use tracing_subscriber::{EnvFilter, layer::SubscriberExt as _, util::SubscriberInitExt as _};
+
+mod telemetry;
 
 #[global_allocator]
 static ALLOC: mimalloc::MiMalloc = mimalloc::MiMalloc;
@@ -83,6 +85,20 @@ enum Command {
     },
 }
 
+impl Command {
+    /// The `component` tag of what this process reports to Sentry.
+    fn name(&self) -> &'static str {
+        match self {
+            Command::Serve { .. } => "serve",
+            Command::Migrate => "migrate",
+            Command::Seed { .. } => "seed",
+            Command::Schema { .. } => "schema",
+            Command::Staff { .. } => "staff",
+            Command::Stats { .. } => "stats",
+        }
+    }
+}
+
 #[derive(Subcommand)]
 enum StatsCommand {
     /// Recompute the sales rollups and the members' purchase sequence from the orders (after
@@ -111,6 +127,9 @@ enum StaffCommand {
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
+    // One TLS crypto provider for the process (DESIGN §9): ring, which sqlx uses too; sentry's
+    // HTTP client takes the process default.
+    let _ = rustls::crypto::ring::default_provider().install_default();
     let cli = Cli::parse();
     if let Command::Schema { admin } = cli.command {
         print!(
@@ -140,7 +159,13 @@ async fn main() -> anyhow::Result<()> {
         // Bulk statements are slow by design: no "slow statement" warning with each batch's SQL.
         filter = filter.add_directive("sqlx::query=error".parse()?);
     }
-    tracing_subscriber::fmt().with_env_filter(filter).init();
+    // Panics and `error!` go to Sentry when SENTRY_DSN is set; the guard flushes at exit.
+    let sentry = telemetry::init_sentry(None, None, cli.command.name());
+    tracing_subscriber::registry()
+        .with(filter)
+        .with(tracing_subscriber::fmt::layer())
+        .with(sentry.as_ref().map(|_| telemetry::sentry_layer()))
+        .init();
 
     let database = db::Database::open(&settings.database).await?;
     tracing::info!(database = %database.location, "database open");
