@@ -3,6 +3,7 @@
 #![allow(clippy::missing_panics_doc)] // test support: a panic is how it reports a broken setup
 
 pub mod binary;
+pub mod fakes;
 pub mod pgcount;
 
 use std::{net::SocketAddr, sync::Arc};
