@@ -103,6 +103,7 @@ impl Api {
     /// A client of the admin API at `url` with a bot token; every call gives up after
     /// `timeout`.
     pub fn new(url: Url, token: SecretString, timeout: Duration) -> Result<Api, ApiError> {
+        crate::slack::install_tls();
         let http = reqwest::Client::builder()
             .timeout(timeout)
             .connect_timeout(timeout.min(Duration::from_secs(5)))

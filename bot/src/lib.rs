@@ -8,6 +8,7 @@ pub mod command;
 pub mod format;
 pub mod sentry_relay;
 pub mod settings;
+pub mod slack;
 pub mod telemetry;
 pub mod verify;
 pub mod views;
