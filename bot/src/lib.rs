@@ -6,6 +6,8 @@ pub mod answer;
 pub mod api;
 pub mod command;
 pub mod format;
+pub mod handlers;
+pub mod http;
 pub mod sentry_relay;
 pub mod settings;
 pub mod slack;
