@@ -5,12 +5,15 @@
 pub mod answer;
 pub mod api;
 pub mod command;
+pub mod console;
 pub mod format;
 pub mod handlers;
 pub mod http;
+pub mod schedule;
 pub mod sentry_relay;
 pub mod settings;
 pub mod slack;
+pub mod socket;
 pub mod telemetry;
 pub mod verify;
 pub mod views;

@@ -49,6 +49,8 @@ pub struct BotSettings {
     pub chart_dir: PathBuf,
     /// Seconds one admin API call may take.
     pub api_timeout_secs: u64,
+    /// Seconds between two polls of the service's alerts.
+    pub alert_poll_secs: u64,
 }
 
 /// The Slack app's credentials and Web API base.
