@@ -32,6 +32,12 @@ struct Seen {
     /// (method or target, body)
     slack: Vec<(String, Value)>,
     uploads: Vec<Vec<u8>>,
+    /// Run claims taken, (name, period).
+    claims: std::collections::HashSet<(String, String)>,
+    /// Threads kept: key → (channel, ts).
+    threads: std::collections::HashMap<String, (String, String)>,
+    /// What `alerts(since)` answers.
+    alerts: Vec<Value>,
 }
 
 type Shared = Arc<Mutex<Seen>>;
@@ -63,7 +69,26 @@ async fn graphql(State(seen): State<Shared>, headers: HeaderMap, Json(body): Jso
         Some("UCS") if op.starts_with("BotSales") => return refuse("FORBIDDEN"),
         _ => {}
     }
+    let v = &body["variables"];
+    let text = |k: &str| v[k].as_str().unwrap_or_default().to_owned();
+    let mut seen = seen.lock().expect("lock");
+    let thread = |key: &str, (channel, ts): &(String, String)| json!({ "key": key, "channel": channel, "ts": ts, "createdAt": "2026-12-10T00:00:00Z" });
     Json(match op.as_str() {
+        "BotRunClaim" => json!({ "data": { "botRunClaim": seen.claims.insert((text("name"), text("period"))) } }),
+        "BotThreadSave" => {
+            let key = text("key");
+            let kept = seen
+                .threads
+                .entry(key.clone())
+                .or_insert((text("channel"), text("ts")))
+                .clone();
+            json!({ "data": { "botThreadSave": thread(&key, &kept) } })
+        }
+        "BotThread" => {
+            let key = text("key");
+            json!({ "data": { "botThread": seen.threads.get(&key).map(|t| thread(&key, t)) } })
+        }
+        "BotAlerts" => json!({ "data": { "alerts": seen.alerts } }),
         "BotSales" => json!({ "data": {
             "current": { "totals": figures(12, 1_234_500), "rows": [] },
             "previous": { "totals": figures(10, 1_100_000) },
@@ -423,4 +448,83 @@ async fn the_console_prints_answers_and_writes_charts() {
             .iter()
             .all(|(_, user, _)| user.is_none())
     );
+}
+
+#[tokio::test]
+async fn the_daily_report_is_posted_once_by_two_replicas() {
+    let f = fakes().await;
+    let today: chrono::NaiveDate = "2026-12-10".parse().expect("a date");
+    let (a, b) = tokio::join!(
+        bot::schedule::daily_report(&f.api, &f.slack, "CREPORT", today),
+        bot::schedule::daily_report(&f.api, &f.slack, "CREPORT", today),
+    );
+    let posted = [a.expect("replica a"), b.expect("replica b")];
+    assert_eq!(posted.iter().filter(|p| **p).count(), 1, "{posted:?}");
+    let posts = f.slack_calls("chat.postMessage");
+    assert_eq!(posts.len(), 1);
+    assert_eq!(posts[0]["channel"], "CREPORT");
+    assert!(
+        posts[0]["text"]
+            .as_str()
+            .is_some_and(|t| t.contains("2026-12-09") && t.contains("₩1,234,500"))
+    );
+    let done = f.slack_calls("files.completeUploadExternal");
+    assert_eq!(done.len(), 1);
+    assert_eq!(done[0]["thread_ts"], "1700000000.000100");
+    let seen = f.seen.lock().expect("lock");
+    assert!(
+        seen.claims
+            .contains(&("daily-report".to_owned(), "2026-12-09".to_owned()))
+    );
+    let sales = seen
+        .graphql
+        .iter()
+        .find(|(op, _, _)| op == "BotSales")
+        .expect("sales asked");
+    assert_eq!(
+        (sales.2["from"].as_str(), sales.2["prevFrom"].as_str()),
+        (Some("2026-12-09"), Some("2026-12-08"))
+    );
+}
+
+#[tokio::test]
+async fn an_alert_is_posted_once_and_rewritten_when_it_clears() {
+    let f = fakes().await;
+    let alert = json!({
+        "id": "alr_1", "kind": "SOLD_OUT", "key": "var_1", "severity": "CRITICAL", "title": "프로틴 / 초코 품절",
+        "detail": "가용 0", "raisedAt": "2026-12-10T00:00:00Z", "clearedAt": null, "orderNumber": null,
+        "variantId": "var_1", "sku": "PRO-CHOC", "adminUrl": "https://admin.example.com/stock/var_1"
+    });
+    f.seen.lock().expect("lock").alerts = vec![alert.clone()];
+    for _ in 0..2 {
+        bot::schedule::poll_alerts(&f.api, &f.slack, "CALERT", None)
+            .await
+            .expect("polled");
+    }
+    let posts = f.slack_calls("chat.postMessage");
+    assert_eq!(posts.len(), 1, "posted once however often polled");
+    assert_eq!(posts[0]["channel"], "CALERT");
+    let actions = posts[0]["blocks"]
+        .as_array()
+        .and_then(|b| b.iter().find(|b| b["type"] == "actions"))
+        .expect("buttons");
+    assert_eq!(actions["elements"][0]["url"], "https://admin.example.com/stock/var_1");
+    assert_eq!(actions["elements"][1]["value"], "var_1:10");
+
+    let mut cleared = alert;
+    cleared["clearedAt"] = json!("2026-12-10T01:00:00Z");
+    f.seen.lock().expect("lock").alerts = vec![cleared];
+    for _ in 0..2 {
+        bot::schedule::poll_alerts(&f.api, &f.slack, "CALERT", None)
+            .await
+            .expect("polled");
+    }
+    let updates = f.slack_calls("chat.update");
+    assert_eq!(updates.len(), 1, "rewritten once");
+    assert_eq!(
+        (updates[0]["channel"].as_str(), updates[0]["ts"].as_str()),
+        (Some("C1"), Some("1700000000.000100"))
+    );
+    assert!(updates[0]["text"].as_str().is_some_and(|t| t.starts_with("✅")));
+    assert_eq!(f.slack_calls("chat.postMessage").len(), 1);
 }
