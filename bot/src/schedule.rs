@@ -45,8 +45,9 @@ pub fn spawn(settings: &Settings, api: Api, slack: SlackWeb) {
                         Err(e) => tracing::error!(error = %e, %today, "daily report failed"),
                     }
                 }
-                let next = report_at(today + Days::new(1), at);
-                let wait = (next - Utc::now()).to_std().unwrap_or(Duration::from_secs(1));
+                let wait = (next_report(Utc::now(), at) - Utc::now())
+                    .to_std()
+                    .unwrap_or(Duration::from_secs(1));
                 tokio::time::sleep(wait).await;
             }
         });
@@ -65,6 +66,18 @@ pub fn spawn(settings: &Settings, api: Api, slack: SlackWeb) {
                 tokio::time::sleep(every).await;
             }
         });
+    }
+}
+
+/// The next time the report is due after `now`: today's `at` in Seoul if it is still to
+/// come, else tomorrow's.
+fn next_report(now: DateTime<Utc>, at: chrono::NaiveTime) -> DateTime<Utc> {
+    let today = now.with_timezone(&Seoul).date_naive();
+    let due = report_at(today, at);
+    if now < due {
+        due
+    } else {
+        report_at(today + Days::new(1), at)
     }
 }
 
@@ -172,5 +185,12 @@ mod tests {
         let at = chrono::NaiveTime::from_hms_opt(9, 0, 0).expect("a time");
         let day: NaiveDate = "2026-12-10".parse().expect("a date");
         assert_eq!(report_at(day, at).to_rfc3339(), "2026-12-10T00:00:00+00:00");
+        let t = |s: &str| s.parse::<DateTime<Utc>>().expect("a time");
+        // 08:00 Seoul: today's 09:00 is still to come; 09:00 and later: tomorrow's.
+        assert_eq!(next_report(t("2026-12-09T23:00:00Z"), at), t("2026-12-10T00:00:00Z"));
+        assert_eq!(next_report(t("2026-12-10T00:00:00Z"), at), t("2026-12-11T00:00:00Z"));
+        assert_eq!(next_report(t("2026-12-10T14:59:00Z"), at), t("2026-12-11T00:00:00Z"));
+        // 00:30 Seoul on the 11th is still the 10th in UTC: the 11th's report is next.
+        assert_eq!(next_report(t("2026-12-10T15:30:00Z"), at), t("2026-12-11T00:00:00Z"));
     }
 }
