@@ -283,6 +283,64 @@ async fn which_lock(
     Ok((lock, (until - now).num_seconds().max(1)))
 }
 
+/// An account that failed logins too often: locked for every address
+/// ([`Lock::Account`]), or for the address it failed from ([`Lock::AccountAndAddress`]).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AccountLock {
+    /// The account (the normalised e-mail tried).
+    pub account: String,
+    /// Which lock holds; [`Lock::Account`] when both do.
+    pub lock: Lock,
+    /// Failed attempts counted in the window, over all addresses.
+    pub failures: i64,
+    /// When it lifts (at least; see [`reserve`]).
+    pub until: DateTime<Utc>,
+}
+
+/// The accounts of `scope` that [`reserve`] refuses now, from some address or from all, by
+/// the same bounds; only `account` when given. One statement over the window's rows.
+pub async fn locked_accounts(
+    conn: &mut PgConnection,
+    scope: Scope,
+    account: Option<&str>,
+    t: &ThrottleSettings,
+) -> Result<Vec<AccountLock>, Error> {
+    let rows = sqlx::query!(
+        r#"SELECT account AS "account!",
+                  count(*) FILTER (WHERE failures > 0) >= $5 AND coalesce(sum(failures), 0) >= $6 AS "account_wide!",
+                  coalesce(sum(failures), 0)::int8 AS "failures!",
+                  CASE WHEN count(*) FILTER (WHERE failures > 0) >= $5 AND coalesce(sum(failures), 0) >= $6
+                       THEN min(first_at) ELSE min(first_at) FILTER (WHERE failures >= $4) END
+                      + make_interval(mins => $3) AS "until!"
+             FROM login_throttle
+            WHERE scope = $1 AND ($2::text IS NULL OR account = $2) AND first_at > now() - make_interval(mins => $3)
+            GROUP BY account
+           HAVING max(failures) >= $4 OR (count(*) FILTER (WHERE failures > 0) >= $5 AND coalesce(sum(failures), 0) >= $6)
+            ORDER BY account"#,
+        scope.as_str(),
+        account,
+        t.window_minutes,
+        t.max_failures_per_account_and_ip,
+        t.account_lock_addresses,
+        t.account_lock_failures,
+    )
+    .fetch_all(&mut *conn)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|r| AccountLock {
+            account: r.account,
+            lock: if r.account_wide {
+                Lock::Account
+            } else {
+                Lock::AccountAndAddress
+            },
+            failures: r.failures,
+            until: r.until,
+        })
+        .collect())
+}
+
 /// Takes a counted attempt back: its check passed, but the login is not over (the staff
 /// password step before the second factor).
 pub async fn release(conn: &mut PgConnection, a: &Attempt) -> Result<(), Error> {

@@ -147,7 +147,7 @@ pub async fn save_category(
     } else {
         "category.create"
     };
-    audit(&mut tx, Some(by.id), action, &c.slug, json!({ "name": name }), ip).await?;
+    audit(&mut tx, by, action, &c.slug, json!({ "name": name }), ip).await?;
     tx.commit().await?;
     Ok(target)
 }
@@ -168,7 +168,7 @@ pub async fn delete_category(pool: &PgPool, by: Principal, id: CategoryId, ip: O
             _ => Error::Db(e),
         })?
         .ok_or(Error::NotFound { what: "category" })?;
-    audit(&mut tx, Some(by.id), "category.delete", &slug, json!({}), ip).await?;
+    audit(&mut tx, by, "category.delete", &slug, json!({}), ip).await?;
     tx.commit().await?;
     Ok(())
 }
@@ -262,15 +262,7 @@ pub async fn save_product(
     } else {
         "product.create"
     };
-    audit(
-        &mut tx,
-        Some(by.id),
-        action,
-        &p.slug,
-        json!({ "published": p.published }),
-        ip,
-    )
-    .await?;
+    audit(&mut tx, by, action, &p.slug, json!({ "published": p.published }), ip).await?;
     tx.commit().await?;
     Ok(target)
 }
@@ -295,7 +287,7 @@ pub async fn set_published(
     .ok_or(Error::NotFound { what: "product" })?;
     audit(
         &mut tx,
-        Some(by.id),
+        by,
         if published {
             "product.publish"
         } else {
@@ -319,7 +311,7 @@ pub async fn delete_product(pool: &PgPool, by: Principal, id: ProductId, ip: Opt
         .fetch_optional(&mut *tx)
         .await?
         .ok_or(Error::NotFound { what: "product" })?;
-    audit(&mut tx, Some(by.id), "product.delete", &slug, json!({}), ip).await?;
+    audit(&mut tx, by, "product.delete", &slug, json!({}), ip).await?;
     tx.commit().await?;
     Ok(())
 }
@@ -344,7 +336,7 @@ pub async fn delete_variant(pool: &PgPool, by: Principal, id: VariantId, ip: Opt
         )
         .await);
     };
-    audit(&mut tx, Some(by.id), "variant.delete", &row.sku, json!({}), ip).await?;
+    audit(&mut tx, by, "variant.delete", &row.sku, json!({}), ip).await?;
     tx.commit().await?;
     Ok(row.product_id)
 }
@@ -458,7 +450,7 @@ pub async fn create_variant(
     }
     audit(
         &mut tx,
-        Some(by.id),
+        by,
         "variant.create",
         v.sku.trim(),
         json!({ "price": v.price.get(), "on_hand": on_hand }),
@@ -505,7 +497,7 @@ pub async fn update_variant(
     .map_err(|e| taken(e, "sku", &v.sku))?;
     audit(
         &mut tx,
-        Some(by.id),
+        by,
         "variant.update",
         v.sku.trim(),
         json!({ "price": { "before": before.get(), "after": v.price.get() } }),
@@ -560,7 +552,7 @@ pub async fn adjust_stock(
     .await?;
     audit(
         &mut tx,
-        Some(by.id),
+        by,
         "stock.adjust",
         &r.sku,
         json!({ "delta": delta, "reason": reason, "on_hand": r.on_hand }),

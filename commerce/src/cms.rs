@@ -373,7 +373,7 @@ pub async fn create(pool: &PgPool, by: Principal, input: &PageInput, ip: Option<
     .map_err(|e| Error::unique(e, "slug", &input.slug))?;
     audit(
         &mut tx,
-        Some(by.id),
+        by,
         "page.create",
         &input.slug,
         json!({ "published": input.published }),
@@ -413,7 +413,7 @@ pub async fn update(
     }
     audit(
         &mut tx,
-        Some(by.id),
+        by,
         "page.update",
         &input.slug,
         json!({ "published": input.published }),
@@ -432,7 +432,7 @@ pub async fn delete(pool: &PgPool, by: Principal, id: PageId, ip: Option<&str>) 
         .fetch_optional(&mut *tx)
         .await?
         .ok_or(Error::NotFound { what: "page" })?;
-    audit(&mut tx, Some(by.id), "page.delete", &slug, json!({}), ip).await?;
+    audit(&mut tx, by, "page.delete", &slug, json!({}), ip).await?;
     tx.commit().await?;
     Ok(())
 }

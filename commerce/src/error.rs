@@ -143,6 +143,10 @@ pub enum Error {
         /// When it ended.
         until: chrono::DateTime<chrono::Utc>,
     },
+    /// A request of the Slack bot for a Slack user no active staff member is linked to
+    /// (`SLACK_USER_NOT_LINKED`): the bot answers with a polite refusal.
+    #[error("this Slack user is not linked to a staff member")]
+    SlackUserNotLinked,
     /// A fault of the server, not of the caller (`INTERNAL`): a bad key in settings, the
     /// random number generator, a cipher, QR drawing, password hashing or a lost blocking task.
     #[error("internal fault in {what}: {reason}")]
@@ -210,6 +214,8 @@ pub enum Code {
     PaymentMethodUnavailable,
     /// See [`Error::ReturnPeriodOver`].
     ReturnPeriodOver,
+    /// See [`Error::SlackUserNotLinked`].
+    SlackUserNotLinked,
     /// A fault; details are logged, never shown.
     Internal,
 }
@@ -352,6 +358,7 @@ impl Error {
             Error::Forbidden { .. } => Code::Forbidden,
             Error::PaymentMethodUnavailable { .. } => Code::PaymentMethodUnavailable,
             Error::ReturnPeriodOver { .. } => Code::ReturnPeriodOver,
+            Error::SlackUserNotLinked => Code::SlackUserNotLinked,
             Error::Fault { .. } | Error::Db(_) | Error::Migrate(_) => Code::Internal,
         }
     }
@@ -436,6 +443,7 @@ impl Error {
                 "반품 신청 기간(배송 완료 후 7일, {})이 지났습니다",
                 until.with_timezone(&crate::SHOP_TZ).format("%Y-%m-%d %H:%M")
             ),
+            (Lang::Ko, Error::SlackUserNotLinked) => "Slack 사용자가 직원 계정에 연결되어 있지 않습니다".into(),
             (Lang::Ko, Error::Fault { .. } | Error::Db(_) | Error::Migrate(_)) => "내부 오류가 발생했습니다".into(),
         }
     }

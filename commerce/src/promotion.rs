@@ -414,7 +414,7 @@ pub async fn save_coupon(
     };
     let action = if id.is_some() { "coupon.update" } else { "coupon.create" };
     let summary = json!({ "kind": c.kind.as_str(), "value": row.value, "active": c.active });
-    audit(&mut tx, Some(by.id), action, &target.to_string(), summary, ip).await?;
+    audit(&mut tx, by, action, &target.to_string(), summary, ip).await?;
     let saved = coupon_in(&mut tx, target).await?;
     tx.commit().await?;
     Ok(saved)
@@ -453,7 +453,7 @@ pub async fn delete_coupon(pool: &PgPool, by: Principal, id: CouponId, ip: Optio
     };
     audit(
         &mut tx,
-        Some(by.id),
+        by,
         "coupon.delete",
         &id.to_string(),
         json!({ "code": code }),
@@ -660,7 +660,7 @@ pub async fn save_gift_rule(
     };
     let summary =
         json!({ "gift_variant": g.gift_variant_id.to_string(), "quantity": g.gift_quantity, "active": g.active });
-    audit(&mut tx, Some(by.id), action, &target.to_string(), summary, ip).await?;
+    audit(&mut tx, by, action, &target.to_string(), summary, ip).await?;
     let saved = gift_rule_in(&mut tx, target).await?;
     tx.commit().await?;
     Ok(saved)
@@ -677,7 +677,7 @@ pub async fn delete_gift_rule(pool: &PgPool, by: Principal, id: GiftRuleId, ip: 
         .ok_or(Error::NotFound { what: "gift rule" })?;
     audit(
         &mut tx,
-        Some(by.id),
+        by,
         "gift_rule.delete",
         &id.to_string(),
         json!({ "name": name }),

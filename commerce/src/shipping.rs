@@ -122,7 +122,7 @@ async fn ship_in(
     .await?;
     audit(
         conn,
-        Some(by.id),
+        by,
         "order.ship",
         &o.number,
         json!({ "carrier": carrier.code, "tracking": tracking }),

@@ -25,7 +25,10 @@ use tower_http::{
 };
 
 use crate::{
-    admin::{self, AdminSchema},
+    admin::{
+        self, AdminSchema,
+        context::{SLACK_USER_HEADER, SlackUser},
+    },
     client_ip::TrustedProxies,
     http::{self, RequestData},
     ratelimit::{Api, RateLimits},
@@ -124,13 +127,14 @@ impl Admission<'_> {
 }
 
 /// The admin request's data; the storefront types it returns need the loaders too.
-struct AdminData<'a>(Caller, Admission<'a>, &'a PgPool);
+struct AdminData<'a>(Caller, Admission<'a>, &'a PgPool, SlackUser);
 
 impl RequestData for AdminData<'_> {
     fn attach(&self, req: GqlRequest) -> GqlRequest {
         req.data(self.0.clone())
             .data(crate::storefront::StaffView)
             .data(Loaders::new(self.2))
+            .data(self.3.clone())
             .data(crate::admin::context::SignedIn::default())
     }
 
@@ -153,10 +157,16 @@ async fn admin_graphql(
     body: Bytes,
 ) -> Response {
     let client = app.proxies.client_ip(peer.ip(), &headers);
+    let slack_user = SlackUser(
+        headers
+            .get(SLACK_USER_HEADER)
+            .map(|v| v.to_str().unwrap_or_default().to_owned()),
+    );
     let data = AdminData(
         caller(&headers, client),
         Admission::new(&app, Api::Admin, client, &headers),
         &app.pool,
+        slack_user,
     );
     http::handle(&app.admin, &data, &method, &headers, uri.query(), &body).await
 }

@@ -79,6 +79,11 @@ fn committed_admin_schema_matches() {
         "repeatRate: Float!",
         "byTier: [TierCount!]!",
         "scalar Date",
+        // The Slack bot (issue 11).
+        "staffSlackLink(staffId: ID!, slackUserId: String): StaffSlackLinkPayload!",
+        "slackUserId: String",
+        "SLACK_USER_NOT_LINKED",
+        "viaBot: String",
     ] {
         assert!(committed.contains(name), "missing from the admin schema: {name}");
     }

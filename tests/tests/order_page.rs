@@ -91,10 +91,7 @@ async fn owner(app: &TestApp) -> Principal {
     let s = staff::create(&app.pool, &email, "대표", Role::Owner, &password)
         .await
         .expect("staff");
-    Principal {
-        id: s.id,
-        role: Role::Owner,
-    }
+    Principal::new(s.id, Role::Owner)
 }
 
 fn id_of(o: &Value) -> OrderId {

@@ -393,7 +393,7 @@ const STAFF_TRANSITIONS: &[Transition] = &[
 
 /// The states `by` can move an order in `status` to (see [`StaffOrder::allowed_transitions`]).
 pub fn allowed_transitions(by: Principal, status: OrderStatus) -> Vec<OrderStatus> {
-    if !by.role.allows(Permission::WriteOrders) {
+    if !by.allows(Permission::WriteOrders) {
         return Vec::new();
     }
     let mut out: Vec<OrderStatus> = Vec::new();
@@ -514,15 +514,7 @@ pub async fn set_memo(
     .fetch_optional(&mut *tx)
     .await?
     .ok_or(Error::NotFound { what: "order" })?;
-    audit(
-        &mut tx,
-        Some(by.id),
-        "order.memo",
-        &number,
-        json!({ "chars": chars }),
-        ip,
-    )
-    .await?;
+    audit(&mut tx, by, "order.memo", &number, json!({ "chars": chars }), ip).await?;
     let o = get(&mut tx, &OrderKey::Id(id))
         .await?
         .ok_or(Error::NotFound { what: "order" })?;
@@ -577,7 +569,7 @@ pub async fn mark_deposited(
     let o = confirm_deposit_in(&mut tx, id, amount, by.id).await?;
     audit(
         &mut tx,
-        Some(by.id),
+        by,
         "order.deposit",
         &o.number,
         json!({ "amount": amount.get(), "to": "PAID" }),
@@ -604,7 +596,7 @@ pub async fn cancel_by_staff(
     let o = cancel_in(&mut tx, id, Actor::Staff(by.id), reason).await?;
     audit(
         &mut tx,
-        Some(by.id),
+        by,
         "order.cancel",
         &o.number,
         json!({ "reason": reason, "to": "CANCELLED" }),
@@ -664,7 +656,7 @@ pub async fn refund(
     crate::stats::rollup::record_refund(&mut tx, refund_id, 1).await?;
     audit(
         &mut tx,
-        Some(by.id),
+        by,
         "order.refund",
         &o.number,
         json!({ "amount": amount.get(), "reason": reason }),
@@ -712,7 +704,7 @@ pub async fn set_status(
     transition(&mut tx, id, t, Actor::Staff(by.id), note).await?;
     audit(
         &mut tx,
-        Some(by.id),
+        by,
         "order.status",
         &o.number,
         json!({ "from": o.status.as_str(), "to": target.as_str() }),

@@ -23,6 +23,9 @@ pub struct AuditEntry {
     pub summary: serde_json::Value,
     /// From where.
     pub ip: Option<String>,
+    /// The name of the bot account the staff member acted through (the Slack bot), if they
+    /// did.
+    pub via_bot: Option<String>,
     /// When.
     pub created_at: chrono::DateTime<Utc>,
 }
@@ -70,8 +73,9 @@ async fn audit_page(
                   AND ($5::timestamptz IS NULL OR a.created_at < $5))
            SELECT m.id AS "id!", m.staff_id AS "staff_id: StaffId", s.email AS "staff_email?", m.action AS "action!",
                   m.target AS "target!", m.summary AS "summary!", m.ip, m.created_at AS "created_at!",
+                  CASE WHEN m.via_bot IS NOT NULL THEN coalesce(b.name, 'bot') END AS via_bot,
                   CASE WHEN $7 THEN (SELECT count(*) FROM m) END AS total
-             FROM m LEFT JOIN staff s ON s.id = m.staff_id
+             FROM m LEFT JOIN staff s ON s.id = m.staff_id LEFT JOIN staff b ON b.id = m.via_bot
             WHERE $1::bigint IS NULL OR m.id < $1
             ORDER BY m.id DESC LIMIT $6"#,
         before_id,
@@ -95,6 +99,7 @@ async fn audit_page(
                 target: r.target,
                 summary: r.summary,
                 ip: r.ip,
+                via_bot: r.via_bot,
                 created_at: r.created_at,
             };
             (e, r.total)
@@ -115,22 +120,51 @@ pub struct AuditFilter {
     pub to: Option<chrono::DateTime<Utc>>,
 }
 
-/// Records a staff action or login event.
+/// Who an audit entry names: a staff member (or nobody, e.g. an unknown e-mail's failed
+/// login) and the bot account they acted through, if any. A [`Principal`] gives both; a
+/// bare `Option<StaffId>` is a staff member acting on their own.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct AuditActor {
+    /// The staff member.
+    pub staff: Option<StaffId>,
+    /// The bot account they acted through (the Slack bot).
+    pub via_bot: Option<StaffId>,
+}
+
+impl From<Option<StaffId>> for AuditActor {
+    fn from(staff: Option<StaffId>) -> AuditActor {
+        AuditActor { staff, via_bot: None }
+    }
+}
+
+impl From<Principal> for AuditActor {
+    fn from(p: Principal) -> AuditActor {
+        AuditActor {
+            staff: Some(p.id),
+            via_bot: p.via_bot,
+        }
+    }
+}
+
+/// Records a staff action or login event; `by` is a [`Principal`] (who, and through which
+/// bot) or an `Option<StaffId>`.
 pub async fn audit(
     conn: &mut PgConnection,
-    staff: Option<StaffId>,
+    by: impl Into<AuditActor>,
     action: &str,
     target: &str,
     summary: serde_json::Value,
     ip: Option<&str>,
 ) -> Result<(), Error> {
+    let by = by.into();
     sqlx::query!(
-        "INSERT INTO audit_log (staff_id, action, target, summary, ip) VALUES ($1, $2, $3, $4, $5)",
-        staff.map(|s| s.0),
+        "INSERT INTO audit_log (staff_id, action, target, summary, ip, via_bot) VALUES ($1, $2, $3, $4, $5, $6)",
+        by.staff.map(|s| s.0),
         action,
         target,
         summary,
         ip,
+        by.via_bot.map(|s| s.0),
     )
     .execute(&mut *conn)
     .await?;

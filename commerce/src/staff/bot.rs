@@ -100,7 +100,7 @@ pub async fn bot_token_create(
     .await?;
     audit(
         &mut tx,
-        Some(by.id),
+        by,
         "staff.bot_token.create",
         &id.to_string(),
         json!({ "name": name, "bot": bot.to_string(), "expires_at": expires_at }),
@@ -182,7 +182,7 @@ pub async fn bot_token_revoke(
     if let Some(bot) = revoked {
         audit(
             &mut tx,
-            Some(by.id),
+            by,
             "staff.bot_token.revoke",
             &id.to_string(),
             json!({ "bot": bot.to_string() }),

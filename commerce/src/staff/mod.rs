@@ -4,23 +4,26 @@
 //! Login is two steps ([`login`]): the password gives a short-lived challenge; the challenge
 //! and a TOTP code or a recovery code give a session ([`session`]). A first login enrolls an
 //! authenticator ([`totp`]) before anything else. What each role may do is in [`role`]; what
-//! staff did is in the audit log ([`audit`]); the Slack bot's tokens are in [`bot`].
+//! staff did is in the audit log ([`audit`]); the Slack bot's tokens are in [`bot`], and
+//! staff linked to Slack users, for whom the bot acts, in [`slack`].
 
 pub mod audit;
 pub mod bot;
 pub mod login;
 pub mod role;
 pub mod session;
+pub mod slack;
 pub mod totp;
 
 use serde_json::json;
 use sqlx::PgPool;
 
-pub use audit::{AuditEntry, AuditFilter, audit, audit_log};
+pub use audit::{AuditActor, AuditEntry, AuditFilter, audit, audit_log};
 pub use bot::{BotToken, NewBotToken, bot_token_create, bot_token_revoke, bot_tokens};
 pub use login::{Challenge, login, verify};
 pub use role::{Permission, Principal, Role};
 pub use session::{SessionGrant, authenticate, logout};
+pub use slack::{acting_for_slack_user, slack_link};
 pub use totp::{Enrollment, open, seal, totp, totp_activate, totp_enroll};
 
 use crate::{
@@ -42,6 +45,9 @@ pub struct Staff {
     pub role: Role,
     /// Two-factor login is set up.
     pub totp_enabled: bool,
+    /// The Slack user linked to this staff member (`U…`/`W…`), whose commands to the Slack
+    /// bot run with this member's role.
+    pub slack_user_id: Option<String>,
 }
 
 fn parse_role(s: &str) -> Result<Role, Error> {
@@ -96,13 +102,14 @@ pub async fn create(
         name,
         role,
         totp_enabled: false,
+        slack_user_id: None,
     })
 }
 
 /// A staff member by id. Errors: `NOT_FOUND`.
 pub async fn get(pool: &PgPool, id: StaffId) -> Result<Staff, Error> {
     let r = sqlx::query!(
-        r#"SELECT email, name, role, totp_enabled_at IS NOT NULL AS "totp!" FROM staff WHERE id = $1"#,
+        r#"SELECT email, name, role, totp_enabled_at IS NOT NULL AS "totp!", slack_user_id FROM staff WHERE id = $1"#,
         id as StaffId
     )
     .fetch_optional(pool)
@@ -114,6 +121,7 @@ pub async fn get(pool: &PgPool, id: StaffId) -> Result<Staff, Error> {
         name: r.name,
         role: parse_role(&r.role)?,
         totp_enabled: r.totp,
+        slack_user_id: r.slack_user_id,
     })
 }
 
@@ -133,7 +141,8 @@ pub struct StaffListed {
 /// A staff member by id, as the staff list shows them. Errors: `NOT_FOUND`.
 pub async fn member(pool: &PgPool, id: StaffId) -> Result<StaffListed, Error> {
     let r = sqlx::query!(
-        r#"SELECT s.email, s.name, s.role, s.totp_enabled_at IS NOT NULL AS "totp!", s.active, s.created_at,
+        r#"SELECT s.email, s.name, s.role, s.totp_enabled_at IS NOT NULL AS "totp!", s.slack_user_id, s.active,
+                  s.created_at,
                   (SELECT max(x.created_at) FROM staff_sessions x WHERE x.staff_id = s.id AND x.kind = 'SESSION')
                       AS last_login_at
              FROM staff s WHERE s.id = $1"#,
@@ -149,6 +158,7 @@ pub async fn member(pool: &PgPool, id: StaffId) -> Result<StaffListed, Error> {
             name: r.name,
             role: parse_role(&r.role)?,
             totp_enabled: r.totp,
+            slack_user_id: r.slack_user_id,
         },
         active: r.active,
         last_login_at: r.last_login_at,
@@ -171,7 +181,7 @@ pub async fn list(
         .transpose()?;
     let rows = sqlx::query!(
         r#"SELECT s.id AS "id: StaffId", s.email, s.name, s.role, s.totp_enabled_at IS NOT NULL AS "totp!",
-                  s.active, s.created_at,
+                  s.slack_user_id, s.active, s.created_at,
                   (SELECT max(x.created_at) FROM staff_sessions x WHERE x.staff_id = s.id AND x.kind = 'SESSION')
                       AS last_login_at,
                   CASE WHEN $3 THEN (SELECT count(*) FROM staff) END AS total
@@ -197,6 +207,7 @@ pub async fn list(
                 name: r.name,
                 role: parse_role(&r.role)?,
                 totp_enabled: r.totp,
+                slack_user_id: r.slack_user_id,
             },
             active: r.active,
             last_login_at: r.last_login_at,

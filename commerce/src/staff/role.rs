@@ -44,13 +44,15 @@ pub enum Permission {
     ManageStaff,
     /// Create, edit and delete coupons and gift rules.
     WritePromotions,
+    /// The Slack bot's own bookkeeping: run claims and Slack threads.
+    BotState,
 }
 
 impl Role {
     /// The role table of the admin API (issue #5): checked in the core.
     pub fn allows(self, p: Permission) -> bool {
         use Permission::{
-            ReadOrders, ReadPersonalData, ReadReports, ReadStock, WriteCatalog, WriteOrders, WritePromotions,
+            BotState, ReadOrders, ReadPersonalData, ReadReports, ReadStock, WriteCatalog, WriteOrders, WritePromotions,
             WriteStock,
         };
         match self {
@@ -67,15 +69,31 @@ impl Role {
                     | WritePromotions
             ),
             Role::Cs => matches!(p, ReadStock | ReadOrders | WriteOrders | ReadPersonalData),
-            Role::Bot => matches!(p, ReadStock | ReadOrders | ReadReports),
+            Role::Bot => matches!(p, ReadStock | ReadOrders | ReadReports | BotState),
         }
     }
 }
 
 impl Principal {
-    /// `FORBIDDEN` unless the role allows `p`.
+    /// A staff member acting on their own (a session or a bot token).
+    pub fn new(id: StaffId, role: Role) -> Principal {
+        Principal {
+            id,
+            role,
+            via_bot: None,
+        }
+    }
+
+    /// Whether this principal may do what `p` covers: what the role allows, except that a
+    /// staff member acting through the Slack bot never reads personal data unmasked (the
+    /// bot never sees it, DESIGN §6).
+    pub fn allows(self, p: Permission) -> bool {
+        self.role.allows(p) && !(self.via_bot.is_some() && p == Permission::ReadPersonalData)
+    }
+
+    /// `FORBIDDEN` unless [`Principal::allows`] `p`.
     pub fn require(self, p: Permission, action: &'static str) -> Result<(), Error> {
-        if self.role.allows(p) {
+        if self.allows(p) {
             Ok(())
         } else {
             Err(Error::Forbidden { action })
@@ -84,17 +102,20 @@ impl Principal {
 
     /// Whether personal data is shown unmasked to this staff member.
     pub fn sees_personal_data(self) -> bool {
-        self.role.allows(Permission::ReadPersonalData)
+        self.allows(Permission::ReadPersonalData)
     }
 }
 
 /// A signed-in staff member, as the admin API sees them.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Principal {
-    /// Who.
+    /// Who: the staff member whose role applies and whom the audit log names.
     pub id: StaffId,
     /// What they may do.
     pub role: Role,
+    /// The bot account this staff member acts through (a bot token's request carrying
+    /// their Slack user, `X-Jangteo-Slack-User`); `None` when they act on their own.
+    pub via_bot: Option<StaffId>,
 }
 
 #[cfg(test)]
@@ -127,5 +148,29 @@ mod tests {
             );
         }
         assert!(Role::Bot.allows(ReadReports) && Role::Bot.allows(ReadStock) && Role::Bot.allows(ReadOrders));
+        assert!(Role::Bot.allows(BotState) && !Role::Manager.allows(BotState) && !Role::Cs.allows(BotState));
+    }
+
+    #[test]
+    fn staff_acting_through_the_bot_keep_their_role_but_never_see_personal_data() {
+        use Permission::*;
+        use strum::IntoEnumIterator;
+        let (me, bot) = (StaffId::generate(), StaffId::generate());
+        for role in Role::iter() {
+            let own = Principal::new(me, role);
+            let via = Principal {
+                via_bot: Some(bot),
+                ..own
+            };
+            for p in Permission::iter().filter(|p| *p != ReadPersonalData) {
+                assert_eq!(own.allows(p), via.allows(p), "{role:?} {p:?}");
+            }
+            assert!(!via.sees_personal_data() && !via.allows(ReadPersonalData));
+            assert!(matches!(
+                via.require(ReadPersonalData, "read customers"),
+                Err(Error::Forbidden { .. })
+            ));
+        }
+        assert!(Principal::new(me, Role::Cs).sees_personal_data());
     }
 }

@@ -61,10 +61,7 @@ pub async fn authenticate(pool: &PgPool, s: &StaffSettings, token: &str) -> Resu
     .fetch_optional(pool)
     .await?
     .ok_or(Error::Unauthenticated)?;
-    Ok(Principal {
-        id: r.id,
-        role: parse_role(&r.role)?,
-    })
+    Ok(Principal::new(r.id, parse_role(&r.role)?))
 }
 
 /// Ends a session. Errors: `UNAUTHENTICATED`.

@@ -41,6 +41,8 @@ pub struct AuditEntry {
     summary: String,
     /// From where.
     ip: Option<String>,
+    /// The bot's name when the staff member did it through the Slack bot; null otherwise.
+    via_bot: Option<String>,
     /// When.
     at: DateTime<FixedOffset>,
 }
@@ -57,6 +59,7 @@ impl From<staff::AuditEntry> for AuditEntry {
             target: e.target,
             summary: e.summary.to_string(),
             ip: e.ip,
+            via_bot: e.via_bot,
             at: seoul(e.created_at),
         }
     }

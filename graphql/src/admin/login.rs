@@ -37,6 +37,9 @@ pub struct StaffMember {
     role: StaffRole,
     /// Two-factor login is set up.
     totp_enabled: bool,
+    /// The Slack user linked to this staff member (`U…`/`W…`): the Slack bot acts for
+    /// them with this member's role (`staffSlackLink`); null if none.
+    slack_user_id: Option<String>,
     /// Can sign in.
     active: bool,
     /// Their latest sign-in (a session started; Seoul time); null if never.
@@ -51,6 +54,7 @@ impl From<staff::StaffListed> for StaffMember {
             name: s.staff.name,
             role: s.staff.role.into(),
             totp_enabled: s.staff.totp_enabled,
+            slack_user_id: s.staff.slack_user_id,
             active: s.active,
             last_login_at: s.last_login_at.map(super::seoul),
         }
@@ -63,7 +67,8 @@ pub struct LoginQuery;
 
 #[Object]
 impl LoginQuery {
-    /// The signed-in staff member.
+    /// The signed-in staff member; for a bot token's request naming a Slack user
+    /// (`X-Jangteo-Slack-User`), the staff member linked to it.
     async fn staff_me(&self, ctx: &Context<'_>) -> Result<StaffMember> {
         let cx = Cx::staff(ctx).await?;
         Ok(staff::member(cx.pool, cx.principal.id).await.gql(ctx)?.into())

@@ -1,4 +1,5 @@
-//! Admin staff management (OWNER): the staff list and the Slack bot's tokens.
+//! Admin staff management (OWNER): the staff list, the Slack bot's tokens, and staff
+//! linked to Slack users.
 
 use async_graphql::{Context, ID, Object, Result, SimpleObject};
 use chrono::{DateTime, FixedOffset};
@@ -71,6 +72,15 @@ pub struct BotTokenRevokePayload {
     user_errors: Vec<UserError>,
 }
 
+/// The result of linking a staff member to a Slack user.
+#[derive(SimpleObject)]
+pub struct StaffSlackLinkPayload {
+    /// The staff member after it.
+    staff: Option<StaffMember>,
+    /// What went wrong.
+    user_errors: Vec<UserError>,
+}
+
 /// Admin staff queries.
 #[derive(Default)]
 pub struct StaffQuery;
@@ -133,6 +143,35 @@ impl StaffMutation {
         Ok(BotTokenCreatePayload {
             token,
             bot_token,
+            user_errors,
+        })
+    }
+
+    /// Links a staff member to their Slack user (`U0123ABCD`), so the Slack bot answers
+    /// them with their role; `slackUserId: null` unlinks. A Slack user is linked to one
+    /// staff member at most (`ALREADY_EXISTS`); bot accounts are never linked
+    /// (`INVALID_INPUT`). Audited. OWNER only.
+    async fn staff_slack_link(
+        &self,
+        ctx: &Context<'_>,
+        staff_id: ID,
+        slack_user_id: Option<String>,
+    ) -> Result<StaffSlackLinkPayload> {
+        let cx = Cx::staff(ctx).await?;
+        let r = async {
+            staff::slack_link(
+                cx.pool,
+                cx.principal,
+                staff_id.parse()?,
+                slack_user_id.as_deref(),
+                cx.ip,
+            )
+            .await
+        }
+        .await;
+        let (member, user_errors) = split(ctx, r)?;
+        Ok(StaffSlackLinkPayload {
+            staff: member.map(StaffMember::from),
             user_errors,
         })
     }

@@ -58,6 +58,8 @@ pub enum ErrorCode {
     PaymentMethodUnavailable,
     /// The withdrawal period (7 days after delivery) for a return is over.
     ReturnPeriodOver,
+    /// The Slack bot asked for a Slack user no staff member is linked to.
+    SlackUserNotLinked,
     /// A fault on our side.
     Internal,
 }
