@@ -76,7 +76,7 @@ pub struct HttpSettings {
 }
 
 /// Per-client budgets of the operations that invite guessing (order numbers, coupon codes,
-/// passwords) or mass sign-ups. Clients are IPv4 addresses or IPv6 /64s.
+/// passwords, customers' names) or mass sign-ups. Clients are IPv4 addresses or IPv6 /64s.
 #[derive(Clone, Debug, Deserialize, Serialize)]
 pub struct RateLimitSettings {
     /// `orderByNumber`, per client.
@@ -97,6 +97,9 @@ pub struct RateLimitSettings {
     pub staff_login: RateLimit,
     /// Admin `staffLogin`, per e-mail from one client.
     pub staff_login_per_email: RateLimit,
+    /// Admin `orders` with a `search`, per caller (token, and the Slack user the bot acts
+    /// for) from one client: whole names find orders even for roles that see them masked.
+    pub admin_order_search: RateLimit,
 }
 
 impl RateLimitSettings {
@@ -113,6 +116,7 @@ impl RateLimitSettings {
             customer_login_per_email: off,
             staff_login: off,
             staff_login_per_email: off,
+            admin_order_search: off,
         }
     }
 }

@@ -88,6 +88,9 @@ struct Admission<'a> {
     limits: &'a RateLimits,
     api: Api,
     client: IpAddr,
+    /// The caller's credentials (bearer token, and the Slack user a bot acts for), for the
+    /// per-caller budgets; hashed by the limiter, never kept.
+    who: Option<String>,
     lang: Lang,
 }
 
@@ -102,6 +105,7 @@ impl Admission<'_> {
             limits: &app.limits,
             api,
             client,
+            who: None,
             lang,
         }
     }
@@ -113,7 +117,14 @@ impl Admission<'_> {
         variables: &Variables,
     ) -> Result<(), http::Refusal> {
         self.limits
-            .admit(self.api, self.client, doc, operation_name, variables)
+            .admit(
+                self.api,
+                self.client,
+                self.who.as_deref(),
+                doc,
+                operation_name,
+                variables,
+            )
             .map_err(|e| http::Refusal {
                 status: StatusCode::TOO_MANY_REQUESTS,
                 code: e.code().as_str(),
@@ -162,12 +173,13 @@ async fn admin_graphql(
             .get(SLACK_USER_HEADER)
             .map(|v| v.to_str().unwrap_or_default().to_owned()),
     );
-    let data = AdminData(
-        caller(&headers, client),
-        Admission::new(&app, Api::Admin, client, &headers),
-        &app.pool,
-        slack_user,
-    );
+    let caller = caller(&headers, client);
+    let mut admission = Admission::new(&app, Api::Admin, client, &headers);
+    admission.who = caller
+        .bearer
+        .as_ref()
+        .map(|t| format!("{t}\n{}", slack_user.0.as_deref().unwrap_or_default()));
+    let data = AdminData(caller, admission, &app.pool, slack_user);
     http::handle(&app.admin, &data, &method, &headers, uri.query(), &body).await
 }
 

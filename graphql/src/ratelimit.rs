@@ -1,6 +1,8 @@
 //! Rate limits of the operations that invite guessing (order numbers with e-mails, coupon
-//! codes, passwords) or mass sign-ups (DESIGN §6): keyed GCRA limiters from `governor`, per
-//! client (an IPv4 address or an IPv6 /64), per e-mail from one client, and per cart.
+//! codes, passwords, customers' names in the admin order search) or mass sign-ups (DESIGN
+//! §6): keyed GCRA limiters from `governor`, per client (an IPv4 address or an IPv6 /64),
+//! per e-mail from one client, per cart, and per caller (a token, and the Slack user a bot
+//! acts for) from one client.
 //!
 //! A request is counted once it has parsed and before it runs: every root field of the
 //! selected operation that is limited counts, through aliases, inline fragments and fragment
@@ -66,6 +68,7 @@ enum Which {
     LoginPerEmail,
     StaffLogin,
     StaffLoginPerEmail,
+    AdminOrderSearch,
 }
 
 /// One budget: its settings and its keyed limiter. The limiter is replaced by a fresh one
@@ -138,6 +141,7 @@ pub struct RateLimits {
     login_per_email: Option<Limit>,
     staff_login: Option<Limit>,
     staff_login_per_email: Option<Limit>,
+    admin_order_search: Option<Limit>,
     /// Keys e-mails and cart tokens with a per-process secret.
     hasher: RandomState,
     /// Counted requests, for housekeeping every [`Self::TIDY_EVERY`].
@@ -165,6 +169,7 @@ impl RateLimits {
             login_per_email: Limit::new(settings.customer_login_per_email),
             staff_login: Limit::new(settings.staff_login),
             staff_login_per_email: Limit::new(settings.staff_login_per_email),
+            admin_order_search: Limit::new(settings.admin_order_search),
             hasher: RandomState::new(),
             counted: AtomicU64::new(0),
         }
@@ -181,6 +186,7 @@ impl RateLimits {
             Which::LoginPerEmail => self.login_per_email.as_ref(),
             Which::StaffLogin => self.staff_login.as_ref(),
             Which::StaffLoginPerEmail => self.staff_login_per_email.as_ref(),
+            Which::AdminOrderSearch => self.admin_order_search.as_ref(),
         }
     }
 
@@ -195,6 +201,7 @@ impl RateLimits {
             &self.login_per_email,
             &self.staff_login,
             &self.staff_login_per_email,
+            &self.admin_order_search,
         ]
         .into_iter()
         .filter_map(Option::as_ref)
@@ -206,11 +213,13 @@ impl RateLimits {
     }
 
     /// Counts the parsed request of `client` against the budgets; `RATE_LIMITED` (with the
-    /// seconds to wait) if any is spent.
+    /// seconds to wait) if any is spent. `who` is the caller's credentials, for the
+    /// per-caller budgets (hashed; none: counted by client alone).
     pub fn admit(
         &self,
         api: Api,
         client: IpAddr,
+        who: Option<&str>,
         doc: &ExecutableDocument,
         operation_name: Option<&str>,
         variables: &Variables,
@@ -226,6 +235,7 @@ impl RateLimits {
             limits: self,
             api,
             client: limit_key(client),
+            who: who.map(|w| self.hash("who", w)),
             op,
             variables,
         };
@@ -299,6 +309,8 @@ struct Fields<'a> {
     limits: &'a RateLimits,
     api: Api,
     client: IpAddr,
+    /// The caller's hashed credentials.
+    who: Option<u64>,
     op: &'a OperationDefinition,
     variables: &'a Variables,
 }
@@ -381,6 +393,16 @@ impl Fields<'_> {
                     hits.push((Which::StaffLoginPerEmail, key));
                 }
             }
+            // Whole names and phones' last digits find orders even for roles that see them
+            // masked (the Slack bot's `/order`): a guess per search, so searches count.
+            (Api::Admin, OperationType::Query, "orders")
+                if self
+                    .string(f, "filter", Some("search"))
+                    .is_some_and(|s| !s.trim().is_empty()) =>
+            {
+                let key = self.who.map_or(client, |w| Key::ClientAnd(self.client, w));
+                hits.push((Which::AdminOrderSearch, key));
+            }
             _ => {}
         }
         hits
@@ -437,6 +459,7 @@ mod tests {
         s.customer_login = on;
         s.customer_login_per_email = on;
         s.staff_login = on;
+        s.admin_order_search = on;
         RateLimits::new(&s)
     }
 
@@ -449,6 +472,7 @@ mod tests {
             limits: &l,
             api,
             client: "192.0.2.1".parse().expect("ip"),
+            who: Some(7),
             op,
             variables: &vars,
         };
@@ -502,6 +526,19 @@ mod tests {
     }
 
     #[test]
+    fn admin_order_searches_count_and_plain_lists_do_not() {
+        let q = "query($s: String) { a: orders(filter: {search: $s}) { totalCount }
+                 b: orders(filter: {search: \"홍길동\"}) { totalCount }
+                 c: orders(filter: {search: \"  \"}) { totalCount } d: orders(first: 5) { totalCount } }";
+        assert_eq!(
+            counts(Api::Admin, q, json!({ "s": "5678" })),
+            vec![(Which::AdminOrderSearch, 2)]
+        );
+        assert_eq!(counts(Api::Admin, q, json!({})), vec![(Which::AdminOrderSearch, 1)]);
+        assert_eq!(counts(Api::Storefront, q, json!({ "s": "5678" })), vec![]);
+    }
+
+    #[test]
     fn keys_come_from_literals_variables_and_defaults() {
         let q = "mutation($t: String!, $e: String = \"A@x.kr\") {
                  a: cartCouponApply(token: $t, code: \"X\") { cart { total } }
@@ -540,7 +577,7 @@ mod tests {
             .expect("parses")
         };
         let vars = Variables::default();
-        let admit = |who: &str, email: &str| l.admit(Api::Storefront, ip(who), &login(email), None, &vars);
+        let admit = |who: &str, email: &str| l.admit(Api::Storefront, ip(who), None, &login(email), None, &vars);
         assert!(admit("192.0.2.1", "a@x.kr").is_ok());
         assert!(admit("192.0.2.1", " A@X.kr").is_ok());
         let e = admit("192.0.2.1", "a@x.kr").expect_err("third try");
@@ -559,7 +596,7 @@ mod tests {
             + 3 * u32::try_from(RateLimits::TIDY_EVERY).expect("fits");
         for i in 0..n {
             let ip = IpAddr::V4(std::net::Ipv4Addr::from_bits(0x0a00_0000 + i));
-            assert!(l.admit(Api::Storefront, ip, &doc, None, &vars).is_ok());
+            assert!(l.admit(Api::Storefront, ip, None, &doc, None, &vars).is_ok());
         }
         assert!(l.keys() <= RateLimits::MAX_KEYS + usize::try_from(RateLimits::TIDY_EVERY).expect("fits"));
     }

@@ -1,13 +1,16 @@
-//! What the admin API offers the Slack bot (issue 11): staff linked to Slack users, and a
-//! bot token acting for them (`X-Jangteo-Slack-User`) with their role but masked data.
+//! What the admin API offers the Slack bot (issue 11): staff linked to Slack users, a bot
+//! token acting for them (`X-Jangteo-Slack-User`) with their role but masked data, and
+//! order lookups by whole names and phone ends.
 
-use commerce::staff::Role;
-use jangteo_tests::{CHECKOUT, TestApp, checkout_input, data, product_with_stock, staff_session};
+use commerce::{settings::RateLimit, staff::Role};
+use jangteo_tests::{CHECKOUT, Options, TestApp, checkout_input, data, product_with_stock, staff_session};
 use serde_json::{Value, json};
 
 const ME: &str = "{ staffMe { id role name slackUserId } }";
 const LINK: &str = "mutation($s: ID!, $u: String) { staffSlackLink(staffId: $s, slackUserId: $u) {
     staff { id role slackUserId } userErrors { field code } } }";
+const SEARCH: &str = "query($s: String!) { orders(first: 10, filter: {search: $s}) {
+    totalCount nodes { number ordererName phone maskedFields } } }";
 
 /// POSTs to `/admin/graphql` with `token`, for Slack user `slack` when given.
 async fn admin_as(app: &TestApp, token: &str, slack: Option<&str>, query: &str, variables: Value) -> Value {
@@ -259,4 +262,102 @@ async fn lock_out(app: &TestApp, email: &str, addresses: usize, failures: i32) {
         .await
         .expect("throttle row");
     }
+}
+
+#[tokio::test]
+async fn masked_roles_find_orders_by_whole_names_and_phone_ends_only() {
+    let app = TestApp::spawn().await;
+    let v = product_with_stock(&app.pool, "lookup", &[(10000, 50)], false).await;
+    let owner = staff_session(&app.pool, "owner@jangteo.kr", Role::Owner).await;
+    let manager = staff_session(&app.pool, "manager@jangteo.kr", Role::Manager).await;
+    let bot = bot_token(&app, &owner).await;
+    link(&app, &owner, &id_of(&app, &manager).await, Some("U0MANAGER")).await;
+    let mut input = checkout_input("kim@example.com");
+    input["ordererName"] = json!("김철수");
+    input["phone"] = json!("010-2345-7788");
+    input["shippingAddress"]["recipient"] = json!("이영희");
+    input["shippingAddress"]["phone"] = json!("010-5432-9977");
+    let wanted = order(&app, &v[0], input).await;
+    let other = order(&app, &v[0], checkout_input("hong@example.com")).await;
+    let number = wanted["number"].as_str().expect("number");
+
+    let found = |r: &Value| -> Vec<String> {
+        data(r)["orders"]["nodes"]
+            .as_array()
+            .expect("nodes")
+            .iter()
+            .map(|n| n["number"].as_str().expect("number").to_owned())
+            .collect()
+    };
+    for (who, slack) in [("bot", None), ("manager via bot", Some("U0MANAGER"))] {
+        for s in [
+            "김철수",
+            " 이영희 ",
+            "7788",
+            "9977",
+            number,
+            &number[number.len() - 6..],
+        ] {
+            let r = admin_as(&app, &bot, slack, SEARCH, json!({ "s": s })).await;
+            assert_eq!(found(&r), [number], "{who} finds {s:?}");
+            let o = &data(&r)["orders"]["nodes"][0];
+            assert_eq!(
+                (&o["ordererName"], &o["phone"]),
+                (&json!("김*수"), &json!("010-****-7788"))
+            );
+        }
+        for s in [
+            "김철",
+            "철수",
+            "김",
+            "778",
+            "2345",
+            "23457788",
+            "010-2345-7788",
+            "kim@example.com",
+        ] {
+            let r = admin_as(&app, &bot, slack, SEARCH, json!({ "s": s })).await;
+            let hits = found(&r);
+            assert!(hits.iter().all(|n| n != number), "{who} must not find {s:?}: {hits:?}");
+        }
+    }
+    // Staff who see personal data, on their own, still search any part.
+    let r = app.admin(&manager, SEARCH, json!({ "s": "김철" })).await;
+    assert_eq!(found(&r), [number]);
+    assert_eq!(data(&r)["orders"]["nodes"][0]["ordererName"], "김철수");
+    let r = app.admin(&manager, SEARCH, json!({ "s": "2345-7788" })).await;
+    assert_eq!(found(&r), [number]);
+    let r = admin_as(&app, &bot, None, SEARCH, json!({ "s": "홍길동" })).await;
+    assert_eq!(found(&r), [other["number"].as_str().expect("number")]);
+}
+
+#[tokio::test]
+async fn searches_count_against_each_callers_budget() {
+    let app = TestApp::spawn_with(Options {
+        settings: Some(|s| {
+            s.rate_limits.admin_order_search = RateLimit {
+                burst: 2,
+                refill_secs: 3600,
+            };
+        }),
+        ..Options::default()
+    })
+    .await;
+    let owner = staff_session(&app.pool, "owner@jangteo.kr", Role::Owner).await;
+    let manager = staff_session(&app.pool, "manager@jangteo.kr", Role::Manager).await;
+    let bot = bot_token(&app, &owner).await;
+    link(&app, &owner, &id_of(&app, &manager).await, Some("U0MANAGER")).await;
+    for s in ["홍길동", "5678"] {
+        let r = admin_as(&app, &bot, None, SEARCH, json!({ "s": s })).await;
+        assert_eq!(data(&r)["orders"]["totalCount"], 0);
+    }
+    let r = admin_as(&app, &bot, None, SEARCH, json!({ "s": "김철수" })).await;
+    assert_eq!(code(&r), "RATE_LIMITED", "{r}");
+    // Lists without a search are not counted; other callers have budgets of their own.
+    let r = admin_as(&app, &bot, None, "{ orders(first: 5) { totalCount } }", json!({})).await;
+    assert_eq!(data(&r)["orders"]["totalCount"], 0);
+    let r = admin_as(&app, &bot, Some("U0MANAGER"), SEARCH, json!({ "s": "김철수" })).await;
+    assert_eq!(data(&r)["orders"]["totalCount"], 0);
+    let r = app.admin(&owner, SEARCH, json!({ "s": "김철수" })).await;
+    assert_eq!(data(&r)["orders"]["totalCount"], 0);
 }

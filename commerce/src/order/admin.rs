@@ -44,8 +44,10 @@ pub struct OrderFilter {
     /// Placed before.
     pub to: Option<DateTime<Utc>>,
     /// Order number, orderer or recipient name, or phone (any part). Roles that don't see
-    /// personal data search order numbers only: a name or phone finds nothing, since
-    /// finding an order by its full phone number would unmask it.
+    /// personal data (the Slack bot) find by order number (any part), by the exact whole
+    /// orderer or recipient name, or by exactly the last four digits of a phone: never by
+    /// a part of a name or a longer part of a phone, since that would unmask what they see
+    /// masked, or let them enumerate customers.
     pub search: Option<String>,
 }
 
@@ -144,6 +146,11 @@ struct PageArgs {
     to: Option<DateTime<Utc>>,
     pattern: Option<String>,
     digits: String,
+    /// The whole search, for the exact name match of roles that see masked data.
+    exact: Option<String>,
+    /// The search when it is exactly four digits: the end of a phone number, which masked
+    /// data shows anyway (`010-****-5678`).
+    last4: Option<String>,
     limit: i64,
     personal: bool,
     count: bool,
@@ -151,6 +158,33 @@ struct PageArgs {
     customer: Option<uuid::Uuid>,
     due_before: Option<DateTime<Utc>>,
     updated_since: Option<DateTime<Utc>>,
+}
+
+/// What `filter.search` looks for (see [`OrderFilter::search`]); all `None` without one.
+#[derive(Debug, Default, PartialEq, Eq)]
+struct Search {
+    /// Any part of a number (and, for roles that see personal data, of a name).
+    pattern: Option<String>,
+    /// Its digits, for any part of a phone (roles that see personal data).
+    digits: String,
+    /// The whole search, for a whole name (roles that see masked data).
+    exact: Option<String>,
+    /// The search when it is exactly four digits, for a phone's end.
+    last4: Option<String>,
+}
+
+impl Search {
+    fn parse(search: Option<&str>) -> Search {
+        let Some(s) = search.map(str::trim).filter(|s| !s.is_empty()) else {
+            return Search::default();
+        };
+        Search {
+            pattern: Some(crate::types::contains_pattern(s)),
+            digits: s.chars().filter(char::is_ascii_digit).collect(),
+            exact: Some(s.to_owned()),
+            last4: Some(s.to_owned()).filter(|s| s.len() == 4 && s.bytes().all(|b| b.is_ascii_digit())),
+        }
+    }
 }
 
 /// One page of ids in one sort: the filter is written once (`m`, inlined into both uses);
@@ -172,7 +206,9 @@ macro_rules! page_query {
                       AND ($5::timestamptz IS NULL OR o.created_at < $5)
                       AND ($6::text IS NULL OR o.number LIKE $6
                            OR ($9 AND (o.orderer_name LIKE $6 OR o.recipient LIKE $6
-                               OR ($7 <> '' AND (o.phone LIKE '%' || $7 || '%' OR o.recipient_phone LIKE '%' || $7 || '%'))))))
+                               OR ($7 <> '' AND (o.phone LIKE '%' || $7 || '%' OR o.recipient_phone LIKE '%' || $7 || '%'))))
+                           OR (NOT $9 AND (o.orderer_name = $17 OR o.recipient = $17
+                               OR right(o.phone, 4) = $18 OR right(o.recipient_phone, 4) = $18))))
                SELECT p.id AS "id?: OrderId", p.created_at AS "created_at?", p.updated_at AS "updated_at?",
                       p.total AS "total?", t.n AS "count"
                  FROM (SELECT CASE WHEN $10 THEN (SELECT count(*) FROM m) END AS n) t
@@ -212,6 +248,8 @@ macro_rules! page_query {
             $a.due_before,
             $a.updated_since,
             $a.after_key,
+            $a.exact,
+            $a.last4,
         )
         .fetch_all(&mut *$conn)
         .await?
@@ -230,7 +268,9 @@ macro_rules! page_query {
 /// Orders a page at a time in `sort` (default newest first; `after`: the cursor of the
 /// last item seen), in three statements whatever the page size (the page's ids with the
 /// count over all pages when `total`, the orders, what staff see beyond them);
-/// `filter.search` looks at names and phones only for roles that see personal data.
+/// `filter.search` looks at parts of names and phones only for roles that see personal
+/// data, and at whole names and phones' last four digits for the others (see
+/// [`OrderFilter::search`]).
 /// Errors: `FORBIDDEN`, `INVALID_CURSOR` (not one of ours, or of another sort).
 pub async fn list(
     pool: &PgPool,
@@ -243,15 +283,7 @@ pub async fn list(
 ) -> Result<Page<StaffOrder>, Error> {
     by.require(Permission::ReadOrders, "list orders")?;
     let after = after.map(|c| decode_cursor(sort, c)).transpose()?;
-    let search = filter
-        .search
-        .as_deref()
-        .map(str::trim)
-        .filter(|s| !s.is_empty())
-        .map(|s| {
-            let digits: String = s.chars().filter(char::is_ascii_digit).collect();
-            (crate::types::contains_pattern(s), digits)
-        });
+    let search = Search::parse(filter.search.as_deref());
     let a = PageArgs {
         after: after.map(|(_, id)| id),
         after_key: after.map_or(0, |(k, _)| k),
@@ -263,8 +295,10 @@ pub async fn list(
         channel: filter.channel.clone(),
         from: filter.from,
         to: filter.to,
-        pattern: search.as_ref().map(|s| s.0.clone()),
-        digits: search.map(|s| s.1).unwrap_or_default(),
+        pattern: search.pattern,
+        digits: search.digits,
+        exact: search.exact,
+        last4: search.last4,
         limit: i64::from(first) + 1,
         personal: by.sees_personal_data(),
         count: total,
@@ -717,4 +751,25 @@ pub async fn set_status(
     let after = one_for_staff(&mut tx, by, after).await?;
     tx.commit().await?;
     Ok(after)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_search_of_exactly_four_digits_also_looks_at_phone_ends() {
+        assert_eq!(Search::parse(None), Search::default());
+        assert_eq!(Search::parse(Some("  ")), Search::default());
+        let s = Search::parse(Some(" 5678 "));
+        assert_eq!(
+            (s.pattern.as_deref(), s.exact.as_deref(), s.last4.as_deref()),
+            (Some("%5678%"), Some("5678"), Some("5678"))
+        );
+        for not_four in ["567", "56789", "5678a", "５６７８", "010-5678"] {
+            assert_eq!(Search::parse(Some(not_four)).last4, None, "{not_four}");
+        }
+        let name = Search::parse(Some("홍길동"));
+        assert_eq!((name.exact.as_deref(), name.digits.as_str()), (Some("홍길동"), ""));
+    }
 }

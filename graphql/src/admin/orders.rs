@@ -48,8 +48,10 @@ pub struct OrderFilterInput {
     from: Option<DateTime<FixedOffset>>,
     /// Placed before.
     to: Option<DateTime<FixedOffset>>,
-    /// Order number, orderer or recipient name, or phone (any part; names and phones only
-    /// for roles that see personal data).
+    /// Order number, orderer or recipient name, or phone (any part). Roles that see personal
+    /// data masked (the Slack bot) find by order number (any part), the exact whole orderer
+    /// or recipient name, or exactly the last 4 digits of a phone. Searches count against
+    /// a per-caller rate limit (`RATE_LIMITED`).
     search: Option<String>,
 }
 
