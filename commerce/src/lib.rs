@@ -5,7 +5,9 @@
 #![warn(missing_docs)]
 
 pub mod address;
+pub mod alerts;
 pub mod auth;
+pub mod bot_state;
 pub mod cart;
 pub mod catalog;
 pub mod catalog_admin;

@@ -82,6 +82,12 @@ fn committed_admin_schema_matches() {
         // The Slack bot (issue 11).
         "staffSlackLink(staffId: ID!, slackUserId: String): StaffSlackLinkPayload!",
         "slackUserId: String",
+        "botRunClaim(name: String!, period: String!): Boolean!",
+        "botThread(key: String!): BotThread",
+        "botThreadSave(key: String!, channel: String!, ts: String!): BotThread!",
+        "alerts(since: DateTime): [Alert!]!",
+        "enum AlertKind {",
+        "enum AlertSeverity {",
         "SLACK_USER_NOT_LINKED",
         "viaBot: String",
     ] {

@@ -588,7 +588,10 @@ pub async fn payments_of(conn: &mut PgConnection, orders: &[OrderId]) -> Result<
     .await?)
 }
 
-/// A bank-transfer deposit arrived: `AWAITING_DEPOSIT` → `PAID`, the amount exact.
+/// A bank-transfer deposit arrived: `AWAITING_DEPOSIT` → `PAID`, the amount exact. A
+/// deposit for an order that has expired is refused (its stock was released), but the
+/// arrival is recorded (`deposits_after_expiry`, audited as `order.deposit_after_expiry`)
+/// for staff to refund or re-order, and raises the `DEPOSIT_AFTER_EXPIRY` alert.
 /// Errors: `FORBIDDEN`, `NOT_FOUND`, `INVALID_STATE`, `AMOUNT_MISMATCH`.
 pub async fn mark_deposited(
     pool: &PgPool,
@@ -600,7 +603,20 @@ pub async fn mark_deposited(
     by.require(Permission::WriteOrders, "confirm deposits")?;
     // The audit row commits with the change or not at all.
     let mut tx = pool.begin().await?;
-    let o = confirm_deposit_in(&mut tx, id, amount, by.id).await?;
+    let o = match confirm_deposit_in(&mut tx, id, amount, by.id).await {
+        Ok(o) => o,
+        Err(
+            e @ Error::InvalidState {
+                from: OrderStatus::Expired,
+                ..
+            },
+        ) => {
+            drop(tx);
+            deposit_after_expiry(pool, by, id, amount, ip).await?;
+            return Err(e);
+        }
+        Err(e) => return Err(e),
+    };
     audit(
         &mut tx,
         by,
@@ -613,6 +629,43 @@ pub async fn mark_deposited(
     let after = one_for_staff(&mut tx, by, o).await?;
     tx.commit().await?;
     Ok(after)
+}
+
+/// Records a deposit that arrived for an expired order, with its audit row, in one
+/// transaction of its own (the refused confirmation's was rolled back).
+async fn deposit_after_expiry(
+    pool: &PgPool,
+    by: Principal,
+    id: OrderId,
+    amount: Won,
+    ip: Option<&str>,
+) -> Result<(), Error> {
+    let mut tx = pool.begin().await?;
+    let number = sqlx::query_scalar!(
+        "WITH o AS (SELECT id, number FROM orders WHERE id = $1 AND status = 'EXPIRED'),
+              ins AS (INSERT INTO deposits_after_expiry (order_id, amount, staff_id)
+                      SELECT id, $2, $3 FROM o)
+         SELECT number FROM o",
+        id as OrderId,
+        amount.get(),
+        by.id.0,
+    )
+    .fetch_optional(&mut *tx)
+    .await?;
+    if let Some(number) = number {
+        audit(
+            &mut tx,
+            by,
+            "order.deposit_after_expiry",
+            &number,
+            json!({ "amount": amount.get() }),
+            ip,
+        )
+        .await?;
+        tracing::warn!(order = %id, "a deposit arrived for an expired order");
+    }
+    tx.commit().await?;
+    Ok(())
 }
 
 /// Cancels before shipping (stock released, a refund to make for a paid order).

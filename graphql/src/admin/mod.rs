@@ -10,6 +10,7 @@ use commerce::Settings;
 use sqlx::PgPool;
 
 mod audit;
+mod bot;
 mod catalog;
 mod charts;
 mod cms;
@@ -44,6 +45,7 @@ pub struct Query(
     staff::StaffQuery,
     reports::ReportsQuery,
     charts::ChartsQuery,
+    bot::BotQuery,
 );
 
 /// Admin mutations.
@@ -57,6 +59,7 @@ pub struct Mutation(
     cms::CmsMutation,
     promotions::PromotionsMutation,
     staff::StaffMutation,
+    bot::BotMutation,
 );
 
 /// The admin schema type.
