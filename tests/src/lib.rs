@@ -224,7 +224,7 @@ impl TestApp {
             base: format!("http://{addr}"),
             pool,
             counter,
-            client: reqwest::Client::new(),
+            client: fakes::http_client(),
             shutdown: Some(tx),
             server: Some(server),
             db,
@@ -369,7 +369,7 @@ impl TestApp {
 /// `lines` (round robin), then every checkout released at once. Returns how many orders
 /// were placed and how many got `OUT_OF_STOCK`; any other answer fails the test.
 pub async fn race_checkout(bases: &[String], buyers: usize, lines: &[Vec<(&str, i32)>]) -> (usize, usize) {
-    let client = reqwest::Client::new();
+    let client = fakes::http_client();
     let mut carts = Vec::new();
     for b in 0..buyers {
         let base = &bases[b % bases.len()];
@@ -399,7 +399,7 @@ pub async fn race_checkout(bases: &[String], buyers: usize, lines: &[Vec<(&str, 
     for (b, token) in carts.into_iter().enumerate() {
         let (base, barrier) = (bases[b % bases.len()].clone(), barrier.clone());
         tasks.push(tokio::spawn(async move {
-            let client = reqwest::Client::new();
+            let client = fakes::http_client();
             let body =
                 json!({ "query": CHECKOUT, "variables": { "t": token, "i": checkout_input("racer@example.com") } });
             barrier.wait().await;

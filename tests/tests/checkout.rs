@@ -78,7 +78,7 @@ async fn the_same_idempotency_key_twice_at_once_gives_one_order() {
         tasks.push(tokio::spawn(async move {
             barrier.wait().await;
             let body = json!({ "query": CHECKOUT, "variables": { "t": token, "i": input } });
-            let r: Value = reqwest::Client::new()
+            let r: Value = jangteo_tests::fakes::http_client()
                 .post(format!("{base}/graphql"))
                 .json(&body)
                 .send()
@@ -174,7 +174,7 @@ async fn one_key_from_two_carts_at_once_places_one_order_and_refuses_the_other()
         tasks.push(tokio::spawn(async move {
             barrier.wait().await;
             let body = json!({ "query": CHECKOUT, "variables": { "t": token, "i": input } });
-            let r: Value = reqwest::Client::new()
+            let r: Value = jangteo_tests::fakes::http_client()
                 .post(format!("{base}/graphql"))
                 .json(&body)
                 .send()

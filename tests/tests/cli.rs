@@ -107,7 +107,7 @@ async fn serve_makes_a_private_cluster_when_no_server_is_found() {
         .stderr(Stdio::piped())
         .spawn()
         .expect("spawn jangteo");
-    let client = reqwest::Client::new();
+    let client = jangteo_tests::fakes::http_client();
     let base = format!("http://127.0.0.1:{port}");
     let deadline = Instant::now() + Duration::from_mins(2);
     let ready = loop {

@@ -446,7 +446,7 @@ async fn login_from(app: &TestApp, client: &str, email: &str, password: &str) ->
 }
 
 async fn login_at(base: &str, client: &str, email: &str, password: &str) -> Value {
-    reqwest::Client::new()
+    jangteo_tests::fakes::http_client()
         .post(format!("{base}/graphql"))
         .header("x-forwarded-for", client)
         .json(&json!({ "query": LOGIN, "variables": { "e": email, "p": password } }))
@@ -516,7 +516,9 @@ async fn all_at_once(base: String, bodies: Vec<(Option<String>, Value)>) -> Vec<
         .map(|(client, body)| {
             let (base, barrier) = (base.clone(), barrier.clone());
             tokio::spawn(async move {
-                let mut req = reqwest::Client::new().post(format!("{base}/graphql")).json(&body);
+                let mut req = jangteo_tests::fakes::http_client()
+                    .post(format!("{base}/graphql"))
+                    .json(&body);
                 if let Some(c) = client {
                     req = req.header("x-forwarded-for", c);
                 }

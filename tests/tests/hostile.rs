@@ -332,7 +332,7 @@ fn one_request_takes_at_most_four_connections() {
             .join(" ");
         let base = app.base.clone();
         let flood = tokio::spawn(async move {
-            reqwest::Client::new()
+            jangteo_tests::fakes::http_client()
                 .post(format!("{base}/graphql"))
                 .json(&json!({ "query": format!("{{ {flood} }}") }))
                 .send()
@@ -385,7 +385,7 @@ fn concurrent_floods_leave_room_for_a_normal_query() {
             .map(|_| {
                 let (base, q) = (app.base.clone(), format!("{{ {flood} }}"));
                 tokio::spawn(async move {
-                    let client = reqwest::Client::new();
+                    let client = jangteo_tests::fakes::http_client();
                     for _ in 0..3 {
                         let r: Value = client
                             .post(format!("{base}/graphql"))

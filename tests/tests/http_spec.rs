@@ -245,7 +245,7 @@ async fn health_and_readiness() {
 
 /// `GET path` with `Accept: text/html`, as a browser asks: status and body.
 async fn browse(base: &str, path: &str) -> (StatusCode, String) {
-    let resp = reqwest::Client::new()
+    let resp = jangteo_tests::fakes::http_client()
         .get(format!("{base}{path}"))
         .header(header::ACCEPT, "text/html,application/xhtml+xml,*/*;q=0.8")
         .send()
@@ -304,7 +304,7 @@ async fn graphiql_off_hides_the_pages_and_admin_introspection() {
     let introspect = |path: &'static str| {
         let base = base.clone();
         async move {
-            reqwest::Client::new()
+            jangteo_tests::fakes::http_client()
                 .post(format!("{base}{path}"))
                 .json(&json!({ "query": "{ __schema { types { name } } }" }))
                 .send()

@@ -267,7 +267,7 @@ async fn sessions_end_when_idle() {
 /// An admin request from `client`, as the trusted proxy in front (127.0.0.1, see
 /// [`behind_a_proxy`]) reports it in `X-Forwarded-For`.
 async fn admin_at(base: &str, client: &str, query: &str, vars: Value) -> Value {
-    reqwest::Client::new()
+    jangteo_tests::fakes::http_client()
         .post(format!("{base}/admin/graphql"))
         .header("x-forwarded-for", client)
         .json(&json!({ "query": query, "variables": vars }))
@@ -302,7 +302,7 @@ async fn all_at_once_while_serving_others(app: &TestApp, requests: Vec<(&'static
         .map(|(query, vars)| {
             let (base, barrier) = (app.base.clone(), barrier.clone());
             tokio::spawn(async move {
-                let req = reqwest::Client::new()
+                let req = jangteo_tests::fakes::http_client()
                     .post(format!("{base}/admin/graphql"))
                     .json(&json!({ "query": query, "variables": vars }));
                 barrier.wait().await;
