@@ -59,6 +59,7 @@ pub struct TestDb {
 impl TestDb {
     /// Creates and migrates a fresh database.
     pub async fn create() -> TestDb {
+        fakes::install_tls();
         let server = test_server().await;
         let name = format!("jangteo_test_{}", uuid::Uuid::now_v7().simple());
         let mut conn = PgConnection::connect_with(&server.clone().database("postgres"))

@@ -77,12 +77,18 @@ impl Reply {
 /// process (DESIGN §9): with `sentry` in the build, reqwest's TLS has no provider of its own
 /// and building a client without one panics.
 pub fn http_client() -> reqwest::Client {
+    install_tls();
+    reqwest::Client::new()
+}
+
+/// Installs the one rustls crypto provider (ring), once per process, before any reqwest
+/// client (also `reqwest::get`'s) is built. [`crate::TestDb::create`] calls it, so every test does.
+pub fn install_tls() {
     static PROVIDER: std::sync::Once = std::sync::Once::new();
     PROVIDER.call_once(|| {
         // Err: another provider is already installed, which serves as well.
         let _ = rustls::crypto::ring::default_provider().install_default();
     });
-    reqwest::Client::new()
 }
 
 /// Sends `request` and reads the whole answer, timing both.
