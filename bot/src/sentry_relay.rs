@@ -305,7 +305,7 @@ async fn webhook(State(relay): State<SentryRelay>, headers: HeaderMap, body: Byt
 
 /// Whether `signature` (hex) is the HMAC-SHA256 of `body` under `secret`; constant-time.
 pub fn verify(secret: &[u8], signature: Option<&str>, body: &[u8]) -> bool {
-    let Some(given) = signature.and_then(|s| hex_decode(s.trim())) else {
+    let Some(given) = signature.and_then(|s| crate::verify::hex_decode(s.trim())) else {
         return false;
     };
     let Ok(mut mac) = Hmac::<Sha256>::new_from_slice(secret) else {
@@ -327,20 +327,6 @@ pub fn sign(secret: &[u8], body: &[u8]) -> String {
         let _ = write!(hex, "{b:02x}");
     }
     hex
-}
-
-fn hex_decode(s: &str) -> Option<Vec<u8>> {
-    if !s.len().is_multiple_of(2) {
-        return None;
-    }
-    s.as_bytes()
-        .chunks(2)
-        .map(|pair| {
-            let hi = char::from(pair[0]).to_digit(16)?;
-            let lo = char::from(pair[1]).to_digit(16)?;
-            u8::try_from(hi * 16 + lo).ok()
-        })
-        .collect()
 }
 
 /// The last [`SEEN`] ids, oldest forgotten first.
