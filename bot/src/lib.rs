@@ -14,6 +14,5 @@ pub mod sentry_relay;
 pub mod settings;
 pub mod slack;
 pub mod socket;
-pub mod telemetry;
 pub mod verify;
 pub mod views;

@@ -63,12 +63,17 @@ async fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     let settings = Settings::load(cli.config.as_deref()).context("reading settings")?;
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(&settings.log));
-    let sentry = bot::telemetry::init_sentry(None, None, cli.command.name());
+    let sentry = telemetry::init_sentry(
+        concat!("jangteo-bot@", env!("CARGO_PKG_VERSION")),
+        None,
+        None,
+        cli.command.name(),
+    );
     // Logs go to stderr: the console's answers own stdout.
     tracing_subscriber::registry()
         .with(filter)
         .with(tracing_subscriber::fmt::layer().with_writer(std::io::stderr))
-        .with(sentry.as_ref().map(|_| bot::telemetry::sentry_layer()))
+        .with(sentry.as_ref().map(|_| telemetry::sentry_layer()))
         .init();
 
     let token = need(

@@ -8,8 +8,6 @@ use commerce::{Settings, db, demo};
 use graphql::app::{self, AppState};
 use tracing_subscriber::{EnvFilter, layer::SubscriberExt as _, util::SubscriberInitExt as _};
 
-mod telemetry;
-
 #[global_allocator]
 static ALLOC: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
@@ -160,7 +158,12 @@ async fn main() -> anyhow::Result<()> {
         filter = filter.add_directive("sqlx::query=error".parse()?);
     }
     // Panics and `error!` go to Sentry when SENTRY_DSN is set; the guard flushes at exit.
-    let sentry = telemetry::init_sentry(None, None, cli.command.name());
+    let sentry = telemetry::init_sentry(
+        concat!("jangteo@", env!("CARGO_PKG_VERSION")),
+        None,
+        None,
+        cli.command.name(),
+    );
     tracing_subscriber::registry()
         .with(filter)
         .with(tracing_subscriber::fmt::layer())

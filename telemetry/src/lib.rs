@@ -1,16 +1,18 @@
-//! The bot's own panics and errors, reported to Sentry when a DSN is set (`SENTRY_DSN`, or
-//! `sentry.dsn` if the settings carry one): release `jangteo-bot@<version>`, the environment,
-//! a `component` tag, and no personal data (no default PII; request bodies, cookies, headers,
-//! query strings and user details are stripped before sending).
+//! Jangteo's own panics and errors, reported to Sentry when `SENTRY_DSN` is set, for every
+//! binary (the service `jangteo`, the bot `jangteo-bot`): release `<binary>@<version>`, the
+//! environment from `SENTRY_ENVIRONMENT`, a `component` tag (`serve`, `migrate`, `bot`, …),
+//! and no personal data (no default PII; request bodies, cookies, headers, query strings and
+//! user details are stripped before sending). `tracing::error!` becomes a Sentry event,
+//! `warn!`/`info!` breadcrumbs.
 //!
 //! In `main`, after installing the rustls provider (sentry's HTTP client uses it) and before
-//! the tracing subscriber, so `tracing::error!` becomes a Sentry event:
-//! ```ignore
-//! let _sentry = bot::telemetry::init_sentry(None, None, "bot"); // keep the guard alive
+//! the tracing subscriber:
+//! ```text
+//! let sentry = telemetry::init_sentry(RELEASE, None, None, "serve"); // keep the guard
 //! tracing_subscriber::registry()
 //!     .with(filter)
 //!     .with(tracing_subscriber::fmt::layer())
-//!     .with(_sentry.as_ref().map(|_| bot::telemetry::sentry_layer()))
+//!     .with(sentry.as_ref().map(|_| telemetry::sentry_layer()))
 //!     .init();
 //! ```
 
@@ -27,11 +29,17 @@ use tracing_subscriber::{
     registry::LookupSpan,
 };
 
-/// Starts reporting to Sentry if `dsn` (else the `SENTRY_DSN` variable) is set and valid;
-/// `environment` defaults to `SENTRY_ENVIRONMENT`, then `production` (`development` in debug
-/// builds). Keep the guard until the end of `main`: dropping it flushes queued events.
+/// Starts reporting to Sentry as `release` (`jangteo@0.1.0`: the binary's name, not the
+/// crate's) if `dsn` (else the `SENTRY_DSN` variable) is set and valid; `environment`
+/// defaults to `SENTRY_ENVIRONMENT`, then `production` (`development` in debug builds). Keep
+/// the guard until the end of `main`: dropping it flushes queued events.
 /// `None`: not reporting (no DSN, or an invalid one, which is printed).
-pub fn init_sentry(dsn: Option<&str>, environment: Option<&str>, component: &str) -> Option<ClientInitGuard> {
+pub fn init_sentry(
+    release: &'static str,
+    dsn: Option<&str>,
+    environment: Option<&str>,
+    component: &str,
+) -> Option<ClientInitGuard> {
     let dsn = dsn
         .map(str::to_owned)
         .or_else(|| std::env::var("SENTRY_DSN").ok())
@@ -44,20 +52,16 @@ pub fn init_sentry(dsn: Option<&str>, environment: Option<&str>, component: &str
             return None;
         }
     };
-    let mut options = client_options(environment, component);
+    let mut options = client_options(release, environment, component);
     options.dsn = Some(dsn);
     Some(sentry::init(options))
 }
 
 /// The options [`init_sentry`] uses, without a DSN (tests add the test transport).
-pub fn client_options(environment: Option<&str>, component: &str) -> ClientOptions {
+pub fn client_options(release: &'static str, environment: Option<&str>, component: &str) -> ClientOptions {
     let component = component.to_owned();
     let mut options = ClientOptions::new();
-    options.release = Some(Cow::Borrowed(concat!(
-        env!("CARGO_PKG_NAME"),
-        "@",
-        env!("CARGO_PKG_VERSION")
-    )));
+    options.release = Some(Cow::Borrowed(release));
     options.environment = environment.map(|e| Cow::Owned(e.to_owned()));
     options.send_default_pii = false;
     options.before_send = Some(Arc::new(move |event| Some(scrub(event, &component))));
@@ -114,23 +118,22 @@ mod tests {
 
     fn options() -> ClientOptions {
         // `sentry::init` adds the default integrations (panic, contexts, backtrace) this way.
-        sentry::apply_defaults(client_options(Some("test"), "bot"))
+        sentry::apply_defaults(client_options(RELEASE, Some("test"), "serve"))
     }
 
+    const RELEASE: &str = "jangteo@1.2.3";
+
     fn assert_tagged(event: &Event<'static>) {
-        assert_eq!(
-            event.release.as_deref(),
-            Some(concat!("jangteo-bot@", env!("CARGO_PKG_VERSION")))
-        );
+        assert_eq!(event.release.as_deref(), Some(RELEASE));
         assert_eq!(event.environment.as_deref(), Some("test"));
-        assert_eq!(event.tags.get("component").map(String::as_str), Some("bot"));
+        assert_eq!(event.tags.get("component").map(String::as_str), Some("serve"));
     }
 
     #[test]
     fn a_panic_is_reported_with_release_and_environment() {
         let events = with_captured_events_options(
             || {
-                let r = std::panic::catch_unwind(|| panic!("the relay's queue is gone"));
+                let r = std::panic::catch_unwind(|| panic!("the expiry task lost its pool"));
                 assert!(r.is_err());
             },
             options(),
@@ -140,7 +143,7 @@ mod tests {
         assert_tagged(e);
         assert_eq!(e.level, Level::Fatal);
         let ex = &e.exception.values[0];
-        assert_eq!(ex.value.as_deref(), Some("the relay's queue is gone"));
+        assert_eq!(ex.value.as_deref(), Some("the expiry task lost its pool"));
         assert_eq!(ex.mechanism.as_ref().map(|m| m.ty.as_str()), Some("panic"));
     }
 
@@ -150,8 +153,8 @@ mod tests {
             || {
                 let subscriber = tracing_subscriber::registry().with(sentry_layer());
                 tracing::subscriber::with_default(subscriber, || {
-                    tracing::warn!("admin API slow");
-                    tracing::error!(key = "sentry:101", "posting a Sentry issue to Slack failed");
+                    tracing::warn!("slow statement");
+                    tracing::error!(order = "ord_01", "expiring unpaid orders failed");
                 });
             },
             options(),
@@ -159,7 +162,7 @@ mod tests {
         assert_eq!(events.len(), 1, "{events:#?}");
         assert_tagged(&events[0]);
         assert!(
-            format!("{:?}", events[0]).contains("posting a Sentry issue to Slack failed"),
+            format!("{:?}", events[0]).contains("expiring unpaid orders failed"),
             "{:#?}",
             events[0]
         );
@@ -170,14 +173,14 @@ mod tests {
         let events = with_captured_events_options(
             || {
                 let mut event = Event {
-                    message: Some("order lookup failed".to_owned()),
+                    message: Some("customer create failed".to_owned()),
                     level: Level::Error,
                     ..Default::default()
                 };
                 let mut request = Request {
-                    url: "https://bot.example.com/slack/commands?token=abc#x".parse().ok(),
+                    url: "https://shop.example.com/admin/graphql?token=abc#x".parse().ok(),
                     method: Some("POST".to_owned()),
-                    data: Some("text=%2Forder+010-1234-5678".to_owned()),
+                    data: Some(r#"{"query":"mutation{customerCreate(phone:\"010-1234-5678\")}"}"#.to_owned()),
                     query_string: Some("token=abc".to_owned()),
                     cookies: Some("session=s3cret".to_owned()),
                     ..Default::default()
@@ -186,10 +189,9 @@ mod tests {
                 request
                     .headers
                     .insert("X-Forwarded-For".to_owned(), "203.0.113.7".to_owned());
-                request.headers.insert(
-                    "Content-Type".to_owned(),
-                    "application/x-www-form-urlencoded".to_owned(),
-                );
+                request
+                    .headers
+                    .insert("Content-Type".to_owned(), "application/json".to_owned());
                 request.env.insert("REMOTE_ADDR".to_owned(), "203.0.113.7".to_owned());
                 event.request = Some(request);
                 event.user = Some(User {
@@ -220,7 +222,7 @@ mod tests {
         let req = e.request.as_ref().expect("the request stays, without its data");
         assert_eq!(
             req.url.as_ref().map(Url::as_str),
-            Some("https://bot.example.com/slack/commands")
+            Some("https://shop.example.com/admin/graphql")
         );
         assert_eq!(req.method.as_deref(), Some("POST"));
         assert_eq!(e.user.as_ref().and_then(|u| u.id.as_deref()), Some("stf_01"));
