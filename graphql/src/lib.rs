@@ -5,6 +5,7 @@ pub mod admin;
 pub mod app;
 pub mod client_ip;
 pub mod error;
+pub mod flat;
 pub mod http;
 pub mod limits;
 pub mod ratelimit;

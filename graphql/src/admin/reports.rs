@@ -1,12 +1,13 @@
 //! Admin statistics: sales and member reports (OWNER, MANAGER and the bot; CS is refused).
 
-use async_graphql::{Context, Enum, Object, Result, SimpleObject};
+use async_graphql::{Context, Enum, Object, Result, ScalarType, SimpleObject, Value};
 use chrono::Utc;
 use commerce::{SHOP_TZ, stats};
 
 use super::context::Cx;
 use crate::{
     error::GqlResult,
+    flat::{FlatList, FlatObject},
     shared::{CustomerTier, Date, SalesChannel, Won},
 };
 
@@ -117,12 +118,48 @@ pub struct SalesReportRow {
     net_sales: Won,
 }
 
+/// The fields of [`SalesReportRow`] by their GraphQL names, in [`FlatObject::field_value`]'s order.
+const SALES_ROW_FIELDS: [&str; 10] = [
+    "period",
+    "key",
+    "label",
+    "orders",
+    "units",
+    "grossSales",
+    "discounts",
+    "shippingFees",
+    "refunds",
+    "netSales",
+];
+
+impl FlatObject for SalesReportRow {
+    fn field_index(name: &str) -> Option<usize> {
+        SALES_ROW_FIELDS.iter().position(|f| *f == name)
+    }
+
+    fn field_value(&self, index: usize) -> Value {
+        let text = |s: &Option<String>| s.as_ref().map_or(Value::Null, |s| Value::String(s.clone()));
+        match index {
+            0 => self.period.to_value(),
+            1 => text(&self.key),
+            2 => text(&self.label),
+            3 => Value::from(self.orders),
+            4 => Value::from(self.units),
+            5 => self.gross_sales.to_value(),
+            6 => self.discounts.to_value(),
+            7 => self.shipping_fees.to_value(),
+            8 => self.refunds.to_value(),
+            _ => self.net_sales.to_value(),
+        }
+    }
+}
+
 /// Sales over a range: every period (and key) with zeros where nothing sold, by period,
 /// then net sales highest first.
 #[derive(SimpleObject)]
 pub struct SalesReport {
     /// The rows.
-    rows: Vec<SalesReportRow>,
+    rows: FlatList<SalesReportRow>,
     /// The whole range (each order counted once, whatever the cut).
     totals: SalesFigures,
 }
@@ -130,25 +167,26 @@ pub struct SalesReport {
 impl From<stats::SalesReport> for SalesReport {
     fn from(r: stats::SalesReport) -> SalesReport {
         SalesReport {
-            rows: r
-                .rows
-                .into_iter()
-                .map(|row| {
-                    let f = row.figures;
-                    SalesReportRow {
-                        period: Date(row.period),
-                        key: row.key,
-                        label: row.label,
-                        orders: f.orders,
-                        units: f.units,
-                        gross_sales: Won(f.gross_sales),
-                        discounts: Won(f.discounts),
-                        shipping_fees: Won(f.shipping_fees),
-                        refunds: Won(f.refunds),
-                        net_sales: Won(f.net_sales),
-                    }
-                })
-                .collect(),
+            rows: FlatList(
+                r.rows
+                    .into_iter()
+                    .map(|row| {
+                        let f = row.figures;
+                        SalesReportRow {
+                            period: Date(row.period),
+                            key: row.key,
+                            label: row.label,
+                            orders: f.orders,
+                            units: f.units,
+                            gross_sales: Won(f.gross_sales),
+                            discounts: Won(f.discounts),
+                            shipping_fees: Won(f.shipping_fees),
+                            refunds: Won(f.refunds),
+                            net_sales: Won(f.net_sales),
+                        }
+                    })
+                    .collect(),
+            ),
             totals: r.totals.into(),
         }
     }
