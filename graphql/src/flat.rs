@@ -170,7 +170,7 @@ mod tests {
         ];
         for selection in selections {
             let fragment = "fragment F on Row { day n: netSales }";
-            let run = |field: &str| {
+            let run = |field: &'static str| {
                 let query = format!("{{ {field} {selection} }} {fragment}");
                 let query = if selection.contains("...F") {
                     query
