@@ -121,6 +121,31 @@ enum StaffCommand {
         #[arg(long)]
         password_stdin: bool,
     },
+    /// Issue a token for the Slack bot (`bot.api_token`), printed once, as the owner `--owner`.
+    BotToken {
+        /// The e-mail of the active owner the audit log names.
+        #[arg(long)]
+        owner: String,
+        /// The token's name (`slack`); its bot account is made with the first token.
+        #[arg(long, default_value = "slack")]
+        name: String,
+        /// Days until it expires (1–3650); none: until revoked.
+        #[arg(long)]
+        expires_in_days: Option<i64>,
+    },
+    /// Link a staff member to their Slack user (`U0123ABCD`), as the owner `--owner`: the bot
+    /// then answers them with their own role. `--slack-user none` unlinks.
+    LinkSlack {
+        /// The e-mail of the active owner the audit log names.
+        #[arg(long)]
+        owner: String,
+        /// The staff member's sign-in e-mail.
+        #[arg(long)]
+        staff: String,
+        /// Their Slack member id (profile → ⋮ → Copy member ID), or `none`.
+        #[arg(long)]
+        slack_user: String,
+    },
 }
 
 #[tokio::main]
@@ -166,7 +191,8 @@ async fn main() -> anyhow::Result<()> {
     );
     tracing_subscriber::registry()
         .with(filter)
-        .with(tracing_subscriber::fmt::layer())
+        // Logs on stderr: stdout is what a command prints for the caller (a bot token, a schema).
+        .with(tracing_subscriber::fmt::layer().with_writer(std::io::stderr))
         .with(sentry.as_ref().map(|_| telemetry::sentry_layer()))
         .init();
 
@@ -241,16 +267,23 @@ async fn run(command: Command, settings: &Settings, database: &db::Database) -> 
                 started.elapsed().as_secs_f64()
             );
         }
-        Command::Staff {
-            command:
-                StaffCommand::Create {
-                    email,
-                    name,
-                    role,
-                    password_stdin,
-                },
-        } => {
+        Command::Staff { command } => {
             db::migrate(pool).await?;
+            staff(pool, command).await?;
+        }
+    }
+    Ok(())
+}
+
+/// `jangteo staff …`.
+async fn staff(pool: &sqlx::PgPool, command: StaffCommand) -> anyhow::Result<()> {
+    match command {
+        StaffCommand::Create {
+            email,
+            name,
+            role,
+            password_stdin,
+        } => {
             let email = commerce::types::Email::parse(&email).map_err(|e| anyhow::anyhow!("{e}"))?;
             let role: commerce::staff::Role = role.parse().map_err(|_| anyhow::anyhow!("unknown role {role}"))?;
             let password = read_password(password_stdin)?;
@@ -265,8 +298,51 @@ async fn run(command: Command, settings: &Settings, database: &db::Database) -> 
                 staff.role.as_str()
             );
         }
+        StaffCommand::BotToken {
+            owner,
+            name,
+            expires_in_days,
+        } => {
+            let by = cli_owner(pool, &owner).await?;
+            let issued = commerce::staff::bot_token_create(pool, by, &name, expires_in_days, None)
+                .await
+                .map_err(|e| anyhow::anyhow!("{e}"))?;
+            // The token alone on stdout (for `$(…)`); what it is on stderr.
+            eprintln!(
+                "bot token {} ({}) issued; it is shown once: set it as JANGTEO_BOT__API_TOKEN",
+                issued.listed.id, issued.listed.name
+            );
+            println!("{}", issued.token);
+        }
+        StaffCommand::LinkSlack {
+            owner,
+            staff,
+            slack_user,
+        } => {
+            let by = cli_owner(pool, &owner).await?;
+            let email = commerce::types::Email::parse(&staff).map_err(|e| anyhow::anyhow!("{e}"))?;
+            let id = commerce::staff::id_by_email(pool, &email)
+                .await
+                .map_err(|e| anyhow::anyhow!("{e}"))?;
+            let slack = Some(slack_user.as_str()).filter(|s| !s.eq_ignore_ascii_case("none"));
+            let linked = commerce::staff::slack_link(pool, by, id, slack, None)
+                .await
+                .map_err(|e| anyhow::anyhow!("{e}"))?;
+            match linked.staff.slack_user_id {
+                Some(user) => println!("{} is Slack user {user}", linked.staff.email),
+                None => println!("{} is linked to no Slack user", linked.staff.email),
+            }
+        }
     }
     Ok(())
+}
+
+/// The active owner `email` the command line acts as.
+async fn cli_owner(pool: &sqlx::PgPool, email: &str) -> anyhow::Result<commerce::staff::Principal> {
+    let email = commerce::types::Email::parse(email).map_err(|e| anyhow::anyhow!("{e}"))?;
+    commerce::staff::owner_by_email(pool, &email)
+        .await
+        .map_err(|e| anyhow::anyhow!("--owner {}: {e}", email.as_str()))
 }
 
 /// Outside `--demo`, the built-in TOTP key would let anyone who read the source decrypt the

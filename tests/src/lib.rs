@@ -237,6 +237,11 @@ impl TestApp {
         &self.db.name
     }
 
+    /// A URL of the test database, for the `jangteo` binary run beside the service.
+    pub fn db_url(&self) -> String {
+        self.db.url()
+    }
+
     /// A request builder for `path` on the service.
     pub fn request(&self, method: reqwest::Method, path: &str) -> reqwest::RequestBuilder {
         self.client.request(method, format!("{}{path}", self.base))

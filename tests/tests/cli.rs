@@ -8,6 +8,7 @@ use std::{
 };
 
 use jangteo_tests::binary::jangteo;
+use serde_json::json;
 
 #[test]
 fn every_subcommand_has_help() {
@@ -18,6 +19,8 @@ fn every_subcommand_has_help() {
         &["seed"],
         &["schema"],
         &["staff", "create"],
+        &["staff", "bot-token"],
+        &["staff", "link-slack"],
         &["stats", "rebuild"],
     ] {
         let out = jangteo().args(sub).arg("--help").output().expect("run");
@@ -268,4 +271,83 @@ async fn seeded_orders_show_in_the_statistics_and_a_rebuild_finds_the_same() {
     let out = run(&["stats", "rebuild"]);
     assert!(out.contains(&format!("from {paid} paid orders")), "{out}");
     assert_eq!(rollups().await, seeded);
+}
+
+/// `jangteo staff bot-token` prints a working bot token and nothing else on stdout, and
+/// `jangteo staff link-slack` links a staff member; both only as an active owner.
+#[tokio::test(flavor = "multi_thread")]
+async fn an_owner_issues_the_bot_token_and_links_slack_users_on_the_command_line() {
+    let app = jangteo_tests::TestApp::spawn().await;
+    let pool = &app.pool;
+    jangteo_tests::staff_session(pool, "boss@jangteo.kr", commerce::staff::Role::Owner).await;
+    jangteo_tests::staff_session(pool, "desk@jangteo.kr", commerce::staff::Role::Cs).await;
+    let run = |args: &[&str]| {
+        jangteo()
+            .args(args)
+            .env("DATABASE_URL", app.db_url())
+            .output()
+            .expect("run")
+    };
+
+    let out = run(&["staff", "bot-token", "--owner", "boss@jangteo.kr", "--name", "slack"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let stdout = String::from_utf8(out.stdout).expect("utf-8");
+    let token = stdout.trim_end_matches('\n');
+    assert!(
+        !token.is_empty() && !token.contains(char::is_whitespace),
+        "only the token: {stdout:?}"
+    );
+    let me = app.admin(token, "{ staffMe { role } }", json!({})).await;
+    assert_eq!(jangteo_tests::data(&me)["staffMe"]["role"], "BOT", "{me}");
+
+    // A CS member can't act as an owner, and an unknown e-mail isn't one: nothing issued.
+    for owner in ["desk@jangteo.kr", "nobody@jangteo.kr"] {
+        let out = run(&["staff", "bot-token", "--owner", owner]);
+        assert!(!out.status.success(), "{owner}");
+        assert!(out.stdout.is_empty(), "{owner}: no token printed");
+    }
+    let tokens: i64 = sqlx::query_scalar("SELECT count(*) FROM staff_sessions WHERE kind = 'BOT'")
+        .fetch_one(pool)
+        .await
+        .expect("count");
+    assert_eq!(tokens, 1);
+
+    let link = |staff: &str, user: &str| {
+        run(&[
+            "staff",
+            "link-slack",
+            "--owner",
+            "boss@jangteo.kr",
+            "--staff",
+            staff,
+            "--slack-user",
+            user,
+        ])
+    };
+    let linked = || async {
+        sqlx::query_scalar::<_, Option<String>>("SELECT slack_user_id FROM staff WHERE email = 'desk@jangteo.kr'")
+            .fetch_one(pool)
+            .await
+            .expect("staff")
+    };
+    assert!(link("desk@jangteo.kr", "U0DESK0001").status.success());
+    assert_eq!(linked().await.as_deref(), Some("U0DESK0001"));
+    let bad = link("desk@jangteo.kr", "not-a-slack-id");
+    assert!(!bad.status.success());
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("slackUserId"));
+    assert_eq!(
+        linked().await.as_deref(),
+        Some("U0DESK0001"),
+        "a bad id changes nothing"
+    );
+    assert!(link("desk@jangteo.kr", "none").status.success());
+    assert_eq!(linked().await, None);
+    let audited: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM audit_log WHERE action IN ('staff.bot_token.create', 'staff.slack_link')",
+    )
+    .fetch_one(pool)
+    .await
+    .expect("audit");
+    assert_eq!(audited, 3, "the token and two link changes, in the owner's name");
+    app.stop().await;
 }

@@ -125,6 +125,31 @@ pub async fn get(pool: &PgPool, id: StaffId) -> Result<Staff, Error> {
     })
 }
 
+/// The id of the staff member who signs in as `email`. Errors: `NOT_FOUND`.
+pub async fn id_by_email(pool: &PgPool, email: &Email) -> Result<StaffId, Error> {
+    sqlx::query_scalar!(
+        r#"SELECT id AS "id: StaffId" FROM staff WHERE email = $1"#,
+        email.as_str()
+    )
+    .fetch_optional(pool)
+    .await?
+    .ok_or(Error::NotFound { what: "staff" })
+}
+
+/// The active owner who signs in as `email`, as the command line acts (`jangteo staff
+/// bot-token`, `jangteo staff link-slack`): whoever can run the binary against the database
+/// is trusted as that owner, and the audit log names them. Errors: `NOT_FOUND` (no such
+/// staff member), `FORBIDDEN` (not an active owner).
+pub async fn owner_by_email(pool: &PgPool, email: &Email) -> Result<Principal, Error> {
+    let m = member(pool, id_by_email(pool, email).await?).await?;
+    if m.staff.role != Role::Owner || !m.active {
+        return Err(Error::Forbidden {
+            action: "act as an owner on the command line",
+        });
+    }
+    Ok(Principal::new(m.staff.id, Role::Owner))
+}
+
 /// A staff member as the staff list shows them.
 #[derive(Clone, Debug)]
 pub struct StaffListed {
