@@ -115,14 +115,16 @@ pub fn sales(q: &SalesQuery, data: &SalesComparison) -> View {
             ("객단가", won(now.average_order_value())),
             ("이전 기간 대비", format!("{vs}\n_{}_", won(before.net_sales))),
         ]),
+        // The period's own details, then the period compared with: in one line, the
+        // details read as the compared period's.
         context(&format!(
-            "비교 기간 {compared} · 주문 {}건 · 판매 {}개 · 할인 {} · 환불 {} · 배송비 {}",
-            int(before.orders),
+            "판매 {}개 · 할인 {} · 환불 {} · 배송비 {}",
             int(now.units),
             won(now.discounts),
             won(now.refunds),
             won(now.shipping_fees),
         )),
+        context(&format!("비교 기간 {compared} · 주문 {}건", int(before.orders))),
     ];
     if q.cut != Cut::None {
         let top = data.current.top();
