@@ -1,9 +1,10 @@
-//! The `jangteo` binary for tests that start it as its own process (CLI, embedded
-//! defaults, several replicas on one database).
+//! The `jangteo` and `jangteo-bot` binaries for tests that start them as their own
+//! processes (CLI, embedded defaults, several replicas on one database, bot replicas).
 //!
-//! `cargo test --workspace` builds it (the `jangteo-graphql` package has integration tests,
-//! so Cargo builds its binary); when it is missing or older than the sources, as after
-//! `cargo test -p jangteo-tests` alone, it is built here first, once per test process.
+//! `cargo test --workspace` builds `jangteo` (the `jangteo-graphql` package has integration
+//! tests, so Cargo builds its binary); `cargo build --workspace` builds both. When one is
+//! missing or older than its sources, as after `cargo test -p jangteo-tests` alone, it is
+//! built here first, once per test process.
 
 use std::{
     path::{Path, PathBuf},
@@ -19,25 +20,50 @@ use std::{
 pub fn jangteo_path() -> &'static Path {
     static PATH: OnceLock<PathBuf> = OnceLock::new();
     PATH.get_or_init(|| {
-        let me = std::env::current_exe().expect("test executable");
-        // target/debug/deps/<test> → target/debug/jangteo
-        let dir = me
-            .parent()
-            .and_then(Path::parent)
-            .expect("target directory")
-            .to_path_buf();
-        let bin = dir.join("jangteo");
-        if !is_fresh(&bin) {
-            let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-            let status = Command::new(cargo)
-                .args(["build", "-p", "jangteo-graphql", "--bin", "jangteo"])
-                .current_dir(env!("CARGO_MANIFEST_DIR"))
-                .status()
-                .expect("running cargo build");
-            assert!(status.success() && bin.exists(), "could not build {}", bin.display());
-        }
-        bin
+        fresh_binary(
+            "jangteo-graphql",
+            "jangteo",
+            &["graphql/src", "commerce/src", "migrations"],
+        )
     })
+}
+
+/// The path of a fresh debug `jangteo-bot` binary.
+///
+/// # Panics
+/// When it can't be found or built: the tests can't run without it.
+pub fn jangteo_bot_path() -> &'static Path {
+    static PATH: OnceLock<PathBuf> = OnceLock::new();
+    PATH.get_or_init(|| {
+        fresh_binary(
+            "jangteo-bot",
+            "jangteo-bot",
+            &["bot/src", "bot/Cargo.toml", "telemetry/src"],
+        )
+    })
+}
+
+/// `target/debug/<bin>`, built with `cargo build -p <package> --bin <bin>` first when it is
+/// missing or older than anything under `sources` (paths from the workspace root).
+fn fresh_binary(package: &str, bin: &str, sources: &[&str]) -> PathBuf {
+    let me = std::env::current_exe().expect("test executable");
+    // target/debug/deps/<test> → target/debug/<bin>
+    let dir = me
+        .parent()
+        .and_then(Path::parent)
+        .expect("target directory")
+        .to_path_buf();
+    let path = dir.join(bin);
+    if !is_fresh(&path, sources) {
+        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+        let status = Command::new(cargo)
+            .args(["build", "-p", package, "--bin", bin])
+            .current_dir(env!("CARGO_MANIFEST_DIR"))
+            .status()
+            .expect("running cargo build");
+        assert!(status.success() && path.exists(), "could not build {}", path.display());
+    }
+    path
 }
 
 /// A `Command` for `jangteo` with no database or log settings inherited.
@@ -47,20 +73,35 @@ pub fn jangteo() -> Command {
     c
 }
 
-/// The binary exists and is newer than every source file of the crates it is built from.
-fn is_fresh(bin: &Path) -> bool {
+/// A `Command` for `jangteo-bot` with no settings, log filter or Sentry DSN inherited: every
+/// `JANGTEO_*` variable of the test process is removed, so the test sets all it needs.
+pub fn jangteo_bot() -> Command {
+    let mut c = Command::new(jangteo_bot_path());
+    for (name, _) in std::env::vars_os() {
+        if name.to_string_lossy().starts_with("JANGTEO_") {
+            c.env_remove(name);
+        }
+    }
+    c.env_remove("RUST_LOG").env_remove("SENTRY_DSN");
+    c
+}
+
+/// The binary exists and is newer than every file under `sources`.
+fn is_fresh(bin: &Path, sources: &[&str]) -> bool {
     let Ok(built) = std::fs::metadata(bin).and_then(|m| m.modified()) else {
         return false;
     };
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
-    ["graphql/src", "commerce/src", "migrations"]
-        .iter()
-        .all(|d| newest(&root.join(d)).is_none_or(|t| t <= built))
+    sources.iter().all(|d| newest(&root.join(d)).is_none_or(|t| t <= built))
 }
 
-fn newest(dir: &Path) -> Option<SystemTime> {
+/// The newest modification time of `path` (a file, or everything under a folder).
+fn newest(path: &Path) -> Option<SystemTime> {
+    if path.is_file() {
+        return std::fs::metadata(path).and_then(|m| m.modified()).ok();
+    }
     let mut latest = None;
-    for entry in std::fs::read_dir(dir).ok()?.flatten() {
+    for entry in std::fs::read_dir(path).ok()?.flatten() {
         let path = entry.path();
         let t = if path.is_dir() {
             newest(&path)
