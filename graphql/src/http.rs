@@ -26,7 +26,7 @@ use axum::{
 };
 use commerce::Lang;
 
-use crate::limits;
+use crate::{flat, limits};
 use serde_json::{Map, Value, json};
 
 /// `application/graphql-response+json`
@@ -415,23 +415,26 @@ pub async fn handle<E: Executor>(
     if before_execution {
         return graphql_request_error(media, resp.errors, "GRAPHQL_VALIDATION_FAILED");
     }
-    // Serialized straight from the engine's values: no detour through serde_json::Value.
-    let body = ResponseBody {
-        data: &resp.data,
-        errors: &resp.errors,
-        extensions: &resp.extensions,
-    };
-    json_response(StatusCode::OK, media, &body)
-}
-
-/// A GraphQL response with `data` (execution happened).
-#[derive(serde::Serialize)]
-struct ResponseBody<'a> {
-    data: &'a async_graphql::Value,
-    #[serde(skip_serializing_if = "<[_]>::is_empty")]
-    errors: &'a [ServerError],
-    #[serde(skip_serializing_if = "std::collections::BTreeMap::is_empty")]
-    extensions: &'a std::collections::BTreeMap<String, async_graphql::Value>,
+    // Written straight from the engine's values (no detour through serde_json::Value), with
+    // long flat lists already JSON text (`flat`).
+    let mut body = Vec::with_capacity(1024);
+    body.extend_from_slice(b"{\"data\":");
+    flat::write_json(&mut body, &resp.data);
+    if !resp.errors.is_empty() {
+        body.extend_from_slice(b",\"errors\":");
+        serde_json::to_writer(&mut body, &resp.errors).unwrap_or_default();
+    }
+    if !resp.extensions.is_empty() {
+        body.extend_from_slice(b",\"extensions\":");
+        serde_json::to_writer(&mut body, &resp.extensions).unwrap_or_default();
+    }
+    body.push(b'}');
+    (
+        StatusCode::OK,
+        [(header::CONTENT_TYPE, HeaderValue::from_static(media.as_str()))],
+        body,
+    )
+        .into_response()
 }
 
 fn is_json_content_type(headers: &HeaderMap) -> bool {

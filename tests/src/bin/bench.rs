@@ -867,10 +867,16 @@ fn sales_report_script(group_by: &str, from: NaiveDate, to: NaiveDate) -> String
     } else {
         "{*}"
     };
+    let by_channel = group_by == "CHANNEL";
     let aggregate = format!(
-        "SELECT day, channel, key, label, orders, units, gross, discounts, shipping - shipping_refunds, refunds \
-         FROM sales_rollups WHERE dim = '{dim}' AND channel = ANY('{channels}') \
-         AND day BETWEEN '{from}' AND '{to}';\n"
+        "WITH k AS (SELECT CASE WHEN {by_channel} THEN channel ELSE key END AS key, max(day) AS newest, \
+         array_agg(day) AS days, array_agg(orders) AS orders, array_agg(units) AS units, array_agg(gross) AS gross, \
+         array_agg(discounts) AS discounts, array_agg(shipping - shipping_refunds) AS shipping, \
+         array_agg(refunds) AS refunds FROM sales_rollups WHERE dim = '{dim}' AND channel = ANY('{channels}') \
+         AND day BETWEEN '{from}' AND '{to}' GROUP BY 1) \
+         SELECT k.key, r.label, k.days, k.orders, k.units, k.gross, k.discounts, k.shipping, k.refunds FROM k \
+         LEFT JOIN sales_rollups r ON r.dim = '{dim}' AND r.channel = ('{channels}'::text[])[1] \
+         AND r.day = k.newest AND r.key = k.key;\n"
     );
     let totals = if dim == "ALL" {
         String::new()
