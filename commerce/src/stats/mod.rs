@@ -74,6 +74,10 @@ impl Granularity {
 /// The periods a report may span: three years of days.
 pub const MAX_PERIODS: usize = 1_100;
 
+/// The rows a sales report may have, periods × keys (some 15 MB of JSON): a year by day of
+/// 270 SKUs, or by week of 1,900.
+pub const MAX_ROWS: usize = 100_000;
+
 /// Checks a report's range. Errors: `INVALID_INPUT` on `to` (before `from`, or more than
 /// [`MAX_PERIODS`] periods).
 fn check_range(from: NaiveDate, to: NaiveDate, g: Granularity) -> Result<Vec<NaiveDate>, Error> {
@@ -243,16 +247,27 @@ impl<'p> Grid<'p> {
     }
 
     /// The column of `key`: with `None` and `Channel` one made at the start (`None` for any
-    /// other key), else a new one named `label`.
-    fn column(&mut self, key: String, label: Option<String>) -> Option<usize> {
+    /// other key), else a new one named `label`. Errors: `INVALID_INPUT` past [`MAX_ROWS`].
+    fn column(&mut self, key: String, label: Option<String>) -> Result<Option<usize>, Error> {
         if let Some(&c) = self.index.get(&key) {
-            return Some(c);
+            return Ok(Some(c));
         }
         if matches!(self.q.group_by, GroupBy::None | GroupBy::Channel) {
-            return None;
+            return Ok(None);
+        }
+        if (self.columns.len() + 1) * self.periods.len() > MAX_ROWS {
+            return Err(Error::Invalid {
+                field: "groupBy",
+                reason: format!(
+                    "more than {MAX_ROWS} rows ({} periods × over {} keys): choose a shorter range or a longer \
+                     granularity",
+                    self.periods.len(),
+                    self.columns.len()
+                ),
+            });
         }
         self.push(key, label.unwrap_or_default());
-        Some(self.columns.len() - 1)
+        Ok(Some(self.columns.len() - 1))
     }
 
     /// Adds the figures of `day` to column `c`.
@@ -390,7 +405,7 @@ pub async fn sales_report(pool: &PgPool, by: Principal, q: SalesQuery<'_>) -> Re
                 reason: format!("the arrays of key {} differ in length", k.key),
             });
         }
-        let Some(c) = grid.column(k.key, k.label) else {
+        let Some(c) = grid.column(k.key, k.label)? else {
             continue;
         };
         for (i, day) in k.days.iter().enumerate() {
@@ -592,6 +607,31 @@ mod tests {
         );
         assert_eq!(Granularity::Month.periods(d("2025-12-31"), d("2026-02-01")).len(), 3);
         assert_eq!(Granularity::Day.periods(d("2024-01-01"), d("2024-12-31")).len(), 366);
+    }
+
+    #[test]
+    fn a_report_has_at_most_max_rows() {
+        let q = SalesQuery {
+            from: d("2026-01-01"),
+            to: d("2026-12-31"),
+            granularity: Granularity::Day,
+            group_by: GroupBy::Sku,
+            channel: None,
+        };
+        let periods = q.granularity.periods(q.from, q.to);
+        let mut grid = Grid::new(&periods, q);
+        let fit = MAX_ROWS / periods.len();
+        for i in 0..fit {
+            assert_eq!(grid.column(format!("SKU-{i}"), None).ok().flatten(), Some(i));
+        }
+        assert_eq!(
+            grid.column("SKU-0".into(), None).ok().flatten(),
+            Some(0),
+            "a known key is no new row"
+        );
+        let err = grid.column("ONE-MORE".into(), None).expect_err("past MAX_ROWS");
+        assert_eq!(err.code(), crate::error::Code::InvalidInput);
+        assert_eq!(grid.columns.len(), fit, "nothing allocated for it");
     }
 
     #[test]
