@@ -55,6 +55,9 @@ pub struct SalesQuery {
     pub previous: Period,
     /// The rows under the totals.
     pub cut: Cut,
+    /// The period runs up to today: its last day isn't over, while the compared period's
+    /// days are whole, so the change reads lower than it will be.
+    pub ongoing: bool,
 }
 
 /// Seoul days from `from` to `to`, both included.
@@ -225,7 +228,12 @@ fn parse_sales(args: &str, today: NaiveDate) -> Command {
         }
     }
     match sales_period(&compact, today) {
-        Ok((period, previous)) => Command::Sales(SalesQuery { period, previous, cut }),
+        Ok((period, previous)) => Command::Sales(SalesQuery {
+            ongoing: period.to >= today,
+            period,
+            previous,
+            cut,
+        }),
         Err(reason) => Command::Invalid {
             command: CommandName::Sales,
             reason,
@@ -381,6 +389,28 @@ mod tests {
         );
         assert_eq!(sales("/sales 어제").period.label, "어제");
         assert_eq!(span(&sales("/sales 어제")), span(&sales("/sales yesterday")));
+    }
+
+    #[test]
+    fn periods_up_to_today_are_ongoing() {
+        for text in [
+            "/sales",
+            "/sales 오늘",
+            "/sales 이번주 채널별",
+            "/sales this month",
+            "/sales 2026-12-10",
+        ] {
+            assert!(sales(text).ongoing, "{text}");
+        }
+        assert!(sales("/sales 2026-12-01..2026-12-31").ongoing);
+        for text in [
+            "/sales 어제",
+            "/sales last week",
+            "/sales 지난달",
+            "/sales 2026-12-01..2026-12-09",
+        ] {
+            assert!(!sales(text).ongoing, "{text}");
+        }
     }
 
     #[test]

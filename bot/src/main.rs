@@ -79,7 +79,8 @@ async fn main() -> anyhow::Result<()> {
     let token = need(
         settings.bot.api_token.as_ref(),
         "bot.api_token",
-        "make one with the admin API's botTokenCreate, then set JANGTEO_BOT__API_TOKEN",
+        "make one with `jangteo staff bot-token --owner you@shop` or the admin API's botTokenCreate, \
+         then set JANGTEO_BOT__API_TOKEN",
     )?;
     let api = Api::new(
         settings.bot.api_url.clone(),

@@ -109,6 +109,7 @@ pub async fn daily_report(api: &Api, slack: &SlackWeb, channel: &str, today: Nai
             label: crate::format::range(before, before),
         },
         cut: Cut::None,
+        ongoing: false,
     };
     let a: Answer = answer::sales(api, &q).await;
     let v = views::daily_report(

@@ -140,11 +140,22 @@ pub fn order(o: &Order) -> View {
     View { text, blocks }
 }
 
+/// Korean names of payment states (`payments[].status`); a deposit is "received".
+fn payment_status_ko<'a>(method: &str, status: &'a str) -> &'a str {
+    match (method, status) {
+        ("BANK_TRANSFER", "PAID" | "DONE") => "입금 확인",
+        (_, "PAID" | "DONE") => "결제 완료",
+        (_, "FAILED") => "결제 실패",
+        (_, "CANCELLED" | "CANCELED") => "결제 취소",
+        (_, other) => other,
+    }
+}
+
 fn payment_line(o: &Order) -> String {
     let method = method_ko(&o.payment_method);
     let mut s = format!("{method} {}", won(o.total));
     if let Some(p) = o.payments.last() {
-        let _ = write!(s, " · {}", p.status);
+        let _ = write!(s, " · {}", payment_status_ko(&p.method, &p.status));
     }
     if let Some(bt) = &o.bank_transfer
         && o.status == "AWAITING_DEPOSIT"
@@ -163,9 +174,15 @@ pub fn order_list(search: &str, list: &OrderList) -> View {
     let mut md = String::new();
     let mut text = title.clone();
     for o in list.nodes.iter().take(ORDER_ROWS) {
+        // A name search also finds recipients, and a phone's last 4 digits also find order
+        // numbers: the recipient and the phone say why a row is there.
+        let who = match &o.shipping_address {
+            Some(to) if to.recipient != o.orderer_name => format!("{} (받는 분 {})", o.orderer_name, to.recipient),
+            _ => o.orderer_name.clone(),
+        };
         let row = format!(
-            "{} · {} · {} · {}",
-            o.orderer_name,
+            "{who} · {} · {} · {} · {}",
+            o.phone,
             won(o.total),
             status_ko(&o.status),
             seoul(o.created_at)
@@ -180,7 +197,7 @@ pub fn order_list(search: &str, list: &OrderList) -> View {
     } else {
         "한 건을 보려면 `/order 주문번호`".to_owned()
     };
-    let _ = write!(text, "\n{hint}");
+    let _ = write!(text, "\n{}", hint.replace('`', ""));
     View {
         text,
         blocks: vec![header(&format!("🔎 {title}")), section(md.trim_end()), context(&hint)],
@@ -190,7 +207,8 @@ pub fn order_list(search: &str, list: &OrderList) -> View {
 /// `/order` that found nothing.
 pub fn order_not_found(search: &str) -> View {
     let text = format!(
-        "“{search}”에 맞는 주문이 없어요. 주문번호(예: 20261202-000001), 전화번호 뒤 4자리, 이름으로 찾을 수 있어요."
+        "“{search}”에 맞는 주문이 없어요. 주문번호(예: 20261202-000001), 전화번호 뒤 4자리, \
+         주문자나 받는 분의 이름 전체(예: 홍길동)로 찾을 수 있어요."
     );
     View {
         blocks: vec![section(&escape(&text))],
@@ -285,10 +303,26 @@ mod tests {
     }
 
     #[test]
+    fn payment_states_read_in_korean() {
+        let mut o = sample_order();
+        assert!(order(&o).text.contains("결제 무통장입금 ₩57,800 · 입금 확인"));
+        o.payment_method = "CARD".into();
+        o.payments[0].method = "CARD".into();
+        o.payments[0].status = "FAILED".into();
+        let text = order(&o).text;
+        assert!(text.contains("결제 카드 ₩57,800 · 결제 실패"), "{text}");
+        o.payments[0].status = "SOMETHING_NEW".into();
+        assert!(order(&o).text.contains("· SOMETHING_NEW"));
+    }
+
+    #[test]
     fn several_orders() {
         let mut second = sample_order();
         second.number = "20261201-000007".into();
         second.status = "AWAITING_DEPOSIT".into();
+        // Found by its recipient's name or phone: the row says so.
+        second.orderer_name = "김*수".into();
+        second.phone = "010-****-1234".into();
         let list = OrderList {
             total_count: 12,
             nodes: vec![sample_order(), second],
@@ -296,5 +330,21 @@ mod tests {
         let v = order_list("5678", &list);
         insta::assert_json_snapshot!("order_list", v.blocks);
         assert!(v.text.contains("외 10건"));
+        assert!(
+            v.text
+                .contains(" • 20261202-000001 홍*동 · 010-****-5678 · ₩57,800 · 배송중")
+        );
+        assert!(
+            v.text
+                .contains(" • 20261201-000007 김*수 (받는 분 홍*동) · 010-****-1234 · ₩57,800 · 입금 대기")
+        );
+        assert!(!v.text.contains('`'), "the text is plain: {}", v.text);
+    }
+
+    #[test]
+    fn nothing_found_says_names_are_whole() {
+        let v = order_not_found("김");
+        assert!(v.text.starts_with("“김”에 맞는 주문이 없어요."));
+        assert!(v.text.contains("이름 전체(예: 홍길동)"));
     }
 }

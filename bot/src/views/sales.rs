@@ -13,6 +13,10 @@ use crate::{
 /// How many rows of a cut a sales answer lists.
 pub const TOP_ROWS: usize = 10;
 
+/// Under a period that runs up to today (`오늘`, `이번 주`, `이번 달`): at noon, today
+/// against a whole day reads as a fall that isn't one.
+const ONGOING: &str = "⏳ 오늘은 아직 끝나지 않았어요: 오늘은 지금까지의 매출이고 비교 기간은 하루 전체라, 변화가 실제보다 낮게 보일 수 있어요.";
+
 /// `/sales`: orders, net sales, average order value, the change against the previous
 /// period, and the top rows of the cut.
 pub fn sales(q: &SalesQuery, data: &SalesComparison) -> View {
@@ -67,6 +71,10 @@ pub fn sales(q: &SalesQuery, data: &SalesComparison) -> View {
         )),
         context(&format!("비교 기간 {compared} · 주문 {}건", int(before.orders))),
     ];
+    if q.ongoing {
+        let _ = write!(text, "\n{ONGOING}");
+        blocks.push(context(ONGOING));
+    }
     if q.cut != Cut::None {
         let top = data.current.top();
         blocks.push(divider());
@@ -181,5 +189,27 @@ mod tests {
         let v = sales(&query("/sales 2026-12-01..2026-12-07"), &data);
         insta::assert_json_snapshot!("sales_range_no_previous", v.blocks);
         assert!(v.text.contains("대비 – "));
+    }
+
+    #[test]
+    fn a_period_up_to_today_says_today_is_not_over() {
+        let data = SalesComparison {
+            current: SalesReport {
+                rows: vec![],
+                totals: figures(4, 150_000),
+            },
+            previous: figures(10, 240_000),
+        };
+        for text in ["/sales 오늘", "/sales 이번주", "/sales 이번달 채널별"] {
+            let v = sales(&query(text), &data);
+            assert!(v.text.contains("오늘은 아직 끝나지 않았어요"), "{text}: {}", v.text);
+            assert!(
+                v.blocks
+                    .iter()
+                    .any(|b| b.to_string().contains("오늘은 아직 끝나지 않았어요"))
+            );
+        }
+        let v = sales(&query("/sales 어제"), &data);
+        assert!(!v.text.contains("끝나지 않았어요"));
     }
 }
