@@ -1,6 +1,6 @@
 //! What the bot posts unasked: the daily report at `bot.report_time` (Seoul) in
 //! `bot.report_channel`, and the service's alerts (`alerts(since)`, polled every
-//! `bot.alert_poll_secs`) in `bot.alert_channel`, each with its buttons, rewritten ✅ when it
+//! `bot.alert_poll_secs`) in their kind's channel (`bot.alert_channels`) or `bot.alert_channel`, each with its buttons, rewritten ✅ when it
 //! clears. Every post is claimed first through the API (`botRunClaim`), so with several bot
 //! replicas each report and each alert is posted once.
 
@@ -13,7 +13,7 @@ use crate::{
     answer::{self, Answer},
     api::{Alert, Api, ApiError},
     command::{Cut, Period, SalesQuery},
-    settings::Settings,
+    settings::{BotSettings, Settings},
     slack::{SlackError, SlackWeb},
     views,
 };
@@ -52,13 +52,14 @@ pub fn spawn(settings: &Settings, api: Api, slack: SlackWeb) {
             }
         });
     }
-    if let Some(channel) = settings.bot.alert_channel.clone() {
+    if settings.bot.posts_alerts() {
+        let routes = settings.bot.clone();
         let every = Duration::from_secs(settings.bot.alert_poll_secs.max(1));
         tokio::spawn(async move {
             let mut since: Option<DateTime<Utc>> = None;
             loop {
                 let started = Utc::now();
-                match poll_alerts(&api, &slack, &channel, since).await {
+                match poll_alerts(&api, &slack, &routes, since).await {
                     // Overlap the windows: the claims drop what was posted already.
                     Ok(()) => since = Some(started - TimeDelta::minutes(2)),
                     Err(e) => tracing::warn!(error = %e, "alert poll failed"),
@@ -137,13 +138,17 @@ fn alert_key(a: &Alert) -> String {
 pub async fn poll_alerts(
     api: &Api,
     slack: &SlackWeb,
-    channel: &str,
+    routes: &BotSettings,
     since: Option<DateTime<Utc>>,
 ) -> Result<(), ScheduleError> {
     for a in api.alerts(since).await? {
-        let done = match a.cleared_at {
-            None => post_alert(api, slack, channel, &a).await,
-            Some(_) => clear_alert(api, slack, &a).await,
+        let done = match (a.cleared_at, routes.alert_channel_for(&a.kind)) {
+            (None, Some(channel)) => post_alert(api, slack, channel, &a).await,
+            (None, None) => {
+                tracing::debug!(alert = a.id, kind = a.kind, "no channel for this kind of alert");
+                Ok(())
+            }
+            (Some(_), _) => clear_alert(api, slack, &a).await,
         };
         if let Err(e) = done {
             tracing::warn!(error = %e, alert = a.id, kind = a.kind, "alert not posted");

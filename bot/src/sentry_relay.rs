@@ -22,7 +22,7 @@
 //! [`SentrySettings`] `{ client_secret, routes, max_per_minute, quiet_hours }`.
 //!
 //! Wiring, in the bot's `http` mode:
-//! ```ignore
+//! ```text
 //! let relay = SentryRelay::builder(&settings.sentry, settings.bot.alert_channel.clone())
 //!     .start(slack_poster, api_threads); // a tokio runtime must be running
 //! let app = bot_router.merge(sentry_relay::routes(relay));

@@ -41,6 +41,9 @@ pub struct BotSettings {
     pub report_channel: Option<String>,
     /// The channel of proactive alerts, and of Sentry issues no route takes.
     pub alert_channel: Option<String>,
+    /// Channels for alerts of one kind (`LOW_STOCK = "C…"`, any case), before `alert_channel`.
+    #[serde(default)]
+    pub alert_channels: std::collections::BTreeMap<String, String>,
     /// When the daily report is posted, Seoul time.
     pub report_time: ClockTime,
     /// Where `jangteo-bot http` listens without `--listen`.
@@ -51,6 +54,23 @@ pub struct BotSettings {
     pub api_timeout_secs: u64,
     /// Seconds between two polls of the service's alerts.
     pub alert_poll_secs: u64,
+}
+
+impl BotSettings {
+    /// Where an alert of `kind` (`LOW_STOCK`, `SOLD_OUT`, …) goes: its kind's channel, else
+    /// `alert_channel`; `None`: nowhere.
+    pub fn alert_channel_for(&self, kind: &str) -> Option<&str> {
+        self.alert_channels
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(kind))
+            .map(|(_, c)| c.as_str())
+            .or(self.alert_channel.as_deref())
+    }
+
+    /// Whether any alert has somewhere to go.
+    pub fn posts_alerts(&self) -> bool {
+        self.alert_channel.is_some() || !self.alert_channels.is_empty()
+    }
 }
 
 /// The Slack app's credentials and Web API base.
@@ -257,9 +277,14 @@ mod tests {
                 "#,
             )?;
             jail.set_env("JANGTEO_BOT__API_TOKEN", "jbt_secret");
+            jail.set_env("JANGTEO_BOT__ALERT_CHANNELS__LOW_STOCK", "COPS");
             jail.set_env("JANGTEO_SLACK__API_URL", "http://127.0.0.1:9999/api/");
             let s = Settings::load(None).map_err(|e| e.to_string())?;
             assert_eq!(s.bot.report_channel.as_deref(), Some("CREPORT"));
+            // Environment keys arrive lower-cased; kinds match in any case.
+            assert_eq!(s.bot.alert_channel_for("LOW_STOCK"), Some("COPS"));
+            assert_eq!(s.bot.alert_channel_for("SOLD_OUT"), None, "no alert_channel set");
+            assert!(s.bot.posts_alerts());
             assert_eq!(s.bot.report_time.to_string(), "08:30");
             assert_eq!(
                 s.bot.api_token.as_ref().map(ExposeSecret::expose_secret),

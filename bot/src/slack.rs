@@ -312,6 +312,15 @@ impl SlackWeb {
     /// POSTs a message to a `response_url` (no token; 5 uses in 30 minutes).
     pub async fn respond(&self, response_url: &str, message: &Value) -> Result<(), SlackError> {
         let url = Url::parse(response_url).map_err(|e| SlackError::Transport(format!("bad response_url: {e}")))?;
+        // Only Slack's own hooks (or the Web API's host, a fake's in tests): a forged payload
+        // can't make the bot post to an address of its choosing.
+        let slack_hook = url.scheme() == "https" && url.host_str() == Some("hooks.slack.com");
+        if !slack_hook && url.origin() != self.base.origin() {
+            return Err(SlackError::Transport(format!(
+                "response_url {} is not Slack's",
+                url.origin().ascii_serialization()
+            )));
+        }
         let v = self
             .send("response_url", || self.http.post(url.clone()).json(message))
             .await?;
@@ -403,5 +412,30 @@ mod tests {
         let wrong = SlackWeb::new(base, SecretString::from("xoxb-wrong")).expect("a client");
         let err = wrong.post_message("C1", "x", &[], None).await.expect_err("refused");
         assert_eq!(err.slack_code(), Some("invalid_auth"));
+    }
+
+    #[tokio::test]
+    async fn a_response_url_must_be_slack_s() {
+        let (base, calls) = serve(0).await;
+        let slack = SlackWeb::new(base.clone(), SecretString::from("xoxb-test")).expect("a client");
+        for url in [
+            "http://169.254.169.254/latest/meta-data",
+            "http://hooks.slack.com/commands/T1/1/x",
+            "https://hooks.slack.com.evil.example/commands/T1/1/x",
+            "https://evil.example/?u=https://hooks.slack.com/",
+        ] {
+            let err = slack.respond(url, &json!({ "text": "hi" })).await.expect_err(url);
+            assert!(err.to_string().contains("not Slack's"), "{url}: {err}");
+        }
+        assert_eq!(calls.load(Ordering::SeqCst), 0, "nothing was sent");
+        // The Web API's own origin (a fake's, in tests) is taken (this one refuses a call
+        // without a token, but it was called).
+        let own = format!("{base}/chat.postMessage");
+        let answer = slack.respond(&own, &json!({ "text": "hi" })).await;
+        assert!(
+            answer.as_ref().is_err_and(|e| !e.to_string().contains("not Slack's")),
+            "{answer:?}"
+        );
+        assert_eq!(calls.load(Ordering::SeqCst), 1);
     }
 }

@@ -496,14 +496,18 @@ async fn an_alert_is_posted_once_and_rewritten_when_it_clears() {
         "variantId": "var_1", "sku": "PRO-CHOC", "adminUrl": "https://admin.example.com/stock/var_1"
     });
     f.seen.lock().expect("lock").alerts = vec![alert.clone()];
+    // Sold-out alerts have a channel of their own; the rest go to CALERT.
+    let mut routes = bot::settings::Settings::defaults().bot;
+    routes.alert_channel = Some("CALERT".into());
+    routes.alert_channels.insert("sold_out".into(), "CSTOCK".into());
     for _ in 0..2 {
-        bot::schedule::poll_alerts(&f.api, &f.slack, "CALERT", None)
+        bot::schedule::poll_alerts(&f.api, &f.slack, &routes, None)
             .await
             .expect("polled");
     }
     let posts = f.slack_calls("chat.postMessage");
     assert_eq!(posts.len(), 1, "posted once however often polled");
-    assert_eq!(posts[0]["channel"], "CALERT");
+    assert_eq!(posts[0]["channel"], "CSTOCK");
     let actions = posts[0]["blocks"]
         .as_array()
         .and_then(|b| b.iter().find(|b| b["type"] == "actions"))
@@ -515,7 +519,7 @@ async fn an_alert_is_posted_once_and_rewritten_when_it_clears() {
     cleared["clearedAt"] = json!("2026-12-10T01:00:00Z");
     f.seen.lock().expect("lock").alerts = vec![cleared];
     for _ in 0..2 {
-        bot::schedule::poll_alerts(&f.api, &f.slack, "CALERT", None)
+        bot::schedule::poll_alerts(&f.api, &f.slack, &routes, None)
             .await
             .expect("polled");
     }
