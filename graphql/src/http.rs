@@ -415,8 +415,17 @@ pub async fn handle<E: Executor>(
     if before_execution {
         return graphql_request_error(media, resp.errors, "GRAPHQL_VALIDATION_FAILED");
     }
-    // Written straight from the engine's values (no detour through serde_json::Value), with
-    // long flat lists already JSON text (`flat`).
+    (
+        StatusCode::OK,
+        [(header::CONTENT_TYPE, HeaderValue::from_static(media.as_str()))],
+        response_body(&resp),
+    )
+        .into_response()
+}
+
+/// A response with `data` (execution happened), written straight from the engine's values
+/// (no detour through serde_json::Value), long flat lists already JSON text (`flat`).
+fn response_body(resp: &async_graphql::Response) -> Vec<u8> {
     let mut body = Vec::with_capacity(1024);
     body.extend_from_slice(b"{\"data\":");
     flat::write_json(&mut body, &resp.data);
@@ -429,12 +438,7 @@ pub async fn handle<E: Executor>(
         serde_json::to_writer(&mut body, &resp.extensions).unwrap_or_default();
     }
     body.push(b'}');
-    (
-        StatusCode::OK,
-        [(header::CONTENT_TYPE, HeaderValue::from_static(media.as_str()))],
-        body,
-    )
-        .into_response()
+    body
 }
 
 fn is_json_content_type(headers: &HeaderMap) -> bool {
