@@ -352,6 +352,39 @@ async fn a_range_that_ends_before_it_starts_or_is_too_long_is_refused() {
     );
 }
 
+/// A report's fields repeat on every row (up to 100,000): thousands of aliases on a row,
+/// directly or through a fragment, are refused before anything runs.
+#[tokio::test]
+async fn a_row_selected_with_thousands_of_aliases_is_too_complex() {
+    let app = TestApp::spawn().await;
+    let staff = staff_session(&app.pool, "owner@jangteo.kr", Role::Owner).await;
+    let aliases: String = (0..2000).map(|i| format!("a{i}: netSales ")).collect();
+    let range = "from: \"2025-12-01\", to: \"2026-11-30\", granularity: DAY";
+    for q in [
+        format!("{{ salesReport({range}, groupBy: SKU) {{ rows {{ {aliases} }} }} }}"),
+        format!(
+            "{{ salesReport({range}, groupBy: SKU) {{ rows {{ ...R }} }} }} fragment R on SalesReportRow {{ {aliases} }}"
+        ),
+        format!(
+            "{{ memberReport({range}) {{ rows {{ {} }} }} }}",
+            aliases.replace("netSales", "signUps")
+        ),
+    ] {
+        let r = app.admin(&staff, &q, json!({})).await;
+        assert_eq!(r["errors"][0]["message"], "Query is too complex.", "{r}");
+        assert!(r.get("data").is_none_or(Value::is_null), "{r}");
+    }
+    // What the bot and an admin UI ask still runs: every field of a row and the totals.
+    let r = app
+        .admin(
+            &staff,
+            REPORT,
+            json!({ "from": "2025-12-01", "to": "2026-11-30", "g": "WEEK", "by": "SKU" }),
+        )
+        .await;
+    assert!(r.get("errors").is_none(), "{r}");
+}
+
 #[tokio::test]
 async fn reports_are_for_owners_managers_and_the_bot_never_cs() {
     let app = TestApp::spawn().await;
