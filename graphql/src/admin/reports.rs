@@ -333,9 +333,9 @@ const ROWS_COST: usize = 100;
 #[Object]
 impl ReportsQuery {
     /// Sales from `from` to `to` (Seoul days, both included), by period and cut, optionally
-    /// of one channel. At most 1,100 periods. A sale counts on the day it was paid, a refund
-    /// on the day it was made (OWNER, MANAGER, BOT). Each field selected in it costs
-    /// [`ROWS_COST`] of the complexity limit: it is repeated on up to 100,000 rows.
+    /// of one channel. At most 1,100 periods and 100,000 rows. A sale counts on the day it
+    /// was paid, a refund on the day it was made (OWNER, MANAGER, BOT). Each field selected
+    /// inside costs 100 of the request's complexity limit (5,000): it repeats on every row.
     #[graphql(complexity = "child_complexity.saturating_mul(ROWS_COST)")]
     async fn sales_report(
         &self,
@@ -385,7 +385,8 @@ impl ReportsQuery {
     }
 
     /// Sign-ups, buyers, first-time and repeat buyers per period (members only; guests are
-    /// not counted) (OWNER, MANAGER, BOT). Fields cost as in `salesReport`.
+    /// not counted) (OWNER, MANAGER, BOT). Each field selected inside costs 100 of the
+    /// request's complexity limit, as in `salesReport`.
     #[graphql(complexity = "child_complexity.saturating_mul(ROWS_COST)")]
     async fn member_report(
         &self,
