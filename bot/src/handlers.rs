@@ -16,7 +16,7 @@ use crate::{
     answer::{Answer, Request, answer},
     api::Api,
     slack::SlackWeb,
-    views::{self, ADJUST_ACTION, Asked},
+    views::{self, ADJUST_ACTION, Asked, ORDER_ACTION},
 };
 
 /// How many event ids are remembered to drop Slack's retries and replays.
@@ -284,13 +284,24 @@ impl Bot {
         tokio::spawn(async move { bot.answer_interaction(payload).await });
     }
 
-    /// Runs the clicked buttons: "adjust stock" (`stock_adjust_<n>`, value `variant:delta`)
-    /// as the clicking member, answered only to them. Link buttons need nothing.
+    /// Runs the clicked buttons as the clicking member, answered only to them: "adjust
+    /// stock" (`stock_adjust_<n>`, value `variant:delta`) and "show the order" (`order_show`,
+    /// value the order number, answered as `/order` is). Link buttons need nothing.
     pub async fn answer_interaction(&self, payload: Interaction) {
         let Some(user) = payload.user.as_ref().map(|u| u.id.clone()) else {
             return;
         };
         for action in &payload.actions {
+            if action.action_id == ORDER_ACTION {
+                let req = Request {
+                    text: format!("/order {}", action.value.as_deref().unwrap_or_default()),
+                    slack_user_id: Some(user.clone()),
+                    channel_id: channel_of(&payload),
+                };
+                let a = answer(&self.api, &req).await;
+                self.reply_to_interaction(&payload, &user, &a).await;
+                continue;
+            }
             if !action.action_id.starts_with(ADJUST_ACTION) {
                 continue;
             }

@@ -422,6 +422,45 @@ async fn an_adjust_stock_button_acts_as_the_clicking_member() {
 }
 
 #[tokio::test]
+async fn an_order_button_shows_the_order_to_the_clicking_member() {
+    let f = fakes().await;
+    let payload = json!({
+        "type": "block_actions", "user": { "id": "U9" }, "channel": { "id": "C1" },
+        "container": { "type": "message", "channel_id": "C1", "message_ts": "1.7" },
+        "response_url": format!("{}/response", f.root),
+        "actions": [{ "type": "button", "action_id": "order_show", "value": "20261202-000007", "action_ts": "1" }]
+    });
+    let body = form_urlencoded::Serializer::new(String::new())
+        .append_pair("payload", &payload.to_string())
+        .finish();
+    let res = f
+        .router()
+        .oneshot(signed("/slack/interactions", body, &[]))
+        .await
+        .expect("a response");
+    assert_eq!(res.status(), StatusCode::OK);
+    f.wait_until("the ephemeral answer", |s| {
+        s.slack.iter().any(|(m, _)| m == "response_url")
+    })
+    .await;
+    let seen = f.seen.lock().expect("lock");
+    let (_, user, vars) = seen
+        .graphql
+        .iter()
+        .find(|(op, _, _)| op.starts_with("BotOrder"))
+        .expect("the order looked up");
+    assert_eq!(user.as_deref(), Some("U9"), "with the clicking member's rights");
+    assert!(vars.to_string().contains("20261202-000007"), "{vars}");
+    let answer = &seen
+        .slack
+        .iter()
+        .find(|(m, _)| m == "response_url")
+        .expect("answered")
+        .1;
+    assert_eq!(answer["response_type"], "ephemeral");
+}
+
+#[tokio::test]
 async fn the_console_prints_answers_and_writes_charts() {
     let f = fakes().await;
     let dir = tempfile::tempdir().expect("a temp dir");

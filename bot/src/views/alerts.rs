@@ -34,9 +34,12 @@ pub fn alert_kind_ko(kind: &str) -> &str {
 pub const ADJUST_ACTION: &str = "stock_adjust";
 /// The `action_id` of the "open in admin" link buttons (Slack still sends an action).
 pub const OPEN_ACTION: &str = "open_admin";
+/// The `action_id` of the "show the order" buttons; their `value` is the order number.
+pub const ORDER_ACTION: &str = "order_show";
 
-/// A proactive alert with its buttons: "open in admin" (a link) and, for stock alerts,
-/// "+10" / "+50" stock adjustments made with the clicking member's own rights.
+/// A proactive alert with its buttons: "open in admin" (a link), "show the order" for an
+/// alert about an order and, for stock alerts, "+10" / "+50" stock adjustments, made with
+/// the clicking member's own rights.
 pub fn alert(a: &Alert) -> View {
     let icon = severity_icon(&a.severity);
     let kind = alert_kind_ko(&a.kind);
@@ -62,6 +65,13 @@ pub fn alert(a: &Alert) -> View {
             "text": { "type": "plain_text", "text": "관리자에서 열기" }, "url": url,
         }));
         let _ = write!(text, "\n{url}");
+    }
+    if let Some(n) = &a.order_number {
+        // The order as `/order` shows it, to the member who clicked, with their rights.
+        buttons.push(json!({
+            "type": "button", "action_id": ORDER_ACTION,
+            "text": { "type": "plain_text", "text": "주문 보기" }, "value": n,
+        }));
     }
     if let Some(v) = a
         .variant_id
@@ -128,5 +138,29 @@ mod tests {
             ..a
         };
         insta::assert_json_snapshot!("alert_cleared", alert_cleared(&cleared).blocks);
+    }
+
+    #[test]
+    fn an_alert_about_an_order_has_a_button_that_shows_it() {
+        let a = Alert {
+            id: "alr_2".into(),
+            kind: "DEPOSIT_AFTER_EXPIRY".into(),
+            key: "ord_1".into(),
+            severity: "CRITICAL".into(),
+            title: "만료된 주문에 입금".into(),
+            detail: None,
+            raised_at: t("2026-12-02T00:00:00Z"),
+            cleared_at: None,
+            order_number: Some("20261202-000007".into()),
+            variant_id: None,
+            sku: None,
+            admin_url: None,
+        };
+        let blocks = alert(&a).blocks;
+        let actions = blocks.iter().find(|b| b["type"] == "actions").expect("buttons");
+        let buttons = actions["elements"].as_array().expect("elements");
+        assert_eq!(buttons.len(), 1, "no stock buttons without a variant");
+        assert_eq!(buttons[0]["action_id"], ORDER_ACTION);
+        assert_eq!(buttons[0]["value"], "20261202-000007");
     }
 }

@@ -16,7 +16,7 @@ mod stock;
 use chrono::{DateTime, Utc};
 use serde_json::{Value, json};
 
-pub use alerts::{ADJUST_ACTION, OPEN_ACTION, alert, alert_cleared, alert_kind_ko};
+pub use alerts::{ADJUST_ACTION, OPEN_ACTION, ORDER_ACTION, alert, alert_cleared, alert_kind_ko};
 pub use orders::{ORDER_ROWS, channel_ko, order, order_list, order_not_found, status_ko};
 pub use sales::{TOP_ROWS, daily_report, sales};
 pub use stock::{STOCK_ROWS, stock, stock_adjusted};
