@@ -117,6 +117,17 @@ impl Api {
     /// A client of the admin API at `url` with a bot token; every call gives up after
     /// `timeout`.
     pub fn new(url: Url, token: SecretString, timeout: Duration) -> Result<Api, ApiError> {
+        // Checked here, not at the first call: a token pasted with a log line or a space
+        // would otherwise read as an unreachable service on every command.
+        let t = token.expose_secret();
+        if t.is_empty() || !t.bytes().all(|b| b.is_ascii_graphic()) {
+            return Err(ApiError::Other {
+                code: "INVALID_TOKEN".into(),
+                message: "bot.api_token is not a token: empty, or holding spaces or control characters \
+                          (copy only the line `jangteo staff bot-token` prints)"
+                    .into(),
+            });
+        }
         crate::slack::install_tls();
         let http = reqwest::Client::builder()
             .timeout(timeout)
@@ -214,6 +225,31 @@ struct UserError {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_token_with_spaces_or_log_lines_is_refused_at_the_start() {
+        let url: Url = "http://127.0.0.1:8080/admin/graphql".parse().expect("a URL");
+        let t = Duration::from_secs(1);
+        for bad in ["", "jbt_abc def", "\u{1b}[2m2026-12-03 INFO\njbt_abc", "jbt_abc\n"] {
+            let err = Api::new(url.clone(), SecretString::from(bad), t).expect_err(bad);
+            assert!(
+                err.to_string().contains("bot.api_token is not a token"),
+                "{bad:?}: {err}"
+            );
+            assert!(
+                !err.to_string().contains("jbt_abc"),
+                "the secret stays out of the message"
+            );
+        }
+        assert!(
+            Api::new(
+                url,
+                SecretString::from("qNmQEUJZA62i66t0I9M8gWQJlLRssXp7F9CjIk21_ew"),
+                t
+            )
+            .is_ok()
+        );
+    }
 
     #[test]
     fn error_codes_map_to_typed_errors() {
