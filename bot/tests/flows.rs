@@ -378,14 +378,15 @@ async fn the_bots_own_messages_are_not_answered() {
     assert!(f.seen.lock().expect("lock").graphql.is_empty());
 }
 
-#[tokio::test]
-async fn an_adjust_stock_button_acts_as_the_clicking_member() {
-    let f = fakes().await;
+/// U9 clicks the button `action_id` with `value` on a message in C1; waits for the answer at
+/// the `response_url` and returns (operation, acting user, variables) of the first GraphQL
+/// call whose operation starts with `op`, and that answer.
+async fn click(f: &Fakes, action_id: &str, value: &str, op: &str) -> ((String, Option<String>, Value), Value) {
     let payload = json!({
         "type": "block_actions", "user": { "id": "U9" }, "channel": { "id": "C1" },
         "container": { "type": "message", "channel_id": "C1", "message_ts": "1.7" },
         "response_url": format!("{}/response", f.root),
-        "actions": [{ "type": "button", "action_id": "stock_adjust_10", "value": "var_1:10", "action_ts": "1" }]
+        "actions": [{ "type": "button", "action_id": action_id, "value": value, "action_ts": "1" }]
     });
     let body = form_urlencoded::Serializer::new(String::new())
         .append_pair("payload", &payload.to_string())
@@ -401,22 +402,30 @@ async fn an_adjust_stock_button_acts_as_the_clicking_member() {
     })
     .await;
     let seen = f.seen.lock().expect("lock");
-    let (_, user, vars) = seen
+    let call = seen
         .graphql
         .iter()
-        .find(|(op, _, _)| op == "BotStockAdjust")
-        .expect("stockAdjust called");
+        .find(|(o, _, _)| o.starts_with(op))
+        .cloned()
+        .unwrap_or_else(|| panic!("{op} called"));
+    let answer = seen
+        .slack
+        .iter()
+        .find(|(m, _)| m == "response_url")
+        .map(|(_, body)| body.clone())
+        .expect("answered");
+    (call, answer)
+}
+
+#[tokio::test]
+async fn an_adjust_stock_button_acts_as_the_clicking_member() {
+    let f = fakes().await;
+    let ((_, user, vars), answer) = click(&f, "stock_adjust_10", "var_1:10", "BotStockAdjust").await;
     assert_eq!(user.as_deref(), Some("U9"));
     assert_eq!(
         (vars["variantId"].as_str(), vars["delta"].as_i64()),
         (Some("var_1"), Some(10))
     );
-    let answer = &seen
-        .slack
-        .iter()
-        .find(|(m, _)| m == "response_url")
-        .expect("answered")
-        .1;
     assert_eq!(answer["response_type"], "ephemeral");
     assert!(answer["text"].as_str().is_some_and(|t| t.contains("+10")));
 }
@@ -424,39 +433,9 @@ async fn an_adjust_stock_button_acts_as_the_clicking_member() {
 #[tokio::test]
 async fn an_order_button_shows_the_order_to_the_clicking_member() {
     let f = fakes().await;
-    let payload = json!({
-        "type": "block_actions", "user": { "id": "U9" }, "channel": { "id": "C1" },
-        "container": { "type": "message", "channel_id": "C1", "message_ts": "1.7" },
-        "response_url": format!("{}/response", f.root),
-        "actions": [{ "type": "button", "action_id": "order_show", "value": "20261202-000007", "action_ts": "1" }]
-    });
-    let body = form_urlencoded::Serializer::new(String::new())
-        .append_pair("payload", &payload.to_string())
-        .finish();
-    let res = f
-        .router()
-        .oneshot(signed("/slack/interactions", body, &[]))
-        .await
-        .expect("a response");
-    assert_eq!(res.status(), StatusCode::OK);
-    f.wait_until("the ephemeral answer", |s| {
-        s.slack.iter().any(|(m, _)| m == "response_url")
-    })
-    .await;
-    let seen = f.seen.lock().expect("lock");
-    let (_, user, vars) = seen
-        .graphql
-        .iter()
-        .find(|(op, _, _)| op.starts_with("BotOrder"))
-        .expect("the order looked up");
+    let ((_, user, vars), answer) = click(&f, "order_show", "20261202-000007", "BotOrder").await;
     assert_eq!(user.as_deref(), Some("U9"), "with the clicking member's rights");
     assert!(vars.to_string().contains("20261202-000007"), "{vars}");
-    let answer = &seen
-        .slack
-        .iter()
-        .find(|(m, _)| m == "response_url")
-        .expect("answered")
-        .1;
     assert_eq!(answer["response_type"], "ephemeral");
 }
 
