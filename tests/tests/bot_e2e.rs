@@ -493,18 +493,15 @@ async fn the_block_kit_of_sales_yesterday_is_stable() {
 
 /// A buyer whose every personal detail is unique, to search the fake's whole record for.
 fn private_buyer() -> Value {
-    json!({
-        "email": "namgung.minsu@example.com",
-        "phone": "010-2468-1357",
-        "ordererName": "남궁민수",
-        "shippingAddress": {
-            "recipient": "선우예린", "phone": "010-9753-8642", "zonecode": "03925",
-            "roadAddress": "서울특별시 마포구 월드컵북로 396", "jibunAddress": "서울특별시 마포구 상암동 1605",
-            "buildingName": "누리꿈스퀘어", "detailAddress": "비즈니스타워 17층"
-        },
-        "paymentMethod": "BANK_TRANSFER",
-        "idempotencyKey": format!("e2e-{}", uuid::Uuid::now_v7().simple()),
-    })
+    let mut input = checkout_input("namgung.minsu@example.com");
+    input["phone"] = json!("010-2468-1357");
+    input["ordererName"] = json!("남궁민수");
+    input["shippingAddress"] = json!({
+        "recipient": "선우예린", "phone": "010-9753-8642", "zonecode": "03925",
+        "roadAddress": "서울특별시 마포구 월드컵북로 396", "jibunAddress": "서울특별시 마포구 상암동 1605",
+        "buildingName": "누리꿈스퀘어", "detailAddress": "비즈니스타워 17층"
+    });
+    input
 }
 
 /// Parts of [`private_buyer`] that must never reach Slack.
