@@ -11,6 +11,7 @@ use sqlx::PgPool;
 
 use crate::{
     Error, Settings, Won,
+    payment::{Gateways, Provider},
     address::PostalAddress,
     cart,
     error::CouponProblem,
@@ -21,17 +22,137 @@ use crate::{
 };
 
 /// How the customer pays.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, strum::EnumIter)]
 pub enum PaymentMethod {
-    /// 무통장입금: the order waits for the deposit.
+    /// 무통장입금 into the shop's account: the order waits for the deposit.
     BankTransfer,
+    /// A virtual account (가상계좌) issued by Toss for this order.
+    VirtualAccount,
+    /// Card or easy pay in the Toss payment window.
+    Toss,
+    /// KakaoPay.
+    KakaoPay,
+    /// PortOne V2 (Inicis, KCP, … behind one channel).
+    PortOne,
 }
 
 impl PaymentMethod {
-    fn as_str(self) -> &'static str {
+    /// As stored and shown: `BANK_TRANSFER`, `VIRTUAL_ACCOUNT`, `TOSS`, `KAKAOPAY`, `PORTONE`.
+    pub fn as_str(self) -> &'static str {
         match self {
             PaymentMethod::BankTransfer => "BANK_TRANSFER",
+            PaymentMethod::VirtualAccount => "VIRTUAL_ACCOUNT",
+            PaymentMethod::Toss => "TOSS",
+            PaymentMethod::KakaoPay => "KAKAOPAY",
+            PaymentMethod::PortOne => "PORTONE",
         }
+    }
+
+    /// From the stored form.
+    pub fn parse(s: &str) -> Option<PaymentMethod> {
+        use strum::IntoEnumIterator;
+        PaymentMethod::iter().find(|m| m.as_str() == s)
+    }
+
+    /// The gateway that takes this method's money (`None` for bank transfer).
+    pub fn provider(self) -> Option<Provider> {
+        match self {
+            PaymentMethod::BankTransfer => None,
+            PaymentMethod::VirtualAccount | PaymentMethod::Toss => Some(Provider::Toss),
+            PaymentMethod::KakaoPay => Some(Provider::KakaoPay),
+            PaymentMethod::PortOne => Some(Provider::PortOne),
+        }
+    }
+
+    /// Whether the shop can take it now: bank transfer with a real account (or in demo
+    /// mode), a gateway with its keys.
+    pub fn is_available(self, settings: &Settings, gateways: &Gateways) -> bool {
+        match self.provider() {
+            None => settings.bank_transfer_available(),
+            Some(p) => gateways.has(p),
+        }
+    }
+
+    /// Whether the order waits for a deposit into an account (a cash receipt can be asked).
+    pub fn is_deposit(self) -> bool {
+        matches!(self, PaymentMethod::BankTransfer | PaymentMethod::VirtualAccount)
+    }
+
+    /// Whether checkout calls the gateway before the order is shown (KakaoPay `ready`, the
+    /// virtual account's issuance): the cart stays until that succeeds.
+    fn opens_at_gateway(self) -> bool {
+        matches!(self, PaymentMethod::KakaoPay | PaymentMethod::VirtualAccount)
+    }
+}
+
+/// A cash receipt (현금영수증) asked for at checkout.
+#[derive(Clone, PartialEq, Eq)]
+pub struct CashReceipt {
+    /// 소득공제 (a person's) or 지출증빙 (a business's).
+    pub kind: CashReceiptKind,
+    /// A phone, business registration or cash-receipt card number: digits only.
+    pub number: String,
+}
+
+impl std::fmt::Debug for CashReceipt {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let keep = self.number.len().saturating_sub(4);
+        f.debug_struct("CashReceipt")
+            .field("kind", &self.kind)
+            .field("number", &format!("{}{}", "*".repeat(keep), &self.number[keep..]))
+            .finish()
+    }
+}
+
+/// The two kinds of cash receipt.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CashReceiptKind {
+    /// 소득공제: for a person's income deduction.
+    IncomeDeduction,
+    /// 지출증빙: a business's proof of expense.
+    ExpenditureProof,
+}
+
+impl CashReceiptKind {
+    /// As stored: `INCOME_DEDUCTION`, `EXPENDITURE_PROOF`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CashReceiptKind::IncomeDeduction => "INCOME_DEDUCTION",
+            CashReceiptKind::ExpenditureProof => "EXPENDITURE_PROOF",
+        }
+    }
+
+    /// From the stored form.
+    pub fn parse(s: &str) -> Option<CashReceiptKind> {
+        match s {
+            "INCOME_DEDUCTION" => Some(CashReceiptKind::IncomeDeduction),
+            "EXPENDITURE_PROOF" => Some(CashReceiptKind::ExpenditureProof),
+            _ => None,
+        }
+    }
+
+    /// As Toss names it: `소득공제`, `지출증빙`.
+    pub fn toss_name(self) -> &'static str {
+        match self {
+            CashReceiptKind::IncomeDeduction => "소득공제",
+            CashReceiptKind::ExpenditureProof => "지출증빙",
+        }
+    }
+}
+
+impl CashReceipt {
+    /// Checks the number: 10–19 digits once dashes and spaces are dropped (a mobile number,
+    /// a business registration number, a cash-receipt card). Errors: `INVALID_INPUT` on
+    /// `cashReceipt.number`.
+    pub fn parse(kind: CashReceiptKind, number: &str) -> Result<CashReceipt, Error> {
+        let digits: String = number.chars().filter(|c| !matches!(c, '-' | ' ')).collect();
+        if !(10..=19).contains(&digits.len()) || !digits.bytes().all(|b| b.is_ascii_digit()) {
+            return Err(Error::Invalid {
+                field: "cashReceipt.number",
+                reason: "10–19 digits: a mobile, business registration or cash-receipt card number".into(),
+            });
+        }
+        Ok(CashReceipt { kind, number: digits })
     }
 }
 
@@ -81,6 +202,8 @@ pub struct CheckoutInput {
     /// The total the customer was shown, if the client sends it: a different server total
     /// is refused with `PRICE_CHANGED`.
     pub expected_total: Option<Won>,
+    /// A cash receipt for a bank transfer or virtual account.
+    pub cash_receipt: Option<CashReceipt>,
 }
 
 /// Checks an idempotency key: 8–128 printable ASCII characters.
@@ -98,48 +221,63 @@ pub fn parse_idempotency_key(s: &str) -> Result<String, Error> {
 /// `CART_EMPTY`, `OUT_OF_STOCK`, `PRICE_CHANGED` (the cart then shows the new prices),
 /// `COUPON_INVALID`, `INVALID_INPUT`, `IDEMPOTENCY_KEY_REUSED`. The order is as the
 /// customer sees it ([`Order::for_customer`]). `PAYMENT_METHOD_UNAVAILABLE`: bank transfer
-/// while the account is the demo one outside demo mode. A saved address ([`ShipTo::Saved`])
-/// must be the signed-in customer's: `UNAUTHENTICATED` for a guest, `NOT_FOUND` for anyone
-/// else's.
+/// while the account is the demo one outside demo mode, or a gateway without its keys. A
+/// saved address ([`ShipTo::Saved`]) must be the signed-in customer's: `UNAUTHENTICATED`
+/// for a guest, `NOT_FOUND` for anyone else's.
+///
+/// A bank transfer waits for its deposit (`AWAITING_DEPOSIT`); a gateway order waits for
+/// its payment (`PENDING_PAYMENT`, see [`crate::payment::session`]). KakaoPay's `ready`
+/// and a virtual account's issuance happen here, after the order is committed and without
+/// holding a connection; if the gateway fails, the order is cancelled (stock released),
+/// the cart is kept and the error is the gateway's (`PAYMENT_FAILED`).
 pub async fn complete(
     pool: &PgPool,
     settings: &Settings,
+    gateways: &Gateways,
     cart_token: &str,
     input: CheckoutInput,
     customer: Option<CustomerId>,
 ) -> Result<Order, Error> {
-    if input.payment_method == PaymentMethod::BankTransfer && !settings.bank_transfer_available() {
-        return Err(Error::PaymentMethodUnavailable {
-            method: PaymentMethod::BankTransfer.as_str(),
+    let method = input.payment_method;
+    if !method.is_available(settings, gateways) {
+        return Err(Error::PaymentMethodUnavailable { method: method.as_str() });
+    }
+    if input.cash_receipt.is_some() && !method.is_deposit() {
+        return Err(Error::Invalid {
+            field: "cashReceipt",
+            reason: "only for bank transfer and virtual account".into(),
         });
     }
     let token_hash = crate::auth::token_hash(cart_token);
     let placed = place(pool, settings, cart_token, &token_hash, &input, customer, Utc::now()).await;
-    let mut conn = pool.acquire().await?;
-    match placed {
-        Ok(id) => order::get(&mut conn, &OrderKey::Id(id))
-            .await?
-            .map(Order::for_customer)
-            .ok_or(Error::NotFound { what: "order" }),
+    let id = match placed {
+        Ok(id) => id,
         Err(e) if lost_to_same_key(&e) => {
             // Another attempt with this key won while this one waited (on the cart's row
             // lock, or on the key's unique index entry): answer with its order if it came
             // from this cart and customer.
+            let mut conn = pool.acquire().await?;
             match earlier_order(&mut conn, &input.idempotency_key, &token_hash, customer).await? {
-                Some(id) => order::get(&mut conn, &OrderKey::Id(id))
-                    .await?
-                    .map(Order::for_customer)
-                    .ok_or(Error::NotFound { what: "order" }),
-                None => Err(e),
+                Some(id) => id,
+                None => return Err(e),
             }
         }
         Err(e @ Error::PriceChanged { .. }) => {
             // Refused once; the cart now carries the prices the customer will be shown.
+            let mut conn = pool.acquire().await?;
             cart::accept_current_prices(&mut conn, cart_token).await?;
-            Err(e)
+            return Err(e);
         }
-        Err(e) => Err(e),
+        Err(e) => return Err(e),
+    };
+    if method.opens_at_gateway() {
+        crate::payment::session::open(pool, settings, gateways, id, cart_token).await?;
     }
+    let mut conn = pool.acquire().await?;
+    order::get(&mut conn, &OrderKey::Id(id))
+        .await?
+        .map(Order::for_customer)
+        .ok_or(Error::NotFound { what: "order" })
 }
 
 fn lost_to_same_key(e: &Error) -> bool {
@@ -334,17 +472,19 @@ async fn place(
     .unwrap_or(Won::ZERO);
     let vat = total.checked_sub(tax_free).unwrap_or(Won::ZERO).vat_included();
     let id = OrderId::generate();
+    let method = input.payment_method;
+    let bank_transfer = method == PaymentMethod::BankTransfer;
     let bank = &settings.bank_transfer;
-    let due = now + Duration::days(bank.due_days);
+    let due = bank_transfer.then(|| now + Duration::days(bank.due_days));
     let a = &address;
-    let depositor = match input.payment_method {
-        PaymentMethod::BankTransfer => Some(
-            input
-                .depositor_name
-                .clone()
-                .unwrap_or_else(|| input.orderer_name.chars().take(20).collect()),
-        ),
-    };
+    // A virtual account is issued in the depositor's name too.
+    let depositor = method.is_deposit().then(|| {
+        input
+            .depositor_name
+            .clone()
+            .unwrap_or_else(|| input.orderer_name.chars().take(20).collect())
+    });
+    let status = if bank_transfer { "AWAITING_DEPOSIT" } else { "PENDING_PAYMENT" };
     let n = placed.len();
     let mut cols = LineColumns::with_capacity(n);
     for (i, l) in placed.iter().enumerate() {
@@ -356,11 +496,12 @@ async fn place(
                     orderer_name, recipient, recipient_phone, zonecode, road_address, jibun_address, building_name,
                     detail_address, delivery_note, payment_method, subtotal, discount, shipping_fee, total,
                     tax_free_amount, vat, coupon_id, coupon_code, idempotency_key, deposit_bank, deposit_account,
-                    deposit_holder, deposit_due_at, cart_token_hash, depositor_name)
+                    deposit_holder, deposit_due_at, cart_token_hash, depositor_name,
+                    cash_receipt_type, cash_receipt_number)
                VALUES ($1, to_char(now() AT TIME ZONE 'Asia/Seoul', 'YYYYMMDD') || '-'
                            || lpad(((nextval('order_number_seq') - 1) % 999999 + 1)::text, 6, '0'),
-                       'AWAITING_DEPOSIT', $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16,
-                       $17, $18, $19, $20, $21, $22, $23, $24, $25, $26, $27, $28, $29, $44, $45)
+                       $46, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16,
+                       $17, $18, $19, $20, $21, $22, $23, $24, $25, $26, $27, $28, $29, $44, $45, $47, $48)
                RETURNING id),
            l AS (
                INSERT INTO order_lines (id, order_id, variant_id, product_id, product_name, variant_name, sku,
@@ -373,8 +514,12 @@ async fn place(
                             is_gift, tax_free, position)),
            h AS (
                INSERT INTO order_history (order_id, from_status, to_status, actor, note)
-               VALUES ($1, NULL, 'PENDING_PAYMENT', $41, 'order placed'),
-                      ($1, 'PENDING_PAYMENT', 'AWAITING_DEPOSIT', $41, 'bank transfer: waiting for the deposit')),
+               SELECT $1, f, t, $41, n
+                 FROM (VALUES (1, NULL, 'PENDING_PAYMENT', 'order placed'),
+                              (2, 'PENDING_PAYMENT', 'AWAITING_DEPOSIT', 'bank transfer: waiting for the deposit'))
+                      AS v (i, f, t, n)
+                WHERE i = 1 OR $46 = 'AWAITING_DEPOSIT'
+                ORDER BY i),
            m AS (
                INSERT INTO stock_movements (variant_id, delta_allocated, reason, order_id, actor)
                SELECT v, q, 'ORDER_PLACED', $1, $41 FROM UNNEST($42::uuid[], $43::int4[]) AS t (v, q)),
@@ -407,9 +552,9 @@ async fn place(
         coupon_id,
         cart.coupon_code,
         input.idempotency_key,
-        bank.bank,
-        bank.account_number,
-        bank.holder,
+        bank_transfer.then_some(bank.bank.as_str()),
+        bank_transfer.then_some(bank.account_number.as_str()),
+        bank_transfer.then_some(bank.holder.as_str()),
         due,
         &cols.ids,
         &cols.variants,
@@ -427,15 +572,30 @@ async fn place(
         &movements.1,
         token_hash,
         depositor,
+        status,
+        input.cash_receipt.as_ref().map(|c| c.kind.as_str()),
+        input.cash_receipt.as_ref().map(|c| c.number.as_str()),
     )
     .fetch_one(&mut *tx)
     .await?;
-    sqlx::query!("DELETE FROM carts WHERE id = $1", cart.id as crate::ids::CartId)
-        .execute(&mut *tx)
-        .await?;
+    if method == PaymentMethod::PortOne {
+        crate::payment::session::open_portone(&mut tx, id, total).await?;
+    }
+    if !method.opens_at_gateway() {
+        // KakaoPay and virtual accounts keep the cart until the gateway has answered.
+        delete_cart(&mut tx, cart.id).await?;
+    }
     tx.commit().await?;
     tracing::info!(order = %id, lines = n, "order placed");
     Ok(id)
+}
+
+/// Deletes a cart that became an order.
+pub(crate) async fn delete_cart(conn: &mut sqlx::PgConnection, id: crate::ids::CartId) -> Result<(), Error> {
+    sqlx::query!("DELETE FROM carts WHERE id = $1", id as crate::ids::CartId)
+        .execute(&mut *conn)
+        .await?;
+    Ok(())
 }
 
 /// The saved address `id` of the signed-in `customer`. Errors: `UNAUTHENTICATED` (a

@@ -147,6 +147,36 @@ pub enum Error {
     /// (`SLACK_USER_NOT_LINKED`): the bot answers with a polite refusal.
     #[error("this Slack user is not linked to a staff member")]
     SlackUserNotLinked,
+    /// The gateway declined the payment (`PAYMENT_DECLINED`): a card company's refusal, a
+    /// limit. The order stays payable; the customer may try again.
+    #[error("{provider} declined the payment: {message} ({code})")]
+    PaymentDeclined {
+        /// `TOSS`, `KAKAOPAY`, `PORTONE`.
+        provider: &'static str,
+        /// The gateway's own code, e.g. `REJECT_CARD_COMPANY`.
+        code: String,
+        /// The gateway's message, for the customer.
+        message: String,
+    },
+    /// The gateway could not be reached or failed (`PAYMENT_FAILED`): an error, a timeout,
+    /// an answer that does not match the order (then cancelled at the gateway). Nothing was
+    /// paid on our side; the customer may try again.
+    #[error("{provider} payment failed: {message} ({code})")]
+    PaymentFailed {
+        /// `TOSS`, `KAKAOPAY`, `PORTONE`.
+        provider: &'static str,
+        /// The gateway's code, or ours (`TIMEOUT`, `UNREACHABLE`, `AMOUNT_MISMATCH`, …).
+        code: String,
+        /// The gateway's message, or ours.
+        message: String,
+    },
+    /// The order cannot take a payment in its state (`ORDER_NOT_PAYABLE`): expired,
+    /// cancelled, paid another way, or not a payment of this gateway.
+    #[error("order in state {status} cannot be paid this way")]
+    OrderNotPayable {
+        /// Its state.
+        status: OrderStatus,
+    },
     /// A fault of the server, not of the caller (`INTERNAL`): a bad key in settings, the
     /// random number generator, a cipher, QR drawing, password hashing or a lost blocking task.
     #[error("internal fault in {what}: {reason}")]
@@ -216,6 +246,12 @@ pub enum Code {
     ReturnPeriodOver,
     /// See [`Error::SlackUserNotLinked`].
     SlackUserNotLinked,
+    /// See [`Error::PaymentDeclined`].
+    PaymentDeclined,
+    /// See [`Error::PaymentFailed`].
+    PaymentFailed,
+    /// See [`Error::OrderNotPayable`].
+    OrderNotPayable,
     /// A fault; details are logged, never shown.
     Internal,
 }
@@ -359,6 +395,9 @@ impl Error {
             Error::PaymentMethodUnavailable { .. } => Code::PaymentMethodUnavailable,
             Error::ReturnPeriodOver { .. } => Code::ReturnPeriodOver,
             Error::SlackUserNotLinked => Code::SlackUserNotLinked,
+            Error::PaymentDeclined { .. } => Code::PaymentDeclined,
+            Error::PaymentFailed { .. } => Code::PaymentFailed,
+            Error::OrderNotPayable { .. } => Code::OrderNotPayable,
             Error::Fault { .. } | Error::Db(_) | Error::Migrate(_) => Code::Internal,
         }
     }
@@ -443,6 +482,15 @@ impl Error {
                 "반품 신청 기간(배송 완료 후 7일, {})이 지났습니다",
                 until.with_timezone(&crate::SHOP_TZ).format("%Y-%m-%d %H:%M")
             ),
+            (Lang::Ko, Error::PaymentDeclined { code, message, .. }) => {
+                format!("결제가 거절되었습니다: {message} ({code}). 다른 카드나 결제 수단으로 다시 시도해 주세요")
+            }
+            (Lang::Ko, Error::PaymentFailed { code, message, .. }) => {
+                format!("결제를 완료하지 못했습니다: {message} ({code}). 잠시 후 다시 시도해 주세요")
+            }
+            (Lang::Ko, Error::OrderNotPayable { status }) => {
+                format!("결제할 수 없는 주문입니다 (주문 상태: {status})")
+            }
             (Lang::Ko, Error::SlackUserNotLinked) => "Slack 사용자가 직원 계정에 연결되어 있지 않습니다".into(),
             (Lang::Ko, Error::Fault { .. } | Error::Db(_) | Error::Migrate(_)) => "내부 오류가 발생했습니다".into(),
         }

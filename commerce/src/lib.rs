@@ -20,6 +20,7 @@ pub mod error;
 pub mod ids;
 pub mod money;
 pub mod order;
+pub mod payment;
 pub mod pagination;
 pub mod pricing;
 pub mod promotion;

@@ -34,6 +34,8 @@ pub struct Settings {
     pub rate_limits: RateLimitSettings,
     /// What the storefront API shows.
     pub storefront: StorefrontSettings,
+    /// Korean payment gateways (Toss Payments, KakaoPay, PortOne) and unpaid-order expiry.
+    pub payments: crate::payment::PaymentSettings,
     /// Demo mode (`jangteo serve --demo`): the built-in demo secrets may be used. Never read
     /// from files or the environment: only the command line turns it on.
     #[serde(skip)]
@@ -319,6 +321,9 @@ impl fmt::Debug for DatabaseUrl {
 /// The shop as the storefront presents it.
 #[derive(Clone, Debug, Deserialize, Serialize)]
 pub struct ShopSettings {
+    /// The storefront's address (`https://shop.example`): the gateways send customers back
+    /// to pages under it (`/payments/toss/success`, `/payments/kakaopay/approve`, …).
+    pub storefront_url: String,
     /// 상호, shown in the storefront.
     pub name: String,
     /// One line about the shop.

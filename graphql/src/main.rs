@@ -218,9 +218,13 @@ async fn run(command: Command, settings: &Settings, database: &db::Database) -> 
                 .with_context(|| format!("cannot listen on {}", settings.listen))?;
             let addr = listener.local_addr()?;
             tracing::info!("listening on http://{addr} (storefront GraphQL and GraphiQL at /graphql)");
-            // Unpaid bank transfers expire at their due time; every replica may run this,
+            // Unpaid bank transfers and virtual accounts expire at their due time, unpaid
+            // gateway orders after `payments.pending_minutes`; every replica may run this,
             // `FOR UPDATE SKIP LOCKED` keeps them from expiring one order twice.
-            let expiry = tokio::spawn(expire_unpaid_every_minute(pool.clone()));
+            let expiry = tokio::spawn(expire_unpaid_every_minute(
+                pool.clone(),
+                settings.payments.pending_minutes,
+            ));
             let state = AppState::new(pool.clone(), std::sync::Arc::new(settings.clone()));
             app::serve(listener, state, shutdown_signal()).await?;
             expiry.abort();
@@ -367,11 +371,11 @@ fn refuse_demo_secrets(settings: &Settings) -> anyhow::Result<()> {
     Ok(())
 }
 
-async fn expire_unpaid_every_minute(pool: sqlx::PgPool) {
+async fn expire_unpaid_every_minute(pool: sqlx::PgPool, pending_minutes: i64) {
     let mut tick = tokio::time::interval(std::time::Duration::from_mins(1));
     loop {
         tick.tick().await;
-        match commerce::order::expire_unpaid(&pool, chrono::Utc::now()).await {
+        match commerce::order::expire_unpaid(&pool, chrono::Utc::now(), pending_minutes).await {
             Ok(expired) if !expired.is_empty() => tracing::info!(count = expired.len(), "expired unpaid orders"),
             Ok(_) => {}
             Err(e) => tracing::warn!(error = %e, "expiring unpaid orders failed"),

@@ -12,10 +12,12 @@ use serde_json::json;
 use sqlx::{PgConnection, PgPool};
 
 use super::{
-    Actor, Order, OrderKey, OrderStatus, Transition, cancel_in, confirm_deposit_in, get, get_many, transition,
+    Actor, Order, OrderKey, OrderStatus, RefundAccount, Transition, cancel_with, confirm_deposit_in, get, get_many,
+    transition,
 };
 use crate::{
     Error, Won,
+    payment::Gateways,
     catalog::Direction,
     ids::{CustomerId, OrderId, RefundId},
     pagination::Page,
@@ -670,17 +672,40 @@ async fn deposit_after_expiry(
 
 /// Cancels before shipping (stock released, a refund to make for a paid order).
 /// Errors: `FORBIDDEN`, `NOT_FOUND`, `INVALID_STATE`.
+///
+/// An order paid through a gateway is refunded at the gateway first (a paid virtual
+/// account to `account`), and an unpaid virtual account closed there; a gateway refusal
+/// (`PAYMENT_DECLINED`, `PAYMENT_FAILED`) leaves the order as it was.
 pub async fn cancel_by_staff(
     pool: &PgPool,
+    gateways: &Gateways,
     by: Principal,
     id: OrderId,
     reason: &str,
+    account: Option<RefundAccount>,
     ip: Option<&str>,
 ) -> Result<StaffOrder, Error> {
     by.require(Permission::WriteOrders, "cancel orders")?;
+    let before = {
+        let mut conn = pool.acquire().await?;
+        get(&mut conn, &OrderKey::Id(id))
+            .await?
+            .ok_or(Error::NotFound { what: "order" })?
+    };
+    // A shipped order says so before the gateway is asked for anything.
+    before.status.apply(Transition::Cancel)?;
+    let gateway = crate::payment::refund::at_gateway(pool, gateways, id, None, reason, account.as_ref()).await?;
     // The audit row commits with the cancel or not at all.
     let mut tx = pool.begin().await?;
-    let o = cancel_in(&mut tx, id, Actor::Staff(by.id), reason).await?;
+    let o = match cancel_with(&mut tx, id, Actor::Staff(by.id), reason, None, gateway.as_ref()).await {
+        Ok(o) => o,
+        Err(e) => {
+            if gateway.is_some() {
+                tracing::error!(order = %id, error = %e, "refunded at the gateway but the cancel failed; staff must check");
+            }
+            return Err(e);
+        }
+    };
     audit(
         &mut tx,
         by,
@@ -696,17 +721,31 @@ pub async fn cancel_by_staff(
 }
 
 /// Records a refund paid back to the customer (its own row; never an edit of the order),
-/// at most what was paid and not yet refunded. Errors: `FORBIDDEN`, `NOT_FOUND`,
-/// `INVALID_STATE` (never paid), `INVALID_INPUT` (amount).
+/// at most what was paid and not yet refunded. A gateway payment is refunded at the
+/// gateway first (partially if so asked, with its share of the tax-free amount; a paid
+/// virtual account to `account`); a gateway refusal changes nothing and carries the
+/// gateway's code. Errors: `FORBIDDEN`, `NOT_FOUND`, `INVALID_STATE` (never paid),
+/// `INVALID_INPUT` (amount, refundAccount), `PAYMENT_DECLINED`, `PAYMENT_FAILED`.
+#[allow(clippy::too_many_arguments)] // the mutation's inputs, each checked once here
 pub async fn refund(
     pool: &PgPool,
+    gateways: &Gateways,
     by: Principal,
     id: OrderId,
     amount: Won,
     reason: &str,
+    account: Option<RefundAccount>,
     ip: Option<&str>,
 ) -> Result<StaffOrder, Error> {
     by.require(Permission::WriteOrders, "refund orders")?;
+    {
+        let mut conn = pool.acquire().await?;
+        let o = get(&mut conn, &OrderKey::Id(id))
+            .await?
+            .ok_or(Error::NotFound { what: "order" })?;
+        refund_room(&o, amount)?;
+    }
+    let gateway = crate::payment::refund::at_gateway(pool, gateways, id, Some(amount), reason, account.as_ref()).await?;
     let mut tx = pool.begin().await?;
     // The order row lock keeps two refunds from both fitting in the same room; the order
     // counts as changed (`updatedSince`), or not at all if the refund is refused.
@@ -716,19 +755,7 @@ pub async fn refund(
     let o = get(&mut tx, &OrderKey::Id(id))
         .await?
         .ok_or(Error::NotFound { what: "order" })?;
-    if o.paid_at.is_none() {
-        return Err(Error::InvalidState {
-            from: o.status,
-            action: "refund",
-        });
-    }
-    let room = o.total.checked_sub(o.refunded).unwrap_or(Won::ZERO);
-    if amount == Won::ZERO || amount > room {
-        return Err(Error::Invalid {
-            field: "amount",
-            reason: format!("between ₩1 and {room} (paid and not yet refunded)"),
-        });
-    }
+    refund_room(&o, amount)?;
     let refund_id = RefundId::generate();
     sqlx::query!(
         "INSERT INTO refunds (id, order_id, amount, reason, status, actor) VALUES ($1, $2, $3, $4, 'DONE', $5)",
@@ -741,6 +768,9 @@ pub async fn refund(
     .execute(&mut *tx)
     .await?;
     crate::stats::rollup::record_refund(&mut tx, refund_id, 1).await?;
+    if let Some(g) = &gateway {
+        crate::payment::refund::record(&mut tx, id, g, Some(refund_id)).await?;
+    }
     audit(
         &mut tx,
         by,
@@ -756,6 +786,25 @@ pub async fn refund(
     let after = one_for_staff(&mut tx, by, after).await?;
     tx.commit().await?;
     Ok(after)
+}
+
+/// Whether `amount` can be refunded of `o`: paid, and at most what was paid and not yet
+/// refunded. Errors: `INVALID_STATE`, `INVALID_INPUT` on `amount`.
+fn refund_room(o: &crate::order::Order, amount: Won) -> Result<(), Error> {
+    if o.paid_at.is_none() {
+        return Err(Error::InvalidState {
+            from: o.status,
+            action: "refund",
+        });
+    }
+    let room = o.total.checked_sub(o.refunded).unwrap_or(Won::ZERO);
+    if amount == Won::ZERO || amount > room {
+        return Err(Error::Invalid {
+            field: "amount",
+            reason: format!("between ₩1 and {room} (paid and not yet refunded)"),
+        });
+    }
+    Ok(())
 }
 
 /// Moves an order along the state machine to `target`: `PREPARING`, `DELIVERED`,

@@ -18,6 +18,7 @@ pub use status::{OrderStatus, Transition};
 use crate::{
     Error, Won,
     address::PostalAddress,
+    payment::{Gateways, refund::GatewayRefund},
     ids::{
         CustomerId, OrderId, OrderLineId, PaymentId, ProductId, RefundId, ReturnRequestId, ShipmentId, StaffId,
         VariantId,
@@ -706,14 +707,17 @@ pub(crate) async fn owned_for_update(
 /// `refundAccount` (a guest's paid bank transfer without one).
 pub async fn cancel_by_customer(
     pool: &PgPool,
+    gateways: &Gateways,
     number: &str,
     email: Option<&str>,
     me: Option<CustomerId>,
     reason: Option<&str>,
     refund_account: Option<RefundAccount>,
 ) -> Result<Order, Error> {
-    let mut tx = pool.begin().await?;
-    let (o, actor) = owned_for_update(&mut tx, number, email, me).await?;
+    let (o, actor) = {
+        let mut conn = pool.acquire().await?;
+        owned_for_update(&mut conn, number, email, me).await?
+    };
     // A shipped order says so before anyone is asked for an account.
     o.status.apply(Transition::Cancel)?;
     let refund_due = o.paid_at.is_some() && o.total > Won::ZERO && o.payment_method == "BANK_TRANSFER";
@@ -725,8 +729,13 @@ pub async fn cancel_by_customer(
     }
     let reason: String = reason.unwrap_or("").trim().chars().take(500).collect();
     let reason = if reason.is_empty() { CUSTOMER_CANCEL } else { &reason };
+    // A gateway payment goes back through the gateway first (a virtual account's to the
+    // account given); if the gateway refuses, nothing changes.
+    let gateway = crate::payment::refund::at_gateway(pool, gateways, o.id, None, reason, refund_account.as_ref()).await?;
     let account = refund_account.filter(|_| refund_due);
-    let after = cancel_with(&mut tx, o.id, actor, reason, account.as_ref()).await?;
+    let mut tx = pool.begin().await?;
+    let (o, actor) = owned_for_update(&mut tx, number, email, me).await?;
+    let after = cancel_with(&mut tx, o.id, actor, reason, account.as_ref(), gateway.as_ref()).await?;
     tx.commit().await?;
     tracing::info!(order = %o.id, "cancelled by the customer");
     Ok(after.for_customer())
@@ -735,16 +744,19 @@ pub async fn cancel_by_customer(
 /// [`cancel`] inside the caller's transaction, so what else the caller writes (the audit
 /// row of a staff cancel) commits or rolls back with it. Errors: `NOT_FOUND`, `INVALID_STATE`.
 pub async fn cancel_in(conn: &mut PgConnection, id: OrderId, actor: Actor, reason: &str) -> Result<Order, Error> {
-    cancel_with(conn, id, actor, reason, None).await
+    cancel_with(conn, id, actor, reason, None, None).await
 }
 
-/// [`cancel_in`], keeping the account a bank-transfer refund goes to on the refund row.
-async fn cancel_with(
+/// [`cancel_in`], keeping the account a bank-transfer refund goes to on the refund row, and
+/// recording what a gateway refunded already (`gateway`: the refund is then `DONE` with the
+/// gateway's transaction key).
+pub(crate) async fn cancel_with(
     conn: &mut PgConnection,
     id: OrderId,
     actor: Actor,
     reason: &str,
     account: Option<&RefundAccount>,
+    gateway: Option<&GatewayRefund>,
 ) -> Result<Order, Error> {
     let before = get(conn, &OrderKey::Id(id))
         .await?
@@ -753,8 +765,10 @@ async fn cancel_with(
     release_allocation(conn, id, "ORDER_CANCELLED", actor).await?;
     // What staff refunded already (a partial refund) is not owed twice.
     let owed = before.total.checked_sub(before.refunded).unwrap_or(Won::ZERO);
+    let mut recorded = None;
     if before.paid_at.is_some() && owed > Won::ZERO {
         let refund = RefundId::generate();
+        recorded = Some(refund);
         sqlx::query!(
             "INSERT INTO refunds (id, order_id, amount, reason, actor, account_bank, account_number, account_holder)
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
@@ -770,6 +784,9 @@ async fn cancel_with(
         .execute(&mut *conn)
         .await?;
         crate::stats::rollup::record_refund(conn, refund, 1).await?;
+    }
+    if let Some(g) = gateway {
+        crate::payment::refund::record(conn, id, g, recorded.filter(|_| g.amount > Won::ZERO)).await?;
     }
     get(conn, &OrderKey::Id(id))
         .await?
@@ -822,30 +839,35 @@ pub async fn confirm_deposit_in(
         .ok_or(Error::NotFound { what: "order" })
 }
 
-/// Expires every order still awaiting its deposit at `now` past its due time, releasing
-/// its stock; one transaction per order, skipping orders another worker holds. Returns
-/// the numbers expired.
-pub async fn expire_unpaid(pool: &PgPool, now: DateTime<Utc>) -> Result<Vec<String>, Error> {
+/// Expires every unpaid order at `now`, releasing its stock: a bank transfer or virtual
+/// account past its due time, a gateway order (`PENDING_PAYMENT`) placed more than
+/// `pending_minutes` ago and not being confirmed right now. One transaction per order,
+/// skipping orders another worker holds. Returns the numbers expired.
+pub async fn expire_unpaid(pool: &PgPool, now: DateTime<Utc>, pending_minutes: i64) -> Result<Vec<String>, Error> {
     let mut expired = Vec::new();
+    let placed_before = now - chrono::Duration::minutes(pending_minutes.max(1));
     loop {
         let mut tx = pool.begin().await?;
         let due = sqlx::query!(
-            r#"SELECT id AS "id: OrderId", number FROM orders
-                WHERE status = 'AWAITING_DEPOSIT' AND deposit_due_at <= $1
-                ORDER BY deposit_due_at LIMIT 1 FOR UPDATE SKIP LOCKED"#,
+            r#"SELECT id AS "id: OrderId", number, status = 'PENDING_PAYMENT' AS "pending!" FROM orders
+                WHERE id = COALESCE(
+                        (SELECT id FROM orders WHERE status = 'AWAITING_DEPOSIT' AND deposit_due_at <= $1
+                          ORDER BY deposit_due_at LIMIT 1 FOR UPDATE SKIP LOCKED),
+                        (SELECT id FROM orders WHERE status = 'PENDING_PAYMENT' AND created_at <= $2
+                            AND (payment_claimed_until IS NULL OR payment_claimed_until <= $1)
+                          ORDER BY created_at LIMIT 1 FOR UPDATE SKIP LOCKED))"#,
             now,
+            placed_before,
         )
         .fetch_optional(&mut *tx)
         .await?;
         let Some(due) = due else { break };
-        transition(
-            &mut tx,
-            due.id,
-            Transition::Expire,
-            Actor::System,
-            "deposit not received by the due time",
-        )
-        .await?;
+        let note = if due.pending {
+            "payment not completed in time"
+        } else {
+            "deposit not received by the due time"
+        };
+        transition(&mut tx, due.id, Transition::Expire, Actor::System, note).await?;
         release_allocation(&mut tx, due.id, "PAYMENT_EXPIRED", Actor::System).await?;
         tx.commit().await?;
         tracing::info!(order = %due.id, "expired unpaid order");

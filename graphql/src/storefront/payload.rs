@@ -60,6 +60,12 @@ pub enum ErrorCode {
     ReturnPeriodOver,
     /// The Slack bot asked for a Slack user no staff member is linked to.
     SlackUserNotLinked,
+    /// The gateway declined the payment (card refused, limit); try another card or method.
+    PaymentDeclined,
+    /// The gateway failed or its answer did not match the order; nothing was paid.
+    PaymentFailed,
+    /// The order cannot take this payment in its state (expired, cancelled, paid).
+    OrderNotPayable,
     /// A fault on our side.
     Internal,
 }
