@@ -22,7 +22,7 @@ use crate::{
 };
 
 /// How the customer pays.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, strum::EnumIter)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum PaymentMethod {
     /// 무통장입금 into the shop's account: the order waits for the deposit.
     BankTransfer,
@@ -37,6 +37,15 @@ pub enum PaymentMethod {
 }
 
 impl PaymentMethod {
+    /// Every method, in the order a storefront lists them.
+    pub const ALL: [PaymentMethod; 5] = [
+        PaymentMethod::Toss,
+        PaymentMethod::KakaoPay,
+        PaymentMethod::PortOne,
+        PaymentMethod::VirtualAccount,
+        PaymentMethod::BankTransfer,
+    ];
+
     /// As stored and shown: `BANK_TRANSFER`, `VIRTUAL_ACCOUNT`, `TOSS`, `KAKAOPAY`, `PORTONE`.
     pub fn as_str(self) -> &'static str {
         match self {
@@ -50,8 +59,7 @@ impl PaymentMethod {
 
     /// From the stored form.
     pub fn parse(s: &str) -> Option<PaymentMethod> {
-        use strum::IntoEnumIterator;
-        PaymentMethod::iter().find(|m| m.as_str() == s)
+        PaymentMethod::ALL.into_iter().find(|m| m.as_str() == s)
     }
 
     /// The gateway that takes this method's money (`None` for bank transfer).

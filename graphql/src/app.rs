@@ -14,9 +14,9 @@ use axum::{
     extract::{ConnectInfo, State},
     http::{HeaderMap, Method, Request, StatusCode, Uri},
     response::{IntoResponse, Response},
-    routing::get,
+    routing::{get, post},
 };
-use commerce::{Lang, Settings};
+use commerce::{Lang, Settings, payment::Gateways};
 use serde_json::json;
 use sqlx::PgPool;
 use tokio::net::TcpListener;
@@ -50,6 +50,8 @@ pub struct AppState {
     pub limits: RateLimits,
     /// Whose `X-Forwarded-For` is believed (`http.trusted_proxies`).
     pub proxies: TrustedProxies,
+    /// The payment gateways that have keys (webhooks verify against them).
+    pub gateways: Arc<Gateways>,
 }
 
 impl AppState {
@@ -64,12 +66,23 @@ impl AppState {
         if !settings.bank_transfer_available() {
             tracing::warn!("bank transfer is off: bank_transfer.account_number is the demo account");
         }
+        // The gateways' HTTP client needs the one TLS provider (DESIGN §9).
+        let _ = rustls::crypto::ring::default_provider().install_default();
+        let gateways = Arc::new(Gateways::new(&settings.payments).unwrap_or_else(|e| {
+            tracing::error!(error = %e, "payment gateways unavailable");
+            Gateways::none()
+        }));
+        for p in commerce::payment::Provider::ALL {
+            if gateways.has(p) {
+                tracing::info!(provider = %p, "payment gateway configured");
+            }
+        }
         let limits = RateLimits::new(&settings.rate_limits);
         let proxies = TrustedProxies::new(settings.http.trusted_proxies.clone());
-        let storefront = storefront::schema(pool.clone(), settings.clone());
+        let storefront = storefront::schema(pool.clone(), settings.clone(), gateways.clone());
         // Off: no GraphiQL pages, and no introspection on the admin API.
         let graphiql = settings.http.graphiql;
-        let admin = admin::schema(pool.clone(), settings);
+        let admin = admin::schema(pool.clone(), settings, gateways.clone());
         Arc::new(AppState {
             pool,
             storefront: http::Endpoint::new(storefront, "/graphql").graphiql(graphiql),
@@ -78,6 +91,7 @@ impl AppState {
                 .introspection(graphiql),
             limits,
             proxies,
+            gateways,
         })
     }
 }
@@ -266,6 +280,8 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/admin/graphql", get(admin_graphql).post(admin_graphql))
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
+        .route("/webhooks/toss", post(crate::webhooks::toss))
+        .route("/webhooks/portone", post(crate::webhooks::portone))
         .with_state(state)
         .layer(RequestBodyLimitLayer::new(MAX_BODY))
         .layer(TimeoutLayer::with_status_code(

@@ -11,3 +11,4 @@ pub mod limits;
 pub mod ratelimit;
 pub mod shared;
 pub mod storefront;
+pub mod webhooks;

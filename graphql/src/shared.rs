@@ -1,7 +1,10 @@
 //! Types both schemas share: the `Won` scalar and the closed sets of values (DESIGN.md §4:
 //! never strings). A client reads the same names in the storefront and the back office.
 
-use async_graphql::{Enum, InputValueError, InputValueResult, Number, Scalar, ScalarType, Value};
+use async_graphql::{Enum, InputValueError, InputValueResult, Number, Scalar, ScalarType, SimpleObject, Value};
+use chrono::{DateTime, FixedOffset};
+
+use crate::storefront::catalog::seoul;
 
 /// Korean won: an integer amount (the won has no minor unit), 64-bit, sent as a JSON number.
 ///
@@ -108,19 +111,160 @@ impl SalesChannel {
 pub enum PaymentMethod {
     /// 무통장입금: the order waits for the deposit to the shop's account.
     BankTransfer,
+    /// 가상계좌: a virtual account issued by Toss Payments for this order; the order waits
+    /// for the deposit and is paid when Toss reports it.
+    VirtualAccount,
+    /// Card or easy pay in the Toss Payments window.
+    Toss,
+    /// KakaoPay.
+    Kakaopay,
+    /// PortOne V2 (the PG its channel fronts: Inicis, KCP, NICE, …).
+    Portone,
 }
 
 impl PaymentMethod {
+    /// The core's method.
+    pub fn core(self) -> commerce::checkout::PaymentMethod {
+        use commerce::checkout::PaymentMethod as M;
+        match self {
+            PaymentMethod::BankTransfer => M::BankTransfer,
+            PaymentMethod::VirtualAccount => M::VirtualAccount,
+            PaymentMethod::Toss => M::Toss,
+            PaymentMethod::Kakaopay => M::KakaoPay,
+            PaymentMethod::Portone => M::PortOne,
+        }
+    }
+
+    /// From the core's method.
+    pub fn from_core(m: commerce::checkout::PaymentMethod) -> PaymentMethod {
+        use commerce::checkout::PaymentMethod as M;
+        match m {
+            M::BankTransfer => PaymentMethod::BankTransfer,
+            M::VirtualAccount => PaymentMethod::VirtualAccount,
+            M::Toss => PaymentMethod::Toss,
+            M::KakaoPay => PaymentMethod::Kakaopay,
+            M::PortOne => PaymentMethod::Portone,
+        }
+    }
+
     /// The database form.
     pub fn as_str(self) -> &'static str {
-        match self {
-            PaymentMethod::BankTransfer => "BANK_TRANSFER",
-        }
+        self.core().as_str()
     }
 
     /// From the database form; `None` for a value this build does not know.
     pub fn from_db(s: &str) -> Option<PaymentMethod> {
-        [Self::BankTransfer].into_iter().find(|m| m.as_str() == s)
+        commerce::checkout::PaymentMethod::parse(s).map(PaymentMethod::from_core)
+    }
+}
+
+/// Who processed a payment.
+#[derive(Enum, Copy, Clone, Eq, PartialEq, Debug)]
+pub enum PaymentProvider {
+    /// The shop's own bank account (무통장입금), confirmed by staff.
+    BankTransfer,
+    /// Toss Payments (the window, and virtual accounts).
+    Toss,
+    /// KakaoPay.
+    Kakaopay,
+    /// PortOne V2.
+    Portone,
+}
+
+impl PaymentProvider {
+    /// The core's gateway; `None` for bank transfer.
+    pub fn gateway(self) -> Option<commerce::payment::Provider> {
+        use commerce::payment::Provider as P;
+        match self {
+            PaymentProvider::BankTransfer => None,
+            PaymentProvider::Toss => Some(P::Toss),
+            PaymentProvider::Kakaopay => Some(P::KakaoPay),
+            PaymentProvider::Portone => Some(P::PortOne),
+        }
+    }
+
+    /// From the database form.
+    pub fn from_db(s: &str) -> Option<PaymentProvider> {
+        use commerce::payment::Provider as P;
+        match commerce::payment::Provider::parse(s) {
+            Some(P::Toss) => Some(PaymentProvider::Toss),
+            Some(P::KakaoPay) => Some(PaymentProvider::Kakaopay),
+            Some(P::PortOne) => Some(PaymentProvider::Portone),
+            None if s == "BANK_TRANSFER" => Some(PaymentProvider::BankTransfer),
+            None => None,
+        }
+    }
+}
+
+/// Where a payment attempt is.
+#[derive(Enum, Copy, Clone, Eq, PartialEq, Debug)]
+pub enum PaymentStatus {
+    /// Opened at the gateway, not paid yet.
+    Ready,
+    /// A virtual account waits for its deposit.
+    WaitingForDeposit,
+    /// Paid.
+    Paid,
+    /// Paid, part of it refunded.
+    PartialCancelled,
+    /// Refunded or closed in full.
+    Cancelled,
+    /// Declined, failed or abandoned: no money moved.
+    Failed,
+}
+
+impl PaymentStatus {
+    /// From the database form.
+    pub fn from_db(s: &str) -> Option<PaymentStatus> {
+        Some(match s {
+            "READY" => PaymentStatus::Ready,
+            "WAITING_FOR_DEPOSIT" => PaymentStatus::WaitingForDeposit,
+            "PAID" => PaymentStatus::Paid,
+            "PARTIAL_CANCELLED" => PaymentStatus::PartialCancelled,
+            "CANCELLED" => PaymentStatus::Cancelled,
+            "FAILED" => PaymentStatus::Failed,
+            _ => return None,
+        })
+    }
+}
+
+/// A payment attempt of an order.
+#[derive(SimpleObject)]
+pub struct Payment {
+    /// Who processed it.
+    pub provider: PaymentProvider,
+    /// The order's method.
+    pub method: PaymentMethod,
+    /// How much.
+    pub amount: Won,
+    /// Where it is.
+    pub status: PaymentStatus,
+    /// When the money arrived (null unless paid).
+    pub paid_at: Option<DateTime<FixedOffset>>,
+    /// The gateway's receipt page (card slip, cash receipt), when it gives one.
+    pub receipt_url: Option<String>,
+    /// When the attempt began.
+    pub created_at: DateTime<FixedOffset>,
+}
+
+impl TryFrom<commerce::order::admin::Payment> for Payment {
+    type Error = commerce::Error;
+
+    /// A value this build does not know is a fault (`INTERNAL`), not a string to guess at.
+    fn try_from(p: commerce::order::admin::Payment) -> Result<Payment, commerce::Error> {
+        let unknown = |what: &'static str, v: &str| commerce::Error::Fault {
+            what,
+            reason: format!("unknown value {v}"),
+        };
+        Ok(Payment {
+            provider: PaymentProvider::from_db(&p.provider).ok_or_else(|| unknown("payments.provider", &p.provider))?,
+            method: PaymentMethod::from_db(&p.method).ok_or_else(|| unknown("payments.method", &p.method))?,
+            amount: p.amount.into(),
+            status: PaymentStatus::from_db(&p.status).ok_or_else(|| unknown("payments.status", &p.status))?,
+            paid_at: p.paid_at.map(seoul),
+            receipt_url: p.receipt_url,
+            created_at: seoul(p.created_at),
+        })
     }
 }
 

@@ -570,9 +570,13 @@ pub struct Payment {
     pub provider: String,
     /// How much.
     pub amount: Won,
-    /// `PAID`, `FAILED`, `CANCELLED`, …
+    /// `READY`, `WAITING_FOR_DEPOSIT`, `PAID`, `PARTIAL_CANCELLED`, `CANCELLED`, `FAILED`.
     pub status: String,
-    /// When.
+    /// When the money arrived.
+    pub paid_at: Option<DateTime<Utc>>,
+    /// The gateway's receipt page.
+    pub receipt_url: Option<String>,
+    /// When the attempt began.
     pub created_at: DateTime<Utc>,
 }
 
@@ -582,7 +586,10 @@ pub async fn payments_of(conn: &mut PgConnection, orders: &[OrderId]) -> Result<
     let ids: Vec<uuid::Uuid> = orders.iter().map(|o| o.0).collect();
     Ok(sqlx::query_as!(
         Payment,
-        r#"SELECT order_id AS "order_id: OrderId", method, provider, amount AS "amount: Won", status, created_at
+        r#"SELECT order_id AS "order_id: OrderId", method, provider, amount AS "amount: Won", status,
+                  COALESCE(paid_at, CASE WHEN provider = 'BANK_TRANSFER' AND status = 'PAID' THEN created_at END)
+                      AS paid_at,
+                  receipt_url, created_at
              FROM payments WHERE order_id = ANY($1) ORDER BY created_at, id"#,
         &ids,
     )

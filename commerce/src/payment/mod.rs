@@ -33,7 +33,7 @@ use serde::Deserialize;
 pub use gateway::{GatewayError, GatewayPayment, GatewayStatus, Gateways};
 
 /// A gateway (the `provider` of a payment).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, strum::EnumIter)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Provider {
     /// Toss Payments: the payment window (card, easy pay) and virtual accounts.
     Toss,
@@ -44,6 +44,9 @@ pub enum Provider {
 }
 
 impl Provider {
+    /// Every gateway.
+    pub const ALL: [Provider; 3] = [Provider::Toss, Provider::KakaoPay, Provider::PortOne];
+
     /// As stored and shown: `TOSS`, `KAKAOPAY`, `PORTONE`.
     pub fn as_str(self) -> &'static str {
         match self {

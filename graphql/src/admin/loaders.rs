@@ -40,7 +40,7 @@ impl AdminLoaders {
 }
 
 /// Loads the payments of many orders at once.
-pub struct PaymentsByOrder(PgPool);
+pub struct PaymentsByOrder(pub PgPool);
 
 impl Loader<OrderId> for PaymentsByOrder {
     type Value = Vec<Payment>;

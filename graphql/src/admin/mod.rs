@@ -17,7 +17,7 @@ mod cms;
 mod connection;
 pub mod context;
 mod customers;
-mod loaders;
+pub(crate) mod loaders;
 mod login;
 mod order;
 mod orders;
@@ -75,9 +75,14 @@ fn builder() -> SchemaBuilder<Query, Mutation, EmptySubscription> {
 
 /// The schemas with their shared data: one for requests with one root field, one for
 /// requests with several (`limits.rs`).
-pub fn schema(pool: PgPool, settings: Arc<Settings>) -> crate::limits::Schemas<AdminSchema> {
-    let with_data =
-        move |b: SchemaBuilder<Query, Mutation, EmptySubscription>| b.data(pool.clone()).data(settings.clone());
+pub fn schema(
+    pool: PgPool,
+    settings: Arc<Settings>,
+    gateways: Arc<commerce::payment::Gateways>,
+) -> crate::limits::Schemas<AdminSchema> {
+    let with_data = move |b: SchemaBuilder<Query, Mutation, EmptySubscription>| {
+        b.data(pool.clone()).data(settings.clone()).data(gateways.clone())
+    };
     crate::limits::Schemas::build(MAX_COMPLEXITY, || with_data(builder()))
 }
 

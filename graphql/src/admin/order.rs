@@ -13,7 +13,7 @@ use commerce::{Error, order::admin::StaffOrder};
 use super::{context::Cx, customers::CustomerRecord, seoul};
 use crate::{
     error::{lang, to_gql},
-    shared::{OrderStatus, PaymentMethod, Won},
+    shared::OrderStatus,
     storefront::{UserError, orders::OrderFields, split},
 };
 
@@ -25,7 +25,6 @@ pub struct AdminOrder(OrderFields, AdminOrderFields);
 impl From<StaffOrder> for AdminOrder {
     fn from(o: StaffOrder) -> AdminOrder {
         let fields = AdminOrderFields {
-            id: o.order.id,
             customer_id: o.order.customer_id,
             updated_at: o.updated_at,
             staff_memo: o.staff_memo,
@@ -39,47 +38,12 @@ impl From<StaffOrder> for AdminOrder {
 
 /// What only staff read of an order.
 pub struct AdminOrderFields {
-    id: commerce::ids::OrderId,
     customer_id: Option<commerce::ids::CustomerId>,
     updated_at: chrono::DateTime<chrono::Utc>,
     staff_memo: Option<String>,
     depositor_name: Option<String>,
     masked_fields: &'static [&'static str],
     allowed_transitions: Vec<commerce::order::OrderStatus>,
-}
-
-/// A payment of an order.
-#[derive(SimpleObject)]
-pub struct Payment {
-    /// How it was paid.
-    method: PaymentMethod,
-    /// Who processed it: `BANK_TRANSFER` (the shop's account), `TOSS`, …
-    provider: String,
-    /// How much.
-    amount: Won,
-    /// `PAID`, `FAILED`, `CANCELLED`, …
-    status: String,
-    /// When.
-    created_at: DateTime<FixedOffset>,
-}
-
-impl TryFrom<commerce::order::admin::Payment> for Payment {
-    type Error = Error;
-
-    /// A method this build does not know is a fault (`INTERNAL`), not a string to guess at.
-    fn try_from(p: commerce::order::admin::Payment) -> Result<Payment, Error> {
-        let method = PaymentMethod::from_db(&p.method).ok_or_else(|| Error::Fault {
-            what: "payments.method",
-            reason: format!("unknown payment method {}", p.method),
-        })?;
-        Ok(Payment {
-            method,
-            provider: p.provider,
-            amount: p.amount.into(),
-            status: p.status,
-            created_at: seoul(p.created_at),
-        })
-    }
 }
 
 #[Object]
@@ -102,22 +66,6 @@ impl AdminOrderFields {
             .await
             .map_err(|e| to_gql(&e, lang(ctx)))?;
         Ok(found.map(|c| CustomerRecord::new(c, cx.principal)))
-    }
-
-    /// Its payments, oldest first.
-    async fn payments(&self, ctx: &Context<'_>) -> Result<Vec<Payment>> {
-        let loaders = Cx::staff(ctx).await?.loaders(ctx)?;
-        let found = loaders
-            .payments
-            .load_one(self.id)
-            .await
-            .map_err(|e| to_gql(&e, lang(ctx)))?;
-        found
-            .unwrap_or_default()
-            .into_iter()
-            .map(Payment::try_from)
-            .collect::<Result<_, _>>()
-            .map_err(|e| to_gql(&e, lang(ctx)))
     }
 
     /// The states the caller can move it to now, each by its own operation

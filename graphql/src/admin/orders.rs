@@ -1,12 +1,15 @@
 //! Admin orders: the list with filters and sorts, the dashboard's counts, one order, and
 //! deposit, cancel, refund, status and memo, each by `orderId` or `orderNumber`.
 
+use std::sync::Arc;
+
 use async_graphql::{Context, Enum, ID, InputObject, Object, Result, SimpleObject};
 use chrono::{DateTime, FixedOffset};
 use commerce::{
     Error,
     catalog::Direction,
     ids::{CustomerId, OrderId},
+    payment::Gateways,
     order::{
         OrderKey,
         admin::{self as orders, OrderSort},
@@ -221,6 +224,23 @@ impl OrdersQuery {
     }
 }
 
+/// The customer's bank account a virtual-account payment is refunded to (환불계좌).
+#[derive(InputObject)]
+pub struct RefundAccountInput {
+    /// Bank name or Toss bank code.
+    bank: String,
+    /// Account number (dashes allowed).
+    number: String,
+    /// 예금주.
+    holder: String,
+}
+
+impl RefundAccountInput {
+    fn parse(&self) -> Result<commerce::order::RefundAccount, commerce::Error> {
+        commerce::order::RefundAccount::parse(&self.bank, &self.number, &self.holder)
+    }
+}
+
 /// Admin mutations on orders. Each names its order by `orderId` or `orderNumber` (exactly
 /// one, else `INVALID_INPUT`).
 #[derive(Default)]
@@ -245,25 +265,34 @@ impl OrdersMutation {
         AdminOrderPayload::from(ctx, r)
     }
 
-    /// Cancels an order before it ships.
+    /// Cancels an order before it ships. A card, easy-pay or PortOne payment is refunded
+    /// at its gateway first, a paid virtual account to `refundAccount` (required then), an
+    /// unpaid one closed at Toss; a gateway refusal leaves the order as it was and returns
+    /// the gateway's code and message (`PAYMENT_FAILED`, `PAYMENT_DECLINED`).
     async fn order_cancel(
         &self,
         ctx: &Context<'_>,
         order_id: Option<ID>,
         order_number: Option<String>,
         reason: Option<String>,
+        refund_account: Option<RefundAccountInput>,
     ) -> Result<AdminOrderPayload> {
         let cx = Cx::staff(ctx).await?;
+        let gateways = ctx.data::<Arc<Gateways>>()?;
         let reason = reason.unwrap_or_else(|| "cancelled by staff".into());
         let r = async {
             let id = target(&cx, order_id.as_ref(), order_number.as_deref()).await?;
-            orders::cancel_by_staff(cx.pool, cx.principal, id, &reason, cx.ip).await
+            let account = refund_account.map(|a| a.parse()).transpose()?;
+            orders::cancel_by_staff(cx.pool, gateways, cx.principal, id, &reason, account, cx.ip).await
         }
         .await;
         AdminOrderPayload::from(ctx, r)
     }
 
-    /// Records a refund paid back (at most what was paid and not yet refunded).
+    /// Refunds part or all of what was paid (at most what was paid and not yet refunded).
+    /// A gateway payment is refunded at the gateway first, with its share of the order's
+    /// tax-free amount (a paid virtual account to `refundAccount`, required then); a bank
+    /// transfer is recorded as paid back by staff.
     async fn order_refund(
         &self,
         ctx: &Context<'_>,
@@ -271,16 +300,21 @@ impl OrdersMutation {
         order_number: Option<String>,
         amount: Won,
         reason: String,
+        refund_account: Option<RefundAccountInput>,
     ) -> Result<AdminOrderPayload> {
         let cx = Cx::staff(ctx).await?;
+        let gateways = ctx.data::<Arc<Gateways>>()?;
         let r = async {
             let id = target(&cx, order_id.as_ref(), order_number.as_deref()).await?;
+            let account = refund_account.map(|a| a.parse()).transpose()?;
             orders::refund(
                 cx.pool,
+                gateways,
                 cx.principal,
                 id,
                 amount.non_negative("amount")?,
                 &reason,
+                account,
                 cx.ip,
             )
             .await

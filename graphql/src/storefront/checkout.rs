@@ -1,9 +1,12 @@
 //! Storefront checkout: `checkoutComplete`.
 
 use async_graphql::{Context, ID, InputObject, Object, Result, SimpleObject};
+use std::sync::Arc;
+
 use commerce::{
     Error,
-    checkout::{self, CheckoutInput, ShipTo},
+    checkout::{self, CashReceipt, CashReceiptKind, CheckoutInput, ShipTo},
+    payment::Gateways,
     ids::{AddressId, CustomerId},
     types::{Email, PhoneNumber},
 };
@@ -16,6 +19,7 @@ use super::{
     customer::AddressFields,
     orders::Order,
     payload::{UserError, split},
+    payments::PaymentSession,
     session,
 };
 
@@ -44,6 +48,28 @@ pub struct CheckoutCompleteInput {
     idempotency_key: String,
     /// The total shown to the customer: a different server total is refused (`PRICE_CHANGED`).
     expected_total: Option<Won>,
+    /// A cash receipt (현금영수증) for a bank transfer or virtual account; a virtual
+    /// account's goes to Toss, which issues it when the deposit arrives.
+    cash_receipt: Option<CashReceiptInput>,
+}
+
+/// A cash receipt asked for at checkout.
+#[derive(InputObject)]
+pub struct CashReceiptInput {
+    /// 소득공제 (a person's) or 지출증빙 (a business's).
+    #[graphql(name = "type")]
+    kind: CashReceiptType,
+    /// A mobile, business registration or cash-receipt card number (dashes allowed).
+    number: String,
+}
+
+/// The two kinds of cash receipt.
+#[derive(async_graphql::Enum, Copy, Clone, Eq, PartialEq, Debug)]
+pub enum CashReceiptType {
+    /// 소득공제: for a person's income deduction.
+    IncomeDeduction,
+    /// 지출증빙: a business's proof of expense.
+    ExpenditureProof,
 }
 
 impl CheckoutCompleteInput {
@@ -75,13 +101,22 @@ impl CheckoutCompleteInput {
                 .map(checkout::parse_depositor_name)
                 .transpose()?,
             delivery_note: note.to_owned(),
-            payment_method: match self.payment_method {
-                PaymentMethod::BankTransfer => checkout::PaymentMethod::BankTransfer,
-            },
+            payment_method: self.payment_method.core(),
             idempotency_key: checkout::parse_idempotency_key(&self.idempotency_key)?,
             expected_total: self
                 .expected_total
                 .map(|t| t.non_negative("expectedTotal"))
+                .transpose()?,
+            cash_receipt: self
+                .cash_receipt
+                .as_ref()
+                .map(|c| {
+                    let kind = match c.kind {
+                        CashReceiptType::IncomeDeduction => CashReceiptKind::IncomeDeduction,
+                        CashReceiptType::ExpenditureProof => CashReceiptKind::ExpenditureProof,
+                    };
+                    CashReceipt::parse(kind, &c.number)
+                })
                 .transpose()?,
         })
     }
@@ -90,9 +125,15 @@ impl CheckoutCompleteInput {
 /// The result of checkout.
 #[derive(SimpleObject)]
 pub struct CheckoutCompletePayload {
-    /// The order placed (its `bankTransfer` says where to pay).
+    /// The order placed: a bank transfer or virtual account shows where to pay in
+    /// `bankTransfer`; a card, easy-pay or PortOne order is `PENDING_PAYMENT` until
+    /// `paymentConfirm`.
     order: Option<Order>,
-    /// What went wrong; nothing was placed.
+    /// What the storefront opens the gateway with (`TOSS`, `KAKAOPAY`, `PORTONE`); null for
+    /// bank transfer and virtual account.
+    payment_session: Option<PaymentSession>,
+    /// What went wrong; nothing was placed (or the order was cancelled again when the
+    /// gateway could not open the payment: `PAYMENT_FAILED`, the cart kept).
     user_errors: Vec<UserError>,
 }
 
@@ -102,7 +143,9 @@ pub struct CheckoutMutation;
 
 #[Object]
 impl CheckoutMutation {
-    /// Places the order for a cart (bank transfer: it then awaits the deposit).
+    /// Places the order for a cart: a bank transfer or virtual account then awaits the
+    /// deposit, a gateway order its `paymentConfirm` (the stock is held meanwhile, for
+    /// `payments.pendingMinutes`).
     async fn checkout_complete(
         &self,
         ctx: &Context<'_>,
@@ -112,10 +155,19 @@ impl CheckoutMutation {
         let me: Option<CustomerId> = session::customer(ctx).await?;
         let pool = ctx.data::<PgPool>()?;
         let s = settings(ctx)?;
-        let result = async { checkout::complete(pool, s, &cart_token, input.parse()?, me).await }.await;
-        let (order, user_errors) = split(ctx, result)?;
+        let gateways = ctx.data::<Arc<Gateways>>()?;
+        let result = async {
+            let order = checkout::complete(pool, s, gateways, &cart_token, input.parse()?, me).await?;
+            let mut conn = pool.acquire().await?;
+            let session = commerce::payment::session::for_order(&mut conn, s, gateways, &order).await?;
+            Ok((order, session))
+        }
+        .await;
+        let (placed, user_errors) = split(ctx, result)?;
+        let (order, session) = placed.unzip();
         Ok(CheckoutCompletePayload {
             order: order.map(Order::from),
+            payment_session: session.flatten().map(PaymentSession::from),
             user_errors,
         })
     }

@@ -22,6 +22,8 @@ pub struct Loaders {
     /// Products by id, drafts included: a storefront resolver shows only published ones
     /// (see `catalog::product_by_id`); a deleted product is absent.
     pub product: DataLoader<ProductById, HashMapCache>,
+    /// Payments by order (an order list's payments in one statement).
+    pub payments: DataLoader<crate::admin::loaders::PaymentsByOrder, async_graphql::dataloader::NoCache>,
 }
 
 impl Loaders {
@@ -35,6 +37,7 @@ impl Loaders {
             variant: DataLoader::with_cache(VariantById(pool.clone()), tokio::spawn, HashMapCache::default()),
             children: DataLoader::with_cache(ChildrenByParent(pool.clone()), tokio::spawn, HashMapCache::default()),
             product: DataLoader::with_cache(ProductById(pool.clone()), tokio::spawn, HashMapCache::default()),
+            payments: DataLoader::new(crate::admin::loaders::PaymentsByOrder(pool.clone()), tokio::spawn),
         }
     }
 }

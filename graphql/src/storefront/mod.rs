@@ -8,6 +8,7 @@ mod loaders;
 pub(crate) mod orders;
 pub(crate) mod pages;
 mod payload;
+mod payments;
 mod session;
 mod shop;
 
@@ -41,6 +42,7 @@ pub struct Mutation(
     cart::CartMutation,
     customer::CustomerMutation,
     checkout::CheckoutMutation,
+    payments::PaymentMutation,
     orders::OrderMutation,
 );
 
@@ -61,9 +63,16 @@ fn builder() -> SchemaBuilder<Query, Mutation, EmptySubscription> {
 
 /// The schemas with their shared data (pool, settings): one for requests with one root
 /// field, one for requests with several (`limits.rs`).
-pub fn schema(pool: PgPool, settings: Arc<Settings>) -> limits::Schemas<StorefrontSchema> {
+pub fn schema(
+    pool: PgPool,
+    settings: Arc<Settings>,
+    gateways: Arc<commerce::payment::Gateways>,
+) -> limits::Schemas<StorefrontSchema> {
     let with_data = move |b: SchemaBuilder<Query, Mutation, EmptySubscription>| {
-        b.data(pool.clone()).data(settings.shop.clone()).data(settings.clone())
+        b.data(pool.clone())
+            .data(settings.shop.clone())
+            .data(settings.clone())
+            .data(gateways.clone())
     };
     limits::Schemas::build(MAX_COMPLEXITY, || with_data(builder()))
 }

@@ -17,7 +17,7 @@ use super::{
 };
 use crate::{
     error::{GqlResult, lang, to_gql},
-    shared::{OrderStatus, PaymentMethod, SalesChannel, Won},
+    shared::{OrderStatus, Payment, PaymentMethod, SalesChannel, Won},
 };
 
 /// An order.
@@ -490,6 +490,21 @@ impl OrderFields {
             .collect::<Result<_, Error>>()
             .gql(ctx)
     }
+    /// Its payment attempts, oldest first: the gateway, the amount, the state, the receipt.
+    async fn payments(&self, ctx: &Context<'_>) -> Result<Vec<Payment>> {
+        let found = ctx
+            .data::<super::Loaders>()?
+            .payments
+            .load_one(self.0.id)
+            .await
+            .map_err(|e| crate::error::to_gql(&e, crate::error::lang(ctx)))?;
+        found
+            .unwrap_or_default()
+            .into_iter()
+            .map(Payment::try_from)
+            .collect::<Result<_, Error>>()
+            .gql(ctx)
+    }
     /// Refunds recorded so far, in all.
     async fn refunded(&self) -> Won {
         self.0.refunded.into()
@@ -548,9 +563,11 @@ pub struct OrderCancelInput {
     email: Option<String>,
     /// Why: shown to staff, and back to the customer in the order's history.
     reason: Option<String>,
-    /// Where to refund a paid bank transfer: required from a guest then (`INVALID_INPUT`
-    /// on `refundAccount` without it), optional for a member; ignored when nothing is
-    /// refunded. Only staff see it.
+    /// Where to refund a paid bank transfer (required from a guest then: `INVALID_INPUT`
+    /// on `refundAccount` without it, optional for a member) or a paid virtual account
+    /// (required from everyone: Toss pays the deposit back into it); ignored when nothing
+    /// is refunded. Card and easy-pay payments go back through their gateway. Only staff
+    /// see it.
     refund_account: Option<RefundAccountInput>,
 }
 
@@ -597,6 +614,7 @@ impl OrderMutation {
     /// Cancels an order before it ships (stock released; a paid order gets a refund).
     async fn order_cancel(&self, ctx: &Context<'_>, input: OrderCancelInput) -> Result<OrderPayload> {
         let pool = ctx.data::<PgPool>()?;
+        let gateways = ctx.data::<std::sync::Arc<commerce::payment::Gateways>>()?;
         let me = session::customer(ctx).await?;
         let result = async {
             let account = match &input.refund_account {
@@ -605,6 +623,7 @@ impl OrderMutation {
             };
             order::cancel_by_customer(
                 pool,
+                gateways,
                 &input.number,
                 input.email.as_deref(),
                 me,

@@ -111,12 +111,13 @@ impl Shop {
     }
     /// How customers can pay right now (checkout refuses the others with
     /// `PAYMENT_METHOD_UNAVAILABLE`).
-    async fn payment_methods(&self) -> Vec<PaymentMethod> {
-        let mut methods = Vec::new();
-        if self.0.bank_transfer_available() {
-            methods.push(PaymentMethod::BankTransfer);
-        }
-        methods
+    async fn payment_methods(&self, ctx: &Context<'_>) -> Result<Vec<PaymentMethod>> {
+        let gateways = ctx.data::<std::sync::Arc<commerce::payment::Gateways>>()?;
+        Ok(commerce::checkout::PaymentMethod::ALL
+            .into_iter()
+            .filter(|m| m.is_available(&self.0, gateways))
+            .map(PaymentMethod::from_core)
+            .collect())
     }
     /// The seller's details for the footer (전자상거래법 §10).
     async fn business(&self) -> Business {
