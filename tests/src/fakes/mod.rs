@@ -9,9 +9,14 @@
 //!   interactions.
 //! - [`sentry::SentrySender`]: Sentry's integration webhooks towards the bot, signed with the
 //!   client secret, timed against Sentry's 1-second limit.
+//! - [`toss::FakeToss`]: Toss Payments' Core API v1 (confirm, look-ups, cancel, virtual
+//!   accounts) with its idempotency store, hooks for the customer's side (window, deposit)
+//!   and injected failures, and Toss's webhook deliveries; point `payments.toss.base_url` at
+//!   [`toss::FakeToss::base_url`].
 
 pub mod sentry;
 pub mod slack;
+pub mod toss;
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
