@@ -13,7 +13,13 @@
 //!   accounts) with its idempotency store, hooks for the customer's side (window, deposit)
 //!   and injected failures, and Toss's webhook deliveries; point `payments.toss.base_url` at
 //!   [`toss::FakeToss::base_url`].
+//! - [`kakaopay::FakeKakaoPay`]: KakaoPay's single payment API (ready, approve, order,
+//!   cancel), with the customer's approval in KakaoPay as a test hook.
+//! - [`portone::FakePortOne`]: PortOne V2's payment lookup and cancel, the customer's payment
+//!   window as test hooks, and its Standard Webhooks deliveries towards our listener.
 
+pub mod kakaopay;
+pub mod portone;
 pub mod sentry;
 pub mod slack;
 pub mod toss;
