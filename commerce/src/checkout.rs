@@ -11,12 +11,12 @@ use sqlx::PgPool;
 
 use crate::{
     Error, Settings, Won,
-    payment::{Gateways, Provider},
     address::PostalAddress,
     cart,
     error::CouponProblem,
     ids::{AddressId, CustomerId, OrderId, OrderLineId, VariantId},
     order::{self, Actor, Order, OrderKey},
+    payment::{Gateways, Provider},
     pricing::PricedLine,
     types::{Email, PhoneNumber},
 };
@@ -248,7 +248,9 @@ pub async fn complete(
 ) -> Result<Order, Error> {
     let method = input.payment_method;
     if !method.is_available(settings, gateways) {
-        return Err(Error::PaymentMethodUnavailable { method: method.as_str() });
+        return Err(Error::PaymentMethodUnavailable {
+            method: method.as_str(),
+        });
     }
     if input.cash_receipt.is_some() && !method.is_deposit() {
         return Err(Error::Invalid {
@@ -492,7 +494,11 @@ async fn place(
             .clone()
             .unwrap_or_else(|| input.orderer_name.chars().take(20).collect())
     });
-    let status = if bank_transfer { "AWAITING_DEPOSIT" } else { "PENDING_PAYMENT" };
+    let status = if bank_transfer {
+        "AWAITING_DEPOSIT"
+    } else {
+        "PENDING_PAYMENT"
+    };
     let n = placed.len();
     let mut cols = LineColumns::with_capacity(n);
     for (i, l) in placed.iter().enumerate() {

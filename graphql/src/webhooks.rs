@@ -42,8 +42,16 @@ fn answer(provider: &str, r: Result<Outcome, Error>) -> Response {
             if e.is_fault() {
                 tracing::error!(provider, error = %e, "webhook fault");
             }
-            let message = if e.is_fault() { "internal error".to_owned() } else { e.to_string() };
-            (status, Json(json!({ "ok": false, "code": e.code().as_str(), "message": message }))).into_response()
+            let message = if e.is_fault() {
+                "internal error".to_owned()
+            } else {
+                e.to_string()
+            };
+            (
+                status,
+                Json(json!({ "ok": false, "code": e.code().as_str(), "message": message })),
+            )
+                .into_response()
         }
     }
 }

@@ -4,6 +4,7 @@
 
 pub mod binary;
 pub mod fakes;
+pub mod payments;
 pub mod pgcount;
 
 use std::{net::SocketAddr, sync::Arc};
@@ -148,6 +149,9 @@ pub struct Options {
     /// comes from 127.0.0.1), and demo mode on (as `serve --demo`); tests of them change
     /// them with this.
     pub settings: Option<fn(&mut commerce::Settings)>,
+    /// A change that needs values known only at run time (a fake gateway's address),
+    /// applied after `settings`.
+    pub configure: Option<Box<dyn FnOnce(&mut commerce::Settings) + Send>>,
     /// The service's pool size (default 8); small pools show connection-holding bugs.
     pub pool_size: Option<u32>,
 }
@@ -211,6 +215,9 @@ impl TestApp {
         // refusals turn this off).
         settings.demo = true;
         if let Some(change) = options.settings {
+            change(&mut settings);
+        }
+        if let Some(change) = options.configure {
             change(&mut settings);
         }
         let state = graphql::app::AppState::new(service_pool, std::sync::Arc::new(settings));
@@ -347,6 +354,15 @@ pub const CART_CREATE: &str =
     "mutation($lines: [CartLineInput!]) { cartCreate(input: {channel: PC_WEB, lines: $lines}) {
     cart { token lines { id sku quantity unitPrice lineTotal isGift } subtotal discount shippingFee total
            freeShippingRemaining warnings { code lineId message } }
+    userErrors { field code message } } }";
+
+/// `checkoutComplete` with the payment session a gateway order needs.
+pub const CHECKOUT_WITH_SESSION: &str =
+    "mutation($t: String!, $i: CheckoutCompleteInput!) { checkoutComplete(cartToken: $t, input: $i) {
+    order { id number status total taxFreeAmount bankTransfer { bank accountNumber holder amount dueAt }
+            payments { provider method amount status } history { fromStatus toStatus } }
+    paymentSession { provider method amount taxFreeAmount orderId orderName customerKey clientKey redirectUrl paymentId storeId
+                     channelKey successUrl failUrl }
     userErrors { field code message } } }";
 
 /// `checkoutComplete`; returns the response body.

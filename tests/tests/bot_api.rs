@@ -568,7 +568,7 @@ async fn alerts_are_raised_once_per_condition_and_cleared_when_it_ends() {
         let o = order(&app, &v[2], checkout_input(&format!("late{i}@example.com"))).await;
         numbers.push(o["number"].as_str().expect("number").to_owned());
     }
-    let expired = commerce::order::expire_unpaid(&app.pool, chrono::Utc::now() + chrono::Duration::days(30))
+    let expired = commerce::order::expire_unpaid(&app.pool, chrono::Utc::now() + chrono::Duration::days(30), 30)
         .await
         .expect("expire");
     assert_eq!(expired.len(), 5);

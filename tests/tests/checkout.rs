@@ -642,11 +642,14 @@ async fn unpaid_orders_expire_at_their_due_time_and_release_stock() {
     assert_eq!(stock(&app, &v[0]).await, (10, 5));
     let now = chrono::Utc::now();
     assert!(
-        order::expire_unpaid(&app.pool, now).await.expect("expire").is_empty(),
+        order::expire_unpaid(&app.pool, now, 30)
+            .await
+            .expect("expire")
+            .is_empty(),
         "not due yet"
     );
     let later = now + chrono::Duration::days(3) + chrono::Duration::minutes(1);
-    let mut expired = order::expire_unpaid(&app.pool, later).await.expect("expire");
+    let mut expired = order::expire_unpaid(&app.pool, later, 30).await.expect("expire");
     expired.sort();
     numbers.sort();
     assert_eq!(expired, numbers);
@@ -663,7 +666,12 @@ async fn unpaid_orders_expire_at_their_due_time_and_release_stock() {
         .await,
         2
     );
-    assert!(order::expire_unpaid(&app.pool, later).await.expect("again").is_empty());
+    assert!(
+        order::expire_unpaid(&app.pool, later, 30)
+            .await
+            .expect("again")
+            .is_empty()
+    );
 }
 
 #[tokio::test]

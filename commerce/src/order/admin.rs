@@ -17,10 +17,10 @@ use super::{
 };
 use crate::{
     Error, Won,
-    payment::Gateways,
     catalog::Direction,
     ids::{CustomerId, OrderId, RefundId},
     pagination::Page,
+    payment::Gateways,
     staff::{Permission, Principal, audit},
 };
 
@@ -752,7 +752,8 @@ pub async fn refund(
             .ok_or(Error::NotFound { what: "order" })?;
         refund_room(&o, amount)?;
     }
-    let gateway = crate::payment::refund::at_gateway(pool, gateways, id, Some(amount), reason, account.as_ref()).await?;
+    let gateway =
+        crate::payment::refund::at_gateway(pool, gateways, id, Some(amount), reason, account.as_ref()).await?;
     let mut tx = pool.begin().await?;
     // The order row lock keeps two refunds from both fitting in the same room; the order
     // counts as changed (`updatedSince`), or not at all if the refund is refused.

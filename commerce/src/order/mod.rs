@@ -18,11 +18,11 @@ pub use status::{OrderStatus, Transition};
 use crate::{
     Error, Won,
     address::PostalAddress,
-    payment::{Gateways, refund::GatewayRefund},
     ids::{
         CustomerId, OrderId, OrderLineId, PaymentId, ProductId, RefundId, ReturnRequestId, ShipmentId, StaffId,
         VariantId,
     },
+    payment::{Gateways, refund::GatewayRefund},
     types::{Email, mask_name, parse_name},
 };
 
@@ -731,7 +731,8 @@ pub async fn cancel_by_customer(
     let reason = if reason.is_empty() { CUSTOMER_CANCEL } else { &reason };
     // A gateway payment goes back through the gateway first (a virtual account's to the
     // account given); if the gateway refuses, nothing changes.
-    let gateway = crate::payment::refund::at_gateway(pool, gateways, o.id, None, reason, refund_account.as_ref()).await?;
+    let gateway =
+        crate::payment::refund::at_gateway(pool, gateways, o.id, None, reason, refund_account.as_ref()).await?;
     let account = refund_account.filter(|_| refund_due);
     let mut tx = pool.begin().await?;
     let (o, actor) = owned_for_update(&mut tx, number, email, me).await?;

@@ -158,11 +158,7 @@ pub async fn confirm(pool: &PgPool, gateways: &Gateways, input: ConfirmInput) ->
                 .map_err(|e| (Some(tid), e)),
         },
         Proof::PortOne { payment_id } => match session_id(pool, o.id, provider).await? {
-            Some(id) if id == *payment_id => gateways
-                .portone()?
-                .get(payment_id)
-                .await
-                .map_err(|e| (Some(id), e)),
+            Some(id) if id == *payment_id => gateways.portone()?.get(payment_id).await.map_err(|e| (Some(id), e)),
             _ => {
                 release(pool, o.id).await?;
                 return Err(Error::NotFound { what: "payment" });
@@ -480,10 +476,7 @@ pub(crate) async fn void(pool: &PgPool, gateways: &Gateways, gp: &GatewayPayment
             Err(_) => Err(GatewayError::Unreachable("KakaoPay is off".into())),
         },
         Provider::PortOne => match gateways.portone() {
-            Ok(p) => p
-                .cancel(&gp.provider_id, reason, None, 0, gp.balance)
-                .await
-                .map(|_| ()),
+            Ok(p) => p.cancel(&gp.provider_id, reason, None, 0, gp.balance).await.map(|_| ()),
             Err(_) => Err(GatewayError::Unreachable("PortOne is off".into())),
         },
     };

@@ -71,7 +71,9 @@ impl Gateways {
     }
 
     pub(crate) fn toss(&self) -> Result<&Toss, Error> {
-        self.toss.as_ref().ok_or(Error::PaymentMethodUnavailable { method: "TOSS" })
+        self.toss
+            .as_ref()
+            .ok_or(Error::PaymentMethodUnavailable { method: "TOSS" })
     }
 
     pub(crate) fn kakaopay(&self) -> Result<&KakaoPay, Error> {

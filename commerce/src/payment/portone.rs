@@ -329,7 +329,10 @@ mod tests {
         let now = 1_760_000_000;
         let ts = now.to_string();
         let good = sign(key, "msg_1", &ts, body);
-        assert_eq!(p.verify_webhook(Some("msg_1"), Some(&ts), Some(&good), body, now), Ok(()));
+        assert_eq!(
+            p.verify_webhook(Some("msg_1"), Some(&ts), Some(&good), body, now),
+            Ok(())
+        );
         let several = format!("v1,AAAA {good}");
         assert_eq!(
             p.verify_webhook(Some("msg_1"), Some(&ts), Some(&several), body, now),

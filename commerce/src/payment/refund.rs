@@ -37,7 +37,9 @@ pub fn tax_free_part(order_total: Won, order_tax_free: Won, tax_free_refunded: W
         return left;
     }
     let share = i128::from(amount.get()) * i128::from(order_tax_free.get()) / i128::from(order_total.get());
-    Won::new(i64::try_from(share).unwrap_or(0)).unwrap_or(Won::ZERO).min(left)
+    Won::new(i64::try_from(share).unwrap_or(0))
+        .unwrap_or(Won::ZERO)
+        .min(left)
 }
 
 /// Refunds `amount` (everything still held when `None`) of the order's gateway payment at
@@ -126,18 +128,31 @@ pub(crate) async fn at_gateway(
         &p.cancelled_amount.to_string(),
         &amount.get().to_string(),
     ]);
-    let reason = if reason.trim().is_empty() { "고객 요청" } else { reason };
+    let reason = if reason.trim().is_empty() {
+        "고객 요청"
+    } else {
+        reason
+    };
     let done = match provider {
         Provider::Toss => {
-            let acc = account.filter(|_| is_account && !closing).map(|a| RefundReceiveAccount {
-                bank: a.bank.clone(),
-                account_number: a.number.clone(),
-                holder_name: a.holder.clone(),
-            });
+            let acc = account
+                .filter(|_| is_account && !closing)
+                .map(|a| RefundReceiveAccount {
+                    bank: a.bank.clone(),
+                    account_number: a.number.clone(),
+                    holder_name: a.holder.clone(),
+                });
             let cancel_amount = (!closing).then(|| amount.get());
             gateways
                 .toss()?
-                .cancel(&p.provider_id, reason, cancel_amount, tax_free.get(), acc.as_ref(), &key)
+                .cancel(
+                    &p.provider_id,
+                    reason,
+                    cancel_amount,
+                    tax_free.get(),
+                    acc.as_ref(),
+                    &key,
+                )
                 .await
         }
         Provider::KakaoPay => {
@@ -239,9 +254,15 @@ mod tests {
         // ₩30,000 order with ₩10,000 tax-free: a ₩9,000 refund carries ₩3,000 of it.
         assert_eq!(tax_free_part(w(30_000), w(10_000), w(0), w(30_000), w(9_000)), w(3_000));
         // The last refund takes what is left of the tax-free part, whatever the share.
-        assert_eq!(tax_free_part(w(30_000), w(10_000), w(3_000), w(21_000), w(21_000)), w(7_000));
+        assert_eq!(
+            tax_free_part(w(30_000), w(10_000), w(3_000), w(21_000), w(21_000)),
+            w(7_000)
+        );
         assert_eq!(tax_free_part(w(30_000), w(0), w(0), w(30_000), w(5_000)), w(0));
         // Never more than what is left.
-        assert_eq!(tax_free_part(w(30_000), w(10_000), w(9_500), w(20_000), w(6_000)), w(500));
+        assert_eq!(
+            tax_free_part(w(30_000), w(10_000), w(9_500), w(20_000), w(6_000)),
+            w(500)
+        );
     }
 }

@@ -27,6 +27,8 @@ pub struct PaymentSession {
     pub method: PaymentMethod,
     /// What to charge: the order total.
     pub amount: Won,
+    /// Its tax-free part (the SDKs' `taxFreeAmount`).
+    pub tax_free_amount: Won,
     /// The gateway's order id: our order number (Toss `orderId`).
     pub order_id: String,
     /// `첫 상품 외 N건`, at most 100 characters.
@@ -85,6 +87,7 @@ pub async fn for_order(
         provider,
         method,
         amount: o.total,
+        tax_free_amount: o.tax_free_amount,
         order_id: o.number.clone(),
         order_name: order_name(o),
         customer_key: None,
@@ -198,7 +201,9 @@ pub(crate) async fn open(
 }
 
 async fn kakao_ready(pool: &PgPool, settings: &Settings, gateways: &Gateways, o: &Order) -> Result<(), GatewayError> {
-    let kakao = gateways.kakaopay().map_err(|_| GatewayError::Unreachable("KakaoPay is off".into()))?;
+    let kakao = gateways
+        .kakaopay()
+        .map_err(|_| GatewayError::Unreachable("KakaoPay is off".into()))?;
     let qs = format!("?order={}", o.number);
     let req = ReadyRequest {
         partner_order_id: o.number.clone(),
@@ -242,9 +247,14 @@ pub(crate) fn partner_user(o: &Order) -> String {
 }
 
 async fn issue_account(pool: &PgPool, settings: &Settings, gateways: &Gateways, o: &Order) -> Result<(), GatewayError> {
-    let toss = gateways.toss().map_err(|_| GatewayError::Unreachable("Toss is off".into()))?;
+    let toss = gateways
+        .toss()
+        .map_err(|_| GatewayError::Unreachable("Toss is off".into()))?;
     let receipt = {
-        let mut conn = pool.acquire().await.map_err(|e| GatewayError::Unreachable(e.to_string()))?;
+        let mut conn = pool
+            .acquire()
+            .await
+            .map_err(|e| GatewayError::Unreachable(e.to_string()))?;
         sqlx::query!(
             "SELECT cash_receipt_type, cash_receipt_number FROM orders WHERE id = $1",
             o.id as OrderId
@@ -253,7 +263,10 @@ async fn issue_account(pool: &PgPool, settings: &Settings, gateways: &Gateways, 
         .await
         .map_err(|e| GatewayError::Unreachable(e.to_string()))?
     };
-    let cash_receipt = match (receipt.cash_receipt_type.as_deref().and_then(CashReceiptKind::parse), receipt.cash_receipt_number) {
+    let cash_receipt = match (
+        receipt.cash_receipt_type.as_deref().and_then(CashReceiptKind::parse),
+        receipt.cash_receipt_number,
+    ) {
         (Some(kind), Some(number)) => Some(CashReceiptRequest {
             kind: kind.toss_name(),
             registration_number: number,
@@ -280,7 +293,11 @@ async fn issue_account(pool: &PgPool, settings: &Settings, gateways: &Gateways, 
         }
         Err(e) => return Err(e),
     };
-    let Some(account) = issued.account.clone().filter(|_| issued.status == GatewayStatus::WaitingForDeposit) else {
+    let Some(account) = issued
+        .account
+        .clone()
+        .filter(|_| issued.status == GatewayStatus::WaitingForDeposit)
+    else {
         return Err(GatewayError::Failed {
             status: 200,
             code: "NOT_ISSUED".into(),

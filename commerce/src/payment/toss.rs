@@ -256,7 +256,8 @@ impl Toss {
             body["refundReceiveAccount"] = serde_json::to_value(acc).unwrap_or(Value::Null);
         }
         let path = format!("/v1/payments/{}/cancel", urlencode(payment_key));
-        let (p, raw): (Payment, Value) = send(Provider::Toss, self.post(&path, idempotency_key).json(&body), error).await?;
+        let (p, raw): (Payment, Value) =
+            send(Provider::Toss, self.post(&path, idempotency_key).json(&body), error).await?;
         let last = p.cancels.as_ref().and_then(|c| c.last());
         Ok(GatewayCancel {
             transaction_key: last

@@ -88,7 +88,12 @@ fn text<'a>(v: &'a Value, key: &str) -> Option<&'a str> {
 
 /// The order a gateway's payment belongs to: Toss by our order number, KakaoPay and
 /// PortOne by the payment row their id was recorded on.
-async fn order_of(pool: &PgPool, provider: Provider, provider_id: &str, number: &str) -> Result<Option<OrderId>, Error> {
+async fn order_of(
+    pool: &PgPool,
+    provider: Provider,
+    provider_id: &str,
+    number: &str,
+) -> Result<Option<OrderId>, Error> {
     let mut conn = pool.acquire().await?;
     Ok(sqlx::query_scalar!(
         r#"SELECT id AS "id!: OrderId" FROM orders WHERE $1 = 'TOSS' AND number = $3
@@ -104,7 +109,12 @@ async fn order_of(pool: &PgPool, provider: Provider, provider_id: &str, number: 
 }
 
 /// Applies what the gateway answers about a payment, voiding money the order cannot take.
-async fn apply(pool: &PgPool, gateways: &Gateways, order: OrderId, gp: &super::GatewayPayment) -> Result<&'static str, Error> {
+async fn apply(
+    pool: &PgPool,
+    gateways: &Gateways,
+    order: OrderId,
+    gp: &super::GatewayPayment,
+) -> Result<&'static str, Error> {
     Ok(match settle(pool, order, gp, None, false).await? {
         Settled::Paid => "PAID",
         Settled::AlreadyPaid => "ALREADY_PAID",
@@ -138,12 +148,18 @@ pub async fn toss(pool: &PgPool, gateways: &Gateways, body: &[u8]) -> Result<Out
         let event_id = format!(
             "{key}:{}:{}",
             text(data, "status").unwrap_or(""),
-            text(data, "lastTransactionKey").or_else(|| text(data, "approvedAt")).unwrap_or("")
+            text(data, "lastTransactionKey")
+                .or_else(|| text(data, "approvedAt"))
+                .unwrap_or("")
         );
         if seen(pool, Provider::Toss, &event_id).await? {
             return Ok(Outcome::Duplicate);
         }
-        let gp = toss.get(key).await.map_err(|e| e.into_error(Provider::Toss))?;
+        let gp = match toss.get(key).await {
+            Ok(gp) => gp,
+            Err(e) if not_there(&e) => return Ok(Outcome::Ignored("no such payment at the gateway")),
+            Err(e) => return Err(e.into_error(Provider::Toss)),
+        };
         let Some(order) = order_of(pool, Provider::Toss, &gp.provider_id, &gp.order_ref).await? else {
             record(pool, Provider::Toss, &event_id, kind, None, "UNKNOWN_ORDER").await?;
             tracing::warn!("Toss webhook about an order we don't have");
@@ -170,7 +186,10 @@ pub async fn toss(pool: &PgPool, gateways: &Gateways, body: &[u8]) -> Result<Out
     .await?;
     drop(conn);
     let Some(account) = account else {
-        return Err(unauthenticated(Provider::Toss, "deposit callback for no issued account"));
+        return Err(unauthenticated(
+            Provider::Toss,
+            "deposit callback for no issued account",
+        ));
     };
     let matches = account
         .secret_hash
@@ -203,6 +222,11 @@ pub async fn toss(pool: &PgPool, gateways: &Gateways, body: &[u8]) -> Result<Out
     Ok(Outcome::Handled(outcome))
 }
 
+/// The gateway says it has no such payment: a 404 is an answer, not an outage.
+fn not_there(e: &super::GatewayError) -> bool {
+    matches!(e, super::GatewayError::Failed { status: 404, .. })
+}
+
 fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
     a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
@@ -222,7 +246,13 @@ pub struct PortOneHeaders<'a> {
 /// `UNAUTHENTICATED` (missing or wrong signature, a timestamp more than five minutes off,
 /// PortOne without keys), `INVALID_INPUT` (a body that is not a PortOne webhook),
 /// `PAYMENT_FAILED`/`INTERNAL` when PortOne cannot be asked (it resends later).
-pub async fn portone(pool: &PgPool, gateways: &Gateways, h: PortOneHeaders<'_>, body: &[u8], now: i64) -> Result<Outcome, Error> {
+pub async fn portone(
+    pool: &PgPool,
+    gateways: &Gateways,
+    h: PortOneHeaders<'_>,
+    body: &[u8],
+    now: i64,
+) -> Result<Outcome, Error> {
     let portone = gateways
         .portone()
         .map_err(|_| unauthenticated(Provider::PortOne, "PortOne has no keys"))?;
@@ -257,10 +287,15 @@ pub async fn portone(pool: &PgPool, gateways: &Gateways, h: PortOneHeaders<'_>, 
         tracing::warn!("PortOne webhook about a payment we don't have");
         return Ok(Outcome::Ignored("unknown order"));
     };
-    let gp = portone
-        .get(payment_id)
-        .await
-        .map_err(|e| e.into_error(Provider::PortOne))?;
+    let gp = match portone.get(payment_id).await {
+        Ok(gp) => gp,
+        // An event ahead of the payment (`Transaction.Ready`): nothing to act on yet.
+        Err(e) if not_there(&e) => {
+            record(pool, Provider::PortOne, event_id, kind, Some(order), "NOT_AT_GATEWAY").await?;
+            return Ok(Outcome::Ignored("no such payment at the gateway"));
+        }
+        Err(e) => return Err(e.into_error(Provider::PortOne)),
+    };
     let outcome = apply(pool, gateways, order, &gp).await?;
     record(pool, Provider::PortOne, event_id, kind, Some(order), outcome).await?;
     Ok(Outcome::Handled(outcome))

@@ -9,11 +9,11 @@ use commerce::{
     Error,
     catalog::Direction,
     ids::{CustomerId, OrderId},
-    payment::Gateways,
     order::{
         OrderKey,
         admin::{self as orders, OrderSort},
     },
+    payment::Gateways,
 };
 
 use super::{

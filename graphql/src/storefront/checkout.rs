@@ -6,8 +6,8 @@ use std::sync::Arc;
 use commerce::{
     Error,
     checkout::{self, CashReceipt, CashReceiptKind, CheckoutInput, ShipTo},
-    payment::Gateways,
     ids::{AddressId, CustomerId},
+    payment::Gateways,
     types::{Email, PhoneNumber},
 };
 use sqlx::PgPool;

@@ -25,6 +25,8 @@ pub struct PaymentSession {
     method: PaymentMethod,
     /// What to charge: the order total (the server checks it again at `paymentConfirm`).
     amount: Won,
+    /// Its tax-free part (면세): the SDKs' `taxFreeAmount`, so refunds can carry their share.
+    tax_free_amount: Won,
     /// The order number: Toss SDK's `orderId`.
     order_id: String,
     /// `첫 상품 외 N건` (at most 100 characters): the SDK's `orderName`.
@@ -59,6 +61,7 @@ impl From<commerce::payment::session::PaymentSession> for PaymentSession {
             },
             method: PaymentMethod::from_core(s.method),
             amount: s.amount.into(),
+            tax_free_amount: s.tax_free_amount.into(),
             order_id: s.order_id,
             order_name: s.order_name,
             customer_key: s.customer_key,

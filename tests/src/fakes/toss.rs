@@ -903,6 +903,20 @@ impl FakeToss {
     /// puts it on the success URL. Panics on an `orderId` Toss refuses (6–64 of
     /// `[A-Za-z0-9_-]`, not already paid or issued) or an amount below 1.
     pub fn authorize(&self, order_id: &str, order_name: &str, amount: i64, method: TossMethod) -> String {
+        self.authorize_with_tax_free(order_id, order_name, amount, 0, method)
+    }
+
+    /// [`FakeToss::authorize`] for a payment whose window was opened with `taxFreeAmount`
+    /// (the SDK's `requestPayment` parameter): cancels may then carry that much tax-free.
+    pub fn authorize_with_tax_free(
+        &self,
+        order_id: &str,
+        order_name: &str,
+        amount: i64,
+        tax_free: i64,
+        method: TossMethod,
+    ) -> String {
+        assert!((0..=amount).contains(&tax_free), "taxFreeAmount {tax_free}");
         assert!(
             valid_order_id(order_id),
             "Toss takes 6–64 of [A-Za-z0-9_-] as orderId: {order_id:?}"
@@ -932,7 +946,7 @@ impl FakeToss {
             approved_at: None,
             total: amount,
             balance: amount,
-            tax_free: 0,
+            tax_free,
             last_transaction_key: None,
             cancels: Vec::new(),
             failure: None,
