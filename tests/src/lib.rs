@@ -138,6 +138,9 @@ impl Drop for TestDb {
     }
 }
 
+/// A change of settings made at run time.
+pub type Configure = Box<dyn FnOnce(&mut commerce::Settings) + Send>;
+
 /// How to start a [`TestApp`].
 #[derive(Default)]
 pub struct Options {
@@ -151,7 +154,7 @@ pub struct Options {
     pub settings: Option<fn(&mut commerce::Settings)>,
     /// A change that needs values known only at run time (a fake gateway's address),
     /// applied after `settings`.
-    pub configure: Option<Box<dyn FnOnce(&mut commerce::Settings) + Send>>,
+    pub configure: Option<Configure>,
     /// The service's pool size (default 8); small pools show connection-holding bugs.
     pub pool_size: Option<u32>,
 }

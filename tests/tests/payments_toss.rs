@@ -241,14 +241,8 @@ async fn an_order_unpaid_for_thirty_minutes_expires_and_releases_its_stock() {
     let shop = PayShop::start().await;
     let (number, total, key) = authorised(&shop, 3).await;
     assert_eq!(shop.available().await, 17);
-    assert!(
-        shop.expire_after(Duration::from_secs(29 * 60)).await.is_empty(),
-        "not yet"
-    );
-    assert_eq!(
-        shop.expire_after(Duration::from_secs(31 * 60)).await,
-        vec![number.clone()]
-    );
+    assert!(shop.expire_after(Duration::from_mins(29)).await.is_empty(), "not yet");
+    assert_eq!(shop.expire_after(Duration::from_mins(31)).await, vec![number.clone()]);
     assert_eq!(shop.available().await, 20, "stock released");
     let r = shop.confirm_toss(&number, &key, total).await;
     assert_eq!(code(&r), "ORDER_NOT_PAYABLE", "{r}");
@@ -262,7 +256,7 @@ async fn money_toss_took_for_an_expired_order_goes_back_and_is_kept_for_staff() 
     // Approved at Toss, the answer lost; the order then expires.
     shop.toss.fail_next(TossFailure::Timeout(Duration::from_secs(3)));
     let _ = shop.confirm_toss(&number, &key, total).await;
-    shop.expire_after(Duration::from_secs(31 * 60)).await;
+    shop.expire_after(Duration::from_mins(31)).await;
     let r = shop.toss_webhook(&shop.toss.status_changed(&key)).await;
     assert_eq!(r.status, 200, "{}", r.text());
     assert_eq!(shop.order(&number).await["status"], "EXPIRED");
@@ -458,7 +452,7 @@ async fn a_virtual_account_is_issued_at_checkout_and_paid_by_the_deposit_callbac
 async fn a_deposit_after_expiry_is_recorded_for_a_refund_and_never_paid() {
     let shop = PayShop::start().await;
     let (number, total, _) = virtual_account(&shop).await;
-    let expired = shop.expire_after(Duration::from_secs(4 * 24 * 3600)).await;
+    let expired = shop.expire_after(Duration::from_hours(96)).await;
     assert_eq!(expired, vec![number.clone()]);
     assert_eq!(shop.available().await, 20);
     let r = shop.toss_webhook(&shop.toss.deposit(&number)).await;

@@ -42,7 +42,7 @@ enum Proof {
 }
 
 fn token(value: Option<&String>, field: &'static str) -> Result<String, Error> {
-    let v = value.map(|s| s.trim()).unwrap_or("");
+    let v = value.map_or("", |s| s.trim());
     let ok = (1..=200).contains(&v.len()) && v.bytes().all(|b| b.is_ascii_graphic());
     ok.then(|| v.to_owned()).ok_or(Error::Invalid {
         field,
@@ -89,58 +89,10 @@ fn claim_for(gateways: &Gateways) -> Duration {
 pub async fn confirm(pool: &PgPool, gateways: &Gateways, input: ConfirmInput) -> Result<Order, Error> {
     let proof = input.proof()?;
     let provider = input.provider;
-    let number = input.order_number.trim();
-    let claim = claim_for(gateways);
-    let give_up = Instant::now() + claim + Duration::from_secs(5);
-    let o = loop {
-        let mut conn = pool.acquire().await?;
-        let o = order::get(&mut conn, &OrderKey::Number(number))
-            .await?
-            .ok_or(Error::NotFound { what: "order" })?;
-        let method = PaymentMethod::parse(&o.payment_method);
-        if method.and_then(PaymentMethod::provider) != Some(provider) || method == Some(PaymentMethod::VirtualAccount) {
-            return Err(Error::OrderNotPayable { status: o.status });
-        }
-        if o.status != OrderStatus::PendingPayment {
-            // Paid already: by this very proof (the first click's result), or not.
-            if o.paid_at.is_some() && paid_with(&mut conn, o.id, provider, &proof).await? {
-                return Ok(o.for_customer());
-            }
-            return Err(Error::OrderNotPayable { status: o.status });
-        }
-        if let Proof::Toss { amount, .. } = &proof
-            && *amount != o.total
-        {
-            return Err(Error::AmountMismatch {
-                expected: o.total,
-                got: *amount,
-            });
-        }
-        let claimed = sqlx::query_scalar!(
-            "UPDATE orders SET payment_claimed_until = now() + make_interval(secs => $2)
-              WHERE id = $1 AND status = 'PENDING_PAYMENT'
-                AND (payment_claimed_until IS NULL OR payment_claimed_until <= now())
-             RETURNING id",
-            o.id as OrderId,
-            claim.as_secs_f64(),
-        )
-        .fetch_optional(&mut *conn)
-        .await?;
-        if claimed.is_some() {
-            break o;
-        }
-        if Instant::now() > give_up {
-            return Err(Error::PaymentFailed {
-                provider: provider.as_str(),
-                code: "IN_PROGRESS".into(),
-                message: "another confirmation of this order is still running".into(),
-            });
-        }
-        // Another click or tab is confirming: wait for its result instead of charging again.
-        drop(conn);
-        tokio::time::sleep(Duration::from_millis(50)).await;
+    let o = match claim(pool, gateways, provider, input.order_number.trim(), &proof).await? {
+        Claim::Claimed(o) => o,
+        Claim::PaidAlready(o) => return Ok(o.for_customer()),
     };
-
     let answer = match &proof {
         Proof::Toss { payment_key, amount } => {
             let toss = gateways.toss()?;
@@ -208,6 +160,74 @@ pub async fn confirm(pool: &PgPool, gateways: &Gateways, input: ConfirmInput) ->
             }
             .into_error(provider))
         }
+    }
+}
+
+/// What [`claim`] found.
+enum Claim {
+    /// The order is this confirmation's until it records the gateway's answer.
+    Claimed(Order),
+    /// The order was paid with this very proof (the first click's result).
+    PaidAlready(Order),
+}
+
+/// Takes the order for one confirmation, waiting while another one runs (a double click,
+/// a second tab) so that the second returns the first's result instead of charging again.
+async fn claim(
+    pool: &PgPool,
+    gateways: &Gateways,
+    provider: Provider,
+    number: &str,
+    proof: &Proof,
+) -> Result<Claim, Error> {
+    let claim = claim_for(gateways);
+    let give_up = Instant::now() + claim + Duration::from_secs(5);
+    loop {
+        let mut conn = pool.acquire().await?;
+        let o = order::get(&mut conn, &OrderKey::Number(number))
+            .await?
+            .ok_or(Error::NotFound { what: "order" })?;
+        let method = PaymentMethod::parse(&o.payment_method);
+        if method.and_then(PaymentMethod::provider) != Some(provider) || method == Some(PaymentMethod::VirtualAccount) {
+            return Err(Error::OrderNotPayable { status: o.status });
+        }
+        if o.status != OrderStatus::PendingPayment {
+            if o.paid_at.is_some() && paid_with(&mut conn, o.id, provider, proof).await? {
+                return Ok(Claim::PaidAlready(o));
+            }
+            return Err(Error::OrderNotPayable { status: o.status });
+        }
+        if let Proof::Toss { amount, .. } = proof
+            && *amount != o.total
+        {
+            return Err(Error::AmountMismatch {
+                expected: o.total,
+                got: *amount,
+            });
+        }
+        let claimed = sqlx::query_scalar!(
+            "UPDATE orders SET payment_claimed_until = now() + make_interval(secs => $2)
+              WHERE id = $1 AND status = 'PENDING_PAYMENT'
+                AND (payment_claimed_until IS NULL OR payment_claimed_until <= now())
+             RETURNING id",
+            o.id as OrderId,
+            claim.as_secs_f64(),
+        )
+        .fetch_optional(&mut *conn)
+        .await?;
+        if claimed.is_some() {
+            return Ok(Claim::Claimed(o));
+        }
+        if Instant::now() > give_up {
+            return Err(Error::PaymentFailed {
+                provider: provider.as_str(),
+                code: "IN_PROGRESS".into(),
+                message: "another confirmation of this order is still running".into(),
+            });
+        }
+        // Another click or tab is confirming: wait for its result instead of charging again.
+        drop(conn);
+        tokio::time::sleep(Duration::from_millis(50)).await;
     }
 }
 
@@ -351,7 +371,6 @@ pub(crate) async fn settle(
     .await?
     .ok_or(Error::NotFound { what: "order" })?;
     let status = OrderStatus::parse(&o.status)?;
-    let cancelled = gp.total - gp.balance;
     let already = sqlx::query_scalar!(
         r#"SELECT paid_at IS NOT NULL AS "paid!" FROM payments WHERE provider = $1 AND provider_id = $2"#,
         gp.provider.as_str(),
@@ -360,36 +379,7 @@ pub(crate) async fn settle(
     .fetch_optional(&mut *tx)
     .await?
     .unwrap_or(false);
-    sqlx::query!(
-        "INSERT INTO payments (id, order_id, provider, provider_id, method, amount, status, actor, raw, paid_at,
-                               receipt_url, failure_code, failure_message, cancelled_amount, secret_hash)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, 'system', $8, $9, $10, $11, $12, $13, $14)
-         ON CONFLICT (provider, provider_id) WHERE provider_id IS NOT NULL DO UPDATE
-            SET status = EXCLUDED.status, amount = EXCLUDED.amount, raw = EXCLUDED.raw,
-                paid_at = COALESCE(payments.paid_at, EXCLUDED.paid_at),
-                receipt_url = COALESCE(EXCLUDED.receipt_url, payments.receipt_url),
-                failure_code = EXCLUDED.failure_code, failure_message = EXCLUDED.failure_message,
-                cancelled_amount = EXCLUDED.cancelled_amount,
-                secret_hash = COALESCE(EXCLUDED.secret_hash, payments.secret_hash), updated_at = now()",
-        PaymentId::generate() as PaymentId,
-        order_id as OrderId,
-        gp.provider.as_str(),
-        gp.provider_id,
-        o.payment_method,
-        gp.total,
-        gp.status.as_str(),
-        gp.raw,
-        gp.status
-            .holds_money()
-            .then(|| gp.paid_at.unwrap_or_else(chrono::Utc::now)),
-        gp.receipt_url,
-        gp.failure.as_ref().map(|f| f.0.as_str()),
-        gp.failure.as_ref().map(|f| f.1.as_str()),
-        cancelled.max(0),
-        token_hash,
-    )
-    .execute(&mut *tx)
-    .await?;
+    record_payment(&mut tx, order_id, &o.payment_method, gp, token_hash).await?;
     let settled = match gp.status {
         GatewayStatus::Paid if already => Settled::AlreadyPaid,
         GatewayStatus::Paid if gp.total != o.total.get() => Settled::Mismatch,
@@ -429,27 +419,82 @@ pub(crate) async fn settle(
         _ => Settled::NotPaid,
     };
     if matches!(settled, Settled::Mismatch | Settled::NotPayable(_)) {
-        let reason = match settled {
-            Settled::Mismatch => "AMOUNT_MISMATCH",
-            _ if status == OrderStatus::Expired => "EXPIRED",
-            _ => "NOT_PAYABLE",
-        };
-        sqlx::query!(
-            "INSERT INTO deposits_after_expiry (order_id, amount, provider, reference, reason)
-             SELECT $1, $2, $3, $4, $5
-              WHERE NOT EXISTS (SELECT 1 FROM deposits_after_expiry WHERE provider = $3 AND reference = $4)",
-            order_id as OrderId,
-            gp.total,
-            gp.provider.as_str(),
-            gp.provider_id,
-            reason,
-        )
-        .execute(&mut *tx)
-        .await?;
-        tracing::warn!(order = %order_id, provider = %gp.provider, reason, "money the order cannot take");
+        keep_money(&mut tx, order_id, gp, settled, status).await?;
     }
     tx.commit().await?;
     Ok(settled)
+}
+
+/// Keeps money an order could not take for staff (`deposits_after_expiry`), once per
+/// gateway payment.
+async fn keep_money(
+    conn: &mut PgConnection,
+    order_id: OrderId,
+    gp: &GatewayPayment,
+    settled: Settled,
+    status: OrderStatus,
+) -> Result<(), Error> {
+    let reason = match settled {
+        Settled::Mismatch => "AMOUNT_MISMATCH",
+        _ if status == OrderStatus::Expired => "EXPIRED",
+        _ => "NOT_PAYABLE",
+    };
+    sqlx::query!(
+        "INSERT INTO deposits_after_expiry (order_id, amount, provider, reference, reason)
+         SELECT $1, $2, $3, $4, $5
+          WHERE NOT EXISTS (SELECT 1 FROM deposits_after_expiry WHERE provider = $3 AND reference = $4)",
+        order_id as OrderId,
+        gp.total,
+        gp.provider.as_str(),
+        gp.provider_id,
+        reason,
+    )
+    .execute(&mut *conn)
+    .await?;
+    tracing::warn!(order = %order_id, provider = %gp.provider, reason, "money the order cannot take");
+    Ok(())
+}
+
+/// The payment row of a gateway answer (one per gateway id), taking the gateway's state.
+async fn record_payment(
+    conn: &mut PgConnection,
+    order_id: OrderId,
+    method: &str,
+    gp: &GatewayPayment,
+    token_hash: Option<Vec<u8>>,
+) -> Result<(), Error> {
+    let cancelled = gp.total - gp.balance;
+    sqlx::query!(
+        "INSERT INTO payments (id, order_id, provider, provider_id, method, amount, status, actor, raw, paid_at,
+                               receipt_url, failure_code, failure_message, cancelled_amount, secret_hash)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, 'system', $8, $9, $10, $11, $12, $13, $14)
+         ON CONFLICT (provider, provider_id) WHERE provider_id IS NOT NULL DO UPDATE
+            SET status = EXCLUDED.status, amount = EXCLUDED.amount, raw = EXCLUDED.raw,
+                paid_at = COALESCE(payments.paid_at, EXCLUDED.paid_at),
+                receipt_url = COALESCE(EXCLUDED.receipt_url, payments.receipt_url),
+                failure_code = EXCLUDED.failure_code, failure_message = EXCLUDED.failure_message,
+                cancelled_amount = EXCLUDED.cancelled_amount,
+                secret_hash = COALESCE(EXCLUDED.secret_hash, payments.secret_hash), updated_at = now()",
+        PaymentId::generate() as PaymentId,
+        order_id as OrderId,
+        gp.provider.as_str(),
+        gp.provider_id,
+        method,
+        gp.total,
+        gp.status.as_str(),
+        gp.raw,
+        gp.status
+            .holds_money()
+            .then(|| gp.paid_at.unwrap_or_else(chrono::Utc::now)),
+        gp.receipt_url,
+        gp.failure.as_ref().map(|f| f.0.as_str()),
+        gp.failure.as_ref().map(|f| f.1.as_str()),
+        cancelled.max(0),
+        token_hash,
+    )
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
 }
 
 /// Cancels at the gateway money an order cannot take (idempotent per payment); on success

@@ -105,17 +105,9 @@ pub(crate) async fn at_gateway(
             amount,
         )
     };
-    let claimed = sqlx::query_scalar!(
-        "UPDATE orders SET payment_claimed_until = now() + make_interval(secs => $2)
-          WHERE id = $1 AND (payment_claimed_until IS NULL OR payment_claimed_until <= now())
-         RETURNING id",
-        order as OrderId,
-        (gateways.timeout + std::time::Duration::from_secs(10)).as_secs_f64(),
-    )
-    .fetch_optional(&mut *conn)
-    .await?;
+    let claimed = claim(&mut conn, order, gateways).await?;
     drop(conn);
-    if claimed.is_none() {
+    if !claimed {
         return Err(Error::InvalidState {
             from: crate::order::OrderStatus::parse(&p.status)?,
             action: "refund (another payment operation is running) for",
@@ -133,41 +125,17 @@ pub(crate) async fn at_gateway(
     } else {
         reason
     };
-    let done = match provider {
-        Provider::Toss => {
-            let acc = account
-                .filter(|_| is_account && !closing)
-                .map(|a| RefundReceiveAccount {
-                    bank: a.bank.clone(),
-                    account_number: a.number.clone(),
-                    holder_name: a.holder.clone(),
-                });
-            let cancel_amount = (!closing).then(|| amount.get());
-            gateways
-                .toss()?
-                .cancel(
-                    &p.provider_id,
-                    reason,
-                    cancel_amount,
-                    tax_free.get(),
-                    acc.as_ref(),
-                    &key,
-                )
-                .await
-        }
-        Provider::KakaoPay => {
-            gateways
-                .kakaopay()?
-                .cancel(&p.provider_id, amount.get(), tax_free.get(), held.get())
-                .await
-        }
-        Provider::PortOne => {
-            gateways
-                .portone()?
-                .cancel(&p.provider_id, reason, Some(amount.get()), tax_free.get(), held.get())
-                .await
-        }
+    let ask = Ask {
+        provider,
+        provider_id: &p.provider_id,
+        reason,
+        amount: (!closing).then_some(amount),
+        tax_free,
+        held,
+        account: account.filter(|_| is_account && !closing),
+        key: &key,
     };
+    let done = cancel_at(gateways, &ask).await;
     match done {
         Ok(c) => Ok(Some(GatewayRefund {
             provider,
@@ -184,8 +152,77 @@ pub(crate) async fn at_gateway(
     }
 }
 
+/// One refund to ask a gateway for.
+struct Ask<'a> {
+    provider: Provider,
+    provider_id: &'a str,
+    reason: &'a str,
+    /// `None`: close an unpaid virtual account.
+    amount: Option<Won>,
+    tax_free: Won,
+    held: Won,
+    account: Option<&'a RefundAccount>,
+    key: &'a str,
+}
+
+async fn cancel_at(gateways: &Gateways, a: &Ask<'_>) -> Result<super::gateway::GatewayCancel, GatewayError> {
+    let off = |p: Provider| GatewayError::Unreachable(format!("{p} has no keys"));
+    match a.provider {
+        Provider::Toss => {
+            let acc = a.account.map(|a| RefundReceiveAccount {
+                bank: a.bank.clone(),
+                account_number: a.number.clone(),
+                holder_name: a.holder.clone(),
+            });
+            let toss = gateways.toss().map_err(|_| off(a.provider))?;
+            toss.cancel(
+                a.provider_id,
+                a.reason,
+                a.amount.map(Won::get),
+                a.tax_free.get(),
+                acc.as_ref(),
+                a.key,
+            )
+            .await
+        }
+        Provider::KakaoPay => {
+            let amount = a.amount.unwrap_or(a.held).get();
+            let kakao = gateways.kakaopay().map_err(|_| off(a.provider))?;
+            kakao
+                .cancel(a.provider_id, amount, a.tax_free.get(), a.held.get())
+                .await
+        }
+        Provider::PortOne => {
+            let portone = gateways.portone().map_err(|_| off(a.provider))?;
+            portone
+                .cancel(
+                    a.provider_id,
+                    a.reason,
+                    a.amount.map(Won::get),
+                    a.tax_free.get(),
+                    a.held.get(),
+                )
+                .await
+        }
+    }
+}
+
 fn gateway_refusal(provider: Provider, e: GatewayError) -> Error {
     e.into_error(provider)
+}
+
+/// Takes the order for one gateway operation, unless another one holds it.
+async fn claim(conn: &mut PgConnection, order: OrderId, gateways: &Gateways) -> Result<bool, Error> {
+    let claimed = sqlx::query_scalar!(
+        "UPDATE orders SET payment_claimed_until = now() + make_interval(secs => $2)
+          WHERE id = $1 AND (payment_claimed_until IS NULL OR payment_claimed_until <= now())
+         RETURNING id",
+        order as OrderId,
+        (gateways.timeout + std::time::Duration::from_secs(10)).as_secs_f64(),
+    )
+    .fetch_optional(&mut *conn)
+    .await?;
+    Ok(claimed.is_some())
 }
 
 async fn release(pool: &PgPool, order: OrderId) -> Result<(), Error> {

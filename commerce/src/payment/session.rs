@@ -6,7 +6,9 @@ use serde_json::json;
 use sqlx::{PgConnection, PgPool};
 
 use super::{
-    GatewayError, GatewayStatus, Gateways, Provider, digest, idempotency_key,
+    GatewayError, GatewayPayment, GatewayStatus, Gateways, Provider, digest,
+    gateway::IssuedAccount,
+    idempotency_key,
     kakaopay::ReadyRequest,
     toss::{CashReceiptRequest, VirtualAccountRequest},
 };
@@ -311,48 +313,54 @@ async fn issue_account(pool: &PgPool, settings: &Settings, gateways: &Gateways, 
             message: "the issued account is for another amount or order".into(),
         });
     }
+    record_account(pool, o, &issued, &account)
+        .await
+        .map_err(|e| not_recorded(o, &e))
+}
+
+/// Records an issued account: the payment (its deposit-callback secret hashed), the order's
+/// account and due time, `AWAITING_DEPOSIT`. One transaction.
+async fn record_account(
+    pool: &PgPool,
+    o: &Order,
+    issued: &GatewayPayment,
+    account: &IssuedAccount,
+) -> Result<(), Error> {
     let secret = issued.secret.clone().unwrap_or_default();
-    let write = async {
-        let mut tx = pool.begin().await?;
-        {
-            let conn: &mut PgConnection = &mut tx;
-            sqlx::query!(
-                "INSERT INTO payments (id, order_id, provider, provider_id, method, amount, status, actor, raw,
-                                       secret_hash)
-                 VALUES ($1, $2, 'TOSS', $3, 'VIRTUAL_ACCOUNT', $4, 'WAITING_FOR_DEPOSIT', 'system', $5, $6)",
-                PaymentId::generate() as PaymentId,
-                o.id as OrderId,
-                issued.provider_id,
-                o.total.get(),
-                issued.raw,
-                (!secret.is_empty()).then(|| digest(&secret)),
-            )
-            .execute(&mut *conn)
-            .await?;
-            sqlx::query!(
-                "UPDATE orders SET deposit_bank = $2, deposit_account = $3, deposit_holder = $4, deposit_due_at = $5
-                  WHERE id = $1",
-                o.id as OrderId,
-                account.bank,
-                account.number,
-                account.holder,
-                account.due_at,
-            )
-            .execute(&mut *conn)
-            .await?;
-            order::transition(
-                conn,
-                o.id,
-                Transition::AwaitDeposit,
-                Actor::System,
-                "virtual account issued: waiting for the deposit",
-            )
-            .await?;
-        }
-        tx.commit().await?;
-        Ok::<(), Error>(())
-    };
-    write.await.map_err(|e| not_recorded(o, &e))
+    let mut tx = pool.begin().await?;
+    sqlx::query!(
+        "INSERT INTO payments (id, order_id, provider, provider_id, method, amount, status, actor, raw, secret_hash)
+         VALUES ($1, $2, 'TOSS', $3, 'VIRTUAL_ACCOUNT', $4, 'WAITING_FOR_DEPOSIT', 'system', $5, $6)",
+        PaymentId::generate() as PaymentId,
+        o.id as OrderId,
+        issued.provider_id,
+        o.total.get(),
+        issued.raw,
+        (!secret.is_empty()).then(|| digest(&secret)),
+    )
+    .execute(&mut *tx)
+    .await?;
+    sqlx::query!(
+        "UPDATE orders SET deposit_bank = $2, deposit_account = $3, deposit_holder = $4, deposit_due_at = $5
+          WHERE id = $1",
+        o.id as OrderId,
+        account.bank,
+        account.number,
+        account.holder,
+        account.due_at,
+    )
+    .execute(&mut *tx)
+    .await?;
+    order::transition(
+        &mut tx,
+        o.id,
+        Transition::AwaitDeposit,
+        Actor::System,
+        "virtual account issued: waiting for the deposit",
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(())
 }
 
 /// A database failure after the gateway answered, reported as the gateway's failure: the

@@ -111,6 +111,7 @@ impl Shop {
     }
     /// How customers can pay right now (checkout refuses the others with
     /// `PAYMENT_METHOD_UNAVAILABLE`).
+    #[allow(clippy::unused_async)] // a resolver with a context is async in async-graphql
     async fn payment_methods(&self, ctx: &Context<'_>) -> Result<Vec<PaymentMethod>> {
         let gateways = ctx.data::<std::sync::Arc<commerce::payment::Gateways>>()?;
         Ok(commerce::checkout::PaymentMethod::ALL
