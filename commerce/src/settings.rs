@@ -102,6 +102,9 @@ pub struct RateLimitSettings {
     /// Admin `orders` with a `search`, per caller (token, and the Slack user the bot acts
     /// for) from one client: whole names find orders even for roles that see them masked.
     pub admin_order_search: RateLimit,
+    /// `paymentConfirm`, per client: order numbers are sequential, and a wrong amount
+    /// answers with the order's total.
+    pub payment_confirm: RateLimit,
 }
 
 impl RateLimitSettings {
@@ -119,6 +122,7 @@ impl RateLimitSettings {
             staff_login: off,
             staff_login_per_email: off,
             admin_order_search: off,
+            payment_confirm: off,
         }
     }
 }

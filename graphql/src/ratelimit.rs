@@ -69,6 +69,7 @@ enum Which {
     StaffLogin,
     StaffLoginPerEmail,
     AdminOrderSearch,
+    PaymentConfirm,
 }
 
 /// One budget: its settings and its keyed limiter. The limiter is replaced by a fresh one
@@ -142,6 +143,7 @@ pub struct RateLimits {
     staff_login: Option<Limit>,
     staff_login_per_email: Option<Limit>,
     admin_order_search: Option<Limit>,
+    payment_confirm: Option<Limit>,
     /// Keys e-mails and cart tokens with a per-process secret.
     hasher: RandomState,
     /// Counted requests, for housekeeping every [`Self::TIDY_EVERY`].
@@ -170,6 +172,7 @@ impl RateLimits {
             staff_login: Limit::new(settings.staff_login),
             staff_login_per_email: Limit::new(settings.staff_login_per_email),
             admin_order_search: Limit::new(settings.admin_order_search),
+            payment_confirm: Limit::new(settings.payment_confirm),
             hasher: RandomState::new(),
             counted: AtomicU64::new(0),
         }
@@ -187,6 +190,7 @@ impl RateLimits {
             Which::StaffLogin => self.staff_login.as_ref(),
             Which::StaffLoginPerEmail => self.staff_login_per_email.as_ref(),
             Which::AdminOrderSearch => self.admin_order_search.as_ref(),
+            Which::PaymentConfirm => self.payment_confirm.as_ref(),
         }
     }
 
@@ -202,6 +206,7 @@ impl RateLimits {
             &self.staff_login,
             &self.staff_login_per_email,
             &self.admin_order_search,
+            &self.payment_confirm,
         ]
         .into_iter()
         .filter_map(Option::as_ref)
@@ -367,6 +372,8 @@ impl Fields<'_> {
         let mut hits = Vec::new();
         match (self.api, self.op.ty, f.name.node.as_str()) {
             (Api::Storefront, OperationType::Query, "orderByNumber") => hits.push((Which::OrderByNumber, client)),
+            // Order numbers are sequential: a guesser learns totals from AMOUNT_MISMATCH.
+            (Api::Storefront, OperationType::Mutation, "paymentConfirm") => hits.push((Which::PaymentConfirm, client)),
             // Guests name the order's e-mail; owners cancel by number alone, signed in. A
             // return request probes number and e-mail alike, so it shares the budget.
             (Api::Storefront, OperationType::Mutation, "orderCancel" | "orderReturnRequest")
@@ -460,6 +467,7 @@ mod tests {
         s.customer_login_per_email = on;
         s.staff_login = on;
         s.admin_order_search = on;
+        s.payment_confirm = on;
         RateLimits::new(&s)
     }
 
@@ -536,6 +544,13 @@ mod tests {
         );
         assert_eq!(counts(Api::Admin, q, json!({})), vec![(Which::AdminOrderSearch, 1)]);
         assert_eq!(counts(Api::Storefront, q, json!({ "s": "5678" })), vec![]);
+    }
+
+    #[test]
+    fn payment_confirmations_count_per_client() {
+        let q = "mutation { a: paymentConfirm(input: {provider: TOSS, orderNumber: \"20261203-000001\"}) { order { number } }
+                 b: paymentConfirm(input: {provider: TOSS, orderNumber: \"20261203-000002\"}) { order { number } } }";
+        assert_eq!(counts(Api::Storefront, q, json!({})), vec![(Which::PaymentConfirm, 2)]);
     }
 
     #[test]
