@@ -232,8 +232,31 @@ async fn a_forged_status_webhook_is_checked_with_toss_and_pays_nothing() {
     let foreign = shop
         .toss
         .authorize("ORDER-NOT-OURS-1", "남의 주문", 1000, TossMethod::Card);
+    let lookups = || shop.toss.calls().iter().filter(|c| c.method == "GET").count();
+    let before = lookups();
     let r = shop.toss_webhook(&shop.toss.status_changed(&foreign)).await;
     assert_eq!((r.status, r.json()["result"].clone()), (200, json!("ignored")));
+    assert_eq!(lookups(), before, "a made-up order costs no call to Toss");
+}
+
+#[tokio::test]
+async fn out_of_order_toss_events_end_in_what_toss_says_now() {
+    let shop = PayShop::start().await;
+    let (number, total, key) = authorised(&shop, 1).await;
+    assert_eq!(shop.confirm_toss(&number, &key, total).await["order"]["status"], "PAID");
+    let done = shop.toss.status_changed(&key);
+    // Staff cancel in the Toss console; the CANCELED event arrives before the DONE one.
+    shop.toss.cancel_in_console(&key);
+    let cancelled = shop.toss.status_changed(&key);
+    assert_eq!(shop.toss_webhook(&cancelled).await.status, 200);
+    assert_eq!(shop.toss_webhook(&done).await.status, 200);
+    let o = shop.order(&number).await;
+    assert_eq!(o["payments"][0]["status"], "CANCELLED", "the payment follows Toss: {o}");
+    assert_eq!(
+        o["payments"].as_array().map(Vec::len),
+        Some(1),
+        "the late DONE paid nothing twice"
+    );
 }
 
 #[tokio::test]

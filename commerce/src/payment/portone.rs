@@ -206,41 +206,49 @@ impl PortOne {
     /// base64-decoded `whsec_` secret over `{id}.{timestamp}.{raw body}`, any `v1,` entry of
     /// `webhook-signature` matching in constant time, the timestamp within five minutes of
     /// `now` (unix seconds). Only then may the body be parsed.
-    pub fn verify_webhook(
-        &self,
-        id: Option<&str>,
-        timestamp: Option<&str>,
-        signature: Option<&str>,
-        body: &[u8],
-        now: i64,
-    ) -> Result<(), WebhookRejection> {
-        let (Some(id), Some(ts), Some(sig)) = (id, timestamp, signature) else {
-            return Err(WebhookRejection::Missing);
-        };
-        let secret = self.webhook_secret.expose_secret();
-        let key = base64::engine::general_purpose::STANDARD
-            .decode(secret.strip_prefix("whsec_").unwrap_or(secret))
-            .map_err(|_| WebhookRejection::BadSignature)?;
-        let mut mac = <Hmac<Sha256> as KeyInit>::new_from_slice(&key).map_err(|_| WebhookRejection::BadSignature)?;
-        mac.update(id.as_bytes());
-        mac.update(b".");
-        mac.update(ts.as_bytes());
-        mac.update(b".");
-        mac.update(body);
-        let matches = sig.split(' ').filter_map(|e| e.strip_prefix("v1,")).any(|b64| {
-            base64::engine::general_purpose::STANDARD
-                .decode(b64)
-                .is_ok_and(|given| mac.clone().verify_slice(&given).is_ok())
-        });
-        if !matches {
-            return Err(WebhookRejection::BadSignature);
-        }
-        let ts: i64 = ts.parse().map_err(|_| WebhookRejection::Missing)?;
-        if (now - ts).abs() > TOLERANCE_SECS {
-            return Err(WebhookRejection::Stale);
-        }
-        Ok(())
+    pub fn verify_webhook(&self, h: WebhookHeaders<'_>, body: &[u8], now: i64) -> Result<(), WebhookRejection> {
+        verify(self.webhook_secret.expose_secret(), h, body, now)
     }
+}
+
+/// The Standard Webhooks headers of a PortOne delivery.
+#[derive(Clone, Copy, Debug)]
+pub struct WebhookHeaders<'a> {
+    /// `webhook-id`.
+    pub id: Option<&'a str>,
+    /// `webhook-timestamp` (unix seconds).
+    pub timestamp: Option<&'a str>,
+    /// `webhook-signature` (`v1,<base64>` entries, space-separated).
+    pub signature: Option<&'a str>,
+}
+
+/// [`PortOne::verify_webhook`] with the secret given.
+fn verify(secret: &str, h: WebhookHeaders<'_>, body: &[u8], now: i64) -> Result<(), WebhookRejection> {
+    let (Some(id), Some(ts), Some(sig)) = (h.id, h.timestamp, h.signature) else {
+        return Err(WebhookRejection::Missing);
+    };
+    let key = base64::engine::general_purpose::STANDARD
+        .decode(secret.strip_prefix("whsec_").unwrap_or(secret))
+        .map_err(|_| WebhookRejection::BadSignature)?;
+    let mut mac = <Hmac<Sha256> as KeyInit>::new_from_slice(&key).map_err(|_| WebhookRejection::BadSignature)?;
+    mac.update(id.as_bytes());
+    mac.update(b".");
+    mac.update(ts.as_bytes());
+    mac.update(b".");
+    mac.update(body);
+    let matches = sig.split(' ').filter_map(|e| e.strip_prefix("v1,")).any(|b64| {
+        base64::engine::general_purpose::STANDARD
+            .decode(b64)
+            .is_ok_and(|given| mac.clone().verify_slice(&given).is_ok())
+    });
+    if !matches {
+        return Err(WebhookRejection::BadSignature);
+    }
+    let ts: i64 = ts.parse().map_err(|_| WebhookRejection::Missing)?;
+    if (now - ts).abs() > TOLERANCE_SECS {
+        return Err(WebhookRejection::Stale);
+    }
+    Ok(())
 }
 
 fn convert(p: Payment, raw: Value) -> GatewayPayment {
@@ -297,17 +305,12 @@ fn convert(p: Payment, raw: Value) -> GatewayPayment {
 mod tests {
     use super::*;
 
-    fn client(secret: &str) -> PortOne {
-        PortOne::new(
-            reqwest::Client::new(),
-            &PortOneSettings {
-                base_url: "http://127.0.0.1:9".into(),
-                api_secret: Some(SecretString::from("k".to_owned())),
-                webhook_secret: Some(SecretString::from(secret.to_owned())),
-                store_id: Some("store-1".into()),
-                channel_key: Some("ch".into()),
-            },
-        )
+    fn hd<'a>(id: Option<&'a str>, timestamp: Option<&'a str>, signature: Option<&'a str>) -> WebhookHeaders<'a> {
+        WebhookHeaders {
+            id,
+            timestamp,
+            signature,
+        }
     }
 
     fn sign(key: &[u8], id: &str, ts: &str, body: &[u8]) -> String {
@@ -324,40 +327,39 @@ mod tests {
     fn standard_webhooks_signatures_are_checked_over_the_raw_body_and_time() {
         let key = b"portone-webhook-test-key";
         let secret = format!("whsec_{}", base64::engine::general_purpose::STANDARD.encode(key));
-        let p = client(&secret);
         let body = br#"{"type":"Transaction.Paid","data":{"paymentId":"pay_1"}}"#;
         let now = 1_760_000_000;
         let ts = now.to_string();
         let good = sign(key, "msg_1", &ts, body);
         assert_eq!(
-            p.verify_webhook(Some("msg_1"), Some(&ts), Some(&good), body, now),
+            verify(&secret, hd(Some("msg_1"), Some(&ts), Some(&good)), body, now),
             Ok(())
         );
         let several = format!("v1,AAAA {good}");
         assert_eq!(
-            p.verify_webhook(Some("msg_1"), Some(&ts), Some(&several), body, now),
+            verify(&secret, hd(Some("msg_1"), Some(&ts), Some(&several)), body, now),
             Ok(())
         );
         let tampered = br#"{ "type":"Transaction.Paid","data":{"paymentId":"pay_1"}}"#;
         assert_eq!(
-            p.verify_webhook(Some("msg_1"), Some(&ts), Some(&good), tampered, now),
+            verify(&secret, hd(Some("msg_1"), Some(&ts), Some(&good)), tampered, now),
             Err(WebhookRejection::BadSignature)
         );
         assert_eq!(
-            p.verify_webhook(Some("msg_2"), Some(&ts), Some(&good), body, now),
+            verify(&secret, hd(Some("msg_2"), Some(&ts), Some(&good)), body, now),
             Err(WebhookRejection::BadSignature)
         );
         assert_eq!(
-            p.verify_webhook(Some("msg_1"), Some(&ts), Some(&good), body, now + 301),
+            verify(&secret, hd(Some("msg_1"), Some(&ts), Some(&good)), body, now + 301),
             Err(WebhookRejection::Stale)
         );
         let other = sign(b"another key", "msg_1", &ts, body);
         assert_eq!(
-            p.verify_webhook(Some("msg_1"), Some(&ts), Some(&other), body, now),
+            verify(&secret, hd(Some("msg_1"), Some(&ts), Some(&other)), body, now),
             Err(WebhookRejection::BadSignature)
         );
         assert_eq!(
-            p.verify_webhook(None, Some(&ts), Some(&good), body, now),
+            verify(&secret, hd(None, Some(&ts), Some(&good)), body, now),
             Err(WebhookRejection::Missing)
         );
     }

@@ -155,6 +155,12 @@ pub async fn toss(pool: &PgPool, gateways: &Gateways, body: &[u8]) -> Result<Out
         if seen(pool, Provider::Toss, &event_id).await? {
             return Ok(Outcome::Duplicate);
         }
+        // Unsigned: a body naming no order of ours is not worth asking Toss about (a flood
+        // of made-up events must not spend our API quota).
+        let named = text(data, "orderId").unwrap_or("");
+        if order_of(pool, Provider::Toss, key, named).await?.is_none() {
+            return Ok(Outcome::Ignored("unknown order"));
+        }
         let gp = match toss.get(key).await {
             Ok(gp) => gp,
             Err(e) if not_there(&e) => return Ok(Outcome::Ignored("no such payment at the gateway")),
@@ -231,16 +237,7 @@ fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
     a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
-/// The Standard Webhooks headers of a PortOne delivery.
-#[derive(Clone, Copy, Debug)]
-pub struct PortOneHeaders<'a> {
-    /// `webhook-id`.
-    pub id: Option<&'a str>,
-    /// `webhook-timestamp`.
-    pub timestamp: Option<&'a str>,
-    /// `webhook-signature`.
-    pub signature: Option<&'a str>,
-}
+pub use super::portone::WebhookHeaders as PortOneHeaders;
 
 /// `POST /webhooks/portone`: verified, then handled once by `webhook-id`. Errors:
 /// `UNAUTHENTICATED` (missing or wrong signature, a timestamp more than five minutes off,
@@ -256,18 +253,16 @@ pub async fn portone(
     let portone = gateways
         .portone()
         .map_err(|_| unauthenticated(Provider::PortOne, "PortOne has no keys"))?;
-    portone
-        .verify_webhook(h.id, h.timestamp, h.signature, body, now)
-        .map_err(|r| {
-            unauthenticated(
-                Provider::PortOne,
-                match r {
-                    WebhookRejection::Missing => "signature headers missing",
-                    WebhookRejection::BadSignature => "bad signature",
-                    WebhookRejection::Stale => "stale timestamp",
-                },
-            )
-        })?;
+    portone.verify_webhook(h, body, now).map_err(|r| {
+        unauthenticated(
+            Provider::PortOne,
+            match r {
+                WebhookRejection::Missing => "signature headers missing",
+                WebhookRejection::BadSignature => "bad signature",
+                WebhookRejection::Stale => "stale timestamp",
+            },
+        )
+    })?;
     let event_id = h.id.unwrap_or_default();
     if seen(pool, Provider::PortOne, event_id).await? {
         return Ok(Outcome::Duplicate);
