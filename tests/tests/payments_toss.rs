@@ -217,13 +217,18 @@ async fn a_lost_answer_is_settled_by_tosss_webhook_and_a_replay_changes_nothing(
 #[tokio::test]
 async fn a_forged_status_webhook_is_checked_with_toss_and_pays_nothing() {
     let shop = PayShop::start().await;
-    let (number, _total, key) = authorised(&shop, 1).await;
+    let (number, total, key) = authorised(&shop, 1).await;
+    // A confirmation that failed at Toss: the key is ours, the payment still in the window.
+    shop.toss.fail_next(TossFailure::ServerError);
+    assert_eq!(code(&shop.confirm_toss(&number, &key, total).await), "PAYMENT_FAILED");
     // The body says DONE; Toss says the payment is still in the window.
     let mut forged = shop.toss.status_changed(&key);
     forged["data"]["status"] = "DONE".into();
     forged["data"]["approvedAt"] = "2026-12-03T10:00:00+09:00".into();
+    let lookups = || shop.toss.calls().iter().filter(|c| c.method == "GET").count();
     let r = shop.toss_webhook(&forged).await;
     assert_eq!(r.status, 200, "{}", r.text());
+    assert_eq!(lookups(), 1, "Toss was asked");
     assert_eq!(shop.order(&number).await["status"], "PENDING_PAYMENT");
     // Gibberish is refused before anything is looked up.
     let bad = shop.toss_webhook(&json!({ "hello": "world" })).await;
@@ -232,11 +237,16 @@ async fn a_forged_status_webhook_is_checked_with_toss_and_pays_nothing() {
     let foreign = shop
         .toss
         .authorize("ORDER-NOT-OURS-1", "남의 주문", 1000, TossMethod::Card);
-    let lookups = || shop.toss.calls().iter().filter(|c| c.method == "GET").count();
     let before = lookups();
     let r = shop.toss_webhook(&shop.toss.status_changed(&foreign)).await;
     assert_eq!((r.status, r.json()["result"].clone()), (200, json!("ignored")));
-    assert_eq!(lookups(), before, "a made-up order costs no call to Toss");
+    // Nor is one naming our order with a paymentKey we never confirmed.
+    let mut made_up = shop.toss.status_changed(&foreign);
+    made_up["data"]["orderId"] = number.clone().into();
+    made_up["data"]["paymentKey"] = "tgen_made_up_key".into();
+    let r = shop.toss_webhook(&made_up).await;
+    assert_eq!((r.status, r.json()["result"].clone()), (200, json!("ignored")));
+    assert_eq!(lookups(), before, "made-up events cost no call to Toss");
 }
 
 #[tokio::test]
@@ -534,4 +544,24 @@ async fn a_gateway_without_keys_is_not_offered() {
         data(&r)["shop"]["paymentMethods"],
         json!(["TOSS", "KAKAOPAY", "PORTONE", "VIRTUAL_ACCOUNT", "BANK_TRANSFER"])
     );
+}
+
+#[tokio::test]
+async fn a_customer_cancelling_a_card_order_is_refunded_through_toss() {
+    let shop = PayShop::start().await;
+    let (number, total, key) = authorised(&shop, 2).await;
+    assert_eq!(shop.confirm_toss(&number, &key, total).await["order"]["status"], "PAID");
+    let cancel = "mutation($i: OrderCancelInput!) { orderCancel(input: $i) {
+        order { status refunded refunds { amount status } } userErrors { field code message } } }";
+    let input = json!({ "number": number, "email": "buyer@example.com", "reason": "단순 변심" });
+    shop.toss.fail_next(TossFailure::ServerError);
+    let r = shop.app.gql(cancel, json!({ "i": input })).await;
+    assert_eq!(data(&r)["orderCancel"]["userErrors"][0]["code"], "PAYMENT_FAILED", "{r}");
+    assert_eq!(shop.order(&number).await["status"], "PAID", "nothing changed");
+    let r = shop.app.gql(cancel, json!({ "i": input })).await;
+    let o = &data(&r)["orderCancel"]["order"];
+    assert_eq!(o["status"], "CANCELLED", "{r}");
+    assert_eq!(o["refunds"], json!([{ "amount": total, "status": "DONE" }]));
+    assert_eq!(shop.toss.payment(&key).expect("payment")["status"], "CANCELED");
+    assert_eq!(shop.available().await, 20);
 }

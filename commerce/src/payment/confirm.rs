@@ -96,6 +96,9 @@ pub async fn confirm(pool: &PgPool, gateways: &Gateways, input: ConfirmInput) ->
     let answer = match &proof {
         Proof::Toss { payment_key, amount } => {
             let toss = gateways.toss()?;
+            // The attempt is on record before Toss is asked: if the answer is lost, its
+            // webhook finds the paymentKey known.
+            record_attempt(pool, &o, payment_key).await?;
             let key = idempotency_key(&["confirm", &o.id.to_string(), payment_key]);
             toss.confirm(payment_key, &o.number, amount.get(), &key)
                 .await
@@ -237,6 +240,24 @@ fn not_opened() -> GatewayError {
         code: "NO_SESSION".into(),
         message: "no payment was opened for this order".into(),
     }
+}
+
+/// Records a Toss confirmation attempt (`READY`) under its `paymentKey`, unless known.
+async fn record_attempt(pool: &PgPool, o: &Order, payment_key: &str) -> Result<(), Error> {
+    let mut conn = pool.acquire().await?;
+    sqlx::query!(
+        "INSERT INTO payments (id, order_id, provider, provider_id, method, amount, status, actor)
+         VALUES ($1, $2, 'TOSS', $3, $4, $5, 'READY', 'system')
+         ON CONFLICT (provider, provider_id) WHERE provider_id IS NOT NULL DO NOTHING",
+        PaymentId::generate() as PaymentId,
+        o.id as OrderId,
+        payment_key,
+        o.payment_method,
+        o.total.get(),
+    )
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
 }
 
 /// Whether the order was paid through `provider` with this very proof.

@@ -86,6 +86,17 @@ fn text<'a>(v: &'a Value, key: &str) -> Option<&'a str> {
         .filter(|s| (1..=200).contains(&s.len()) && s.bytes().all(|b| b.is_ascii_graphic()))
 }
 
+/// Whether a Toss `paymentKey` is one of ours.
+async fn known(pool: &PgPool, payment_key: &str) -> Result<bool, Error> {
+    let mut conn = pool.acquire().await?;
+    Ok(sqlx::query_scalar!(
+        r#"SELECT EXISTS (SELECT 1 FROM payments WHERE provider = 'TOSS' AND provider_id = $1) AS "known!""#,
+        payment_key,
+    )
+    .fetch_one(&mut *conn)
+    .await?)
+}
+
 /// The order a gateway's payment belongs to: Toss by our order number, KakaoPay and
 /// PortOne by the payment row their id was recorded on.
 async fn order_of(
@@ -155,11 +166,11 @@ pub async fn toss(pool: &PgPool, gateways: &Gateways, body: &[u8]) -> Result<Out
         if seen(pool, Provider::Toss, &event_id).await? {
             return Ok(Outcome::Duplicate);
         }
-        // Unsigned: a body naming no order of ours is not worth asking Toss about (a flood
-        // of made-up events must not spend our API quota).
-        let named = text(data, "orderId").unwrap_or("");
-        if order_of(pool, Provider::Toss, key, named).await?.is_none() {
-            return Ok(Outcome::Ignored("unknown order"));
+        // Unsigned: a paymentKey we never sent to Toss is not worth asking Toss about (a
+        // flood of made-up events must not spend our API quota). Every payment of ours
+        // passed through `confirm` or an issuance, which recorded its key first.
+        if !known(pool, key).await? {
+            return Ok(Outcome::Ignored("unknown payment"));
         }
         let gp = match toss.get(key).await {
             Ok(gp) => gp,
