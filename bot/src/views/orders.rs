@@ -44,8 +44,10 @@ pub fn channel_ko(channel: &str) -> &str {
 fn method_ko(method: &str) -> &str {
     match method {
         "BANK_TRANSFER" => "무통장입금",
-        "CARD" => "카드",
-        "KAKAO_PAY" => "카카오페이",
+        "VIRTUAL_ACCOUNT" => "가상계좌",
+        "TOSS" => "토스페이먼츠",
+        "KAKAOPAY" => "카카오페이",
+        "PORTONE" => "포트원",
         other => other,
     }
 }
@@ -143,9 +145,12 @@ pub fn order(o: &Order) -> View {
 /// Korean names of payment states (`payments[].status`); a deposit is "received".
 fn payment_status_ko<'a>(method: &str, status: &'a str) -> &'a str {
     match (method, status) {
-        ("BANK_TRANSFER", "PAID" | "DONE") => "입금 확인",
+        ("BANK_TRANSFER" | "VIRTUAL_ACCOUNT", "PAID" | "DONE") => "입금 확인",
         (_, "PAID" | "DONE") => "결제 완료",
+        (_, "READY") => "결제 대기",
+        (_, "WAITING_FOR_DEPOSIT") => "입금 대기",
         (_, "FAILED") => "결제 실패",
+        (_, "PARTIAL_CANCELLED") => "부분 취소",
         (_, "CANCELLED" | "CANCELED") => "결제 취소",
         (_, other) => other,
     }
@@ -306,11 +311,13 @@ mod tests {
     fn payment_states_read_in_korean() {
         let mut o = sample_order();
         assert!(order(&o).text.contains("결제 무통장입금 ₩57,800 · 입금 확인"));
-        o.payment_method = "CARD".into();
-        o.payments[0].method = "CARD".into();
+        o.payment_method = "TOSS".into();
+        o.payments[0].method = "TOSS".into();
         o.payments[0].status = "FAILED".into();
         let text = order(&o).text;
-        assert!(text.contains("결제 카드 ₩57,800 · 결제 실패"), "{text}");
+        assert!(text.contains("결제 토스페이먼츠 ₩57,800 · 결제 실패"), "{text}");
+        o.payments[0].status = "PARTIAL_CANCELLED".into();
+        assert!(order(&o).text.contains("· 부분 취소"));
         o.payments[0].status = "SOMETHING_NEW".into();
         assert!(order(&o).text.contains("· SOMETHING_NEW"));
     }
