@@ -158,6 +158,25 @@ impl PaymentMethod {
     }
 }
 
+/// The two kinds of cash receipt.
+#[derive(Enum, Copy, Clone, Eq, PartialEq, Debug)]
+pub enum CashReceiptType {
+    /// 소득공제: for a person's income deduction.
+    IncomeDeduction,
+    /// 지출증빙: a business's proof of expense.
+    ExpenditureProof,
+}
+
+impl CashReceiptType {
+    /// From the database form.
+    pub fn from_db(s: &str) -> Option<CashReceiptType> {
+        match commerce::checkout::CashReceiptKind::parse(s)? {
+            commerce::checkout::CashReceiptKind::IncomeDeduction => Some(CashReceiptType::IncomeDeduction),
+            commerce::checkout::CashReceiptKind::ExpenditureProof => Some(CashReceiptType::ExpenditureProof),
+        }
+    }
+}
+
 /// Who processed a payment.
 #[derive(Enum, Copy, Clone, Eq, PartialEq, Debug)]
 pub enum PaymentProvider {

@@ -282,3 +282,43 @@ async fn a_portone_refund_error_changes_nothing_and_a_retry_refunds() {
         json!([{ "amount": total, "status": "DONE" }])
     );
 }
+
+#[tokio::test]
+async fn a_portone_virtual_account_waits_for_its_deposit_and_the_webhook_pays_it() {
+    let shop = PayShop::start().await;
+    let (number, total, payment_id) = portone_order(&shop).await;
+    shop.portone.issue_virtual_account(&payment_id, "쉐이크", total);
+    let r = shop.confirm(portone_confirm(&number, &payment_id)).await;
+    assert_eq!(r["order"]["status"], "AWAITING_DEPOSIT", "{r}");
+    let o = shop.order(&number).await;
+    let account = &o["bankTransfer"];
+    assert!(account["accountNumber"].as_str().is_some_and(|n| !n.is_empty()), "{o}");
+    assert_eq!(account["amount"], total);
+    shop.portone.deposit(&payment_id);
+    let url = format!("{}/webhooks/portone", shop.app.base);
+    let r = shop
+        .portone
+        .send_webhook(&url, "Transaction.Paid", &payment_id, Signing::Valid)
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    assert_eq!(shop.order(&number).await["status"], "PAID");
+}
+
+#[tokio::test]
+async fn kakaopay_sends_a_mobile_customer_to_its_mobile_page() {
+    let shop = PayShop::start().await;
+    let r = shop
+        .app
+        .gql(
+            "mutation($v: ID!) { cartCreate(input: {channel: MOBILE_WEB, lines: [{variantId: $v, quantity: 1}]}) { cart { token } } }",
+            json!({ "v": shop.variants[0] }),
+        )
+        .await;
+    let token = data(&r)["cartCreate"]["cart"]["token"]
+        .as_str()
+        .expect("token")
+        .to_owned();
+    let placed = shop.checkout_cart(&token, "KAKAOPAY", json!({})).await;
+    let url = placed["paymentSession"]["redirectUrl"].as_str().expect("redirect");
+    assert!(url.ends_with("/mobile"), "{url}");
+}

@@ -4,6 +4,8 @@
 
 use std::time::Duration;
 
+use base64::Engine as _;
+
 use jangteo_tests::{
     data,
     fakes::toss::{TossFailure, TossMethod},
@@ -458,8 +460,15 @@ async fn a_virtual_account_is_issued_at_checkout_and_paid_by_the_deposit_callbac
         (200, json!("duplicate"))
     );
 
-    // Refunding a deposit needs the customer's account.
+    // Staff see the cash receipt to issue (the bot only its last digits).
     let owner = shop.owner().await;
+    let q = "query($n: String!) { order(number: $n) { cashReceipt { type number } } }";
+    let r = shop.app.admin(&owner, q, json!({ "n": number })).await;
+    assert_eq!(
+        data(&r)["order"]["cashReceipt"],
+        json!({ "type": "INCOME_DEDUCTION", "number": "01012345678" })
+    );
+    // Refunding a deposit needs the customer's account.
     let r = shop.app.admin(&owner, ORDER_CANCEL, json!({ "n": number })).await;
     assert_eq!(
         data(&r)["orderCancel"]["userErrors"][0]["field"],
@@ -556,7 +565,11 @@ async fn a_customer_cancelling_a_card_order_is_refunded_through_toss() {
     let input = json!({ "number": number, "email": "buyer@example.com", "reason": "단순 변심" });
     shop.toss.fail_next(TossFailure::ServerError);
     let r = shop.app.gql(cancel, json!({ "i": input })).await;
-    assert_eq!(data(&r)["orderCancel"]["userErrors"][0]["code"], "PAYMENT_FAILED", "{r}");
+    assert_eq!(
+        data(&r)["orderCancel"]["userErrors"][0]["code"],
+        "PAYMENT_FAILED",
+        "{r}"
+    );
     assert_eq!(shop.order(&number).await["status"], "PAID", "nothing changed");
     let r = shop.app.gql(cancel, json!({ "i": input })).await;
     let o = &data(&r)["orderCancel"]["order"];
@@ -564,4 +577,31 @@ async fn a_customer_cancelling_a_card_order_is_refunded_through_toss() {
     assert_eq!(o["refunds"], json!([{ "amount": total, "status": "DONE" }]));
     assert_eq!(shop.toss.payment(&key).expect("payment")["status"], "CANCELED");
     assert_eq!(shop.available().await, 20);
+}
+
+#[tokio::test]
+async fn a_payment_toss_already_processed_is_read_back_instead_of_failing() {
+    let shop = PayShop::start().await;
+    let (number, total, key) = authorised(&shop, 1).await;
+    // Confirmed at Toss by another hand (another key): ours then hears ALREADY_PROCESSED_PAYMENT.
+    let auth = base64::engine::general_purpose::STANDARD.encode(format!("{}:", jangteo_tests::payments::TOSS_SECRET));
+    let direct = jangteo_tests::fakes::http_client()
+        .post(format!("{}/v1/payments/confirm", shop.toss.base_url()))
+        .header("Authorization", format!("Basic {auth}"))
+        .header("Idempotency-Key", "someone-elses-key")
+        .json(&json!({ "paymentKey": key, "orderId": number, "amount": total }))
+        .send()
+        .await
+        .expect("confirm at the fake");
+    assert_eq!(direct.status(), 200);
+    let paid = shop.confirm_toss(&number, &key, total).await;
+    assert_eq!(paid["order"]["status"], "PAID", "{paid}");
+    assert_eq!(shop.toss.confirm_count(), 1, "no second charge");
+    let refused = shop
+        .toss
+        .calls()
+        .into_iter()
+        .filter(|c| c.path == "/v1/payments/confirm" && c.status == 400)
+        .count();
+    assert_eq!(refused, 1, "Toss said ALREADY_PROCESSED_PAYMENT once");
 }

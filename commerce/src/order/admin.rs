@@ -385,6 +385,7 @@ const MASKED_ORDER_FIELDS: &[&str] = &[
     "deliveryNote",
     "depositorName",
     "bankTransfer",
+    "cashReceipt",
 ];
 
 /// The names of the order fields `by` sees masked (e.g. `phone`); empty when nothing is.
@@ -406,6 +407,9 @@ pub struct StaffOrder {
     pub updated_at: DateTime<Utc>,
     /// 직원 메모: an internal note, never shown to the customer.
     pub staff_memo: Option<String>,
+    /// The cash receipt (현금영수증) the customer asked for: its kind and number (the number
+    /// masked but for its last four digits for roles that don't see personal data).
+    pub cash_receipt: Option<(String, String)>,
     /// The names of the fields shown masked to this staff member.
     pub masked_fields: &'static [&'static str],
     /// The states this staff member can move the order to now, each by its operation
@@ -447,7 +451,8 @@ pub fn allowed_transitions(by: Principal, status: OrderStatus) -> Vec<OrderStatu
 async fn for_staff(conn: &mut PgConnection, by: Principal, orders: Vec<Order>) -> Result<Vec<StaffOrder>, Error> {
     let ids: Vec<uuid::Uuid> = orders.iter().map(|o| o.id.0).collect();
     let rows = sqlx::query!(
-        r#"SELECT id AS "id: OrderId", updated_at, staff_memo FROM orders WHERE id = ANY($1)"#,
+        r#"SELECT id AS "id: OrderId", updated_at, staff_memo, cash_receipt_type, cash_receipt_number
+             FROM orders WHERE id = ANY($1)"#,
         &ids,
     )
     .fetch_all(&mut *conn)
@@ -462,6 +467,15 @@ async fn for_staff(conn: &mut PgConnection, by: Principal, orders: Vec<Order>) -
                 order: o.seen_by(by),
                 updated_at: e.updated_at,
                 staff_memo: e.staff_memo,
+                cash_receipt: e.cash_receipt_type.zip(e.cash_receipt_number).map(|(kind, number)| {
+                    let number = if by.sees_personal_data() {
+                        number
+                    } else {
+                        let keep = number.len().saturating_sub(4);
+                        format!("{}{}", "*".repeat(keep), number.get(keep..).unwrap_or(""))
+                    };
+                    (kind, number)
+                }),
                 masked_fields: masked_fields(by),
             })
         })

@@ -100,9 +100,15 @@ pub async fn confirm(pool: &PgPool, gateways: &Gateways, input: ConfirmInput) ->
             // webhook finds the paymentKey known.
             record_attempt(pool, &o, payment_key).await?;
             let key = idempotency_key(&["confirm", &o.id.to_string(), payment_key]);
-            toss.confirm(payment_key, &o.number, amount.get(), &key)
-                .await
-                .map_err(|e| (Some(payment_key.clone()), e))
+            match toss.confirm(payment_key, &o.number, amount.get(), &key).await {
+                // Confirmed before (another key, or one older than Toss keeps): what Toss
+                // has now is the answer.
+                Err(GatewayError::Failed { code, .. }) if code == "ALREADY_PROCESSED_PAYMENT" => {
+                    toss.get(payment_key).await
+                }
+                other => other,
+            }
+            .map_err(|e| (Some(payment_key.clone()), e))
         }
         Proof::KakaoPay { pg_token } => match session_id(pool, o.id, provider).await? {
             None => Err((None, not_opened())),

@@ -13,7 +13,7 @@ use commerce::{Error, order::admin::StaffOrder};
 use super::{context::Cx, customers::CustomerRecord, seoul};
 use crate::{
     error::{lang, to_gql},
-    shared::OrderStatus,
+    shared::{CashReceiptType, OrderStatus},
     storefront::{UserError, orders::OrderFields, split},
 };
 
@@ -28,6 +28,7 @@ impl From<StaffOrder> for AdminOrder {
             customer_id: o.order.customer_id,
             updated_at: o.updated_at,
             staff_memo: o.staff_memo,
+            cash_receipt: o.cash_receipt,
             depositor_name: o.order.depositor_name.clone(),
             masked_fields: o.masked_fields,
             allowed_transitions: o.allowed_transitions,
@@ -36,11 +37,22 @@ impl From<StaffOrder> for AdminOrder {
     }
 }
 
+/// A cash receipt to issue.
+#[derive(async_graphql::SimpleObject)]
+pub struct CashReceipt {
+    /// `INCOME_DEDUCTION` (소득공제) or `EXPENDITURE_PROOF` (지출증빙).
+    #[graphql(name = "type")]
+    kind: CashReceiptType,
+    /// Phone, business registration or cash-receipt card number.
+    number: String,
+}
+
 /// What only staff read of an order.
 pub struct AdminOrderFields {
     customer_id: Option<commerce::ids::CustomerId>,
     updated_at: chrono::DateTime<chrono::Utc>,
     staff_memo: Option<String>,
+    cash_receipt: Option<(String, String)>,
     depositor_name: Option<String>,
     masked_fields: &'static [&'static str],
     allowed_transitions: Vec<commerce::order::OrderStatus>,
@@ -78,6 +90,18 @@ impl AdminOrderFields {
     /// 직원 메모: an internal note (`orderMemoSet`), never shown to the customer.
     async fn staff_memo(&self) -> Option<&str> {
         self.staff_memo.as_deref()
+    }
+
+    /// The cash receipt (현금영수증) asked for at checkout: `INCOME_DEDUCTION` or
+    /// `EXPENDITURE_PROOF`, and the number to issue it to (masked but for the last four
+    /// digits for roles that don't see personal data). A virtual account's was sent to
+    /// Toss, which issues it on deposit; a bank transfer's staff issue themselves.
+    async fn cash_receipt(&self) -> Option<CashReceipt> {
+        let (kind, number) = self.cash_receipt.as_ref()?;
+        Some(CashReceipt {
+            kind: CashReceiptType::from_db(kind)?,
+            number: number.clone(),
+        })
     }
 
     /// 입금자명: the name the bank transfer is expected under.

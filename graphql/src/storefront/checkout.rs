@@ -12,7 +12,7 @@ use commerce::{
 };
 use sqlx::PgPool;
 
-use crate::shared::{PaymentMethod, Won};
+use crate::shared::{CashReceiptType, PaymentMethod, Won};
 
 use super::{
     cart::settings,
@@ -61,15 +61,6 @@ pub struct CashReceiptInput {
     kind: CashReceiptType,
     /// A mobile, business registration or cash-receipt card number (dashes allowed).
     number: String,
-}
-
-/// The two kinds of cash receipt.
-#[derive(async_graphql::Enum, Copy, Clone, Eq, PartialEq, Debug)]
-pub enum CashReceiptType {
-    /// 소득공제: for a person's income deduction.
-    IncomeDeduction,
-    /// 지출증빙: a business's proof of expense.
-    ExpenditureProof,
 }
 
 impl CheckoutCompleteInput {
