@@ -712,7 +712,8 @@ async fn masked_fields_say_what_each_role_sees_masked() {
         "shippingAddress",
         "deliveryNote",
         "depositorName",
-        "bankTransfer"
+        "bankTransfer",
+        "cashReceipt"
     ]);
     for role in [Role::Owner, Role::Manager, Role::Cs, Role::Bot] {
         let email = format!("{}@jangteo.kr", role.as_str().to_lowercase());
