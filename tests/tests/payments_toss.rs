@@ -608,3 +608,50 @@ async fn a_payment_toss_already_processed_is_read_back_instead_of_failing() {
         .count();
     assert_eq!(refused, 1, "Toss said ALREADY_PROCESSED_PAYMENT once");
 }
+
+#[tokio::test]
+async fn a_refund_toss_made_for_a_cancel_that_then_failed_is_still_recorded() {
+    let shop = PayShop::start().await;
+    let (number, total, key) = authorised(&shop, 1).await;
+    assert_eq!(shop.confirm_toss(&number, &key, total).await["order"]["status"], "PAID");
+    let owner = shop.owner().await;
+    // Toss takes two seconds to answer the cancel; meanwhile the order ships.
+    shop.toss.fail_next(TossFailure::Timeout(Duration::from_secs(2)));
+    let cancel = shop.app.admin(&owner, ORDER_CANCEL, json!({ "n": number }));
+    let ship = async {
+        let claimed = "SELECT payment_claimed_until IS NOT NULL FROM orders WHERE number = $1";
+        let deadline = std::time::Instant::now() + Duration::from_secs(10);
+        while !sqlx::query_scalar::<_, bool>(claimed)
+            .bind(&number)
+            .fetch_one(shop.pool())
+            .await
+            .expect("order")
+        {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "the cancel never claimed the order"
+            );
+            tokio::task::yield_now().await;
+        }
+        sqlx::query("UPDATE orders SET status = 'SHIPPED' WHERE number = $1")
+            .bind(&number)
+            .execute(shop.pool())
+            .await
+            .expect("ship");
+    };
+    let (r, ()) = tokio::join!(cancel, ship);
+    assert_eq!(data(&r)["orderCancel"]["userErrors"][0]["code"], "INVALID_STATE", "{r}");
+    assert_eq!(
+        shop.toss.payment(&key).expect("payment")["status"],
+        "CANCELED",
+        "Toss refunded"
+    );
+    let o = shop.order(&number).await;
+    assert_eq!(o["status"], "SHIPPED");
+    assert_eq!(
+        o["refunds"],
+        json!([{ "amount": total, "status": "DONE" }]),
+        "the money is on record"
+    );
+    assert_eq!(o["refunded"], total);
+}

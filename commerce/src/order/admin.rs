@@ -721,8 +721,9 @@ pub async fn cancel_by_staff(
     let o = match cancel_with(&mut tx, id, Actor::Staff(by.id), reason, None, gateway.as_ref()).await {
         Ok(o) => o,
         Err(e) => {
-            if gateway.is_some() {
-                tracing::error!(order = %id, error = %e, "refunded at the gateway but the cancel failed; staff must check");
+            drop(tx);
+            if let Some(g) = &gateway {
+                crate::payment::refund::keep_unattached(pool, id, g, Actor::Staff(by.id), &e).await?;
             }
             return Err(e);
         }

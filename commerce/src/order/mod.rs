@@ -736,7 +736,16 @@ pub async fn cancel_by_customer(
     let account = refund_account.filter(|_| refund_due);
     let mut tx = pool.begin().await?;
     let (o, actor) = owned_for_update(&mut tx, number, email, me).await?;
-    let after = cancel_with(&mut tx, o.id, actor, reason, account.as_ref(), gateway.as_ref()).await?;
+    let after = match cancel_with(&mut tx, o.id, actor, reason, account.as_ref(), gateway.as_ref()).await {
+        Ok(after) => after,
+        Err(e) => {
+            drop(tx);
+            if let Some(g) = &gateway {
+                crate::payment::refund::keep_unattached(pool, o.id, g, actor, &e).await?;
+            }
+            return Err(e);
+        }
+    };
     tx.commit().await?;
     tracing::info!(order = %o.id, "cancelled by the customer");
     Ok(after.for_customer())

@@ -236,6 +236,38 @@ async fn release(pool: &PgPool, order: OrderId) -> Result<(), Error> {
     Ok(())
 }
 
+/// Records a refund the gateway made for a cancel that then failed on our side (the order
+/// shipped in the same instant): the money went back, so the refund row exists anyway,
+/// `DONE` with the gateway's key, its reason saying what happened, for staff to see on the
+/// order. One transaction of its own. Nothing is recorded for a closed unpaid account.
+pub(crate) async fn keep_unattached(
+    pool: &PgPool,
+    order: OrderId,
+    g: &GatewayRefund,
+    actor: crate::order::Actor,
+    why: &Error,
+) -> Result<(), Error> {
+    tracing::error!(order = %order, provider = %g.provider, error = %why, "refunded at the gateway but the cancel failed");
+    let mut tx = pool.begin().await?;
+    let refund = (g.amount > Won::ZERO).then(RefundId::generate);
+    if let Some(r) = refund {
+        sqlx::query!(
+            "INSERT INTO refunds (id, order_id, amount, reason, status, actor) VALUES ($1, $2, $3, $4, 'DONE', $5)",
+            r as RefundId,
+            order as OrderId,
+            g.amount.get(),
+            format!("refunded at {} but the cancel failed: {}", g.provider, why.code()),
+            actor.label(),
+        )
+        .execute(&mut *tx)
+        .await?;
+        crate::stats::rollup::record_refund(&mut tx, r, 1).await?;
+    }
+    record(&mut tx, order, g, refund).await?;
+    tx.commit().await?;
+    Ok(())
+}
+
 /// Records a gateway refund inside the caller's transaction: the payment's cancelled
 /// amount and state, the refund row's gateway, key and tax-free part (`refund` is `None`
 /// when nothing was refunded: a closed account), and the order's claim released.
