@@ -618,7 +618,7 @@ async fn a_refund_toss_made_for_a_cancel_that_then_failed_is_still_recorded() {
     // Toss takes two seconds to answer the cancel; meanwhile the order ships.
     shop.toss.fail_next(TossFailure::Timeout(Duration::from_secs(2)));
     let cancel = shop.app.admin(&owner, ORDER_CANCEL, json!({ "n": number }));
-    let ship = async {
+    let ships_meanwhile = async {
         let claimed = "SELECT payment_claimed_until IS NOT NULL FROM orders WHERE number = $1";
         let deadline = std::time::Instant::now() + Duration::from_secs(10);
         while !sqlx::query_scalar::<_, bool>(claimed)
@@ -639,7 +639,7 @@ async fn a_refund_toss_made_for_a_cancel_that_then_failed_is_still_recorded() {
             .await
             .expect("ship");
     };
-    let (r, ()) = tokio::join!(cancel, ship);
+    let (r, ()) = tokio::join!(cancel, ships_meanwhile);
     assert_eq!(data(&r)["orderCancel"]["userErrors"][0]["code"], "INVALID_STATE", "{r}");
     assert_eq!(
         shop.toss.payment(&key).expect("payment")["status"],
