@@ -18,8 +18,10 @@
 //! - `ORDERS_BELOW_USUAL` (key: the hour, Seoul, `2026-12-03T14:00+09:00`): orders placed
 //!   in the last full hour under 30% of the same hour's average over the previous 28
 //!   days, when that average is at least 4.
-//! - `DEPOSIT_AFTER_EXPIRY` (key: order number): a deposit reported for an expired order
-//!   (`orderMarkDeposited`) within [`DEPOSIT_AFTER_EXPIRY_HOURS`] hours.
+//! - `DEPOSIT_AFTER_EXPIRY` (key: order number): money an order could not take, not yet
+//!   given back, within [`DEPOSIT_AFTER_EXPIRY_HOURS`] hours: a deposit for an expired order
+//!   (`orderMarkDeposited`, a virtual account's late deposit), or a gateway payment of
+//!   another amount or for a cancelled order that could not be cancelled at the gateway.
 //! - `STAFF_LOCKED` (key: staff id): a staff account that failed logins too often, from
 //!   one address or from several (the login throttle's own bounds).
 
@@ -405,9 +407,10 @@ async fn orders_below_usual(conn: &mut PgConnection, now: DateTime<Utc>) -> Resu
 /// `DEPOSIT_AFTER_EXPIRY`: deposits reported for expired orders in the hours before `now`.
 async fn deposits_after_expiry(conn: &mut PgConnection, now: DateTime<Utc>) -> Result<Vec<Condition>, Error> {
     let rows = sqlx::query!(
-        r#"SELECT o.number, sum(d.amount)::int8 AS "amount!", count(*) AS "n!"
+        r#"SELECT o.number, sum(d.amount)::int8 AS "amount!", count(*) AS "n!", max(d.reason) AS "reason!"
              FROM deposits_after_expiry d JOIN orders o ON o.id = d.order_id
             WHERE d.created_at > $1::timestamptz - make_interval(hours => $2) AND d.created_at <= $1
+              AND NOT d.refunded
             GROUP BY o.number"#,
         now,
         DEPOSIT_AFTER_EXPIRY_HOURS,
@@ -427,10 +430,21 @@ async fn deposits_after_expiry(conn: &mut PgConnection, now: DateTime<Utc>) -> R
                 kind: AlertKind::DepositAfterExpiry,
                 key: r.number.clone(),
                 severity: Severity::Warning,
-                title: format!("만료된 주문에 입금: {}", r.number),
-                detail: format!(
-                    "입금 기한이 지나 만료된 주문에 {amount}이 입금되었습니다{times}. 환불하거나 새 주문으로 처리해 주세요"
-                ),
+                title: match r.reason.as_str() {
+                    "EXPIRED" => format!("만료된 주문에 입금: {}", r.number),
+                    _ => format!("주문이 받을 수 없는 결제: {}", r.number),
+                },
+                detail: match r.reason.as_str() {
+                    "EXPIRED" => format!(
+                        "입금 기한이 지나 만료된 주문에 {amount}이 입금되었습니다{times}. 환불하거나 새 주문으로 처리해 주세요"
+                    ),
+                    "AMOUNT_MISMATCH" => format!(
+                        "주문 금액과 다른 {amount}이 결제되었고 결제사에서 자동 취소하지 못했습니다{times}. 확인 후 환불해 주세요"
+                    ),
+                    _ => format!(
+                        "결제할 수 없는 주문(취소·결제 완료)에 {amount}이 결제되었고 자동 취소하지 못했습니다{times}. 환불해 주세요"
+                    ),
+                },
                 order_number: Some(r.number),
                 variant_id: None,
                 sku: None,

@@ -313,6 +313,11 @@ async fn an_answer_for_another_amount_is_cancelled_at_toss_and_nothing_is_paid()
     assert_eq!(shop.order(&number).await["status"], "PENDING_PAYMENT");
     assert_eq!(shop.toss.cancel_count(), 1, "the money went back");
     assert_eq!(shop.kept_money().await.len(), 1);
+    // Given back already: nothing for staff to do, no alert.
+    let owner = shop.owner().await;
+    let r = shop.app.admin(&owner, "{ alerts { kind key } }", json!({})).await;
+    let alerts = data(&r)["alerts"].as_array().cloned().unwrap_or_default();
+    assert!(alerts.iter().all(|a| a["kind"] != "DEPOSIT_AFTER_EXPIRY"), "{r}");
 }
 
 #[tokio::test]
@@ -506,6 +511,16 @@ async fn a_deposit_after_expiry_is_recorded_for_a_refund_and_never_paid() {
     assert_eq!(
         shop.kept_money().await,
         vec![("TOSS".into(), "EXPIRED".into(), total, false)]
+    );
+    // Staff (and the bot's alert channel) hear of it.
+    let owner = shop.owner().await;
+    let r = shop.app.admin(&owner, "{ alerts { kind key title } }", json!({})).await;
+    let alerts = data(&r)["alerts"].as_array().cloned().unwrap_or_default();
+    assert!(
+        alerts
+            .iter()
+            .any(|a| a["kind"] == "DEPOSIT_AFTER_EXPIRY" && a["key"] == number.as_str()),
+        "{r}"
     );
 }
 
