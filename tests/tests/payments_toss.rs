@@ -441,6 +441,22 @@ async fn a_virtual_account_is_issued_at_checkout_and_paid_by_the_deposit_callbac
     );
     assert!(issue.idempotency_key.is_some());
 
+    // Staff cannot mark it deposited by hand: Toss does.
+    let owner = shop.owner().await;
+    let id = placed["order"]["id"].as_str().expect("id");
+    let r = shop
+        .app
+        .admin(
+            &owner,
+            "mutation($id: ID!, $a: Won!) { orderMarkDeposited(orderId: $id, amount: $a) { userErrors { code } } }",
+            json!({ "id": id, "a": total }),
+        )
+        .await;
+    assert_eq!(
+        data(&r)["orderMarkDeposited"]["userErrors"][0]["code"],
+        "INVALID_STATE",
+        "{r}"
+    );
     let callback = shop.toss.deposit(&number);
     let mut forged = callback.clone();
     forged["secret"] = "ps_guessed".into();
@@ -466,7 +482,6 @@ async fn a_virtual_account_is_issued_at_checkout_and_paid_by_the_deposit_callbac
     );
 
     // Staff see the cash receipt to issue (the bot only its last digits).
-    let owner = shop.owner().await;
     let q = "query($n: String!) { order(number: $n) { cashReceipt { type number } } }";
     let r = shop.app.admin(&owner, q, json!({ "n": number })).await;
     assert_eq!(

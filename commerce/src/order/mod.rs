@@ -826,6 +826,14 @@ pub async fn confirm_deposit_in(
         .await?
         .ok_or(Error::NotFound { what: "order" })?;
     order.status.apply(Transition::ConfirmDeposit)?;
+    if order.payment_method != "BANK_TRANSFER" {
+        // A virtual account is paid when Toss reports the deposit; marking it by hand as
+        // well would take the money twice.
+        return Err(Error::InvalidState {
+            from: order.status,
+            action: "confirm by hand (Toss confirms a virtual account's deposit) the deposit of",
+        });
+    }
     if amount != order.total {
         return Err(Error::AmountMismatch {
             expected: order.total,
