@@ -610,3 +610,123 @@ async fn sales_charts_come_as_png_and_svg_of_the_asked_size_with_korean_titles()
     let r = app.admin(&cs, q, json!({ "k": "LINE" })).await;
     assert_eq!(r["errors"][0]["extensions"]["code"], "FORBIDDEN", "{r}");
 }
+
+/// `memberReport` as counted directly: distinct buyers of each period (and of the range)
+/// among the members' orders paid in `from..=to`, with the periods the range cuts counting
+/// only their days in it.
+async fn members_counted_directly(pool: &PgPool, from: &str, to: &str, g: &str) -> Value {
+    let rows: Vec<(Option<chrono::NaiveDate>, i64, i64, i64)> = sqlx::query_as(
+        "SELECT date_trunc($1, paid_at AT TIME ZONE 'Asia/Seoul')::date,
+                count(DISTINCT customer_id), count(*) FILTER (WHERE customer_seq = 1),
+                count(DISTINCT customer_id) FILTER (WHERE customer_seq >= 2)
+           FROM orders
+          WHERE customer_id IS NOT NULL AND paid_at IS NOT NULL
+            AND paid_at >= ($2::date)::timestamp AT TIME ZONE 'Asia/Seoul'
+            AND paid_at < ($3::date + 1)::timestamp AT TIME ZONE 'Asia/Seoul'
+          GROUP BY GROUPING SETS ((1), ())",
+    )
+    .bind(g.to_lowercase())
+    .bind(from)
+    .bind(to)
+    .fetch_all(pool)
+    .await
+    .expect("direct count");
+    let figures = |(b, f, r): (i64, i64, i64)| json!({ "buyers": b, "firstTimeBuyers": f, "repeatBuyers": r });
+    let mut periods = serde_json::Map::new();
+    let mut totals = figures((0, 0, 0));
+    for (period, b, f, r) in rows {
+        match period {
+            Some(p) => {
+                periods.insert(p.to_string(), figures((b, f, r)));
+            }
+            None => totals = figures((b, f, r)),
+        }
+    }
+    json!({ "periods": periods, "totals": totals })
+}
+
+/// The report's buyers in the shape of [`members_counted_directly`] (periods without buyers
+/// left out).
+async fn members_reported(app: &TestApp, staff: &str, from: &str, to: &str, g: &str) -> Value {
+    let q = "query($f: Date!, $t: Date!, $g: Granularity!) { memberReport(from: $f, to: $t, granularity: $g) {
+        rows { period buyers firstTimeBuyers repeatBuyers } totals { buyers firstTimeBuyers repeatBuyers } } }";
+    let r = app.admin(staff, q, json!({ "f": from, "t": to, "g": g })).await;
+    let m = &data(&r)["memberReport"];
+    let mut periods = serde_json::Map::new();
+    for row in m["rows"].as_array().expect("rows") {
+        if row["buyers"].as_i64().unwrap_or(0) > 0 {
+            let p = row["period"].as_str().expect("period").to_owned();
+            let mut f = row.clone();
+            f.as_object_mut().expect("row").remove("period");
+            periods.insert(p, f);
+        }
+    }
+    json!({ "periods": periods, "totals": m["totals"] })
+}
+
+#[tokio::test]
+async fn the_member_report_equals_counting_distinct_buyers_over_any_range_kept_live_and_rebuilt() {
+    let app = TestApp::demo().await;
+    let owner = staff_session(&app.pool, "owner@jangteo.kr", Role::Owner).await;
+    let mut members = Vec::new();
+    for i in 0..6 {
+        let input = json!({ "email": format!("member{i}@example.com"), "password": "jangteo1234!", "name": "김민지",
+            "mobile": format!("010 5555 000{i}"), "termsAccepted": true, "privacyAccepted": true });
+        let r = app.gql(SIGN_UP, json!({ "i": input })).await;
+        members.push(jangteo_tests::uuid_of(
+            data(&r)["customerSignUp"]["customer"]["id"].as_str().expect("customer"),
+        ));
+    }
+    let vs = variants(&app).await;
+    let mut rng = fastrand::Rng::with_seed(20_261_203);
+    let pay = |who: uuid::Uuid, i: usize| {
+        let (app, owner, vs) = (&app, &owner, &vs);
+        async move {
+            let (id, total) = place(app, "PC_WEB", &[(vs[i % vs.len()].as_str(), 1)], None).await;
+            sqlx::query("UPDATE orders SET customer_id = $1 WHERE id = $2")
+                .bind(who)
+                .bind(jangteo_tests::uuid_of(&id))
+                .execute(&app.pool)
+                .await
+                .expect("member order");
+            ok(
+                &app.admin(owner, DEPOSIT, json!({ "id": id, "a": total })).await,
+                "orderMarkDeposited",
+            );
+        }
+    };
+    // 30 payments, then spread over 80 days (across weeks and months) and rebuilt.
+    for i in 0..30 {
+        pay(members[rng.usize(..members.len())], i).await;
+    }
+    sqlx::query(
+        "UPDATE orders SET paid_at = now() - (random_days || ' days')::interval - (id::text < '8')::int * interval '9 hours'
+           FROM (SELECT id AS oid, (abs(hashtext(id::text)) % 80 + 1)::text AS random_days FROM orders) r
+          WHERE r.oid = orders.id AND paid_at IS NOT NULL",
+    )
+    .execute(&app.pool)
+    .await
+    .expect("spread the payments");
+    commerce::stats::rebuild(&app.pool).await.expect("rebuild");
+    // Then more payments now: members who bought before, some twice today.
+    for i in 0..8 {
+        pay(members[i % 4], 100 + i).await;
+    }
+    let today = chrono::Utc::now().with_timezone(&commerce::SHOP_TZ).date_naive();
+    let day = |back: u64| (today - chrono::Days::new(back)).to_string();
+    for (from, to) in [
+        (day(90), day(0)),
+        (day(45), day(3)),
+        (day(17), day(0)),
+        (day(0), day(0)),
+        (day(33), day(33)),
+    ] {
+        for g in ["DAY", "WEEK", "MONTH"] {
+            assert_eq!(
+                members_reported(&app, &owner, &from, &to, g).await,
+                members_counted_directly(&app.pool, &from, &to, g).await,
+                "{from}..{to} by {g}"
+            );
+        }
+    }
+}

@@ -1,8 +1,21 @@
 //! Member statistics: sign-ups, buyers, first-time and repeat buyers per period, and the
-//! member base as it is now. Read off `customers` and the members' paid orders, whose place
-//! in their customer's sequence (`orders.customer_seq`) is kept by [`super::rollup`].
+//! member base as it is now (owns `member_periods`, `orders.prev_paid_at`).
+//!
+//! No distinct buyers are counted at read time. Each member's paid order knows its place in
+//! its customer's sequence (`customer_seq`, kept by [`super::rollup`]) and when the
+//! previous one was paid (`prev_paid_at`). Then, for a period (or a range) P:
+//! - its buyers are its orders whose previous one fell before P, or that have none;
+//! - its first-time buyers are its orders with `customer_seq = 1`;
+//! - its repeat buyers are its orders with `customer_seq >= 2` whose previous one was the
+//!   customer's first purchase (`customer_seq = 2`) or fell before P.
+//!
+//! `member_periods` keeps those counts per day, ISO week and month, added to in the
+//! transaction that pays; a range's totals apply the same rule to its orders in one
+//! index-only pass.
 
-use chrono::{NaiveDate, NaiveTime};
+use std::collections::HashMap;
+
+use chrono::{DateTime, Days, NaiveDate, NaiveTime, Utc};
 use sqlx::PgPool;
 
 use super::{Granularity, check_range};
@@ -56,21 +69,7 @@ pub async fn member_report(
 ) -> Result<MemberReport, Error> {
     by.require(Permission::ReadReports, "read member reports")?;
     let periods = check_range(from, to, g)?;
-    let start = from
-        .and_time(NaiveTime::MIN)
-        .and_local_timezone(SHOP_TZ)
-        .earliest()
-        .map(|t| t.to_utc());
-    let end = to
-        .succ_opt()
-        .and_then(|d| d.and_time(NaiveTime::MIN).and_local_timezone(SHOP_TZ).earliest())
-        .map(|t| t.to_utc());
-    let (Some(start), Some(end)) = (start, end) else {
-        return Err(Error::Invalid {
-            field: "to",
-            reason: "outside the calendar".into(),
-        });
-    };
+    let (start, end) = (seoul_midnight(from)?, seoul_midnight(to + Days::new(1))?);
     let mut conn = pool.acquire().await?;
     let sign_ups = sqlx::query!(
         r#"SELECT date_trunc($1, created_at AT TIME ZONE 'Asia/Seoul')::date AS "period!", count(*)::int8 AS "n!"
@@ -81,47 +80,147 @@ pub async fn member_report(
     )
     .fetch_all(&mut *conn)
     .await?;
-    // The totals row (period NULL) counts each buyer once over the whole range.
-    let buyers = sqlx::query!(
-        r#"SELECT date_trunc($1, paid_at AT TIME ZONE 'Asia/Seoul')::date AS period,
-                  count(DISTINCT customer_id)::int8 AS "buyers!",
-                  count(*) FILTER (WHERE customer_seq = 1)::int8 AS "first!",
-                  count(DISTINCT customer_id) FILTER (WHERE customer_seq >= 2)::int8 AS "repeat!"
-             FROM orders
-            WHERE customer_id IS NOT NULL AND paid_at IS NOT NULL AND paid_at >= $2 AND paid_at < $3
-            GROUP BY GROUPING SETS ((1), ())"#,
+    let kept = sqlx::query!(
+        r#"SELECT period, buyers, first_time, repeat FROM member_periods
+            WHERE granularity = $1 AND period >= $2 AND period <= $3"#,
         g.trunc(),
-        start,
-        end,
+        from,
+        to,
     )
     .fetch_all(&mut *conn)
     .await?;
-    drop(conn);
-    let figures = |period: Option<NaiveDate>| {
-        let sign_ups = match period {
-            Some(p) => sign_ups.iter().filter(|r| r.period == p).map(|r| r.n).sum(),
-            None => sign_ups.iter().map(|r| r.n).sum(),
-        };
-        let b = buyers.iter().find(|r| r.period == period);
-        let (n, first, repeat) = b.map_or((0, 0, 0), |r| (r.buyers, r.first, r.repeat));
-        MemberFigures {
-            sign_ups,
-            buyers: n,
-            first_time_buyers: first,
-            repeat_buyers: repeat,
-            repeat_rate: rate(repeat, n),
+    let mut buyers: HashMap<NaiveDate, Buyers> = kept
+        .into_iter()
+        .map(|r| (r.period, (r.buyers, r.first_time, r.repeat)))
+        .collect();
+    // A period the range cuts (its first or last) counts only its days in the range.
+    for p in [periods.first(), periods.last()].into_iter().flatten() {
+        let (lo, hi) = ((*p).max(from), g.next(*p).min(to + Days::new(1)));
+        if (lo, hi) != (*p, g.next(*p)) {
+            let counted = range_buyers(&mut conn, seoul_midnight(lo)?, seoul_midnight(hi)?).await?;
+            buyers.insert(*p, counted);
         }
+    }
+    let totals = range_buyers(&mut conn, start, end).await?;
+    drop(conn);
+    let figures = |sign_ups: i64, (n, first, repeat): Buyers| MemberFigures {
+        sign_ups,
+        buyers: n,
+        first_time_buyers: first,
+        repeat_buyers: repeat,
+        repeat_rate: rate(repeat, n),
     };
     Ok(MemberReport {
         rows: periods
             .iter()
             .map(|p| MemberRow {
                 period: *p,
-                figures: figures(Some(*p)),
+                figures: figures(
+                    sign_ups.iter().filter(|r| r.period == *p).map(|r| r.n).sum(),
+                    buyers.get(p).copied().unwrap_or_default(),
+                ),
             })
             .collect(),
-        totals: figures(None),
+        totals: figures(sign_ups.iter().map(|r| r.n).sum(), totals),
     })
+}
+
+/// Buyers, first-time buyers and repeat buyers.
+type Buyers = (i64, i64, i64);
+
+/// The first moment of a Seoul day. Errors: `INVALID_INPUT` on `to` outside the calendar.
+fn seoul_midnight(d: NaiveDate) -> Result<DateTime<Utc>, Error> {
+    d.and_time(NaiveTime::MIN)
+        .and_local_timezone(SHOP_TZ)
+        .earliest()
+        .map(|t| t.to_utc())
+        .ok_or(Error::Invalid {
+            field: "to",
+            reason: "outside the calendar".into(),
+        })
+}
+
+/// The module's rule over `[start, end)`, each buyer once: one index-only pass over the
+/// members' orders paid in it.
+async fn range_buyers(
+    conn: &mut sqlx::PgConnection,
+    start: DateTime<Utc>,
+    end: DateTime<Utc>,
+) -> Result<Buyers, Error> {
+    let r = sqlx::query!(
+        r#"SELECT count(*) FILTER (WHERE prev_paid_at IS NULL OR prev_paid_at < $1)::int8 AS "buyers!",
+                  count(*) FILTER (WHERE customer_seq = 1)::int8 AS "first!",
+                  count(*) FILTER (WHERE customer_seq >= 2 AND (customer_seq = 2 OR prev_paid_at < $1))::int8
+                      AS "repeat!"
+             FROM orders
+            WHERE customer_id IS NOT NULL AND paid_at IS NOT NULL AND paid_at >= $1 AND paid_at < $2"#,
+        start,
+        end,
+    )
+    .fetch_one(&mut *conn)
+    .await?;
+    Ok((r.buyers, r.first, r.repeat))
+}
+
+/// Gives a just-paid member order its `prev_paid_at` and counts it in `member_periods`
+/// (day, week, month), inside the transaction that pays it, after
+/// [`super::rollup::record_paid`] has given it its `customer_seq`. A guest's order counts
+/// nowhere. Errors: only faults.
+pub(crate) async fn record_paid(conn: &mut sqlx::PgConnection, id: crate::ids::OrderId) -> Result<(), Error> {
+    sqlx::query!(
+        "WITH o AS (
+             UPDATE orders o SET prev_paid_at = (
+                        SELECT p.paid_at FROM orders p
+                         WHERE p.customer_id = o.customer_id AND p.customer_seq = o.customer_seq - 1)
+              WHERE o.id = $1 AND o.customer_id IS NOT NULL AND o.customer_seq IS NOT NULL AND o.paid_at IS NOT NULL
+             RETURNING (o.paid_at AT TIME ZONE 'Asia/Seoul')::date AS d,
+                       (o.prev_paid_at AT TIME ZONE 'Asia/Seoul')::date AS pd, o.customer_seq AS s),
+         c AS (
+             SELECT g, date_trunc(g, o.d)::date AS p, o.pd, o.s
+               FROM o, (VALUES ('day'), ('week'), ('month')) AS gs (g))
+         INSERT INTO member_periods (granularity, period, buyers, first_time, repeat)
+         SELECT g, p, (pd IS NULL OR date_trunc(g, pd) < p)::int, (s = 1)::int,
+                (s >= 2 AND (s = 2 OR date_trunc(g, pd) < p))::int
+           FROM c
+         ON CONFLICT (granularity, period) DO UPDATE
+            SET buyers = member_periods.buyers + EXCLUDED.buyers,
+                first_time = member_periods.first_time + EXCLUDED.first_time,
+                repeat = member_periods.repeat + EXCLUDED.repeat",
+        id as crate::ids::OrderId,
+    )
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
+/// Recomputes `prev_paid_at` and `member_periods` from the orders, inside the statistics
+/// rebuild (after it has sequenced every customer's paid orders). Errors: only faults.
+pub(crate) async fn rebuild(conn: &mut sqlx::PgConnection) -> Result<(), Error> {
+    sqlx::query!(
+        "WITH prev AS (
+             SELECT id, lag(paid_at) OVER (PARTITION BY customer_id ORDER BY customer_seq) AS p
+               FROM orders WHERE customer_id IS NOT NULL AND customer_seq IS NOT NULL AND paid_at IS NOT NULL)
+         UPDATE orders o SET prev_paid_at = prev.p FROM prev
+          WHERE prev.id = o.id AND o.prev_paid_at IS DISTINCT FROM prev.p"
+    )
+    .execute(&mut *conn)
+    .await?;
+    sqlx::query!("DELETE FROM member_periods").execute(&mut *conn).await?;
+    sqlx::query!(
+        "INSERT INTO member_periods (granularity, period, buyers, first_time, repeat)
+         SELECT g, p,
+                count(*) FILTER (WHERE pd IS NULL OR date_trunc(g, pd) < p),
+                count(*) FILTER (WHERE s = 1),
+                count(*) FILTER (WHERE s >= 2 AND (s = 2 OR date_trunc(g, pd) < p))
+           FROM (SELECT g, date_trunc(g, (paid_at AT TIME ZONE 'Asia/Seoul')::date)::date AS p,
+                        (prev_paid_at AT TIME ZONE 'Asia/Seoul')::date AS pd, customer_seq AS s
+                   FROM orders, (VALUES ('day'), ('week'), ('month')) AS gs (g)
+                  WHERE customer_id IS NOT NULL AND customer_seq IS NOT NULL AND paid_at IS NOT NULL) o
+          GROUP BY g, p"
+    )
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
 }
 
 /// `part / whole`, four decimals, 0 for an empty whole.

@@ -42,7 +42,7 @@ impl Granularity {
     }
 
     /// The first day of the period after the one starting at `p`.
-    fn next(self, p: NaiveDate) -> NaiveDate {
+    pub(crate) fn next(self, p: NaiveDate) -> NaiveDate {
         match self {
             Granularity::Day => p + Days::new(1),
             Granularity::Week => p + Days::new(7),

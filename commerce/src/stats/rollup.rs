@@ -462,7 +462,9 @@ pub(crate) async fn record_paid(conn: &mut PgConnection, id: OrderId) -> Result<
     .await?;
     let mut facts = Facts::default();
     facts.sale(&order, 1);
-    facts.write(conn).await
+    // After the sales rows: a rebuild holds those, so this waits for it too.
+    facts.write(conn).await?;
+    super::members::record_paid(conn, id).await
 }
 
 /// Adds a refund just recorded (`sign` 1), or takes a failed one back out (`sign` -1),
@@ -591,6 +593,7 @@ async fn rebuild_in(tx: &mut PgConnection) -> Result<Rebuilt, Error> {
     )
     .execute(&mut *tx)
     .await?;
+    super::members::rebuild(&mut *tx).await?;
     sqlx::query!("UPDATE stats_state SET rebuilt_at = now()")
         .execute(&mut *tx)
         .await?;
