@@ -647,21 +647,23 @@ async fn members_counted_directly(pool: &PgPool, from: &str, to: &str, g: &str) 
 
 /// The report's buyers in the shape of [`members_counted_directly`] (periods without buyers
 /// left out).
-async fn members_reported(app: &TestApp, staff: &str, from: &str, to: &str, g: &str) -> Value {
-    let q = "query($f: Date!, $t: Date!, $g: Granularity!) { memberReport(from: $f, to: $t, granularity: $g) {
+async fn members_reported(app: &TestApp, staff: &str, from: &str, to: &str, granularity: &str) -> Value {
+    let query = "query($f: Date!, $t: Date!, $g: Granularity!) { memberReport(from: $f, to: $t, granularity: $g) {
         rows { period buyers firstTimeBuyers repeatBuyers } totals { buyers firstTimeBuyers repeatBuyers } } }";
-    let r = app.admin(staff, q, json!({ "f": from, "t": to, "g": g })).await;
-    let m = &data(&r)["memberReport"];
+    let resp = app
+        .admin(staff, query, json!({ "f": from, "t": to, "g": granularity }))
+        .await;
+    let report = &data(&resp)["memberReport"];
     let mut periods = serde_json::Map::new();
-    for row in m["rows"].as_array().expect("rows") {
+    for row in report["rows"].as_array().expect("rows") {
         if row["buyers"].as_i64().unwrap_or(0) > 0 {
-            let p = row["period"].as_str().expect("period").to_owned();
-            let mut f = row.clone();
-            f.as_object_mut().expect("row").remove("period");
-            periods.insert(p, f);
+            let period = row["period"].as_str().expect("period").to_owned();
+            let mut figures = row.clone();
+            figures.as_object_mut().expect("row").remove("period");
+            periods.insert(period, figures);
         }
     }
-    json!({ "periods": periods, "totals": m["totals"] })
+    json!({ "periods": periods, "totals": report["totals"] })
 }
 
 #[tokio::test]
