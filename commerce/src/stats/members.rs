@@ -72,11 +72,13 @@ pub async fn member_report(
     let (start, end) = (seoul_midnight(from)?, seoul_midnight(to + Days::new(1))?);
     let mut conn = pool.acquire().await?;
     let sign_ups = sqlx::query!(
-        r#"SELECT date_trunc($1, created_at AT TIME ZONE 'Asia/Seoul')::date AS "period!", count(*)::int8 AS "n!"
-             FROM customers WHERE created_at >= $2 AND created_at < $3 GROUP BY 1"#,
+        r#"SELECT date_trunc($1, created_day)::date AS "period!", sum(n)::int8 AS "n!"
+             FROM (SELECT created_day, count(*) AS n FROM customers
+                    WHERE created_day >= $2 AND created_day <= $3 GROUP BY 1) d
+            GROUP BY 1"#,
         g.trunc(),
-        start,
-        end,
+        from,
+        to,
     )
     .fetch_all(&mut *conn)
     .await?;
