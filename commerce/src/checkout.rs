@@ -104,10 +104,9 @@ pub struct CashReceipt {
 
 impl std::fmt::Debug for CashReceipt {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let keep = self.number.len().saturating_sub(4);
         f.debug_struct("CashReceipt")
             .field("kind", &self.kind)
-            .field("number", &format!("{}{}", "*".repeat(keep), &self.number[keep..]))
+            .field("number", &crate::types::mask_digits(&self.number))
             .finish()
     }
 }

@@ -133,6 +133,13 @@ impl fmt::Debug for PhoneNumber {
     }
 }
 
+/// `**********4567`: an account, card or registration number with all but its last four
+/// characters hidden.
+pub fn mask_digits(number: &str) -> String {
+    let keep = number.len().saturating_sub(4);
+    format!("{}{}", "*".repeat(keep), number.get(keep..).unwrap_or(""))
+}
+
 /// `홍*동`, `김*`, `남궁**`: the first and last characters of a name, the rest hidden.
 pub fn mask_name(name: &str) -> String {
     let chars: Vec<char> = name.trim().chars().collect();

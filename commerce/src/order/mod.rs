@@ -24,7 +24,7 @@ use crate::{
     Error, Won,
     address::PostalAddress,
     ids::{CustomerId, OrderId, OrderLineId, ProductId, RefundId, ReturnRequestId, ShipmentId, StaffId, VariantId},
-    types::{Email, mask_name, parse_name},
+    types::{Email, mask_digits, mask_name, parse_name},
 };
 
 /// The withdrawal period (청약철회, 전자상거래법 §17): a delivered order may be returned until
@@ -190,10 +190,9 @@ impl RefundAccount {
     /// As staff who don't see personal data see it: the bank, the last four digits, 홍*동.
     #[must_use]
     pub fn masked(&self) -> RefundAccount {
-        let keep = self.number.len().saturating_sub(4);
         RefundAccount {
             bank: self.bank.clone(),
-            number: format!("{}{}", "*".repeat(keep), self.number.get(keep..).unwrap_or("")),
+            number: mask_digits(&self.number),
             holder: mask_name(&self.holder),
         }
     }

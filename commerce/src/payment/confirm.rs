@@ -121,7 +121,7 @@ pub async fn confirm(pool: &PgPool, gateways: &Gateways, input: ConfirmInput) ->
         Proof::PortOne { payment_id } => match session_id(pool, o.id, provider).await? {
             Some(id) if id == *payment_id => gateways.portone()?.get(payment_id).await.map_err(|e| (Some(id), e)),
             _ => {
-                release(pool, o.id).await?;
+                super::release_claim(pool, o.id).await?;
                 return Err(Error::NotFound { what: "payment" });
             }
         },
@@ -299,17 +299,6 @@ async fn session_id(pool: &PgPool, order: OrderId, provider: Provider) -> Result
     .fetch_optional(&mut *conn)
     .await?
     .flatten())
-}
-
-async fn release(pool: &PgPool, order: OrderId) -> Result<(), Error> {
-    let mut conn = pool.acquire().await?;
-    sqlx::query!(
-        "UPDATE orders SET payment_claimed_until = NULL WHERE id = $1",
-        order as OrderId
-    )
-    .execute(&mut *conn)
-    .await?;
-    Ok(())
 }
 
 /// A refused or unanswered confirmation: the attempt recorded with the gateway's code, the

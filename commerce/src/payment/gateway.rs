@@ -286,6 +286,16 @@ pub(crate) async fn send<T: DeserializeOwned>(
     Ok((typed, raw))
 }
 
+/// An error answer that is not the gateway's documented error body (a proxy's HTML page, an
+/// empty 502): `HTTP_<status>` with the start of the body.
+pub(crate) fn unparsed(status: u16, body: &[u8]) -> GatewayError {
+    GatewayError::Failed {
+        status,
+        code: format!("HTTP_{status}"),
+        message: String::from_utf8_lossy(body).chars().take(200).collect(),
+    }
+}
+
 /// Parses an RFC 3339 time (Toss `+09:00`, PortOne `Z`), or a zone-less KakaoPay time
 /// (Seoul).
 pub(crate) fn parse_time(s: &str) -> Option<DateTime<Utc>> {

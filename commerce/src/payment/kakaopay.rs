@@ -8,7 +8,7 @@ use serde_json::Value;
 
 use super::{
     KakaoPaySettings, Provider,
-    gateway::{GatewayCancel, GatewayError, GatewayPayment, GatewayStatus, parse_time, send},
+    gateway::{GatewayCancel, GatewayError, GatewayPayment, GatewayStatus, parse_time, send, unparsed},
 };
 
 /// The KakaoPay client.
@@ -112,11 +112,7 @@ struct Extras {
 
 fn error(status: u16, body: &[u8]) -> GatewayError {
     let Ok(e) = serde_json::from_slice::<ErrorBody>(body) else {
-        return GatewayError::Failed {
-            status,
-            code: format!("HTTP_{status}"),
-            message: String::from_utf8_lossy(body).chars().take(200).collect(),
-        };
+        return unparsed(status, body);
     };
     let (code, message) = match e.extras {
         Some(Extras {

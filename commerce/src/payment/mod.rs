@@ -164,6 +164,19 @@ fn is_set(s: Option<&SecretString>) -> bool {
     s.is_some_and(|s| !s.expose_secret().trim().is_empty())
 }
 
+/// Frees the order's payment claim (`orders.payment_claimed_until`) after a gateway call
+/// that changed nothing on our side.
+pub(crate) async fn release_claim(pool: &sqlx::PgPool, order: crate::ids::OrderId) -> Result<(), crate::Error> {
+    let mut conn = pool.acquire().await?;
+    sqlx::query!(
+        "UPDATE orders SET payment_claimed_until = NULL WHERE id = $1",
+        order as crate::ids::OrderId
+    )
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
 /// SHA-256 of a secret kept only as a hash (a virtual account's deposit-callback secret, a
 /// KakaoPay `pg_token`).
 pub(crate) fn digest(s: &str) -> Vec<u8> {

@@ -11,7 +11,7 @@ use sha2::Sha256;
 
 use super::{
     PortOneSettings, Provider,
-    gateway::{GatewayCancel, GatewayError, GatewayPayment, GatewayStatus, IssuedAccount, parse_time, send},
+    gateway::{GatewayCancel, GatewayError, GatewayPayment, GatewayStatus, IssuedAccount, parse_time, send, unparsed},
     toss::urlencode,
 };
 
@@ -101,11 +101,7 @@ struct ErrorBody {
 
 fn error(status: u16, body: &[u8]) -> GatewayError {
     let Ok(e) = serde_json::from_slice::<ErrorBody>(body) else {
-        return GatewayError::Failed {
-            status,
-            code: format!("HTTP_{status}"),
-            message: String::from_utf8_lossy(body).chars().take(200).collect(),
-        };
+        return unparsed(status, body);
     };
     match (e.pg_code, e.pg_message) {
         (Some(code), message) => GatewayError::Failed {

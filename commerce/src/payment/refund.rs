@@ -145,9 +145,9 @@ pub(crate) async fn at_gateway(
             tax_free,
         })),
         Err(e) => {
-            release(pool, order).await?;
+            super::release_claim(pool, order).await?;
             tracing::warn!(order = %order, %provider, code = e.code(), "refund refused by the gateway");
-            Err(gateway_refusal(provider, e))
+            Err(e.into_error(provider))
         }
     }
 }
@@ -207,10 +207,6 @@ async fn cancel_at(gateways: &Gateways, a: &Ask<'_>) -> Result<super::gateway::G
     }
 }
 
-fn gateway_refusal(provider: Provider, e: GatewayError) -> Error {
-    e.into_error(provider)
-}
-
 /// Takes the order for one gateway operation, unless another one holds it.
 async fn claim(conn: &mut PgConnection, order: OrderId, gateways: &Gateways) -> Result<bool, Error> {
     let claimed = sqlx::query_scalar!(
@@ -223,17 +219,6 @@ async fn claim(conn: &mut PgConnection, order: OrderId, gateways: &Gateways) -> 
     .fetch_optional(&mut *conn)
     .await?;
     Ok(claimed.is_some())
-}
-
-async fn release(pool: &PgPool, order: OrderId) -> Result<(), Error> {
-    let mut conn = pool.acquire().await?;
-    sqlx::query!(
-        "UPDATE orders SET payment_claimed_until = NULL WHERE id = $1",
-        order as OrderId
-    )
-    .execute(&mut *conn)
-    .await?;
-    Ok(())
 }
 
 /// Records a refund the gateway made for a cancel that then failed on our side (the order

@@ -9,7 +9,7 @@ use serde_json::Value;
 
 use super::{
     Provider, TossSettings,
-    gateway::{GatewayCancel, GatewayError, GatewayPayment, GatewayStatus, IssuedAccount, parse_time, send},
+    gateway::{GatewayCancel, GatewayError, GatewayPayment, GatewayStatus, IssuedAccount, parse_time, send, unparsed},
 };
 
 /// The Toss client.
@@ -153,11 +153,7 @@ pub fn bank_name(code: &str) -> &str {
 
 fn error(status: u16, body: &[u8]) -> GatewayError {
     let Ok(ErrorBody { code, message }) = serde_json::from_slice(body) else {
-        return GatewayError::Failed {
-            status,
-            code: format!("HTTP_{status}"),
-            message: String::from_utf8_lossy(body).chars().take(200).collect(),
-        };
+        return unparsed(status, body);
     };
     // Refusals about the card or the customer's limits: another card may work.
     let declined = code.starts_with("REJECT_")

@@ -471,8 +471,7 @@ async fn for_staff(conn: &mut PgConnection, by: Principal, orders: Vec<Order>) -
                     let number = if by.sees_personal_data() {
                         number
                     } else {
-                        let keep = number.len().saturating_sub(4);
-                        format!("{}{}", "*".repeat(keep), number.get(keep..).unwrap_or(""))
+                        crate::types::mask_digits(&number)
                     };
                     (kind, number)
                 }),
