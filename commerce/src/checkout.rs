@@ -538,7 +538,13 @@ async fn place(
                SELECT v, q, 'ORDER_PLACED', $1, $41 FROM UNNEST($42::uuid[], $43::int4[]) AS t (v, q)),
            r AS (
                INSERT INTO coupon_redemptions (id, coupon_id, order_id, customer_id, email)
-               SELECT gen_random_uuid(), $23, $1, $4, $5 WHERE $23::uuid IS NOT NULL)
+               SELECT gen_random_uuid(), $23, $1, $4, $5 WHERE $23::uuid IS NOT NULL),
+           -- A bank transfer's "order placed" message with the account and due time, in the
+           -- order's transaction (a gateway order's message waits for its payment).
+           j AS (
+               INSERT INTO jobs (id, kind, payload)
+               SELECT $49, 'notify.order', jsonb_build_object('order', $1::uuid, 'status', 'AWAITING_DEPOSIT')
+                WHERE $46 = 'AWAITING_DEPOSIT')
            SELECT id FROM o"#,
         id as OrderId,
         cart.channel,
@@ -588,6 +594,7 @@ async fn place(
         status,
         input.cash_receipt.as_ref().map(|c| c.kind.as_str()),
         input.cash_receipt.as_ref().map(|c| c.number.as_str()),
+        crate::ids::JobId::generate() as crate::ids::JobId,
     )
     .fetch_one(&mut *tx)
     .await?;

@@ -86,6 +86,10 @@ id!(/// A shipment: one parcel of an order with its carrier and tracking number.
     ShipmentId, "shp");
 id!(/// A customer's return request (청약철회) of delivered order lines.
     ReturnRequestId, "rtn");
+id!(/// A background job (an e-mail to send, a schedule's run).
+    JobId, "job");
+id!(/// A message sent (an e-mail, SMS or Alimtalk).
+    MessageId, "msg");
 id!(/// A proactive alert for the Slack bot: one condition from when it held until it cleared.
     AlertId, "alr");
 

@@ -36,6 +36,18 @@ pub struct Settings {
     pub storefront: StorefrontSettings,
     /// Korean payment gateways (Toss Payments, KakaoPay, PortOne) and unpaid-order expiry.
     pub payments: crate::payment::PaymentSettings,
+    /// E-mail: files, SMTP or Mandrill.
+    pub mail: crate::notify::MailSettings,
+    /// SMS/LMS: files or Solapi.
+    pub sms: crate::notify::SmsSettings,
+    /// KakaoTalk Alimtalk through Solapi.
+    pub kakao: crate::notify::KakaoSettings,
+    /// Marketing sends: the opt-out number, the night-time hold.
+    pub marketing: crate::notify::MarketingSettings,
+    /// Delivery tracking through Sweet Tracker.
+    pub tracking: crate::shipping::tracking::TrackingSettings,
+    /// Background jobs and their workers.
+    pub jobs: crate::jobs::worker::JobSettings,
     /// Demo mode (`jangteo serve --demo`): the built-in demo secrets may be used. Never read
     /// from files or the environment: only the command line turns it on.
     #[serde(skip)]
@@ -75,6 +87,9 @@ pub struct HttpSettings {
     /// Serve GraphiQL pages (GET with `Accept: text/html`) and admin introspection; off in
     /// production when nobody browses the API.
     pub graphiql: bool,
+    /// Where customers reach this service (`https://api.shop.example`): the unsubscribe links
+    /// in marketing messages point here.
+    pub public_url: String,
 }
 
 /// Per-client budgets of the operations that invite guessing (order numbers, coupon codes,
@@ -232,6 +247,40 @@ pub struct CustomerSettings {
     pub session_days: i64,
     /// Login throttling.
     pub throttle: ThrottleSettings,
+    /// Member tiers, lowest first: the monthly evaluation gives each member the highest tier
+    /// whose threshold their paid amount over the last `tier_months` reaches.
+    pub tiers: Vec<TierSettings>,
+    /// Months of paid orders the tier evaluation looks at.
+    pub tier_months: u32,
+    /// Days after delivery that the review request goes out (0: never).
+    pub review_request_days: i64,
+    /// Hours a cart sits idle before its reminder (once per cart).
+    pub abandoned_cart_hours: i64,
+    /// The dormant-account policy (휴면계정; the legal duty ended in 2023): off by default.
+    pub dormant: DormantSettings,
+}
+
+/// One member tier.
+#[derive(Clone, Debug, Deserialize, Serialize)]
+pub struct TierSettings {
+    /// Its code, e.g. `GOLD` (stored on the customer).
+    pub code: String,
+    /// Its name as customers read it, e.g. `골드`.
+    pub name: String,
+    /// Paid amount (₩) over the evaluation window that reaches it.
+    pub threshold: i64,
+    /// Points earned per ₩100 paid, in percent of the amount (e.g. 1 = 1 %).
+    pub points_rate: i64,
+}
+
+/// The dormant-account policy: members who have not signed in for `after_days` get a notice,
+/// and `notice_days` later their sessions end and they must sign in again to reactivate.
+#[derive(Clone, Debug, Deserialize, Serialize)]
+pub struct DormantSettings {
+    /// Whether the daily job runs at all.
+    pub enabled: bool,
+    /// Days without a sign-in.
+    pub after_days: i64,
 }
 
 /// Login throttling (customers and staff alike). Failures count per (account, client

@@ -592,7 +592,12 @@ pub async fn transition(
                     RETURNING id),
                 hist AS (
                     INSERT INTO order_history (order_id, from_status, to_status, actor, note, note_for_customer)
-                    SELECT $1, prev.status, $2, $4, $5, $6 FROM prev, upd)
+                    SELECT $1, prev.status, $2, $4, $5, $6 FROM prev, upd),
+                -- The customer's message about it, committed with the move or not at all.
+                job AS (
+                    INSERT INTO jobs (id, kind, payload)
+                    SELECT $7, $8, jsonb_build_object('order', $1::uuid, 'status', $2::text) FROM upd
+                     WHERE $2 = ANY($9))
            SELECT prev.status AS "from!", (SELECT count(*) FROM upd) AS "moved!" FROM prev"#,
         id as OrderId,
         target.as_str(),
@@ -601,6 +606,9 @@ pub async fn transition(
         note,
         // The customer reads back only their own words; a staff note is internal.
         matches!(actor, Actor::Customer(_) | Actor::Guest),
+        crate::ids::JobId::generate() as crate::ids::JobId,
+        crate::notify::orders::JOB,
+        &crate::notify::orders::notifying_statuses(),
     )
     .fetch_optional(&mut *conn)
     .await?;

@@ -46,14 +46,20 @@ pub enum Permission {
     WritePromotions,
     /// The Slack bot's own bookkeeping: run claims and Slack threads.
     BotState,
+    /// Messages to many customers (`messageSend`).
+    SendMessages,
+    /// Customer inquiries: read and answer them.
+    AnswerInquiries,
+    /// Background jobs: list and retry them.
+    ManageJobs,
 }
 
 impl Role {
     /// The role table of the admin API (issue #5): checked in the core.
     pub fn allows(self, p: Permission) -> bool {
         use Permission::{
-            BotState, ReadOrders, ReadPersonalData, ReadReports, ReadStock, WriteCatalog, WriteOrders, WritePromotions,
-            WriteStock,
+            AnswerInquiries, BotState, ManageJobs, ReadOrders, ReadPersonalData, ReadReports, ReadStock, SendMessages,
+            WriteCatalog, WriteOrders, WritePromotions, WriteStock,
         };
         match self {
             Role::Owner => true,
@@ -67,8 +73,14 @@ impl Role {
                     | ReadPersonalData
                     | ReadReports
                     | WritePromotions
+                    | SendMessages
+                    | AnswerInquiries
+                    | ManageJobs
             ),
-            Role::Cs => matches!(p, ReadStock | ReadOrders | WriteOrders | ReadPersonalData),
+            Role::Cs => matches!(
+                p,
+                ReadStock | ReadOrders | WriteOrders | ReadPersonalData | AnswerInquiries
+            ),
             Role::Bot => matches!(p, ReadStock | ReadOrders | ReadReports | BotState),
         }
     }

@@ -50,6 +50,12 @@ fn recovery_key(s: &StaffSettings) -> Result<Vec<u8>, Error> {
     Ok(auth::hmac_sha256(&server_key(s)?, b"jangteo/staff/recovery-codes/v1"))
 }
 
+/// A key for another use (`label` says which: unsubscribe links), derived from
+/// `staff.totp_key` like the recovery-code key. Errors: `INTERNAL` (bad key).
+pub fn derived_key(s: &StaffSettings, label: &[u8]) -> Result<Vec<u8>, Error> {
+    Ok(auth::hmac_sha256(&server_key(s)?, label))
+}
+
 /// What is stored for a recovery code (scheme `hmac-sha256`).
 fn recovery_hash(key: &[u8], code: &str) -> Vec<u8> {
     auth::hmac_sha256(key, normalise_recovery(code).as_bytes())

@@ -1,6 +1,8 @@
 //! Carriers and shipments (owns `carriers`, `shipments`). Shipping an order moves its
 //! stock from allocated to shipped: on hand and allocated both drop, with a movement each.
 
+pub mod tracking;
+
 use serde_json::json;
 use sqlx::{PgConnection, PgPool};
 
