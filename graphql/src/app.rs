@@ -52,6 +52,8 @@ pub struct AppState {
     pub proxies: TrustedProxies,
     /// The payment gateways that have keys (webhooks verify against them).
     pub gateways: Arc<Gateways>,
+    /// The settings (unsubscribe links are checked against the server key).
+    pub settings: Arc<Settings>,
 }
 
 impl AppState {
@@ -82,7 +84,7 @@ impl AppState {
         let storefront = storefront::schema(pool.clone(), settings.clone(), gateways.clone());
         // Off: no GraphiQL pages, and no introspection on the admin API.
         let graphiql = settings.http.graphiql;
-        let admin = admin::schema(pool.clone(), settings, gateways.clone());
+        let admin = admin::schema(pool.clone(), settings.clone(), gateways.clone());
         Arc::new(AppState {
             pool,
             storefront: http::Endpoint::new(storefront, "/graphql").graphiql(graphiql),
@@ -92,6 +94,7 @@ impl AppState {
             limits,
             proxies,
             gateways,
+            settings,
         })
     }
 }
@@ -282,6 +285,10 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/readyz", get(readyz))
         .route("/webhooks/toss", post(crate::webhooks::toss))
         .route("/webhooks/portone", post(crate::webhooks::portone))
+        .route(
+            "/unsubscribe",
+            get(crate::unsubscribe::page).post(crate::unsubscribe::confirm),
+        )
         .with_state(state)
         .layer(RequestBodyLimitLayer::new(MAX_BODY))
         .layer(TimeoutLayer::with_status_code(

@@ -11,4 +11,5 @@ pub mod limits;
 pub mod ratelimit;
 pub mod shared;
 pub mod storefront;
+pub mod unsubscribe;
 pub mod webhooks;

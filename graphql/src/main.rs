@@ -38,6 +38,26 @@ enum Command {
         /// Don't run migrations at start (deploys run `jangteo migrate` first).
         #[arg(long)]
         no_migrate: bool,
+        /// Also run the background jobs and schedules in this process (e-mail, SMS,
+        /// tracking, reports); on by default with --demo.
+        #[arg(long, conflicts_with = "no_worker")]
+        worker: bool,
+        /// Leave the jobs to `jangteo worker` processes, also with --demo.
+        #[arg(long)]
+        no_worker: bool,
+    },
+    /// Run background jobs and schedules until SIGTERM/Ctrl-C: e-mail, SMS and Alimtalk,
+    /// unpaid-order expiry, delivery tracking, the daily report, member tiers, reminders.
+    ///
+    /// Run as many as you like: jobs are taken with FOR UPDATE SKIP LOCKED and each
+    /// schedule's period runs once. Jobs in flight at shutdown finish or go back unspent.
+    Worker {
+        /// Don't run migrations at start.
+        #[arg(long)]
+        no_migrate: bool,
+        /// Jobs run at once (default: jobs.concurrency).
+        #[arg(long, value_name = "N")]
+        concurrency: Option<usize>,
     },
     /// Run the database migrations and exit.
     Migrate,
@@ -88,6 +108,7 @@ impl Command {
     fn name(&self) -> &'static str {
         match self {
             Command::Serve { .. } => "serve",
+            Command::Worker { .. } => "worker",
             Command::Migrate => "migrate",
             Command::Seed { .. } => "seed",
             Command::Schema { .. } => "schema",
@@ -206,7 +227,13 @@ async fn main() -> anyhow::Result<()> {
 async fn run(command: Command, settings: &Settings, database: &db::Database) -> anyhow::Result<()> {
     let pool = &database.pool;
     match command {
-        Command::Serve { demo, no_migrate, .. } => {
+        Command::Serve {
+            demo,
+            no_migrate,
+            worker,
+            no_worker,
+            ..
+        } => {
             if !no_migrate {
                 db::migrate(pool).await?;
             }
@@ -218,17 +245,56 @@ async fn run(command: Command, settings: &Settings, database: &db::Database) -> 
                 .with_context(|| format!("cannot listen on {}", settings.listen))?;
             let addr = listener.local_addr()?;
             tracing::info!("listening on http://{addr} (storefront GraphQL and GraphiQL at /graphql)");
-            // Unpaid bank transfers and virtual accounts expire at their due time, unpaid
-            // gateway orders after `payments.pending_minutes`; every replica may run this,
-            // `FOR UPDATE SKIP LOCKED` keeps them from expiring one order twice.
-            let expiry = tokio::spawn(expire_unpaid_every_minute(
-                pool.clone(),
-                settings.payments.pending_minutes,
-            ));
-            let state = AppState::new(pool.clone(), std::sync::Arc::new(settings.clone()));
-            app::serve(listener, state, shutdown_signal()).await?;
-            expiry.abort();
+            let settings = std::sync::Arc::new(settings.clone());
+            let stop = Stop::on_signal();
+            let jobs = if (worker || demo) && !no_worker {
+                let runner =
+                    std::sync::Arc::new(commerce::jobs::handlers::Runner::new(pool.clone(), settings.clone())?);
+                tracing::info!("running background jobs in this process");
+                tokio::spawn(commerce::jobs::worker::run(
+                    pool.clone(),
+                    runner,
+                    settings.jobs.clone(),
+                    true,
+                    stop.wait(),
+                ))
+            } else {
+                // Unpaid orders still expire while no worker runs; once one does, its
+                // schedule takes over.
+                let (pool, minutes) = (pool.clone(), settings.payments.pending_minutes);
+                tokio::spawn(async move {
+                    expire_unpaid_until_a_worker_runs(pool, minutes).await;
+                    Ok(())
+                })
+            };
+            let state = AppState::new(pool.clone(), settings.clone());
+            app::serve(listener, state, stop.wait()).await?;
+            if worker || demo {
+                match jobs.await {
+                    Ok(Err(e)) => tracing::warn!(error = %e, "the worker stopped with an error"),
+                    Err(e) => tracing::warn!(error = %e, "the worker task failed"),
+                    Ok(Ok(())) => {}
+                }
+            } else {
+                jobs.abort();
+            }
             tracing::info!("stopped");
+        }
+        Command::Worker {
+            no_migrate,
+            concurrency,
+        } => {
+            if !no_migrate {
+                db::migrate(pool).await?;
+            }
+            let mut settings = settings.clone();
+            if let Some(n) = concurrency {
+                settings.jobs.concurrency = n.max(1);
+            }
+            let settings = std::sync::Arc::new(settings);
+            let runner = std::sync::Arc::new(commerce::jobs::handlers::Runner::new(pool.clone(), settings.clone())?);
+            let stop = Stop::on_signal();
+            commerce::jobs::worker::run(pool.clone(), runner, settings.jobs.clone(), true, stop.wait()).await?;
         }
         Command::Migrate => {
             db::migrate(pool).await?;
@@ -371,10 +437,38 @@ fn refuse_demo_secrets(settings: &Settings) -> anyhow::Result<()> {
     Ok(())
 }
 
-async fn expire_unpaid_every_minute(pool: sqlx::PgPool, pending_minutes: i64) {
+/// Shutdown, for the several parts of one process (the HTTP server, the worker).
+#[derive(Clone)]
+struct Stop(tokio::sync::watch::Receiver<bool>);
+
+impl Stop {
+    /// Resolves every `wait` at SIGTERM or Ctrl-C.
+    fn on_signal() -> Stop {
+        let (tx, rx) = tokio::sync::watch::channel(false);
+        tokio::spawn(async move {
+            shutdown_signal().await;
+            let _ = tx.send(true);
+        });
+        Stop(rx)
+    }
+
+    fn wait(&self) -> impl std::future::Future<Output = ()> + Send + 'static {
+        let mut rx = self.0.clone();
+        async move {
+            let _ = rx.wait_for(|stopped| *stopped).await;
+        }
+    }
+}
+
+/// `serve` without a worker in it: expires unpaid orders every minute, unless a worker has
+/// been seen lately (its every-minute schedule does it then).
+async fn expire_unpaid_until_a_worker_runs(pool: sqlx::PgPool, pending_minutes: i64) {
     let mut tick = tokio::time::interval(std::time::Duration::from_mins(1));
     loop {
         tick.tick().await;
+        if commerce::jobs::worker::any_alive(&pool).await.unwrap_or(false) {
+            continue;
+        }
         match commerce::order::expire_unpaid(&pool, chrono::Utc::now(), pending_minutes).await {
             Ok(expired) if !expired.is_empty() => tracing::info!(count = expired.len(), "expired unpaid orders"),
             Ok(_) => {}
@@ -472,5 +566,5 @@ async fn shutdown_signal() {
         () = ctrl_c => {},
         () = term => {},
     }
-    tracing::info!("shutting down: finishing in-flight requests");
+    tracing::info!("shutting down: finishing in-flight requests and jobs");
 }

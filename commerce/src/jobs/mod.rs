@@ -180,7 +180,15 @@ fn redact(mut payload: Value) -> Value {
 
 /// Jobs newest first, a page at a time (`first` ≤ 100, keyset on `created_at, id`).
 /// Errors: `INVALID_CURSOR`.
-pub async fn list(pool: &PgPool, first: u32, after: Option<&str>, filter: &JobFilter) -> Result<Page<Job>, Error> {
+pub async fn list(
+    pool: &PgPool,
+    by: crate::staff::Principal,
+    first: u32,
+    after: Option<&str>,
+    filter: &JobFilter,
+    want_total: bool,
+) -> Result<Page<Job>, Error> {
+    by.require(crate::staff::Permission::ManageJobs, "list jobs")?;
     let after = after.map(JobId::from_cursor).transpose()?;
     let mut conn = pool.acquire().await?;
     let rows = sqlx::query!(
@@ -197,13 +205,19 @@ pub async fn list(pool: &PgPool, first: u32, after: Option<&str>, filter: &JobFi
     )
     .fetch_all(&mut *conn)
     .await?;
-    let total = sqlx::query_scalar!(
-        r#"SELECT count(*) AS "n!" FROM jobs WHERE ($1::text IS NULL OR state = $1) AND ($2::text IS NULL OR kind = $2)"#,
-        filter.state.map(JobState::as_str),
-        filter.kind.as_deref(),
-    )
-    .fetch_one(&mut *conn)
-    .await?;
+    let total = if want_total {
+        Some(
+            sqlx::query_scalar!(
+                r#"SELECT count(*) AS "n!" FROM jobs WHERE ($1::text IS NULL OR state = $1) AND ($2::text IS NULL OR kind = $2)"#,
+                filter.state.map(JobState::as_str),
+                filter.kind.as_deref(),
+            )
+            .fetch_one(&mut *conn)
+            .await?,
+        )
+    } else {
+        None
+    };
     let mut jobs = Vec::with_capacity(rows.len());
     for r in rows {
         jobs.push(job_from(
@@ -217,7 +231,7 @@ pub async fn list(pool: &PgPool, first: u32, after: Option<&str>, filter: &JobFi
             (r.run_at, r.created_at, r.finished_at),
         )?);
     }
-    Ok(Page::from_rows(jobs, first, Some(total), |j| {
+    Ok(Page::from_rows(jobs, first, total, |j| {
         let cursor = j.id.to_string();
         (j, cursor)
     }))
@@ -256,8 +270,9 @@ pub async fn get(pool: &PgPool, id: JobId) -> Result<Job, Error> {
 /// Puts a `FAILED` job back in the queue, due now, with a fresh set of attempts (staff
 /// fixed what made it fail: a provider key, an address). Errors: `NOT_FOUND`,
 /// `INVALID_INPUT` when it has not failed (a queued or running job needs no retry, a done
-/// one must not run twice).
-pub async fn retry(pool: &PgPool, id: JobId) -> Result<Job, Error> {
+/// one must not run twice), `FORBIDDEN` (OWNER and MANAGER only). Audited.
+pub async fn retry(pool: &PgPool, by: crate::staff::Principal, id: JobId, ip: Option<&str>) -> Result<Job, Error> {
+    by.require(crate::staff::Permission::ManageJobs, "retry jobs")?;
     let moved = sqlx::query_scalar!(
         r#"WITH r AS (
                UPDATE jobs SET state = 'QUEUED', attempts = 0, run_at = now(), finished_at = NULL, updated_at = now()
@@ -267,7 +282,10 @@ pub async fn retry(pool: &PgPool, id: JobId) -> Result<Job, Error> {
     )
     .fetch_optional(pool)
     .await?;
-    if moved.is_none() {
+    if moved.is_some() {
+        let mut conn = pool.acquire().await?;
+        crate::staff::audit::audit(&mut conn, by, "job.retry", &id.to_string(), serde_json::json!({}), ip).await?;
+    } else {
         let job = get(pool, id).await?;
         return Err(Error::Invalid {
             field: "id",

@@ -17,6 +17,7 @@ mod cms;
 mod connection;
 pub mod context;
 mod customers;
+mod jobs;
 pub(crate) mod loaders;
 mod login;
 mod order;
@@ -46,6 +47,7 @@ pub struct Query(
     reports::ReportsQuery,
     charts::ChartsQuery,
     bot::BotQuery,
+    jobs::JobsQuery,
 );
 
 /// Admin mutations.
@@ -60,6 +62,7 @@ pub struct Mutation(
     promotions::PromotionsMutation,
     staff::StaffMutation,
     bot::BotMutation,
+    jobs::JobsMutation,
 );
 
 /// The admin schema type.
