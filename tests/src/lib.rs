@@ -1,11 +1,12 @@
 //! Test support for end-to-end tests: a fresh database per test, the real router on a
-//! random port, GraphQL over HTTP, and a PostgreSQL wire proxy that counts statements.
+//! random port, GraphQL over HTTP, a PostgreSQL wire proxy that counts statements, and an SMTP sink.
 #![allow(clippy::missing_panics_doc)] // test support: a panic is how it reports a broken setup
 
 pub mod binary;
 pub mod fakes;
 pub mod payments;
 pub mod pgcount;
+pub mod smtp;
 
 use std::{net::SocketAddr, sync::Arc};
 

@@ -1,4 +1,4 @@
-//! Fake outside services for end-to-end tests (DESIGN.md §5, messaging.md §1–§2): servers on
+//! Fake outside services for end-to-end tests (DESIGN.md §5, messaging.md §1–§5): servers on
 //! `127.0.0.1:0` that follow the providers' documented APIs, and senders that play the
 //! provider towards our own HTTP listeners (signed exactly as the provider signs).
 //!
@@ -17,11 +17,23 @@
 //!   cancel), with the customer's approval in KakaoPay as a test hook.
 //! - [`portone::FakePortOne`]: PortOne V2's payment lookup and cancel, the customer's payment
 //!   window as test hooks, and its Standard Webhooks deliveries towards our listener.
+//! - [`solapi::FakeSolapi`]: SOLAPI's `send-many/detail` (SMS, LMS, Alimtalk) with its HMAC
+//!   auth, EUC-KR length rules, registered senders and templates, and the Alimtalk → SMS
+//!   replacement; point the SOLAPI adapter at [`solapi::FakeSolapi::base_url`].
+//! - [`sweettracker::FakeSweetTracker`]: Sweet Tracker's carrier list and tracking, a
+//!   shipment's level (1–6) set by the test.
+//! - [`mandrill::FakeMandrill`]: Mandrill's `messages/send`, one result per recipient, special
+//!   addresses for rejections, every `message` recorded.
+//!
+//! Mail sent over SMTP goes to [`crate::smtp::SmtpSink`].
 
 pub mod kakaopay;
+pub mod mandrill;
 pub mod portone;
 pub mod sentry;
 pub mod slack;
+pub mod solapi;
+pub mod sweettracker;
 pub mod toss;
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
