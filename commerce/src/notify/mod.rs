@@ -281,7 +281,13 @@ fn alimtalk_variables(ctx: &Value) -> serde_json::Map<String, Value> {
     put("상점명", &ctx["shop"]["name"]);
     put("고객명", &ctx["order"]["orderer_name"]);
     put("주문번호", &ctx["order"]["number"]);
-    put("결제금액", &ctx["order"]["total"]);
+    // As the text shows it: `42,000` (the template writes `#{결제금액}원`).
+    put(
+        "결제금액",
+        &ctx["order"]["total"]
+            .as_i64()
+            .map_or(Value::Null, |n| Value::String(templates::thousands(n))),
+    );
     put("택배사", &ctx["order"]["shipments"][0]["carrier_name"]);
     put("송장번호", &ctx["order"]["shipments"][0]["tracking_number"]);
     v

@@ -157,9 +157,25 @@ impl Texter {
 fn text_body(api: &Solapi, msg: &Text, kind: &str) -> Value {
     let mut m = json!({ "to": msg.to, "from": api.sender, "text": msg.text, "type": kind });
     if kind == "LMS" && !msg.subject.is_empty() {
-        m["subject"] = json!(msg.subject);
+        m["subject"] = json!(fit(&msg.subject, SUBJECT_BYTES));
     }
     m
+}
+
+/// An LMS title's limit in EUC-KR bytes.
+pub const SUBJECT_BYTES: usize = 40;
+
+/// `text` cut at a character boundary to at most `max` EUC-KR bytes.
+pub fn fit(text: &str, max: usize) -> String {
+    let mut out = String::new();
+    for c in text.chars() {
+        out.push(c);
+        if euc_kr_len(&out) > max {
+            out.pop();
+            break;
+        }
+    }
+    out.trim_end().to_owned()
 }
 
 fn alimtalk_body(api: &Solapi, msg: &Text, at: &Alimtalk) -> Value {
@@ -299,5 +315,10 @@ mod tests {
         assert_eq!(sms_kind(&"가".repeat(45)), "SMS");
         assert_eq!(sms_kind(&"가".repeat(46)), "LMS");
         assert_eq!(sms_kind(&"a".repeat(90)), "SMS");
+        let title = fit("[장터 뉴트리션] 주문이 접수되었습니다 (20261203-000001)", SUBJECT_BYTES);
+        assert!(
+            euc_kr_len(&title) <= SUBJECT_BYTES && title.starts_with("[장터 뉴트리션] 주문이"),
+            "{title}"
+        );
     }
 }

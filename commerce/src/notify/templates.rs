@@ -76,8 +76,8 @@ static ENV: LazyLock<Result<Environment<'static>, String>> = LazyLock::new(|| {
     Ok(env)
 });
 
-/// `12000` → `12,000원`.
-fn won(v: i64) -> String {
+/// `12000` → `12,000`.
+pub fn thousands(v: i64) -> String {
     let digits = v.unsigned_abs().to_string();
     let mut out = String::new();
     for (i, c) in digits.chars().enumerate() {
@@ -86,7 +86,12 @@ fn won(v: i64) -> String {
         }
         out.push(c);
     }
-    format!("{}{out}원", if v < 0 { "-" } else { "" })
+    format!("{}{out}", if v < 0 { "-" } else { "" })
+}
+
+/// `12000` → `12,000원`.
+fn won(v: i64) -> String {
+    format!("{}원", thousands(v))
 }
 
 /// An RFC 3339 time → `2026년 12월 3일 14:05` in Seoul.
