@@ -140,6 +140,7 @@ pub struct JobFilter {
     pub kind: Option<String>,
 }
 
+#[allow(clippy::too_many_arguments)] // one row's columns, from two queries' distinct row types
 fn job_from(
     id: JobId,
     kind: String,

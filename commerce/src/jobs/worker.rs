@@ -113,7 +113,7 @@ pub async fn run(
     listener.listen("jangteo_jobs").await?;
     let permits = Arc::new(Semaphore::new(settings.concurrency.max(1)));
     let mut running: JoinSet<()> = JoinSet::new();
-    let poll = Duration::from_secs(settings.poll_secs.max(1));
+    let idle_wait = Duration::from_secs(settings.poll_secs.max(1));
     let mut beat = tokio::time::interval(Duration::from_secs(10));
     let mut last_tick: Option<std::time::Instant> = None;
     tokio::pin!(shutdown);
@@ -155,7 +155,7 @@ pub async fn run(
             _ = beat.tick() => {
                 let _ = sqlx::query!("UPDATE workers SET seen_at = now() WHERE id = $1", me).execute(&pool).await;
             }
-            () = tokio::time::sleep(poll) => {}
+            () = tokio::time::sleep(idle_wait) => {}
         }
     }
     tracing::info!(worker = %me, in_flight = running.len(), "worker stopping");

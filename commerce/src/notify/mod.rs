@@ -151,6 +151,7 @@ impl Notifier {
     }
 
     /// Renders `notice` and e-mails it to `to`, once per job and address.
+    #[allow(clippy::too_many_arguments)] // what, to whom, about what: each one distinct
     pub async fn email(
         &self,
         pool: &PgPool,

@@ -245,7 +245,7 @@ impl Solapi {
         let date = chrono::Utc::now().format("%Y-%m-%dT%H:%M:%SZ").to_string();
         let mut salt = [0u8; 16];
         getrandom::fill(&mut salt).map_err(|e| SendError::Retry(format!("randomness: {e}")))?;
-        let salt: String = salt.iter().map(|b| format!("{b:02x}")).collect();
+        let salt = hex(&salt);
         let resp = self
             .http
             .post(format!("{}/messages/v4/send-many/detail", self.base_url))
@@ -296,7 +296,15 @@ pub fn signature(secret: &str, date: &str, salt: &str) -> Result<String, SendErr
         .map_err(|e| SendError::Config(format!("sms.solapi_secret: {e}")))?;
     mac.update(date.as_bytes());
     mac.update(salt.as_bytes());
-    Ok(mac.finalize().into_bytes().iter().map(|b| format!("{b:02x}")).collect())
+    Ok(hex(&mac.finalize().into_bytes()))
+}
+
+fn hex(bytes: &[u8]) -> String {
+    use std::fmt::Write as _;
+    bytes.iter().fold(String::with_capacity(bytes.len() * 2), |mut s, b| {
+        let _ = write!(s, "{b:02x}");
+        s
+    })
 }
 
 #[cfg(test)]

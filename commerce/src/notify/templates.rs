@@ -125,8 +125,8 @@ pub fn render(notice: &str, ctx: &Value) -> Result<Rendered, SendError> {
     let env = ENV.as_ref().map_err(|e| SendError::Config(format!("templates: {e}")))?;
     let fault = |e: minijinja::Error| SendError::Config(format!("template {notice}: {e:#}"));
     let ctx = JinjaValue::from_serialize(ctx);
-    let txt = env.get_template(&format!("{notice}.txt")).map_err(fault)?;
-    let mut captured = txt.render_captured(context! { ..ctx.clone() }).map_err(fault)?;
+    let parts = env.get_template(&format!("{notice}.txt")).map_err(fault)?;
+    let mut captured = parts.render_captured(context! { ..ctx.clone() }).map_err(fault)?;
     let (subject, text, sms) = captured
         .with_state_mut(|state| {
             let subject = state.render_block("subject")?.trim().to_owned();
@@ -193,7 +193,7 @@ mod tests {
             "cart": { "url": "https://shop.example/cart",
                       "lines": [{ "product_name": "한끼 쉐이크", "variant_name": "", "quantity": 1, "line_total": 19500 }] },
             "tier": { "name": "골드", "previous_name": "실버", "points_rate": 3, "months": 3 },
-            "report": { "day": "2026-12-02", "orders": 12, "gross": 480000, "refunded": 0, "net": 480000, "average": 40000 },
+            "report": { "day": "2026-12-02", "orders": 12, "gross": 480_000, "refunded": 0, "net": 480_000, "average": 40000 },
             "inquiry": { "name": "홍길동", "title": "배송 문의", "answer": "내일 출발합니다.", "order_number": null },
             "staff": { "name": "김매니저", "email": "m@shop.example", "until": "2026-12-03T01:15:00Z" },
             "message": { "subject": "12월 할인", "body": "전 상품 10% 할인" },
