@@ -37,14 +37,14 @@ fn providers(s: &mut Settings, smtp: &str, solapi: &str, sweet: &str) {
     s.mail.smtp_url = Some(SecretString::from(smtp.to_owned()));
     s.sms.solapi_key = Some(SecretString::from(TEST_API_KEY));
     s.sms.solapi_secret = Some(SecretString::from(TEST_API_SECRET));
-    s.sms.base_url = solapi.to_owned();
-    s.sms.sender = TEST_SENDER.to_owned();
+    solapi.clone_into(&mut s.sms.base_url);
+    TEST_SENDER.clone_into(&mut s.sms.sender);
     s.kakao.pfid = Some(PF_ID.to_owned());
     for notice in ["payment_confirmed", "shipped"] {
         s.kakao.templates.insert(notice.into(), format!("TPL-{notice}"));
     }
     s.tracking.sweettracker_key = Some(SecretString::from(SWEET_KEY));
-    s.tracking.base_url = sweet.to_owned();
+    sweet.clone_into(&mut s.tracking.base_url);
     s.jobs.retry_base_secs = 1;
 }
 
@@ -94,6 +94,7 @@ async fn job_states(app: &TestApp, kind: &str) -> Vec<(String, i32)> {
 }
 
 #[tokio::test]
+#[allow(clippy::too_many_lines)] // one order's whole life, step by step
 async fn an_orders_life_mails_and_texts_the_customer_without_anyone_pressing_a_button() {
     let smtp = SmtpSink::start(Some(("shop", "mail-secret"))).await;
     let solapi = FakeSolapi::start(TEST_API_KEY, TEST_API_SECRET).await;
@@ -398,6 +399,7 @@ async fn a_worker_killed_mid_job_leaves_it_to_run_again_once() {
 }
 
 #[tokio::test]
+#[allow(clippy::too_many_lines)] // the night, the morning, the link: one story
 async fn advertising_asked_for_at_night_waits_for_the_morning_and_reaches_only_consenting_members() {
     let mail_dir = tempfile::tempdir().expect("dir");
     let dir = mail_dir.path().to_owned();
@@ -481,12 +483,12 @@ async fn advertising_asked_for_at_night_waits_for_the_morning_and_reaches_only_c
     morning.marketing.quiet_until_hour = (hour + 13) % 24;
     let runner = Runner::new(app.pool.clone(), Arc::new(morning.clone())).expect("runner");
     worker::drain(&app.pool, &runner, &morning.jobs).await.expect("drain");
-    let sent: Vec<(String, bool)> =
+    let ads_sent: Vec<(String, bool)> =
         sqlx::query_as("SELECT recipient, marketing FROM messages WHERE template = 'marketing' AND status = 'SENT'")
             .fetch_all(&app.pool)
             .await
             .expect("messages");
-    assert_eq!(sent, [("yes@example.com".to_owned(), true)]);
+    assert_eq!(ads_sent, [("yes@example.com".to_owned(), true)]);
     let eml = std::fs::read_dir(mail_dir.path())
         .expect("dir")
         .filter_map(Result::ok)

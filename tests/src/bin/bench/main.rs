@@ -27,6 +27,7 @@ use std::{
     time::{Duration, Instant},
 };
 
+mod jobs;
 mod reports;
 
 use anyhow::{Context, bail};
@@ -79,6 +80,15 @@ enum Scenario {
         /// Timed calls per operation.
         #[arg(long, default_value_t = 50)]
         calls: usize,
+    },
+    /// The job queue: enqueue rate, and workers running e-mail jobs, beside pgbench.
+    Jobs {
+        /// Jobs to enqueue and run.
+        #[arg(long, default_value_t = 5000)]
+        jobs: usize,
+        /// Workers (each runs 4 jobs at once).
+        #[arg(long, default_value_t = 2)]
+        workers: usize,
     },
     /// Overselling race: buyers with one unit each check out at once against a small stock.
     Race {
@@ -398,6 +408,7 @@ async fn main() -> anyhow::Result<()> {
         }
         Scenario::Checkout { products, variants } => checkout(&db, &cli, products, variants).await?,
         Scenario::Race { buyers, stock } => race(&db, buyers, stock).await?,
+        Scenario::Jobs { jobs, workers } => jobs::jobs_bench(&db, jobs, cli.connections, workers).await?,
         Scenario::Reports { orders, days, calls } => reports::reports(&db, orders, days, calls).await?,
     }
     Ok(())
