@@ -233,69 +233,11 @@ async fn run(command: Command, settings: &Settings, database: &db::Database) -> 
             worker,
             no_worker,
             ..
-        } => {
-            if !no_migrate {
-                db::migrate(pool).await?;
-            }
-            if demo {
-                report_seed(&demo::seed_demo(pool).await?);
-            }
-            let listener = tokio::net::TcpListener::bind(settings.listen)
-                .await
-                .with_context(|| format!("cannot listen on {}", settings.listen))?;
-            let addr = listener.local_addr()?;
-            tracing::info!("listening on http://{addr} (storefront GraphQL and GraphiQL at /graphql)");
-            let settings = std::sync::Arc::new(settings.clone());
-            let stop = Stop::on_signal();
-            let jobs = if (worker || demo) && !no_worker {
-                let runner =
-                    std::sync::Arc::new(commerce::jobs::handlers::Runner::new(pool.clone(), settings.clone())?);
-                tracing::info!("running background jobs in this process");
-                tokio::spawn(commerce::jobs::worker::run(
-                    pool.clone(),
-                    runner,
-                    settings.jobs.clone(),
-                    true,
-                    stop.wait(),
-                ))
-            } else {
-                // Unpaid orders still expire while no worker runs; once one does, its
-                // schedule takes over.
-                let (pool, minutes) = (pool.clone(), settings.payments.pending_minutes);
-                tokio::spawn(async move {
-                    expire_unpaid_until_a_worker_runs(pool, minutes).await;
-                    Ok(())
-                })
-            };
-            let state = AppState::new(pool.clone(), settings.clone());
-            app::serve(listener, state, stop.wait()).await?;
-            if worker || demo {
-                match jobs.await {
-                    Ok(Err(e)) => tracing::warn!(error = %e, "the worker stopped with an error"),
-                    Err(e) => tracing::warn!(error = %e, "the worker task failed"),
-                    Ok(Ok(())) => {}
-                }
-            } else {
-                jobs.abort();
-            }
-            tracing::info!("stopped");
-        }
+        } => serve(settings, pool, demo, no_migrate, (worker || demo) && !no_worker).await?,
         Command::Worker {
             no_migrate,
             concurrency,
-        } => {
-            if !no_migrate {
-                db::migrate(pool).await?;
-            }
-            let mut settings = settings.clone();
-            if let Some(n) = concurrency {
-                settings.jobs.concurrency = n.max(1);
-            }
-            let settings = std::sync::Arc::new(settings);
-            let runner = std::sync::Arc::new(commerce::jobs::handlers::Runner::new(pool.clone(), settings.clone())?);
-            let stop = Stop::on_signal();
-            commerce::jobs::worker::run(pool.clone(), runner, settings.jobs.clone(), true, stop.wait()).await?;
-        }
+        } => run_worker(settings, pool, no_migrate, concurrency).await?,
         Command::Migrate => {
             db::migrate(pool).await?;
             tracing::info!("migrations applied");
@@ -342,6 +284,82 @@ async fn run(command: Command, settings: &Settings, database: &db::Database) -> 
             staff(pool, command).await?;
         }
     }
+    Ok(())
+}
+
+/// `jangteo serve`: the HTTP service, with the jobs in the same process when `with_worker`.
+async fn serve(
+    settings: &Settings,
+    pool: &sqlx::PgPool,
+    demo: bool,
+    no_migrate: bool,
+    with_worker: bool,
+) -> anyhow::Result<()> {
+    if !no_migrate {
+        db::migrate(pool).await?;
+    }
+    if demo {
+        report_seed(&demo::seed_demo(pool).await?);
+    }
+    let listener = tokio::net::TcpListener::bind(settings.listen)
+        .await
+        .with_context(|| format!("cannot listen on {}", settings.listen))?;
+    let addr = listener.local_addr()?;
+    tracing::info!("listening on http://{addr} (storefront GraphQL and GraphiQL at /graphql)");
+    let settings = std::sync::Arc::new(settings.clone());
+    let stop = Stop::on_signal();
+    let jobs = if with_worker {
+        let runner = std::sync::Arc::new(commerce::jobs::handlers::Runner::new(pool.clone(), settings.clone())?);
+        tracing::info!("running background jobs in this process");
+        tokio::spawn(commerce::jobs::worker::run(
+            pool.clone(),
+            runner,
+            settings.jobs.clone(),
+            true,
+            stop.wait(),
+        ))
+    } else {
+        // Unpaid orders still expire while no worker runs; once one does, its
+        // schedule takes over.
+        let (pool, minutes) = (pool.clone(), settings.payments.pending_minutes);
+        tokio::spawn(async move {
+            expire_unpaid_until_a_worker_runs(pool, minutes).await;
+            Ok(())
+        })
+    };
+    let state = AppState::new(pool.clone(), settings.clone());
+    app::serve(listener, state, stop.wait()).await?;
+    if with_worker {
+        match jobs.await {
+            Ok(Err(e)) => tracing::warn!(error = %e, "the worker stopped with an error"),
+            Err(e) => tracing::warn!(error = %e, "the worker task failed"),
+            Ok(Ok(())) => {}
+        }
+    } else {
+        jobs.abort();
+    }
+    tracing::info!("stopped");
+    Ok(())
+}
+
+/// `jangteo worker`: background jobs and schedules until SIGTERM/Ctrl-C.
+async fn run_worker(
+    settings: &Settings,
+    pool: &sqlx::PgPool,
+    no_migrate: bool,
+    concurrency: Option<usize>,
+) -> anyhow::Result<()> {
+    if !no_migrate {
+        db::migrate(pool).await?;
+    }
+    let mut settings = settings.clone();
+    if let Some(n) = concurrency {
+        settings.jobs.concurrency = n.max(1);
+    }
+    let settings = std::sync::Arc::new(settings);
+    let runner = std::sync::Arc::new(commerce::jobs::handlers::Runner::new(pool.clone(), settings.clone())?);
+    let stop = Stop::on_signal();
+    commerce::jobs::worker::run(pool.clone(), runner, settings.jobs.clone(), true, stop.wait()).await?;
     Ok(())
 }
 
