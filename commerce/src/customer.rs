@@ -60,7 +60,8 @@ pub struct SignUp {
     pub marketing_sms: bool,
 }
 
-/// Creates a customer. Errors: `INVALID_INPUT` (required consents), `ALREADY_EXISTS` (e-mail).
+/// Creates a customer and, in the same transaction, enqueues their welcome e-mail
+/// (`welcome`). Errors: `INVALID_INPUT` (required consents), `ALREADY_EXISTS` (e-mail).
 pub async fn sign_up(pool: &PgPool, input: SignUp) -> Result<Customer, Error> {
     if !input.terms {
         return Err(Error::Invalid {
@@ -77,6 +78,7 @@ pub async fn sign_up(pool: &PgPool, input: SignUp) -> Result<Customer, Error> {
     let hash = auth::hash_password(input.password.expose().to_owned()).await?;
     let id = CustomerId::generate();
     let now = Utc::now();
+    let mut tx = pool.begin().await?;
     let r = sqlx::query!(
         "INSERT INTO customers (id, email, password_hash, name, mobile, terms_agreed_at, privacy_agreed_at,
                                 marketing_email, marketing_email_at, marketing_sms, marketing_sms_at)
@@ -92,7 +94,7 @@ pub async fn sign_up(pool: &PgPool, input: SignUp) -> Result<Customer, Error> {
         input.marketing_email,
         input.marketing_sms,
     )
-    .execute(pool)
+    .execute(&mut *tx)
     .await?;
     if r.rows_affected() == 0 {
         return Err(Error::AlreadyExists {
@@ -100,6 +102,15 @@ pub async fn sign_up(pool: &PgPool, input: SignUp) -> Result<Customer, Error> {
             value: input.email.masked(),
         });
     }
+    crate::notify::enqueue_email(
+        &mut tx,
+        "welcome",
+        input.email.as_str(),
+        Some(id),
+        serde_json::json!({ "customer": { "name": input.name } }),
+    )
+    .await?;
+    tx.commit().await?;
     tracing::info!(customer = %id, "customer signed up");
     get(pool, id).await
 }

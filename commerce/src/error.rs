@@ -120,6 +120,9 @@ pub enum Error {
     /// A login challenge that is unknown, used or expired (`INVALID_CHALLENGE`).
     #[error("the login has expired; start again")]
     InvalidChallenge,
+    /// A password reset link that is unknown, expired or already used (`INVALID_TOKEN`).
+    #[error("the link is invalid, expired or already used; ask for a new one")]
+    InvalidToken,
     /// Two-factor enrollment must come first (`ENROLLMENT_REQUIRED`), or is already done.
     #[error("{0}")]
     Enrollment(&'static str),
@@ -238,6 +241,8 @@ pub enum Code {
     InvalidChallenge,
     /// See [`Error::Enrollment`].
     EnrollmentRequired,
+    /// See [`Error::InvalidToken`].
+    InvalidToken,
     /// See [`Error::Forbidden`].
     Forbidden,
     /// See [`Error::PaymentMethodUnavailable`].
@@ -391,6 +396,7 @@ impl Error {
             Error::InvalidTotp => Code::InvalidTotp,
             Error::InvalidChallenge => Code::InvalidChallenge,
             Error::Enrollment(_) => Code::EnrollmentRequired,
+            Error::InvalidToken => Code::InvalidToken,
             Error::Forbidden { .. } => Code::Forbidden,
             Error::PaymentMethodUnavailable { .. } => Code::PaymentMethodUnavailable,
             Error::ReturnPeriodOver { .. } => Code::ReturnPeriodOver,
@@ -422,6 +428,7 @@ impl Error {
             Error::NotFound { what: "carrier" } => vec!["carrier".into()],
             Error::AmountMismatch { .. } => vec!["amount".into()],
             Error::PaymentMethodUnavailable { .. } => vec!["paymentMethod".into()],
+            Error::InvalidToken => vec!["token".into()],
             _ => Vec::new(),
         }
     }
@@ -475,6 +482,9 @@ impl Error {
             }
             (Lang::Ko, Error::InvalidTotp) => "인증 코드가 올바르지 않거나 이미 사용되었습니다".into(),
             (Lang::Ko, Error::InvalidChallenge) => "로그인 시간이 지났습니다. 처음부터 다시 로그인해 주세요".into(),
+            (Lang::Ko, Error::InvalidToken) => {
+                "링크가 올바르지 않거나 만료되었거나 이미 사용되었습니다. 비밀번호 재설정을 다시 요청해 주세요".into()
+            }
             (Lang::Ko, Error::Enrollment(_)) => "2단계 인증(OTP) 등록 상태를 확인해 주세요".into(),
             (Lang::Ko, Error::Forbidden { .. }) => "권한이 없습니다".into(),
             (Lang::Ko, Error::PaymentMethodUnavailable { .. }) => "지금은 사용할 수 없는 결제 수단입니다".into(),
@@ -512,6 +522,7 @@ fn ko_noun(what: &str) -> &str {
         "carrier" => "택배사",
         "staff" => "직원",
         "order line" => "주문 상품",
+        "inquiry" => "문의",
         other => other,
     }
 }

@@ -92,6 +92,8 @@ id!(/// A message sent (an e-mail, SMS or Alimtalk).
     MessageId, "msg");
 id!(/// A proactive alert for the Slack bot: one condition from when it held until it cleared.
     AlertId, "alr");
+id!(/// A customer inquiry (1:1 문의).
+    InquiryId, "inq");
 
 #[cfg(test)]
 mod tests {

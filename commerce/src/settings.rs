@@ -120,6 +120,11 @@ pub struct RateLimitSettings {
     /// `paymentConfirm`, per client: order numbers are sequential, and a wrong amount
     /// answers with the order's total.
     pub payment_confirm: RateLimit,
+    /// Guest `inquiryCreate` (with an e-mail), per client: order numbers with e-mails.
+    pub inquiry_create: RateLimit,
+    /// `customerPasswordResetRequest` and `customerPasswordReset`, per client: each request
+    /// sends an e-mail, each reset tries a token and hashes a password.
+    pub customer_password_reset: RateLimit,
 }
 
 impl RateLimitSettings {
@@ -138,6 +143,8 @@ impl RateLimitSettings {
             staff_login_per_email: off,
             admin_order_search: off,
             payment_confirm: off,
+            inquiry_create: off,
+            customer_password_reset: off,
         }
     }
 }

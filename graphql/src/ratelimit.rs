@@ -70,6 +70,8 @@ enum Which {
     StaffLoginPerEmail,
     AdminOrderSearch,
     PaymentConfirm,
+    InquiryCreate,
+    PasswordReset,
 }
 
 /// One budget: its settings and its keyed limiter. The limiter is replaced by a fresh one
@@ -144,6 +146,8 @@ pub struct RateLimits {
     staff_login_per_email: Option<Limit>,
     admin_order_search: Option<Limit>,
     payment_confirm: Option<Limit>,
+    inquiry_create: Option<Limit>,
+    password_reset: Option<Limit>,
     /// Keys e-mails and cart tokens with a per-process secret.
     hasher: RandomState,
     /// Counted requests, for housekeeping every [`Self::TIDY_EVERY`].
@@ -173,6 +177,8 @@ impl RateLimits {
             staff_login_per_email: Limit::new(settings.staff_login_per_email),
             admin_order_search: Limit::new(settings.admin_order_search),
             payment_confirm: Limit::new(settings.payment_confirm),
+            inquiry_create: Limit::new(settings.inquiry_create),
+            password_reset: Limit::new(settings.customer_password_reset),
             hasher: RandomState::new(),
             counted: AtomicU64::new(0),
         }
@@ -191,6 +197,8 @@ impl RateLimits {
             Which::StaffLoginPerEmail => self.staff_login_per_email.as_ref(),
             Which::AdminOrderSearch => self.admin_order_search.as_ref(),
             Which::PaymentConfirm => self.payment_confirm.as_ref(),
+            Which::InquiryCreate => self.inquiry_create.as_ref(),
+            Which::PasswordReset => self.password_reset.as_ref(),
         }
     }
 
@@ -207,6 +215,8 @@ impl RateLimits {
             &self.staff_login_per_email,
             &self.admin_order_search,
             &self.payment_confirm,
+            &self.inquiry_create,
+            &self.password_reset,
         ]
         .into_iter()
         .filter_map(Option::as_ref)
@@ -388,6 +398,16 @@ impl Fields<'_> {
                 }
             }
             (Api::Storefront, OperationType::Mutation, "customerSignUp") => hits.push((Which::SignUp, client)),
+            // Guests name an order by number and e-mail, as a guest's cancel does.
+            (Api::Storefront, OperationType::Mutation, "inquiryCreate")
+                if self.string(f, "input", Some("email")).is_some() =>
+            {
+                hits.push((Which::InquiryCreate, client));
+            }
+            // Requests send e-mails; resets try tokens and hash passwords.
+            (Api::Storefront, OperationType::Mutation, "customerPasswordResetRequest" | "customerPasswordReset") => {
+                hits.push((Which::PasswordReset, client))
+            }
             (Api::Storefront, OperationType::Mutation, "customerLogin") => {
                 hits.push((Which::Login, client));
                 if let Some(key) = email(self.string(f, "email", None)) {

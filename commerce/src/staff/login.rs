@@ -5,15 +5,17 @@
 //! Each step holds one pooled connection (or one transaction) at a time, never two, and
 //! none while a password is hashed or a failure's answer is delayed.
 
-use chrono::{Duration, Utc};
+use chrono::{Duration, SecondsFormat, Utc};
 use serde_json::json;
-use sqlx::PgPool;
+use sqlx::{PgConnection, PgPool};
 
 use super::{audit, session::new_session, totp};
 use crate::{
     Error,
     auth::{self, Attempt, Scope},
     ids::StaffId,
+    jobs::{NewJob, enqueue},
+    notify::EMAIL_JOB,
     settings::StaffSettings,
 };
 
@@ -26,7 +28,8 @@ pub struct Challenge {
     pub enrollment_required: bool,
 }
 
-/// Counts an attempt of `account` from `ip` before its check; a refusal is audited.
+/// Counts an attempt of `account` from `ip` before its check; a refusal is audited, and a
+/// locked staff member is e-mailed once per lock.
 pub(super) async fn reserve(
     pool: &PgPool,
     s: &StaffSettings,
@@ -35,19 +38,48 @@ pub(super) async fn reserve(
 ) -> Result<Attempt, Error> {
     match auth::reserve(pool, Scope::Staff, account, ip, &s.throttle).await {
         Err(e @ Error::TooManyAttempts { .. }) => {
-            audit(
-                &mut *pool.acquire().await?,
-                None,
-                "staff.login.locked",
-                account,
-                json!({}),
-                ip,
-            )
-            .await?;
+            let mut tx = pool.begin().await?;
+            audit(&mut tx, None, "staff.login.locked", account, json!({}), ip).await?;
+            mail_lock(&mut tx, s, account).await?;
+            tx.commit().await?;
             Err(e)
         }
         other => other,
     }
+}
+
+/// Tells the staff member behind `account` that their login is locked (`staff_locked`),
+/// once per lock: the job's key names the lock's end, which stays put while the lock holds.
+/// Nothing for an e-mail no active staff member has, nor for a lock of the client address
+/// alone (many accounts tried from one place: not this account's lock).
+async fn mail_lock(conn: &mut PgConnection, s: &StaffSettings, account: &str) -> Result<(), Error> {
+    let Some(staff) = sqlx::query!(
+        r#"SELECT id AS "id: StaffId", name, email FROM staff WHERE email = $1 AND active"#,
+        account
+    )
+    .fetch_optional(&mut *conn)
+    .await?
+    else {
+        return Ok(());
+    };
+    let locks = auth::locked_accounts(&mut *conn, Scope::Staff, Some(account), &s.throttle).await?;
+    let Some(lock) = locks.into_iter().next() else {
+        return Ok(());
+    };
+    let until = lock.until.to_rfc3339_opts(SecondsFormat::Secs, true);
+    // The payload `notify::enqueue_email` builds, under a key.
+    let payload = json!({
+        "notice": "staff_locked", "to": staff.email, "customer": null,
+        "ctx": { "staff": { "name": staff.name, "email": staff.email, "until": until } },
+    });
+    let key = format!("staff_locked:{}:{}", staff.id, lock.until.timestamp_micros());
+    if enqueue(conn, NewJob::new(EMAIL_JOB, payload).once(key))
+        .await?
+        .is_some()
+    {
+        tracing::info!(staff = %staff.id, "staff lock e-mailed");
+    }
+    Ok(())
 }
 
 /// A failed check: audited, the attempt stays counted, and the answer waits the attempt's

@@ -17,6 +17,7 @@ mod cms;
 mod connection;
 pub mod context;
 mod customers;
+mod inquiries;
 mod jobs;
 pub(crate) mod loaders;
 mod login;
@@ -39,6 +40,7 @@ pub struct Query(
     catalog::CatalogQuery,
     stock::StockQuery,
     customers::CustomersQuery,
+    inquiries::InquiriesQuery,
     cms::CmsQuery,
     promotions::PromotionsQuery,
     shipping::ShippingQuery,
@@ -61,6 +63,7 @@ pub struct Mutation(
     cms::CmsMutation,
     promotions::PromotionsMutation,
     staff::StaffMutation,
+    inquiries::InquiriesMutation,
     bot::BotMutation,
     jobs::JobsMutation,
 );

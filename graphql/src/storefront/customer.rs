@@ -1,4 +1,4 @@
-//! Storefront customers: `me`, sign-up, login, logout, addresses.
+//! Storefront customers: `me`, sign-up, login, logout, password reset, addresses.
 
 use async_graphql::{Context, ID, InputObject, Object, Result, SimpleObject};
 use chrono::{DateTime, FixedOffset};
@@ -15,6 +15,7 @@ use sqlx::PgPool;
 use super::{
     cart::{Cart, load_cart, settings},
     catalog::seoul,
+    inquiries::{InquiryConnection, my_inquiries},
     orders::{Order, OrderConnection, ShippingAddress, my_order, my_orders},
     payload::{UserError, split},
     session,
@@ -93,6 +94,15 @@ impl Customer {
     /// Their orders, newest first.
     async fn orders(&self, ctx: &Context<'_>, first: Option<i64>, after: Option<String>) -> Result<OrderConnection> {
         my_orders(ctx, self.0.id, first, after).await
+    }
+    /// Their inquiries (1:1 문의), newest first.
+    async fn inquiries(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i64>,
+        after: Option<String>,
+    ) -> Result<InquiryConnection> {
+        my_inquiries(ctx, self.0.id, first, after).await
     }
     /// One of their orders by number (the order page); null with a `NOT_FOUND` error for
     /// a number that is not theirs.
@@ -212,6 +222,25 @@ pub struct CustomerLogoutPayload {
     /// The token is revoked.
     ok: bool,
     /// What went wrong.
+    user_errors: Vec<UserError>,
+}
+
+/// The result of `customerPasswordResetRequest`.
+#[derive(SimpleObject)]
+pub struct CustomerPasswordResetRequestPayload {
+    /// The request was taken: if an account has the e-mail, a link is on its way. The same
+    /// answer for every e-mail.
+    ok: bool,
+    /// What went wrong (`INVALID_INPUT`: not an e-mail address).
+    user_errors: Vec<UserError>,
+}
+
+/// The result of `customerPasswordReset`.
+#[derive(SimpleObject)]
+pub struct CustomerPasswordResetPayload {
+    /// The password is changed and every session ended: log in with the new password.
+    ok: bool,
+    /// What went wrong (`INVALID_TOKEN` on `token`, `INVALID_INPUT` on `password`).
     user_errors: Vec<UserError>,
 }
 
@@ -352,6 +381,45 @@ impl CustomerMutation {
         };
         let (ok, user_errors) = split(ctx, result)?;
         Ok(CustomerLogoutPayload {
+            ok: ok.is_some(),
+            user_errors,
+        })
+    }
+
+    /// Sends a password reset link to `email`, valid for 30 minutes and once; earlier links
+    /// stop working. The answer is the same whether or not an account has the e-mail (an
+    /// unknown one gets nothing).
+    async fn customer_password_reset_request(
+        &self,
+        ctx: &Context<'_>,
+        email: String,
+    ) -> Result<CustomerPasswordResetRequestPayload> {
+        let pool = ctx.data::<PgPool>()?;
+        let s = settings(ctx)?;
+        let result = commerce::password_reset::request(pool, &s.shop.storefront_url, &email).await;
+        let (ok, user_errors) = split(ctx, result)?;
+        Ok(CustomerPasswordResetRequestPayload {
+            ok: ok.is_some(),
+            user_errors,
+        })
+    }
+
+    /// Sets a new password with the `token` of a reset link; every session of the customer
+    /// ends. `INVALID_TOKEN` for an unknown, expired or used link.
+    async fn customer_password_reset(
+        &self,
+        ctx: &Context<'_>,
+        token: String,
+        password: String,
+    ) -> Result<CustomerPasswordResetPayload> {
+        let pool = ctx.data::<PgPool>()?;
+        let result = async {
+            let password = NewPassword::parse(&password)?;
+            commerce::password_reset::reset(pool, &token, password).await
+        }
+        .await;
+        let (ok, user_errors) = split(ctx, result)?;
+        Ok(CustomerPasswordResetPayload {
             ok: ok.is_some(),
             user_errors,
         })

@@ -4,6 +4,7 @@ mod cart;
 pub(crate) mod catalog;
 mod checkout;
 mod customer;
+pub(crate) mod inquiries;
 mod loaders;
 pub(crate) mod orders;
 pub(crate) mod pages;
@@ -41,6 +42,7 @@ pub struct Query(
 pub struct Mutation(
     cart::CartMutation,
     customer::CustomerMutation,
+    inquiries::InquiryMutation,
     checkout::CheckoutMutation,
     payments::PaymentMutation,
     orders::OrderMutation,

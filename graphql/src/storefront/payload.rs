@@ -52,6 +52,8 @@ pub enum ErrorCode {
     InvalidChallenge,
     /// Two-factor enrollment must come first (or is done already).
     EnrollmentRequired,
+    /// A password reset link that is unknown, expired or already used.
+    InvalidToken,
     /// The role does not allow it.
     Forbidden,
     /// The payment method is not offered now (bank transfer without a real account).
