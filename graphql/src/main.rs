@@ -301,6 +301,7 @@ async fn serve(
     if demo {
         report_seed(&demo::seed_demo(pool).await?);
     }
+    commerce::notify::marketing::sync_tiers(pool, &settings.customers.tiers).await?;
     let listener = tokio::net::TcpListener::bind(settings.listen)
         .await
         .with_context(|| format!("cannot listen on {}", settings.listen))?;
@@ -356,6 +357,7 @@ async fn run_worker(
     if let Some(n) = concurrency {
         settings.jobs.concurrency = n.max(1);
     }
+    commerce::notify::marketing::sync_tiers(pool, &settings.customers.tiers).await?;
     let settings = std::sync::Arc::new(settings);
     let runner = std::sync::Arc::new(commerce::jobs::handlers::Runner::new(pool.clone(), settings.clone())?);
     let stop = Stop::on_signal();

@@ -527,3 +527,78 @@ async fn advertising_asked_for_at_night_waits_for_the_morning_and_reaches_only_c
     assert_eq!(r.status(), 200);
     assert!(!consent().await, "unsubscribed");
 }
+
+#[tokio::test]
+async fn a_week_after_delivery_the_purchase_completes_itself_and_earns_the_tiers_points() {
+    let app = TestApp::spawn().await;
+    let v = product_with_stock(&app.pool, "points", &[(20000, 5)], false).await;
+    let mgr = staff_session(&app.pool, "mgr@jangteo.kr", Role::Manager).await;
+    let q = "mutation($i: CustomerSignUpInput!) { customerSignUp(input: $i) { customer { id } userErrors { code } } }";
+    let r = app
+        .gql(
+            q,
+            json!({ "i": { "email": "member@example.com", "password": "correct-horse-7", "name": "김회원",
+                         "mobile": "010-2222-3333", "termsAccepted": true, "privacyAccepted": true } }),
+        )
+        .await;
+    let member = jangteo_tests::uuid_of(data(&r)["customerSignUp"]["customer"]["id"].as_str().expect("id"));
+    sqlx::query("UPDATE customers SET tier = 'GOLD' WHERE id = $1")
+        .bind(member)
+        .execute(&app.pool)
+        .await
+        .expect("tier");
+    let token = app.cart(&[(&v[0], 2)]).await;
+    let r = app
+        .gql(
+            CHECKOUT,
+            json!({ "t": token, "i": checkout_input("member@example.com") }),
+        )
+        .await;
+    let o = data(&r)["checkoutComplete"]["order"].clone();
+    let id = jangteo_tests::uuid_of(o["id"].as_str().expect("id"));
+    sqlx::query("UPDATE orders SET customer_id = $2 WHERE id = $1")
+        .bind(id)
+        .bind(member)
+        .execute(&app.pool)
+        .await
+        .expect("member's order");
+    app.admin(&mgr, DEPOSIT, json!({ "id": o["id"], "a": o["total"] }))
+        .await;
+    app.admin(&mgr, SHIP, json!({ "id": o["id"], "c": "CJ", "t": "601234567890" }))
+        .await;
+    let set = "mutation($id: ID!) { orderSetStatus(orderId: $id, status: DELIVERED) { order { status } userErrors { code } } }";
+    let r = app.admin(&mgr, set, json!({ "id": o["id"] })).await;
+    assert_eq!(data(&r)["orderSetStatus"]["order"]["status"], "DELIVERED", "{r}");
+
+    let settings = Arc::new(Settings::defaults());
+    let runner = Runner::new(app.pool.clone(), settings.clone()).expect("runner");
+    let complete = || async {
+        let mut conn = app.pool.acquire().await.expect("conn");
+        jobs::enqueue(&mut conn, NewJob::new(handlers::AUTO_COMPLETE, json!({})))
+            .await
+            .expect("enqueue");
+        worker::drain(&app.pool, &runner, &settings.jobs).await.expect("drain");
+        sqlx::query_as::<_, (String, i64)>(
+            "SELECT o.status, c.points FROM orders o JOIN customers c ON c.id = o.customer_id WHERE o.id = $1",
+        )
+        .bind(id)
+        .fetch_one(&app.pool)
+        .await
+        .expect("order")
+    };
+    assert_eq!(complete().await, ("DELIVERED".to_owned(), 0), "not a week yet");
+    sqlx::query("UPDATE order_history SET created_at = now() - interval '8 days' WHERE order_id = $1 AND to_status = 'DELIVERED'")
+        .bind(id)
+        .execute(&app.pool)
+        .await
+        .expect("a week later");
+    // GOLD earns 3 % of the goods (₩40,000), not of the shipping fee.
+    assert_eq!(complete().await, ("COMPLETED".to_owned(), 1200));
+    assert_eq!(complete().await, ("COMPLETED".to_owned(), 1200), "once");
+    let ledger: Vec<(i64, String)> = sqlx::query_as("SELECT delta, reason FROM point_movements WHERE customer_id = $1")
+        .bind(member)
+        .fetch_all(&app.pool)
+        .await
+        .expect("ledger");
+    assert_eq!(ledger, [(1200, "PURCHASE_CONFIRMED".to_owned())]);
+}

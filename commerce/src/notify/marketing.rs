@@ -313,6 +313,37 @@ pub async fn queue_review_requests(pool: &PgPool, settings: &Settings, at: DateT
     Ok(n)
 }
 
+/// Makes `member_tiers` (what completions earn points by) equal to settings'
+/// `customers.tiers`; `serve` and `worker` call it at start.
+pub async fn sync_tiers(pool: &PgPool, tiers: &[crate::settings::TierSettings]) -> Result<(), Error> {
+    let codes: Vec<String> = tiers.iter().map(|t| t.code.clone()).collect();
+    let names: Vec<String> = tiers.iter().map(|t| t.name.clone()).collect();
+    let thresholds: Vec<i64> = tiers.iter().map(|t| t.threshold).collect();
+    let rates: Vec<i32> = tiers
+        .iter()
+        .map(|t| i32::try_from(t.points_rate.clamp(0, 100)).unwrap_or(0))
+        .collect();
+    let mut tx = pool.begin().await?;
+    sqlx::query!("DELETE FROM member_tiers WHERE code <> ALL($1)", &codes)
+        .execute(&mut *tx)
+        .await?;
+    sqlx::query!(
+        "INSERT INTO member_tiers (code, name, threshold, points_rate, position)
+         SELECT t.code, t.name, t.threshold, t.rate, t.i - 1
+           FROM UNNEST($1::text[], $2::text[], $3::int8[], $4::int4[]) WITH ORDINALITY AS t (code, name, threshold, rate, i)
+         ON CONFLICT (code) DO UPDATE SET name = EXCLUDED.name, threshold = EXCLUDED.threshold,
+                                          points_rate = EXCLUDED.points_rate, position = EXCLUDED.position",
+        &codes,
+        &names,
+        &thresholds,
+        &rates,
+    )
+    .execute(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    Ok(())
+}
+
 /// Gives every member the tier their paid amount over the `tier_months` months before
 /// `at` reaches; members whose tier changed and who consented get the news. One
 /// transaction. Returns how many changed.

@@ -623,6 +623,9 @@ pub async fn transition(
                 // The sale counts in the statistics with the payment, or not at all.
                 crate::stats::rollup::record_paid(conn, id).await?;
             }
+            if t == Transition::Complete {
+                earn_points(conn, id).await?;
+            }
             if t == Transition::Deliver {
                 // The order page shows delivery per parcel; all of them arrived with it.
                 sqlx::query!(
@@ -636,6 +639,32 @@ pub async fn transition(
             Ok(target)
         }
     }
+}
+
+/// A purchase confirmed earns its member the tier's rate of the goods paid for (after
+/// discounts and refunds; shipping earns nothing), once per order, in the completion's
+/// transaction, with a ledger row.
+async fn earn_points(conn: &mut PgConnection, id: OrderId) -> Result<(), Error> {
+    sqlx::query!(
+        "WITH o AS (
+             SELECT o.customer_id,
+                    greatest(o.subtotal - o.discount
+                             - (SELECT COALESCE(sum(f.amount), 0) FROM refunds f WHERE f.order_id = o.id), 0) AS goods
+               FROM orders o WHERE o.id = $1 AND o.customer_id IS NOT NULL),
+         earn AS (
+             SELECT o.customer_id, o.goods * t.points_rate / 100 AS points
+               FROM o JOIN customers c ON c.id = o.customer_id JOIN member_tiers t ON t.code = c.tier),
+         ledger AS (
+             INSERT INTO point_movements (customer_id, order_id, delta, reason)
+             SELECT customer_id, $1, points, 'PURCHASE_CONFIRMED' FROM earn WHERE points > 0
+             ON CONFLICT DO NOTHING
+             RETURNING customer_id, delta)
+         UPDATE customers c SET points = c.points + l.delta, updated_at = now() FROM ledger l WHERE c.id = l.customer_id",
+        id as OrderId,
+    )
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
 }
 
 /// Releases the stock an order holds (cancel, expiry), with a movement per line, locking
