@@ -602,3 +602,54 @@ async fn a_week_after_delivery_the_purchase_completes_itself_and_earns_the_tiers
         .expect("ledger");
     assert_eq!(ledger, [(1200, "PURCHASE_CONFIRMED".to_owned())]);
 }
+
+#[tokio::test]
+async fn staff_see_a_failed_job_with_its_error_and_put_it_back() {
+    let app = TestApp::spawn().await;
+    let mut conn = app.pool.acquire().await.expect("conn");
+    // A kind no worker knows fails for good at once, with its reason.
+    let job = jobs::enqueue(&mut conn, NewJob::new("bogus.kind", json!({ "secret": "reset-token" })))
+        .await
+        .expect("enqueue")
+        .expect("job");
+    let settings = Settings::defaults();
+    let runner = Runner::new(app.pool.clone(), Arc::new(settings.clone())).expect("runner");
+    worker::drain(&app.pool, &runner, &settings.jobs).await.expect("drain");
+    let mgr = staff_session(&app.pool, "mgr@jangteo.kr", Role::Manager).await;
+    let list = "query($s: JobState) { jobs(first: 10, filter: {state: $s}) { totalCount
+        nodes { id kind state attempts lastError payload } } }";
+    let r = app.admin(&mgr, list, json!({ "s": "FAILED" })).await;
+    let jobs = &data(&r)["jobs"];
+    assert_eq!(jobs["totalCount"], 1, "{r}");
+    let node = &jobs["nodes"][0];
+    assert_eq!(node["id"], job.to_string());
+    assert_eq!(
+        (node["state"].clone(), node["attempts"].clone()),
+        (json!("FAILED"), json!(1))
+    );
+    assert!(
+        node["lastError"]
+            .as_str()
+            .expect("error")
+            .contains("unknown job kind bogus.kind")
+    );
+    assert!(
+        !node["payload"].as_str().expect("payload").contains("reset-token"),
+        "secrets redacted"
+    );
+
+    let retry = "mutation($id: ID!) { jobRetry(id: $id) { job { state attempts } userErrors { code } } }";
+    let bot = staff_session(&app.pool, "bot@jangteo.kr", Role::Bot).await;
+    let r = app.admin(&bot, retry, json!({ "id": job.to_string() })).await;
+    assert_eq!(data(&r)["jobRetry"]["userErrors"][0]["code"], "FORBIDDEN");
+    let r = app.admin(&mgr, retry, json!({ "id": job.to_string() })).await;
+    assert_eq!(data(&r)["jobRetry"]["job"], json!({ "state": "QUEUED", "attempts": 0 }));
+    // Queued already: nothing to retry.
+    let r = app.admin(&mgr, retry, json!({ "id": job.to_string() })).await;
+    assert_eq!(data(&r)["jobRetry"]["userErrors"][0]["code"], "INVALID_INPUT");
+    let audited: i64 = sqlx::query_scalar("SELECT count(*) FROM audit_log WHERE action = 'job.retry'")
+        .fetch_one(&app.pool)
+        .await
+        .expect("audit");
+    assert_eq!(audited, 1);
+}
