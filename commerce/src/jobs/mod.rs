@@ -140,33 +140,39 @@ pub struct JobFilter {
     pub kind: Option<String>,
 }
 
-#[allow(clippy::too_many_arguments)] // one row's columns, from two queries' distinct row types
-fn job_from(
+/// A `jobs` row as both listings read it.
+struct JobRow {
     id: JobId,
     kind: String,
     payload: Value,
-    state: &str,
+    state: String,
     attempts: i32,
     max_attempts: i32,
     last_error: Option<String>,
-    times: (DateTime<Utc>, DateTime<Utc>, Option<DateTime<Utc>>),
-) -> Result<Job, Error> {
-    let state = state.parse().map_err(|_| Error::Fault {
-        what: "jobs",
-        reason: format!("unknown state {state}"),
-    })?;
-    Ok(Job {
-        id,
-        kind,
-        payload: redact(payload),
-        state,
-        attempts,
-        max_attempts,
-        last_error,
-        run_at: times.0,
-        created_at: times.1,
-        finished_at: times.2,
-    })
+    run_at: DateTime<Utc>,
+    created_at: DateTime<Utc>,
+    finished_at: Option<DateTime<Utc>>,
+}
+
+impl JobRow {
+    fn into_job(self) -> Result<Job, Error> {
+        let state = self.state.parse().map_err(|_| Error::Fault {
+            what: "jobs",
+            reason: format!("unknown state {}", self.state),
+        })?;
+        Ok(Job {
+            id: self.id,
+            kind: self.kind,
+            payload: redact(self.payload),
+            state,
+            attempts: self.attempts,
+            max_attempts: self.max_attempts,
+            last_error: self.last_error,
+            run_at: self.run_at,
+            created_at: self.created_at,
+            finished_at: self.finished_at,
+        })
+    }
 }
 
 /// Staff see a job's arguments without secrets (a password-reset link's token).
@@ -192,7 +198,8 @@ pub async fn list(
     by.require(crate::staff::Permission::ManageJobs, "list jobs")?;
     let after = after.map(JobId::from_cursor).transpose()?;
     let mut conn = pool.acquire().await?;
-    let rows = sqlx::query!(
+    let rows = sqlx::query_as!(
+        JobRow,
         r#"SELECT id AS "id: JobId", kind, payload, state, attempts, max_attempts, last_error, run_at,
                   created_at, finished_at
              FROM jobs
@@ -219,19 +226,7 @@ pub async fn list(
     } else {
         None
     };
-    let mut jobs = Vec::with_capacity(rows.len());
-    for r in rows {
-        jobs.push(job_from(
-            r.id,
-            r.kind,
-            r.payload,
-            &r.state,
-            r.attempts,
-            r.max_attempts,
-            r.last_error,
-            (r.run_at, r.created_at, r.finished_at),
-        )?);
-    }
+    let jobs = rows.into_iter().map(JobRow::into_job).collect::<Result<Vec<_>, _>>()?;
     Ok(Page::from_rows(jobs, first, total, |j| {
         let cursor = j.id.to_string();
         (j, cursor)
@@ -247,7 +242,8 @@ impl JobId {
 
 /// One job. Errors: `NOT_FOUND`.
 pub async fn get(pool: &PgPool, id: JobId) -> Result<Job, Error> {
-    let r = sqlx::query!(
+    sqlx::query_as!(
+        JobRow,
         r#"SELECT id AS "id: JobId", kind, payload, state, attempts, max_attempts, last_error, run_at,
                   created_at, finished_at
              FROM jobs WHERE id = $1"#,
@@ -255,17 +251,8 @@ pub async fn get(pool: &PgPool, id: JobId) -> Result<Job, Error> {
     )
     .fetch_optional(pool)
     .await?
-    .ok_or(Error::NotFound { what: "job" })?;
-    job_from(
-        r.id,
-        r.kind,
-        r.payload,
-        &r.state,
-        r.attempts,
-        r.max_attempts,
-        r.last_error,
-        (r.run_at, r.created_at, r.finished_at),
-    )
+    .ok_or(Error::NotFound { what: "job" })?
+    .into_job()
 }
 
 /// Puts a `FAILED` job back in the queue, due now, with a fresh set of attempts (staff

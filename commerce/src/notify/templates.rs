@@ -14,36 +14,19 @@ use serde_json::Value;
 use super::SendError;
 use crate::SHOP_TZ;
 
-/// Every notice there is a template for.
-pub const NOTICES: &[&str] = &[
-    "welcome",
-    "order_placed",
-    "payment_confirmed",
-    "shipped",
-    "delivered",
-    "cancelled",
-    "refunded",
-    "tier_changed",
-    "password_reset",
-    "staff_locked",
-    "inquiry_answered",
-    "abandoned_cart",
-    "review_request",
-    "daily_sales_report",
-    "marketing",
-    "notice",
-];
-
 macro_rules! templates {
     ($($name:literal),* $(,)?) => {
-        &[$(
+        /// Every notice there is a template for.
+        pub const NOTICES: &[&str] = &[$($name),*];
+
+        static SOURCES: &[(&str, &str)] = &[$(
             (concat!($name, ".txt"), include_str!(concat!("templates/", $name, ".txt"))),
             (concat!($name, ".html"), include_str!(concat!("templates/", $name, ".html"))),
-        )*]
+        )*];
     };
 }
 
-static SOURCES: &[(&str, &str)] = templates!(
+templates!(
     "welcome",
     "order_placed",
     "payment_confirmed",
