@@ -406,7 +406,7 @@ impl Fields<'_> {
             }
             // Requests send e-mails; resets try tokens and hash passwords.
             (Api::Storefront, OperationType::Mutation, "customerPasswordResetRequest" | "customerPasswordReset") => {
-                hits.push((Which::PasswordReset, client))
+                hits.push((Which::PasswordReset, client));
             }
             (Api::Storefront, OperationType::Mutation, "customerLogin") => {
                 hits.push((Which::Login, client));

@@ -653,3 +653,48 @@ async fn staff_see_a_failed_job_with_its_error_and_put_it_back() {
         .expect("audit");
     assert_eq!(audited, 1);
 }
+
+#[tokio::test]
+async fn at_shutdown_a_job_still_in_flight_after_the_grace_goes_back_to_the_queue_unspent() {
+    let app = TestApp::spawn().await;
+    let v = product_with_stock(&app.pool, "grace", &[(30000, 5)], false).await;
+    let mgr = staff_session(&app.pool, "mgr@jangteo.kr", Role::Manager).await;
+    let token = app.cart(&[(&v[0], 1)]).await;
+    let r = app
+        .gql(CHECKOUT, json!({ "t": token, "i": checkout_input("g@example.com") }))
+        .await;
+    let o = data(&r)["checkoutComplete"]["order"].clone();
+    app.admin(&mgr, DEPOSIT, json!({ "id": o["id"], "a": o["total"] }))
+        .await;
+    app.admin(&mgr, SHIP, json!({ "id": o["id"], "c": "CJ", "t": "601234567890" }))
+        .await;
+    // Only the tracking job: the order's messages are not what this test is about.
+    sqlx::query("DELETE FROM jobs").execute(&app.pool).await.expect("clear");
+    let mut conn = app.pool.acquire().await.expect("conn");
+    let job = jobs::enqueue(&mut conn, NewJob::new(handlers::TRACK_SHIPMENTS, json!({})))
+        .await
+        .expect("enqueue")
+        .expect("job");
+    let (hole, _hole) = black_hole().await;
+    let mut settings = Settings::defaults();
+    settings.tracking.sweettracker_key = Some(SecretString::from(SWEET_KEY));
+    settings.tracking.base_url = hole;
+    settings.jobs.shutdown_grace_secs = 1;
+    let (stop, worker) = spawn_worker(&app, &settings);
+    wait_until("the worker to take the job", || async {
+        job_state(&app, job).await == ("RUNNING".to_owned(), 1)
+    })
+    .await;
+    let _ = stop.send(());
+    tokio::time::timeout(Duration::from_secs(10), worker)
+        .await
+        .expect("stopped after the grace")
+        .expect("worker");
+    // Back in the queue, the interrupted attempt not counted, for the next worker.
+    assert_eq!(job_state(&app, job).await, ("QUEUED".to_owned(), 0));
+    let workers: i64 = sqlx::query_scalar("SELECT count(*) FROM workers")
+        .fetch_one(&app.pool)
+        .await
+        .expect("workers");
+    assert_eq!(workers, 0, "a clean stop deregisters");
+}
