@@ -172,8 +172,10 @@ pub async fn login(
     let (token, token_hash) = auth::new_token();
     let mut tx = pool.begin().await?;
     auth::succeeded(&mut tx, &attempt).await?;
+    // Signing in wakes a dormant account (the dormant-account policy, `jobs::dormant`).
     sqlx::query!(
-        "INSERT INTO customer_sessions (token_hash, customer_id, expires_at) VALUES ($1, $2, $3)",
+        "WITH s AS (INSERT INTO customer_sessions (token_hash, customer_id, expires_at) VALUES ($1, $2, $3))
+         UPDATE customers SET dormant_at = NULL, updated_at = now() WHERE id = $2 AND dormant_at IS NOT NULL",
         token_hash,
         id as CustomerId,
         Utc::now() + Duration::days(settings.session_days),

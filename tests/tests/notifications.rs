@@ -698,3 +698,51 @@ async fn at_shutdown_a_job_still_in_flight_after_the_grace_goes_back_to_the_queu
         .expect("workers");
     assert_eq!(workers, 0, "a clean stop deregisters");
 }
+
+#[tokio::test]
+async fn the_dormant_policy_signs_out_idle_members_and_a_sign_in_wakes_them() {
+    let app = TestApp::spawn().await;
+    let up = "mutation($i: CustomerSignUpInput!) { customerSignUp(input: $i) { userErrors { code } } }";
+    let login = "mutation { customerLogin(email: \"idle@example.com\", password: \"correct-horse-7\") { accessToken userErrors { code } } }";
+    app.gql(
+        up,
+        json!({ "i": { "email": "idle@example.com", "password": "correct-horse-7", "name": "김휴면",
+                     "mobile": "010-2222-3333", "termsAccepted": true, "privacyAccepted": true } }),
+    )
+    .await;
+    let r = app.gql(login, json!({})).await;
+    assert!(data(&r)["customerLogin"]["accessToken"].is_string(), "{r}");
+    let dormant = || async {
+        sqlx::query_as::<_, (bool, i64)>(
+            "SELECT c.dormant_at IS NOT NULL,
+                    (SELECT count(*) FROM customer_sessions s WHERE s.customer_id = c.id AND s.revoked_at IS NULL)
+               FROM customers c WHERE c.email = 'idle@example.com'",
+        )
+        .fetch_one(&app.pool)
+        .await
+        .expect("customer")
+    };
+    let mut policy = Settings::defaults().customers.dormant;
+    assert_eq!(
+        jobs::dormant::apply(&app.pool, &policy).await.expect("off"),
+        0,
+        "off by default"
+    );
+    policy.enabled = true;
+    assert_eq!(
+        jobs::dormant::apply(&app.pool, &policy).await.expect("on"),
+        0,
+        "signed in today"
+    );
+    for sql in [
+        "UPDATE customers SET created_at = now() - interval '400 days'",
+        "UPDATE customer_sessions SET created_at = now() - interval '400 days'",
+    ] {
+        sqlx::query(sql).execute(&app.pool).await.expect("a year passes");
+    }
+    assert_eq!(jobs::dormant::apply(&app.pool, &policy).await.expect("on"), 1);
+    assert_eq!(dormant().await, (true, 0), "dormant and signed out");
+    let r = app.gql(login, json!({})).await;
+    assert!(data(&r)["customerLogin"]["accessToken"].is_string(), "{r}");
+    assert_eq!(dormant().await, (false, 1), "awake again");
+}
