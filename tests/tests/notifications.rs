@@ -746,3 +746,49 @@ async fn the_dormant_policy_signs_out_idle_members_and_a_sign_in_wakes_them() {
     assert!(data(&r)["customerLogin"]["accessToken"].is_string(), "{r}");
     assert_eq!(dormant().await, (false, 1), "awake again");
 }
+
+#[tokio::test]
+async fn with_a_mandrill_key_mail_goes_through_mandrill_and_a_bounce_fails_the_job_for_good() {
+    use jangteo_tests::fakes::mandrill::FakeMandrill;
+    let mandrill = FakeMandrill::start("md-test-key").await;
+    let app = TestApp::spawn().await;
+    let mut settings = Settings::defaults();
+    settings.mail.mandrill_key = Some(SecretString::from("md-test-key"));
+    mandrill.base_url().clone_into(&mut settings.mail.mandrill_base_url);
+    let mut conn = app.pool.acquire().await.expect("conn");
+    for to in ["ok@example.com", "rejected@example.com"] {
+        commerce::notify::enqueue_email(
+            &mut conn,
+            "welcome",
+            to,
+            None,
+            json!({ "customer": { "name": "김고객" } }),
+        )
+        .await
+        .expect("enqueue");
+    }
+    let runner = Runner::new(app.pool.clone(), Arc::new(settings.clone())).expect("runner");
+    worker::drain(&app.pool, &runner, &settings.jobs).await.expect("drain");
+    let sent = mandrill.messages();
+    assert_eq!(sent.len(), 2, "{sent:#?}");
+    assert_eq!(sent[0]["subject"], "[장터 뉴트리션] 회원이 되신 것을 환영합니다");
+    assert_eq!(sent[0]["from_email"], "no-reply@jangteo.example");
+    assert!(sent[0]["html"].as_str().expect("html").contains("김고객"));
+    let outcome: Vec<(String, String, Option<String>)> = sqlx::query_as(
+        "SELECT m.recipient, m.status, j.state FROM messages m JOIN jobs j ON j.id = m.job_id ORDER BY m.recipient",
+    )
+    .fetch_all(&app.pool)
+    .await
+    .expect("messages");
+    assert_eq!(
+        outcome,
+        [
+            ("ok@example.com".to_owned(), "SENT".to_owned(), Some("DONE".to_owned())),
+            (
+                "rejected@example.com".to_owned(),
+                "FAILED".to_owned(),
+                Some("FAILED".to_owned())
+            ),
+        ]
+    );
+}
