@@ -202,20 +202,12 @@ impl Runner {
                 "average": summary.day.average_order_value,
             },
         });
+        let prepared = self
+            .notifier
+            .prepare("daily_sales_report", &ctx, notify::About::default())?;
         let mut result = Ok(());
         for address in to {
-            let r = self
-                .notifier
-                .email(
-                    &self.pool,
-                    job.id,
-                    "daily_sales_report",
-                    &address,
-                    &ctx,
-                    notify::About::default(),
-                    None,
-                )
-                .await;
+            let r = self.notifier.email(&self.pool, job.id, &prepared, &address, None).await;
             result = result.and(r);
         }
         result

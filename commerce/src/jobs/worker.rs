@@ -154,6 +154,9 @@ pub async fn run(
             Some(_) = running.join_next(), if !running.is_empty() => {}
             _ = beat.tick() => {
                 let _ = sqlx::query!("UPDATE workers SET seen_at = now() WHERE id = $1", me).execute(&pool).await;
+                if let Err(e) = fail_lapsed(&pool).await {
+                    tracing::warn!(error = %e, "failing lapsed jobs failed");
+                }
             }
             () = tokio::time::sleep(idle_wait) => {}
         }
@@ -186,6 +189,7 @@ pub async fn run(
 /// [`run`], without the waiting.
 pub async fn drain(pool: &PgPool, runner: &Runner, settings: &JobSettings) -> Result<usize, Error> {
     let me = format!("drain-{}", worker_id());
+    fail_lapsed(pool).await?;
     let mut ran = 0;
     loop {
         let jobs = claim(pool, &me, 1, settings.lease_secs).await?;
@@ -199,10 +203,9 @@ pub async fn drain(pool: &PgPool, runner: &Runner, settings: &JobSettings) -> Re
     }
 }
 
-/// Claims up to `n` due jobs (and jobs whose holder's lease has passed); jobs out of
-/// attempts with a lapsed lease fail for good instead of running again.
-async fn claim(pool: &PgPool, me: &str, n: usize, lease_secs: u64) -> Result<Vec<Claimed>, Error> {
-    let lease = f64::from(u32::try_from(lease_secs).unwrap_or(u32::MAX));
+/// Jobs whose holder's lease lapsed on their last attempt fail for good instead of running
+/// again (claims leave them alone); the worker's heartbeat runs this every few seconds.
+async fn fail_lapsed(pool: &PgPool) -> Result<(), Error> {
     sqlx::query!(
         "UPDATE jobs SET state = 'FAILED', locked_until = NULL, locked_by = NULL, finished_at = now(), updated_at = now(),
                 last_error = 'the worker running it stopped (crashed or killed) on the last attempt'
@@ -210,12 +213,19 @@ async fn claim(pool: &PgPool, me: &str, n: usize, lease_secs: u64) -> Result<Vec
     )
     .execute(pool)
     .await?;
+    Ok(())
+}
+
+/// Claims up to `n` due jobs, and jobs whose holder's lease has passed with attempts left.
+async fn claim(pool: &PgPool, me: &str, n: usize, lease_secs: u64) -> Result<Vec<Claimed>, Error> {
+    let lease = f64::from(u32::try_from(lease_secs).unwrap_or(u32::MAX));
     let rows = sqlx::query!(
         r#"UPDATE jobs j
               SET state = 'RUNNING', attempts = j.attempts + 1, locked_by = $2, updated_at = now(),
                   locked_until = now() + make_interval(secs => $3)
             WHERE j.id IN (SELECT id FROM jobs
-                            WHERE (state = 'QUEUED' AND run_at <= now()) OR (state = 'RUNNING' AND locked_until < now())
+                            WHERE (state = 'QUEUED' AND run_at <= now())
+                               OR (state = 'RUNNING' AND locked_until < now() AND attempts < max_attempts)
                             ORDER BY run_at LIMIT $1 FOR UPDATE SKIP LOCKED)
         RETURNING j.id AS "id: JobId", j.kind, j.payload, j.attempts, j.max_attempts"#,
         i64::try_from(n).unwrap_or(1),

@@ -232,13 +232,10 @@ pub async fn run_send(pool: &PgPool, notifier: &Notifier, job: JobId, payload: &
             order: None,
             marketing: input.marketing,
         };
+        let prepared = notifier.prepare(notice, &ctx, about)?;
         let r = match input.channel {
-            SendChannel::Email => {
-                notifier
-                    .email(pool, job, notice, &m.email, &ctx, about, unsubscribe_url)
-                    .await
-            }
-            SendChannel::Sms => notifier.text(pool, job, notice, &m.mobile, &ctx, about).await,
+            SendChannel::Email => notifier.email(pool, job, &prepared, &m.email, unsubscribe_url).await,
+            SendChannel::Sms => notifier.text(pool, job, &prepared, &m.mobile).await,
         };
         if let Err(e) = r {
             // One bad address must not stop the others; the job reports the last failure.
@@ -479,9 +476,8 @@ pub async fn run_reminder(pool: &PgPool, notifier: &Notifier, job: JobId, payloa
     }
     let unsubscribe_url = Some(unsubscribe::url(settings, customer, unsubscribe::Channel::Email)?);
     ctx["unsubscribe_url"] = json!(unsubscribe_url);
-    notifier
-        .email(pool, job, notice, &m.email, &ctx, about, unsubscribe_url)
-        .await
+    let prepared = notifier.prepare(notice, &ctx, about)?;
+    notifier.email(pool, job, &prepared, &m.email, unsubscribe_url).await
 }
 
 #[cfg(test)]

@@ -150,121 +150,102 @@ impl Notifier {
         })
     }
 
-    /// Renders `notice` and e-mails it to `to`, once per job and address.
-    #[allow(clippy::too_many_arguments)] // what, to whom, about what: each one distinct
+    /// Renders `notice` with `ctx` once, for every channel and recipient it then goes to.
+    /// An unknown notice fails for good.
+    pub fn prepare(&self, notice: &str, ctx: &Value, about: About) -> Result<Prepared, JobFailure> {
+        let notice = *templates::NOTICES
+            .iter()
+            .find(|n| **n == notice)
+            .ok_or_else(|| JobFailure::Permanent(format!("no template {notice}")))?;
+        Ok(Prepared {
+            notice,
+            rendered: templates::render(notice, ctx)?,
+            variables: alimtalk_variables(ctx),
+            about,
+        })
+    }
+
+    /// E-mails a prepared notice to `to`, once per job and address.
     pub async fn email(
         &self,
         pool: &PgPool,
         job: JobId,
-        notice: &str,
+        p: &Prepared,
         to: &str,
-        ctx: &Value,
-        about: About,
         unsubscribe_url: Option<String>,
     ) -> Result<(), JobFailure> {
         if already_sent(pool, job, to, true).await? {
             return Ok(());
         }
-        let r = templates::render(notice, ctx)?;
+        let r = &p.rendered;
         let email = mail::Email {
             to: to.to_owned(),
             subject: r.subject.clone(),
-            html: r.html,
-            text: r.text,
+            html: r.html.clone(),
+            text: r.text.clone(),
             list_unsubscribe: unsubscribe_url,
         };
-        let provider = self.mailer.provider();
-        match self.mailer.send(&self.settings.mail.from, &email).await {
-            Ok(id) => log(pool, job, notice, "EMAIL", to, &r.subject, about, provider, Ok(&id)).await,
-            Err(e) => {
-                log(
-                    pool,
-                    job,
-                    notice,
-                    "EMAIL",
-                    to,
-                    &r.subject,
-                    about,
-                    provider,
-                    Err(&e.to_string()),
-                )
-                .await?;
-                Err(e.into())
-            }
-        }
+        let sent = self.mailer.send(&self.settings.mail.from, &email).await;
+        log(pool, job, p, "EMAIL", to, self.mailer.provider(), sent.as_deref()).await?;
+        sent.map(drop).map_err(JobFailure::from)
     }
 
-    /// Renders `notice`'s `sms` block and sends it to `phone`: Alimtalk when the notice has
-    /// an approved template (and a channel is set), else SMS/LMS; once per job and phone.
-    /// A notice without an `sms` block sends nothing.
-    pub async fn text(
-        &self,
-        pool: &PgPool,
-        job: JobId,
-        notice: &str,
-        phone: &str,
-        ctx: &Value,
-        about: About,
-    ) -> Result<(), JobFailure> {
+    /// Texts a prepared notice's `sms` block to `phone`: Alimtalk when the notice has an
+    /// approved template (and a channel is set) and is no advertisement, else SMS/LMS; once
+    /// per job and phone. A notice without an `sms` block sends nothing.
+    pub async fn text(&self, pool: &PgPool, job: JobId, p: &Prepared, phone: &str) -> Result<(), JobFailure> {
         let phone: String = phone.chars().filter(char::is_ascii_digit).collect();
+        let Some(text) = &p.rendered.sms else { return Ok(()) };
         if phone.is_empty() || already_sent(pool, job, &phone, false).await? {
             return Ok(());
         }
-        let r = templates::render(notice, ctx)?;
-        let Some(text) = r.sms else { return Ok(()) };
         let kakao = &self.settings.kakao;
-        let alimtalk = match (&kakao.pfid, kakao.templates.get(notice)) {
-            (Some(pf_id), Some(template_id)) if !about.marketing => Some(sms::Alimtalk {
+        let alimtalk = match (&kakao.pfid, kakao.templates.get(p.notice)) {
+            (Some(pf_id), Some(template_id)) if !p.about.marketing => Some(sms::Alimtalk {
                 pf_id: pf_id.clone(),
                 template_id: template_id.clone(),
-                variables: alimtalk_variables(ctx),
+                variables: p.variables.clone(),
             }),
             _ => None,
         };
+        // The channel a failure is logged under: what was tried first.
+        let tried = if alimtalk.is_some() {
+            "ALIMTALK"
+        } else {
+            sms::sms_kind(text)
+        };
         let msg = sms::Text {
             to: phone.clone(),
-            text,
-            subject: r.subject.clone(),
+            text: text.clone(),
+            subject: p.rendered.subject.clone(),
             alimtalk,
         };
-        let provider = self.texter.provider();
-        match self.texter.send(&msg).await {
-            Ok(sent) => {
-                log(
-                    pool,
-                    job,
-                    notice,
-                    sent.channel,
-                    &phone,
-                    &r.subject,
-                    about,
-                    provider,
-                    Ok(&sent.provider_id),
-                )
-                .await
-            }
-            Err(e) => {
-                let channel = if msg.alimtalk.is_some() {
-                    "ALIMTALK"
-                } else {
-                    sms::sms_kind(&msg.text)
-                };
-                log(
-                    pool,
-                    job,
-                    notice,
-                    channel,
-                    &phone,
-                    &r.subject,
-                    about,
-                    provider,
-                    Err(&e.to_string()),
-                )
-                .await?;
-                Err(e.into())
-            }
-        }
+        let sent = self.texter.send(&msg).await;
+        let channel = sent.as_ref().map_or(tried, |s| s.channel);
+        let result = sent
+            .as_ref()
+            .map(|s| s.provider_id.as_str())
+            .map_err(ToString::to_string);
+        log(
+            pool,
+            job,
+            p,
+            channel,
+            &phone,
+            self.texter.provider(),
+            result.as_deref().map_err(String::as_str),
+        )
+        .await?;
+        sent.map(drop).map_err(JobFailure::from)
     }
+}
+
+/// A notice rendered for its channels, with what the log says of it.
+pub struct Prepared {
+    notice: &'static str,
+    rendered: templates::Rendered,
+    variables: serde_json::Map<String, Value>,
+    about: About,
 }
 
 /// The variables an Alimtalk template may use (`#{고객명}`, `#{주문번호}`, …), from the
@@ -306,21 +287,18 @@ async fn already_sent(pool: &PgPool, job: JobId, recipient: &str, email: bool) -
     .await?)
 }
 
-#[allow(clippy::too_many_arguments)]
 async fn log(
     pool: &PgPool,
     job: JobId,
-    notice: &str,
+    p: &Prepared,
     channel: &str,
     recipient: &str,
-    subject: &str,
-    about: About,
     provider: &str,
-    result: Result<&str, &str>,
+    result: Result<&str, impl std::fmt::Display>,
 ) -> Result<(), JobFailure> {
     let (status, provider_id, error) = match result {
         Ok(id) => ("SENT", Some(id), None),
-        Err(e) => ("FAILED", None, Some(e)),
+        Err(e) => ("FAILED", None, Some(e.to_string())),
     };
     sqlx::query!(
         "INSERT INTO messages (id, job_id, template, channel, recipient, customer_id, order_id, subject, marketing,
@@ -329,13 +307,13 @@ async fn log(
          ON CONFLICT DO NOTHING",
         MessageId::generate() as MessageId,
         job as JobId,
-        notice,
+        p.notice,
         channel,
         recipient,
-        about.customer as Option<CustomerId>,
-        about.order as Option<OrderId>,
-        subject,
-        about.marketing,
+        p.about.customer as Option<CustomerId>,
+        p.about.order as Option<OrderId>,
+        p.rendered.subject,
+        p.about.marketing,
         provider,
         provider_id,
         status,
@@ -397,5 +375,6 @@ pub async fn run_email(pool: &PgPool, notifier: &Notifier, job: JobId, payload: 
         customer,
         ..About::default()
     };
-    notifier.email(pool, job, notice, to, &ctx, about, None).await
+    let prepared = notifier.prepare(notice, &ctx, about)?;
+    notifier.email(pool, job, &prepared, to, None).await
 }

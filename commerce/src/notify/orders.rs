@@ -101,7 +101,8 @@ pub async fn run(pool: &PgPool, notifier: &Notifier, job: JobId, payload: &Value
         marketing: false,
     };
     // Both channels are tried before a failure is reported: a retry skips what went.
-    let email = notifier.email(pool, job, notice, &order.email, &ctx, about, None).await;
-    let text = notifier.text(pool, job, notice, &order.phone, &ctx, about).await;
+    let prepared = notifier.prepare(notice, &ctx, about)?;
+    let email = notifier.email(pool, job, &prepared, &order.email, None).await;
+    let text = notifier.text(pool, job, &prepared, &order.phone).await;
     email.and(text)
 }

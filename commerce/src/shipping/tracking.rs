@@ -46,8 +46,9 @@ pub struct SyncReport {
 }
 
 /// Asks Sweet Tracker about every parcel in transit (least recently checked first, at most
-/// 500 a run) and delivers the orders whose parcels all arrived. Errors: database faults;
-/// a provider failure ends the run early with `PAYMENT_FAILED`-free `INTERNAL`, to retry.
+/// 500 a run) and delivers the orders whose parcels all arrived. Errors: `INTERNAL` for
+/// database faults, and for Sweet Tracker failing to answer, which ends the run early (the
+/// job retries; parcels done so far stay done).
 pub async fn sync(pool: &PgPool, http: &reqwest::Client, settings: &TrackingSettings) -> Result<SyncReport, Error> {
     let Some(key) = &settings.sweettracker_key else {
         return Ok(SyncReport::default());
