@@ -49,8 +49,13 @@ static ENV: LazyLock<Result<Environment<'static>, String>> = LazyLock::new(|| {
     let mut env = Environment::new();
     // A notice sent without an optional part (no shipments yet) renders it empty.
     env.set_undefined_behavior(minijinja::UndefinedBehavior::Chainable);
-    env.add_template("layout.html", include_str!("templates/layout.html"))
-        .map_err(|e| e.to_string())?;
+    for (name, src) in [
+        ("layout.html", include_str!("templates/layout.html")),
+        ("order_lines.html", include_str!("templates/order_lines.html")),
+        ("order_lines.txt", include_str!("templates/order_lines.txt")),
+    ] {
+        env.add_template(name, src).map_err(|e| e.to_string())?;
+    }
     for (name, src) in SOURCES {
         env.add_template(name, src).map_err(|e| format!("{name}: {e}"))?;
     }
