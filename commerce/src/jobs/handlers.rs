@@ -151,7 +151,12 @@ impl Runner {
                     .execute(pool)
                     .await
                     .map_err(Error::from)?;
-                tracing::info!(deleted = gone.rows_affected(), "old jobs pruned");
+                let counts = crate::stats::compact_customer_counts(pool).await?;
+                tracing::info!(
+                    deleted = gone.rows_affected(),
+                    counts,
+                    "old jobs pruned, customer counts folded"
+                );
                 Ok(())
             }
             notify::orders::JOB => notify::orders::run(pool, &self.notifier, job.id, &job.payload).await,

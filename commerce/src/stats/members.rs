@@ -245,50 +245,65 @@ pub struct CustomerStats {
     pub marketing_email: i64,
     /// Who agreed to marketing SMS.
     pub marketing_sms: i64,
-    /// Customers per tier, every tier listed (`BASIC`, `SILVER`, `GOLD`, `VIP`).
+    /// Customers per tier: every tier of `member_tiers`, lowest first (zeros included),
+    /// then any other tier a customer still holds.
     pub by_tier: Vec<(String, i64)>,
 }
 
-/// The tiers, lowest first.
-const TIERS: [&str; 4] = ["BASIC", "SILVER", "GOLD", "VIP"];
-
-/// Counts of the member base, one statement. Errors: `FORBIDDEN`.
+/// Counts of the member base, from the signed rows the triggers on `customers` keep in
+/// `customer_counts` (no scan of the customers), tiers in their order. Errors: `FORBIDDEN`.
 pub async fn customer_stats(pool: &PgPool, by: Principal) -> Result<CustomerStats, Error> {
     by.require(Permission::ReadReports, "read member reports")?;
-    let rows = sqlx::query!(
-        r#"SELECT tier AS "tier?", count(*)::int8 AS "total!", count(*) FILTER (WHERE paid_orders > 0)::int8 AS "with_orders!",
-                  count(*) FILTER (WHERE marketing_email)::int8 AS "email!",
-                  count(*) FILTER (WHERE marketing_sms)::int8 AS "sms!"
-             FROM customers GROUP BY GROUPING SETS ((tier), ())"#
+    let mut tx = pool.begin().await?;
+    // One snapshot for the tiers and the counts.
+    sqlx::query!("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+        .execute(&mut *tx)
+        .await?;
+    let all = sqlx::query!(
+        r#"SELECT coalesce(sum(n), 0)::int8 AS "total!", coalesce(sum(n) FILTER (WHERE with_orders), 0)::int8 AS "with_orders!",
+                  coalesce(sum(n) FILTER (WHERE marketing_email), 0)::int8 AS "email!",
+                  coalesce(sum(n) FILTER (WHERE marketing_sms), 0)::int8 AS "sms!"
+             FROM customer_counts"#
     )
-    .fetch_all(pool)
+    .fetch_one(&mut *tx)
     .await?;
-    let all = rows.iter().find(|r| r.tier.is_none());
-    let mut by_tier: Vec<(String, i64)> = TIERS
-        .iter()
-        .map(|t| {
-            let n = rows
-                .iter()
-                .find(|r| r.tier.as_deref() == Some(t))
-                .map_or(0, |r| r.total);
-            ((*t).to_owned(), n)
-        })
-        .collect();
-    // A tier a later release adds still shows.
-    for r in &rows {
-        if let Some(t) = &r.tier
-            && !TIERS.contains(&t.as_str())
-        {
-            by_tier.push((t.clone(), r.total));
-        }
-    }
+    // Every tier the shop has, lowest first, then any other a customer still holds.
+    let by_tier = sqlx::query!(
+        r#"SELECT t.tier AS "tier!", coalesce(c.n, 0)::int8 AS "count!"
+             FROM (SELECT code AS tier, position FROM member_tiers
+                   UNION ALL SELECT DISTINCT tier, NULL::int4 FROM customer_counts
+                    WHERE tier NOT IN (SELECT code FROM member_tiers)) t
+             LEFT JOIN (SELECT tier, sum(n) AS n FROM customer_counts GROUP BY tier) c ON c.tier = t.tier
+            WHERE t.position IS NOT NULL OR c.n <> 0
+            ORDER BY t.position NULLS LAST, t.tier"#
+    )
+    .fetch_all(&mut *tx)
+    .await?
+    .into_iter()
+    .map(|r| (r.tier, r.count))
+    .collect();
+    tx.commit().await?;
     Ok(CustomerStats {
-        total: all.map_or(0, |r| r.total),
-        with_orders: all.map_or(0, |r| r.with_orders),
-        marketing_email: all.map_or(0, |r| r.email),
-        marketing_sms: all.map_or(0, |r| r.sms),
+        total: all.total,
+        with_orders: all.with_orders,
+        marketing_email: all.email,
+        marketing_sms: all.sms,
         by_tier,
     })
+}
+
+/// Folds `customer_counts` into one row per key with a count; returns the rows left. Safe
+/// beside writers and another compaction: a row is folded by whoever deleted it.
+pub async fn compact_customer_counts(pool: &PgPool) -> Result<u64, Error> {
+    let done = sqlx::query!(
+        "WITH gone AS (DELETE FROM customer_counts RETURNING tier, with_orders, marketing_email, marketing_sms, n)
+         INSERT INTO customer_counts (tier, with_orders, marketing_email, marketing_sms, n)
+         SELECT tier, with_orders, marketing_email, marketing_sms, sum(n) FROM gone
+          GROUP BY 1, 2, 3, 4 HAVING sum(n) <> 0"
+    )
+    .execute(pool)
+    .await?;
+    Ok(done.rows_affected())
 }
 
 #[cfg(test)]

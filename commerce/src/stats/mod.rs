@@ -12,7 +12,9 @@ use chrono::{Datelike, Days, Months, NaiveDate};
 use sqlx::{PgConnection, PgPool};
 use uuid::Uuid;
 
-pub use members::{CustomerStats, MemberFigures, MemberReport, MemberRow, customer_stats, member_report};
+pub use members::{
+    CustomerStats, MemberFigures, MemberReport, MemberRow, compact_customer_counts, customer_stats, member_report,
+};
 pub use rollup::{Rebuilt, allocate, rebuild, rebuild_if_needed};
 
 use crate::{

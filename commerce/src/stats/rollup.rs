@@ -515,6 +515,8 @@ pub async fn rebuild(pool: &PgPool) -> Result<Rebuilt, Error> {
     let mut tx = pool.begin().await?;
     let done = rebuild_in(&mut tx).await?;
     tx.commit().await?;
+    // Setting every customer's paid orders left a row or two per customer who moved.
+    super::compact_customer_counts(pool).await?;
     Ok(done)
 }
 
@@ -626,6 +628,7 @@ pub async fn rebuild_if_needed(pool: &PgPool) -> Result<Option<Rebuilt>, Error> 
     }
     let done = rebuild_in(&mut tx).await?;
     tx.commit().await?;
+    super::compact_customer_counts(pool).await?;
     Ok(Some(done))
 }
 
