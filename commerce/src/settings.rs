@@ -34,6 +34,9 @@ pub struct Settings {
     pub rate_limits: RateLimitSettings,
     /// What the storefront API shows.
     pub storefront: StorefrontSettings,
+    /// HTTP caching of public catalog reads: headers for browsers and CDNs, the in-process
+    /// cache, persisted queries.
+    pub cache: CacheSettings,
     /// Korean payment gateways (Toss Payments, KakaoPay, PortOne) and unpaid-order expiry.
     pub payments: crate::payment::PaymentSettings,
     /// E-mail: files, SMTP or Mandrill.
@@ -76,6 +79,30 @@ impl Settings {
     pub fn shows_exact_stock(&self) -> bool {
         self.storefront.show_exact_stock || self.demo
     }
+}
+
+/// Caching of public catalog reads (`shop`, `products`, `product`, `categories`,
+/// `category`, `pages`, `page` without a token).
+#[derive(Clone, Debug, Deserialize, Serialize)]
+pub struct CacheSettings {
+    /// `Cache-Control: max-age` for browsers, seconds.
+    pub max_age: u32,
+    /// `s-maxage` for shared caches (the CDN), seconds.
+    pub s_maxage: u32,
+    /// `stale-while-revalidate`, seconds: a CDN may answer from a stale copy this long while
+    /// it fetches a fresh one.
+    pub stale_while_revalidate: u32,
+    /// Responses kept in memory per replica; 0 turns the in-process cache off.
+    pub max_entries: u64,
+    /// Bytes of responses kept in memory per replica, at most.
+    pub max_bytes: u64,
+    /// Catalog changes arriving within this many milliseconds of the last drop are dropped
+    /// together at its end, so a flash sale's checkouts don't empty the cache on every order:
+    /// the longest a replica shows a price or stock older than a change (plus the notice's
+    /// trip, a few milliseconds).
+    pub coalesce_ms: u64,
+    /// Automatic persisted queries kept per replica.
+    pub persisted_queries: u64,
 }
 
 /// The HTTP edge.
