@@ -1,5 +1,5 @@
 //! Catalog reads: categories (a tree), products, variants and their stock, product images.
-//! Owns the `categories`, `products`, `product_images` and `variants` tables.
+//! Owns the `categories`, `products` and `variants` tables (pictures: `crate::media`).
 
 use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
 use chrono::{DateTime, Utc};
@@ -8,7 +8,8 @@ use sqlx::{PgConnection, Postgres, QueryBuilder, types::Json};
 
 use crate::{
     Error, Won,
-    ids::{CategoryId, ImageId, ProductId, VariantId},
+    ids::{CategoryId, MediaId, ProductId, VariantId},
+    media::Media,
     pagination::Page,
     types::contains_pattern,
 };
@@ -31,17 +32,6 @@ pub struct Category {
     pub description: String,
     /// Order among its siblings.
     pub position: i32,
-}
-
-/// A product image.
-#[derive(Clone, Debug, Serialize, Deserialize)]
-pub struct Image {
-    /// Its id.
-    pub id: ImageId,
-    /// Where the picture is.
-    pub url: String,
-    /// Alternative text.
-    pub alt: String,
 }
 
 /// A product as the storefront shows it (variants load separately, see [`variants_of`]).
@@ -67,8 +57,8 @@ pub struct Product {
     pub created_at: DateTime<Utc>,
     /// When it last changed.
     pub updated_at: DateTime<Utc>,
-    /// Its images, in order.
-    pub images: Json<Vec<Image>>,
+    /// Its pictures, in order (`crate::media`).
+    pub images: Json<Vec<Media>>,
 }
 
 /// One option value of a variant, e.g. 맛 = 초코.
@@ -103,6 +93,8 @@ pub struct Variant {
     pub allocated: i32,
     /// At most this many units available reads as [`StockStatus::LowStock`] (품절 임박).
     pub low_stock_threshold: i32,
+    /// Its own picture (`Variant.image`); `None`: its product's first.
+    pub media_id: Option<MediaId>,
 }
 
 impl Variant {
@@ -271,6 +263,7 @@ struct VariantJson {
     on_hand: i32,
     allocated: i32,
     low_stock_threshold: i32,
+    media_id: Option<MediaId>,
 }
 
 impl From<VariantJson> for Variant {
@@ -286,6 +279,7 @@ impl From<VariantJson> for Variant {
             on_hand: v.on_hand,
             allocated: v.allocated,
             low_stock_threshold: v.low_stock_threshold,
+            media_id: v.media_id,
         }
     }
 }
@@ -374,14 +368,16 @@ fn search_terms(search: Option<&str>) -> Result<Vec<String>, Error> {
 
 const PRODUCT_COLUMNS: &str = "p.id, p.slug, p.name, p.description, p.category_id, p.published, \
      p.tax_free, p.price_min, p.created_at, p.updated_at, \
-     (SELECT COALESCE(json_agg(json_build_object('id', i.id, 'url', i.url, 'alt', i.alt) \
-        ORDER BY i.position, i.id), '[]') FROM product_images i WHERE i.product_id = p.id) AS images";
+     (SELECT COALESCE(json_agg(json_build_object('id', m.id, 'storage', m.storage, 'key', m.key, 'url', m.url, \
+        'content_type', m.content_type, 'width', m.width, 'height', m.height, 'bytes', m.bytes, 'alt', m.alt, \
+        'widths', m.widths, 'created_at', m.created_at) ORDER BY pm.position), '[]') \
+        FROM product_media pm JOIN media m ON m.id = pm.media_id WHERE pm.product_id = p.id) AS images";
 
 /// A product's variants as one JSON array (the detail queries spell it out alike).
 const VARIANTS_JSON: &str = "(SELECT COALESCE(json_agg(json_build_object('id', v.id, 'product_id', v.product_id, \
      'sku', v.sku, 'name', v.name, 'options', v.options, 'price', v.price, \
      'compare_at_price', v.compare_at_price, 'on_hand', v.on_hand, 'allocated', v.allocated, \
-     'low_stock_threshold', v.low_stock_threshold) ORDER BY v.position, v.sku), '[]') FROM variants v WHERE v.product_id = p.id)";
+     'low_stock_threshold', v.low_stock_threshold, 'media_id', v.media_id) ORDER BY v.position, v.sku), '[]') FROM variants v WHERE v.product_id = p.id)";
 
 /// Appends the WHERE clause of a storefront listing (published products matching `filter`).
 fn push_filter(q: &mut QueryBuilder<Postgres>, filter: &ProductFilter, terms: Vec<String>) {
@@ -568,13 +564,15 @@ pub async fn product_any(
         r#"SELECT p.id AS "id: ProductId", p.slug, p.name, p.description,
                   p.category_id AS "category_id: CategoryId", p.published, p.tax_free,
                   p.price_min AS "price_min: Won", p.created_at, p.updated_at,
-                  (SELECT COALESCE(json_agg(json_build_object('id', i.id, 'url', i.url, 'alt', i.alt)
-                     ORDER BY i.position, i.id), '[]') FROM product_images i WHERE i.product_id = p.id)
-                  AS "images!: Json<Vec<Image>>",
+                  (SELECT COALESCE(json_agg(json_build_object('id', m.id, 'storage', m.storage, 'key', m.key, 'url', m.url,
+                     'content_type', m.content_type, 'width', m.width, 'height', m.height, 'bytes', m.bytes, 'alt', m.alt,
+                     'widths', m.widths, 'created_at', m.created_at) ORDER BY pm.position), '[]')
+                     FROM product_media pm JOIN media m ON m.id = pm.media_id WHERE pm.product_id = p.id)
+                  AS "images!: Json<Vec<Media>>",
                   (SELECT COALESCE(json_agg(json_build_object('id', v.id, 'product_id', v.product_id,
                      'sku', v.sku, 'name', v.name, 'options', v.options, 'price', v.price,
                      'compare_at_price', v.compare_at_price, 'on_hand', v.on_hand, 'allocated', v.allocated,
-                     'low_stock_threshold', v.low_stock_threshold) ORDER BY v.position, v.sku), '[]') FROM variants v WHERE v.product_id = p.id)
+                     'low_stock_threshold', v.low_stock_threshold, 'media_id', v.media_id) ORDER BY v.position, v.sku), '[]') FROM variants v WHERE v.product_id = p.id)
                   AS "variants!: Json<Vec<VariantJson>>"
              FROM products p
             WHERE ($3 OR p.published) AND (p.slug = $1 OR p.id = $2)"#,
@@ -612,9 +610,11 @@ pub async fn products_by_ids(conn: &mut PgConnection, ids: &[ProductId]) -> Resu
         r#"SELECT p.id AS "id: ProductId", p.slug, p.name, p.description,
                   p.category_id AS "category_id: CategoryId", p.published, p.tax_free,
                   p.price_min AS "price_min: Won", p.created_at, p.updated_at,
-                  (SELECT COALESCE(json_agg(json_build_object('id', i.id, 'url', i.url, 'alt', i.alt)
-                     ORDER BY i.position, i.id), '[]') FROM product_images i WHERE i.product_id = p.id)
-                  AS "images!: Json<Vec<Image>>"
+                  (SELECT COALESCE(json_agg(json_build_object('id', m.id, 'storage', m.storage, 'key', m.key, 'url', m.url,
+                     'content_type', m.content_type, 'width', m.width, 'height', m.height, 'bytes', m.bytes, 'alt', m.alt,
+                     'widths', m.widths, 'created_at', m.created_at) ORDER BY pm.position), '[]')
+                     FROM product_media pm JOIN media m ON m.id = pm.media_id WHERE pm.product_id = p.id)
+                  AS "images!: Json<Vec<Media>>"
              FROM products p WHERE p.id = ANY($1)"#,
         &ids
     )
@@ -630,7 +630,8 @@ pub async fn variants_of(conn: &mut PgConnection, products: &[ProductId]) -> Res
         Variant,
         r#"SELECT id AS "id: VariantId", product_id AS "product_id: ProductId", sku, name,
                   options AS "options: Json<Vec<OptionValue>>", price AS "price: Won",
-                  compare_at_price AS "compare_at_price: Won", on_hand, allocated, low_stock_threshold
+                  compare_at_price AS "compare_at_price: Won", on_hand, allocated, low_stock_threshold,
+                  media_id AS "media_id: MediaId"
              FROM variants WHERE product_id = ANY($1)
             ORDER BY product_id, position, sku"#,
         &ids
@@ -647,7 +648,8 @@ pub async fn variants_by_ids(conn: &mut PgConnection, ids: &[VariantId]) -> Resu
         Variant,
         r#"SELECT id AS "id: VariantId", product_id AS "product_id: ProductId", sku, name,
                   options AS "options: Json<Vec<OptionValue>>", price AS "price: Won",
-                  compare_at_price AS "compare_at_price: Won", on_hand, allocated, low_stock_threshold
+                  compare_at_price AS "compare_at_price: Won", on_hand, allocated, low_stock_threshold,
+                  media_id AS "media_id: MediaId"
              FROM variants WHERE id = ANY($1)"#,
         &ids
     )
@@ -757,6 +759,7 @@ mod tests {
             on_hand: 0,
             allocated: 0,
             low_stock_threshold: 5,
+            media_id: None,
         }
     }
 

@@ -9,7 +9,7 @@ use crate::{
     Error, Won,
     catalog::{self, Direction, OptionValue, Product, ProductSort, ProductView, SortField},
     cms::sanitize,
-    ids::{CategoryId, ImageId, ProductId, VariantId},
+    ids::{CategoryId, ProductId, VariantId},
     pagination::Page,
     staff::{Permission, Principal, audit},
 };
@@ -242,21 +242,7 @@ pub async fn save_product(
     if id.is_some() && r.inserted == Some(true) {
         return Err(Error::NotFound { what: "product" });
     }
-    sqlx::query!("DELETE FROM product_images WHERE product_id = $1", target as ProductId)
-        .execute(&mut *tx)
-        .await?;
-    for (i, (url, alt)) in p.images.iter().enumerate() {
-        sqlx::query!(
-            "INSERT INTO product_images (id, product_id, url, alt, position) VALUES ($1, $2, $3, $4, $5)",
-            ImageId::generate() as ImageId,
-            target as ProductId,
-            url,
-            alt,
-            i32::try_from(i).unwrap_or(i32::MAX),
-        )
-        .execute(&mut *tx)
-        .await?;
-    }
+    crate::media::replace_with_urls(&mut tx, target, &p.images, Some(by.id)).await?;
     let action = if id.is_some() {
         "product.update"
     } else {
@@ -827,8 +813,10 @@ pub async fn products(
     // Fixed fragments only; every value is bound. `p.*` keeps the row in step with
     // `catalog::Product`, whatever columns it gains.
     let mut q = QueryBuilder::new(
-        "SELECT p.*, (SELECT COALESCE(json_agg(json_build_object('id', i.id, 'url', i.url, 'alt', i.alt) \
-         ORDER BY i.position, i.id), '[]') FROM product_images i WHERE i.product_id = p.id) AS images, ",
+        "SELECT p.*, (SELECT COALESCE(json_agg(json_build_object('id', m.id, 'storage', m.storage, 'key', m.key, \
+         'url', m.url, 'content_type', m.content_type, 'width', m.width, 'height', m.height, 'bytes', m.bytes, \
+         'alt', m.alt, 'widths', m.widths, 'created_at', m.created_at) ORDER BY pm.position), '[]') \
+         FROM product_media pm JOIN media m ON m.id = pm.media_id WHERE pm.product_id = p.id) AS images, ",
     );
     if total {
         q.push("(SELECT count(*) FROM products p");

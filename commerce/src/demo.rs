@@ -10,7 +10,7 @@ use uuid::Uuid;
 use crate::{
     Error,
     catalog::OptionValue,
-    ids::{CategoryId, CouponId, GiftRuleId, ImageId, ProductId, VariantId},
+    ids::{CategoryId, CouponId, GiftRuleId, MediaId, ProductId, VariantId},
 };
 
 const DEMO: &str = include_str!("demo/shop.json");
@@ -208,9 +208,11 @@ async fn insert_product(
     .execute(&mut *conn)
     .await?;
     for (pos, img) in p.images.iter().enumerate() {
+        // Outside placeholders; `serve --demo` draws stored ones instead (media::demo).
         sqlx::query!(
-            "INSERT INTO product_images (id, product_id, url, alt, position) VALUES ($1, $2, $3, $4, $5)",
-            ImageId::generate() as ImageId,
+            "WITH m AS (INSERT INTO media (id, storage, url, alt) VALUES ($1, 'EXTERNAL', $3, $4) RETURNING id)
+             INSERT INTO product_media (product_id, media_id, position) SELECT $2, id, $5 FROM m",
+            MediaId::generate() as MediaId,
             id as ProductId,
             img.url,
             img.alt,

@@ -180,6 +180,30 @@ pub enum Error {
         /// Its state.
         status: OrderStatus,
     },
+    /// An upload or import that is not a JPEG, PNG or WebP picture, or a broken one
+    /// (`UNSUPPORTED_MEDIA`): sniffed from the bytes, never from the name.
+    #[error("unsupported media: {reason}")]
+    UnsupportedMedia {
+        /// Why, in English.
+        reason: String,
+    },
+    /// An upload or import beyond a limit (`TOO_LARGE`): `bytes` (`media.max_bytes`),
+    /// `pixels` a side (`media.max_pixels`) or decoding `memory`.
+    #[error("too large: more than {limit} {what}")]
+    TooLarge {
+        /// `bytes`, `pixels` or `memory`.
+        what: &'static str,
+        /// The limit.
+        limit: u64,
+    },
+    /// A picture still shown on a product or variant can't be deleted (`MEDIA_IN_USE`).
+    #[error("the picture is used by {products} product(s) and {variants} variant(s)")]
+    MediaInUse {
+        /// Products showing it.
+        products: i64,
+        /// Variants showing it.
+        variants: i64,
+    },
     /// A fault of the server, not of the caller (`INTERNAL`): a bad key in settings, the
     /// random number generator, a cipher, QR drawing, password hashing or a lost blocking task.
     #[error("internal fault in {what}: {reason}")]
@@ -257,6 +281,12 @@ pub enum Code {
     PaymentFailed,
     /// See [`Error::OrderNotPayable`].
     OrderNotPayable,
+    /// See [`Error::UnsupportedMedia`].
+    UnsupportedMedia,
+    /// See [`Error::TooLarge`].
+    TooLarge,
+    /// See [`Error::MediaInUse`].
+    MediaInUse,
     /// A fault; details are logged, never shown.
     Internal,
 }
@@ -404,6 +434,9 @@ impl Error {
             Error::PaymentDeclined { .. } => Code::PaymentDeclined,
             Error::PaymentFailed { .. } => Code::PaymentFailed,
             Error::OrderNotPayable { .. } => Code::OrderNotPayable,
+            Error::UnsupportedMedia { .. } => Code::UnsupportedMedia,
+            Error::TooLarge { .. } => Code::TooLarge,
+            Error::MediaInUse { .. } => Code::MediaInUse,
             Error::Fault { .. } | Error::Db(_) | Error::Migrate(_) => Code::Internal,
         }
     }
@@ -429,6 +462,7 @@ impl Error {
             Error::AmountMismatch { .. } => vec!["amount".into()],
             Error::PaymentMethodUnavailable { .. } => vec!["paymentMethod".into()],
             Error::InvalidToken => vec!["token".into()],
+            Error::UnsupportedMedia { .. } | Error::TooLarge { .. } => vec!["file".into()],
             _ => Vec::new(),
         }
     }
@@ -500,6 +534,19 @@ impl Error {
             }
             (Lang::Ko, Error::OrderNotPayable { status }) => {
                 format!("결제할 수 없는 주문입니다 (주문 상태: {status})")
+            }
+            (Lang::Ko, Error::UnsupportedMedia { .. }) => {
+                "JPEG, PNG, WebP 이미지만 올릴 수 있습니다".into()
+            }
+            (Lang::Ko, Error::TooLarge { what: "bytes", limit }) => {
+                format!("파일이 너무 큽니다 (최대 {} MB)", limit / (1024 * 1024))
+            }
+            (Lang::Ko, Error::TooLarge { what: "pixels", limit }) => {
+                format!("이미지가 너무 큽니다 (한 변 최대 {limit}px)")
+            }
+            (Lang::Ko, Error::TooLarge { .. }) => "이미지가 너무 큽니다".into(),
+            (Lang::Ko, Error::MediaInUse { products, variants }) => {
+                format!("상품 {products}개, 옵션 상품 {variants}개에서 쓰고 있는 이미지입니다. 먼저 연결을 해제해 주세요")
             }
             (Lang::Ko, Error::SlackUserNotLinked) => "Slack 사용자가 직원 계정에 연결되어 있지 않습니다".into(),
             (Lang::Ko, Error::Fault { .. } | Error::Db(_) | Error::Migrate(_)) => "내부 오류가 발생했습니다".into(),

@@ -56,6 +56,8 @@ id!(/// A product variant (what is bought: one SKU).
     VariantId, "var");
 id!(/// A product image.
     ImageId, "img");
+id!(/// A picture: uploaded, imported or an outside URL (product media).
+    MediaId, "med");
 id!(/// A customer.
     CustomerId, "cus");
 id!(/// A customer's saved address.

@@ -20,6 +20,7 @@ pub mod error;
 pub mod ids;
 pub mod inquiry;
 pub mod jobs;
+pub mod media;
 pub mod money;
 pub mod notify;
 pub mod order;

@@ -37,6 +37,8 @@ pub struct Settings {
     /// HTTP caching of public catalog reads: headers for browsers and CDNs, the in-process
     /// cache, persisted queries.
     pub cache: CacheSettings,
+    /// Product media: where pictures are stored and served, and the upload limits.
+    pub media: crate::media::MediaSettings,
     /// Korean payment gateways (Toss Payments, KakaoPay, PortOne) and unpaid-order expiry.
     pub payments: crate::payment::PaymentSettings,
     /// E-mail: files, SMTP or Mandrill.

@@ -54,6 +54,8 @@ pub struct AppState {
     pub gateways: Arc<Gateways>,
     /// The settings (unsubscribe links are checked against the server key).
     pub settings: Arc<Settings>,
+    /// Product media: the store `/media/…` serves and admin uploads write to.
+    pub media: Arc<commerce::media::MediaService>,
 }
 
 impl AppState {
@@ -80,6 +82,8 @@ impl AppState {
             }
         }
         let limits = RateLimits::new(&settings.rate_limits);
+        // Fails only when no HTTP client can be built at all (no TLS provider).
+        let media = commerce::media::MediaService::new(&settings.media).expect("media service");
         let proxies = TrustedProxies::new(settings.http.trusted_proxies.clone());
         let storefront = storefront::schema(pool.clone(), settings.clone(), gateways.clone());
         // Off: no GraphiQL pages, and no introspection on the admin API.
@@ -95,6 +99,7 @@ impl AppState {
             proxies,
             gateways,
             settings,
+            media,
         })
     }
 }
@@ -155,15 +160,25 @@ impl Admission<'_> {
 }
 
 /// The admin request's data; the storefront types it returns need the loaders too.
-struct AdminData<'a>(Caller, Admission<'a>, &'a PgPool, SlackUser);
+struct AdminData<'a>(
+    Caller,
+    Admission<'a>,
+    &'a PgPool,
+    SlackUser,
+    crate::multipart::Uploads,
+    &'a Arc<commerce::media::MediaService>,
+);
 
 impl RequestData for AdminData<'_> {
     fn attach(&self, req: GqlRequest) -> GqlRequest {
-        req.data(self.0.clone())
+        let req = req
+            .data(self.0.clone())
             .data(crate::storefront::StaffView)
             .data(Loaders::new(self.2))
             .data(self.3.clone())
             .data(crate::admin::context::SignedIn::default())
+            .data(self.5.clone());
+        self.4.attach(req)
     }
 
     fn admit(
@@ -196,7 +211,27 @@ async fn admin_graphql(
         .bearer
         .as_ref()
         .map(|t| format!("{t}\n{}", slack_user.0.as_deref().unwrap_or_default()));
-    let data = AdminData(caller, admission, &app.pool, slack_user);
+    // Uploads (GraphQL multipart request spec): the operations go on as a JSON request,
+    // the files into its variables (multipart.rs).
+    let (headers, body, uploads) = match crate::multipart::boundary(&headers) {
+        Some(_) if caller.bearer.is_none() => return crate::multipart::needs_bearer(),
+        Some(boundary) => {
+            let max = app.settings.media.max_bytes + 1;
+            match crate::multipart::parse(body, boundary, max).await {
+                Ok((operations, uploads)) => {
+                    let mut headers = headers;
+                    headers.insert(
+                        axum::http::header::CONTENT_TYPE,
+                        axum::http::HeaderValue::from_static("application/json"),
+                    );
+                    (headers, operations, uploads)
+                }
+                Err(refused) => return refused.into_response(),
+            }
+        }
+        None => (headers, body, crate::multipart::Uploads::default()),
+    };
+    let data = AdminData(caller, admission, &app.pool, slack_user, uploads, &app.media);
     http::handle(&app.admin, &data, &method, &headers, uri.query(), &body).await
 }
 
@@ -278,9 +313,11 @@ async fn readyz(State(app): State<Arc<AppState>>) -> Response {
 
 /// The service's routes with their middleware.
 pub fn router(state: Arc<AppState>) -> Router {
+    let admin_body = usize::try_from(state.settings.media.max_bytes)
+        .unwrap_or(usize::MAX)
+        .saturating_add(MAX_BODY);
     Router::new()
         .route("/graphql", get(storefront_graphql).post(storefront_graphql))
-        .route("/admin/graphql", get(admin_graphql).post(admin_graphql))
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
         .route("/webhooks/toss", post(crate::webhooks::toss))
@@ -289,8 +326,16 @@ pub fn router(state: Arc<AppState>) -> Router {
             "/unsubscribe",
             get(crate::unsubscribe::page).post(crate::unsubscribe::confirm),
         )
-        .with_state(state)
         .layer(RequestBodyLimitLayer::new(MAX_BODY))
+        // Uploads: the admin API alone takes bodies up to `media.max_bytes` and some slack.
+        .merge(
+            Router::new()
+                .route("/admin/graphql", get(admin_graphql).post(admin_graphql))
+                .layer(RequestBodyLimitLayer::new(admin_body))
+                .layer(axum::extract::DefaultBodyLimit::max(admin_body)),
+        )
+        .route("/media/{*key}", get(crate::media::serve))
+        .with_state(state)
         .layer(TimeoutLayer::with_status_code(
             StatusCode::REQUEST_TIMEOUT,
             Duration::from_secs(30),

@@ -8,6 +8,8 @@ pub mod error;
 pub mod flat;
 pub mod http;
 pub mod limits;
+pub mod media;
+pub mod multipart;
 pub mod ratelimit;
 pub mod shared;
 pub mod storefront;

@@ -256,6 +256,7 @@ async fn run(command: Command, settings: &Settings, database: &db::Database) -> 
             db::migrate(pool).await?;
             if demo {
                 report_seed(&demo::seed_demo(pool).await?);
+                seed_demo_media(settings, pool).await?;
             }
             if let (Some(n), Some(m)) = (products, variants) {
                 report_seed(&demo::seed_bulk(pool, n, m).await?);
@@ -300,6 +301,7 @@ async fn serve(
     }
     if demo {
         report_seed(&demo::seed_demo(pool).await?);
+        seed_demo_media(settings, pool).await?;
     }
     commerce::notify::marketing::sync_tiers(pool, &settings.customers.tiers).await?;
     let listener = tokio::net::TcpListener::bind(settings.listen)
@@ -557,6 +559,16 @@ async fn seed_orders(
         "orders seeded in {:.1} s",
         started.elapsed().as_secs_f64()
     );
+    Ok(())
+}
+
+/// Draws and stores pictures for demo products that show only outside placeholders.
+async fn seed_demo_media(settings: &Settings, pool: &sqlx::PgPool) -> anyhow::Result<()> {
+    let media = commerce::media::MediaService::new(&settings.media)?;
+    let n = commerce::media::demo::seed(pool, &media).await?;
+    if n > 0 {
+        tracing::info!(products = n, "demo pictures drawn and stored");
+    }
     Ok(())
 }
 

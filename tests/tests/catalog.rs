@@ -583,9 +583,11 @@ async fn an_image_without_alt_text_reads_null() {
     let app = TestApp::spawn().await;
     product_with_stock(&app.pool, "pictured", &[(1000, 1)], false).await;
     sqlx::query(
-        "INSERT INTO product_images (id, product_id, url, alt, position)
-         SELECT gen_random_uuid(), id, 'https://img.example/' || n, alt, n
-           FROM products, (VALUES (0, ''), (1, '초코맛')) AS a (n, alt) WHERE slug = 'pictured'",
+        "WITH m AS (INSERT INTO media (id, storage, url, alt)
+             SELECT gen_random_uuid(), 'EXTERNAL', 'https://img.example/' || n, alt
+               FROM (VALUES (0, ''), (1, '초코맛')) AS a (n, alt) RETURNING id, url)
+         INSERT INTO product_media (product_id, media_id, position)
+         SELECT p.id, m.id, right(m.url, 1)::int FROM m, products p WHERE p.slug = 'pictured'",
     )
     .execute(&app.pool)
     .await

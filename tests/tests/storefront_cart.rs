@@ -33,9 +33,11 @@ async fn variant_product_and_image_cost_the_same_statements_for_one_line_or_six(
         let slug = format!("thumb-{i}");
         let v = product_with_stock(&app.pool, &slug, &[(1000, 10)], false).await;
         sqlx::query(
-            "INSERT INTO product_images (id, product_id, url, alt, position)
-             SELECT gen_random_uuid(), id, 'https://img.example/' || slug || '/' || n, '', n
-               FROM products, generate_series(0, 1) AS n WHERE slug = $1",
+            "WITH m AS (INSERT INTO media (id, storage, url)
+                 SELECT gen_random_uuid(), 'EXTERNAL', 'https://img.example/' || slug || '/' || n
+                   FROM products, generate_series(0, 1) AS n WHERE slug = $1 RETURNING id, url)
+             INSERT INTO product_media (product_id, media_id, position)
+             SELECT p.id, m.id, right(m.url, 1)::int FROM m, products p WHERE p.slug = $1",
         )
         .bind(&slug)
         .execute(&app.pool)

@@ -181,7 +181,7 @@ pub struct CatalogPayload {
     user_errors: Vec<UserError>,
 }
 
-async fn catalog_payload(
+pub(super) async fn catalog_payload(
     ctx: &Context<'_>,
     pool: &PgPool,
     r: Result<(String, Option<commerce::ids::ProductId>), Error>,

@@ -21,6 +21,7 @@ mod inquiries;
 mod jobs;
 pub(crate) mod loaders;
 mod login;
+mod media;
 mod order;
 mod orders;
 mod promotions;
@@ -38,6 +39,7 @@ pub struct Query(
     login::LoginQuery,
     orders::OrdersQuery,
     catalog::CatalogQuery,
+    media::MediaQuery,
     stock::StockQuery,
     customers::CustomersQuery,
     inquiries::InquiriesQuery,
@@ -59,6 +61,7 @@ pub struct Mutation(
     orders::OrdersMutation,
     shipping::ShippingMutation,
     catalog::CatalogMutation,
+    media::MediaMutation,
     stock::StockMutation,
     cms::CmsMutation,
     promotions::PromotionsMutation,

@@ -11,7 +11,7 @@ use commerce::{
 };
 use sqlx::PgPool;
 
-use super::{StaffView, loaders::Loaders};
+use super::{StaffView, loaders::Loaders, media::Media};
 use crate::{
     error::{GqlResult, lang, to_gql},
     shared::Won,
@@ -438,9 +438,9 @@ impl Product {
     async fn price_from(&self) -> Won {
         self.p.price_min.into()
     }
-    /// Images in display order.
-    async fn images(&self) -> Vec<Image> {
-        self.p.images.iter().map(Image::from).collect()
+    /// Pictures in display order (`productMediaSet`).
+    async fn images(&self) -> Vec<Media> {
+        self.p.images.iter().cloned().map(Media).collect()
     }
     /// Its options with their values, in the product's option order (values in variant
     /// order, each once): what a product page shows as selectors.
@@ -510,27 +510,6 @@ impl Product {
     /// When it last changed (Seoul time).
     async fn updated_at(&self) -> DateTime<FixedOffset> {
         seoul(self.p.updated_at)
-    }
-}
-
-/// A product image.
-#[derive(SimpleObject)]
-pub struct Image {
-    /// Opaque id.
-    id: ID,
-    /// Where the picture is.
-    url: String,
-    /// Alternative text; null when none was given.
-    alt: Option<String>,
-}
-
-impl From<&catalog::Image> for Image {
-    fn from(i: &catalog::Image) -> Image {
-        Image {
-            id: ID(i.id.to_string()),
-            url: i.url.clone(),
-            alt: Some(i.alt.clone()).filter(|a| !a.trim().is_empty()),
-        }
     }
 }
 
@@ -667,13 +646,20 @@ impl Variant {
     async fn product(&self, ctx: &Context<'_>) -> Result<Option<Product>> {
         Ok(visible(ctx, self.any_product(ctx).await?))
     }
-    /// The picture to show beside it (cart and order lines): its product's first image
-    /// (variants have no images of their own); null when there is none. Batched.
-    async fn image(&self, ctx: &Context<'_>) -> Result<Option<Image>> {
-        Ok(self
-            .any_product(ctx)
-            .await?
-            .and_then(|p| p.images.first().map(Image::from)))
+    /// The picture to show beside it (cart and order lines): its own (`variantMediaSet`),
+    /// else its product's first; null when there is none. Batched.
+    async fn image(&self, ctx: &Context<'_>) -> Result<Option<Media>> {
+        let product = self.any_product(ctx).await?;
+        let Some(own) = self.0.media_id else {
+            return Ok(product.and_then(|p| p.images.first().cloned()).map(Media));
+        };
+        // Usually one of its product's pictures, already at hand; else one look-up.
+        if let Some(m) = product.as_ref().and_then(|p| p.images.iter().find(|m| m.id == own)) {
+            return Ok(Some(Media(m.clone())));
+        }
+        let mut conn = ctx.data::<PgPool>()?.acquire().await.gql(ctx)?;
+        let found = commerce::media::by_ids(&mut conn, &[own]).await.gql(ctx)?;
+        Ok(found.into_iter().next().map(Media))
     }
 }
 

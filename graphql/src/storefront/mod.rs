@@ -6,6 +6,7 @@ mod checkout;
 mod customer;
 pub(crate) mod inquiries;
 mod loaders;
+pub(crate) mod media;
 pub(crate) mod orders;
 pub(crate) mod pages;
 mod payload;

@@ -68,6 +68,12 @@ pub enum ErrorCode {
     PaymentFailed,
     /// The order cannot take this payment in its state (expired, cancelled, paid).
     OrderNotPayable,
+    /// Not a JPEG, PNG or WebP picture (sniffed from the bytes), or a broken one.
+    UnsupportedMedia,
+    /// Beyond a limit: bytes (`media.max_bytes`), pixels a side or decoding memory.
+    TooLarge,
+    /// The picture is still shown on a product or variant.
+    MediaInUse,
     /// A fault on our side.
     Internal,
 }
