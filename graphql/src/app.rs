@@ -56,10 +56,15 @@ pub struct AppState {
     pub settings: Arc<Settings>,
     /// Product media: the store `/media/…` serves and admin uploads write to.
     pub media: Arc<commerce::media::MediaService>,
+    /// Public catalog reads kept in memory, and persisted queries.
+    pub cache: Arc<crate::cache::ResponseCache>,
 }
 
 impl AppState {
-    /// State over `pool` with the service's settings.
+    /// State over `pool` with the service's settings; starts the catalog cache's listener.
+    ///
+    /// # Panics
+    /// Outside a Tokio runtime.
     pub fn new(pool: PgPool, settings: Arc<Settings>) -> Arc<AppState> {
         // `serve` refuses the demo key outside --demo (main.rs); this is the demo, or a test.
         if settings.staff.uses_demo_key() {
@@ -89,9 +94,18 @@ impl AppState {
         // Off: no GraphiQL pages, and no introspection on the admin API.
         let graphiql = settings.http.graphiql;
         let admin = admin::schema(pool.clone(), settings.clone(), gateways.clone());
+        let cache = Arc::new(crate::cache::ResponseCache::new(&settings.cache));
+        // Dropping kept reads when the catalog changes, on every replica; it ends with the pool.
+        tokio::spawn(
+            cache
+                .clone()
+                .listen(pool.clone(), Duration::from_millis(settings.cache.coalesce_ms)),
+        );
         Arc::new(AppState {
             pool,
-            storefront: http::Endpoint::new(storefront, "/graphql").graphiql(graphiql),
+            storefront: http::Endpoint::new(storefront, "/graphql")
+                .graphiql(graphiql)
+                .cached(cache.clone(), crate::cache::PUBLIC_ROOTS),
             admin: http::Endpoint::new(admin, "/admin/graphql")
                 .graphiql(graphiql)
                 .introspection(graphiql),
@@ -100,6 +114,7 @@ impl AppState {
             gateways,
             settings,
             media,
+            cache,
         })
     }
 }

@@ -26,7 +26,12 @@ use axum::{
 };
 use commerce::Lang;
 
-use crate::{flat, limits};
+use std::sync::Arc;
+
+use crate::{
+    cache::{self, ResponseCache},
+    flat, limits,
+};
 use serde_json::{Map, Value, json};
 
 /// `application/graphql-response+json`
@@ -90,9 +95,10 @@ enum RequestError {
     MutationViaGet,
 }
 
-/// The parameters of a GraphQL-over-HTTP request.
+/// The parameters of a GraphQL-over-HTTP request. `query` may be missing when
+/// `extensions.persistedQuery` names it (APQ).
 struct Params {
-    query: String,
+    query: Option<String>,
     operation_name: Option<String>,
     variables: Option<Map<String, Value>>,
     extensions: Option<Map<String, Value>>,
@@ -105,9 +111,9 @@ fn params_from_json(body: &[u8]) -> Result<Params, RequestError> {
         return Err(RequestError::Malformed("body must be a JSON object".into()));
     };
     let query = match o.remove("query") {
-        Some(Value::String(q)) => q,
+        Some(Value::String(q)) => Some(q),
+        None | Some(Value::Null) => None,
         Some(_) => return Err(RequestError::Malformed("`query` must be a string".into())),
-        None => return Err(RequestError::Malformed("`query` is missing".into())),
     };
     let operation_name = match o.remove("operationName") {
         None | Some(Value::Null) => None,
@@ -156,7 +162,6 @@ fn params_from_query_string(qs: &str) -> Result<Params, RequestError> {
             _ => {}
         }
     }
-    let query = query.ok_or_else(|| RequestError::Malformed("`query` is missing".into()))?;
     Ok(Params {
         query,
         operation_name,
@@ -242,6 +247,11 @@ pub struct Endpoint<E> {
     pub graphiql: bool,
     /// Introspection (`__schema`, `__type`) is answered.
     pub introspection: bool,
+    /// Persisted queries and public reads kept in memory (the storefront's).
+    pub cache: Option<Arc<ResponseCache>>,
+    /// Root fields whose anonymous answers are public (`cache::PUBLIC_ROOTS` on the
+    /// storefront; none on the admin API, whose every answer is `private, no-store`).
+    pub public_roots: &'static [&'static str],
 }
 
 impl<E> Endpoint<E> {
@@ -254,7 +264,17 @@ impl<E> Endpoint<E> {
             path,
             graphiql: true,
             introspection: true,
+            cache: None,
+            public_roots: &[],
         }
+    }
+
+    /// Keeps public reads of `roots` in `cache`, and serves persisted queries from it.
+    #[must_use]
+    pub fn cached(mut self, cache: Arc<ResponseCache>, roots: &'static [&'static str]) -> Endpoint<E> {
+        self.cache = Some(cache);
+        self.public_roots = roots;
+        self
     }
 
     /// Serves GraphiQL or not (`http.graphiql`).
@@ -337,7 +357,7 @@ pub async fn handle<E: Executor>(
     } else {
         Err(RequestError::UnsupportedMediaType)
     };
-    let params = match params {
+    let mut params = match params {
         Ok(p) => p,
         Err(e) => return request_error(media, &e),
     };
@@ -347,20 +367,12 @@ pub async fn handle<E: Executor>(
         .map(Lang::from_accept_language)
         .unwrap_or_default();
     let is_get = *method == Method::GET;
-    let mut req = GqlRequest::new(params.query).data(lang);
-    if let Some(name) = params.operation_name {
-        req = req.operation_name(name);
-    }
-    if let Some(vars) = params.variables {
-        req = req.variables(Variables::from_json(Value::Object(vars)));
-    }
-    if let Some(ext) = params.extensions {
-        for (k, v) in ext {
-            if let Ok(v) = async_graphql::Value::from_json(v) {
-                req.extensions.insert(k, v);
-            }
-        }
-    }
+    let Resolved { query, register, kept } = match resolve(endpoint, &mut params, headers, lang, media, is_get) {
+        Ok(r) => r,
+        Err(answer) => return *answer,
+    };
+    let registered = register.map(|hash| (hash, query.clone()));
+    let mut req = graphql_request(query, params, lang);
     // Parsed once, here, and kept in the request for execution: a document that doesn't
     // parse is a request error, and GET may only run queries. Clients send the same few
     // documents over and over, so parsed ones are kept.
@@ -377,22 +389,13 @@ pub async fn handle<E: Executor>(
             Err(r) => return graphql_request_error(media, vec![r.error()], r.code),
         },
     };
-    if is_get {
-        let op_type = match &operation_name {
-            Some(name) => doc
-                .operations
-                .iter()
-                .find(|(n, _)| n.map(async_graphql::Name::as_str) == Some(name.as_str())),
-            None => doc.operations.iter().next(),
-        }
-        .map(|(_, op)| op.node.ty);
-        if op_type.is_some_and(|t| t != OperationType::Query) {
-            return request_error(media, &RequestError::MutationViaGet);
-        }
+    if is_get && operation_type(&doc, operation_name.as_deref()).is_some_and(|t| t != OperationType::Query) {
+        return request_error(media, &RequestError::MutationViaGet);
     }
     if let Err(refusal) = data.admit(&doc, operation_name.as_deref(), &req.variables) {
         return refused(media, &refusal);
     }
+    let public = kept.is_some() && cache::is_public(&doc, operation_name.as_deref(), endpoint.public_roots);
     req.set_parsed_query(doc);
     if !endpoint.introspection {
         req = req.disable_introspection();
@@ -415,12 +418,187 @@ pub async fn handle<E: Executor>(
     if before_execution {
         return graphql_request_error(media, resp.errors, "GRAPHQL_VALIDATION_FAILED");
     }
+    if let (Some((hash, query)), Some(c)) = (registered, &endpoint.cache) {
+        c.persist(hash, &query);
+    }
+    let body = Bytes::from(response_body(&resp));
+    match kept {
+        Some((c, key, generation)) if public && resp.errors.is_empty() => {
+            let tag = cache::etag(&body);
+            c.put(key, generation, body.clone(), tag.clone());
+            public_response(media, c, (body, &tag, false), headers, is_get)
+        }
+        _ => (
+            StatusCode::OK,
+            [
+                (header::CONTENT_TYPE, HeaderValue::from_static(media.as_str())),
+                (header::CACHE_CONTROL, cache::PRIVATE),
+            ],
+            body,
+        )
+            .into_response(),
+    }
+}
+
+/// The engine's request for `query` with the rest of `params`.
+fn graphql_request(query: String, params: Params, lang: Lang) -> GqlRequest {
+    let mut req = GqlRequest::new(query).data(lang);
+    if let Some(name) = params.operation_name {
+        req = req.operation_name(name);
+    }
+    if let Some(vars) = params.variables {
+        req = req.variables(Variables::from_json(Value::Object(vars)));
+    }
+    if let Some(ext) = params.extensions {
+        for (k, v) in ext {
+            if let Ok(v) = async_graphql::Value::from_json(v) {
+                req.extensions.insert(k, v);
+            }
+        }
+    }
+    req
+}
+
+/// The type of the operation `name` of `doc` (the first one without a name).
+fn operation_type(doc: &ExecutableDocument, name: Option<&str>) -> Option<OperationType> {
+    match name {
+        Some(name) => doc
+            .operations
+            .iter()
+            .find(|(n, _)| n.map(async_graphql::Name::as_str) == Some(name)),
+        None => doc.operations.iter().next(),
+    }
+    .map(|(_, op)| op.node.ty)
+}
+
+/// What a request runs once persisted queries are resolved: the query, the hash to register
+/// it under, and for an anonymous read on a caching endpoint its key and the generation it is
+/// computed in.
+struct Resolved<'e> {
+    query: String,
+    register: Option<cache::Digest32>,
+    kept: Option<(&'e ResponseCache, cache::Digest32, u64)>,
+}
+
+/// APQ, then the in-process cache: `Err` is the answer already (a request error, an unknown
+/// persisted query, or a kept response).
+fn resolve<'e, E>(
+    endpoint: &'e Endpoint<E>,
+    params: &mut Params,
+    headers: &HeaderMap,
+    lang: Lang,
+    media: MediaType,
+    is_get: bool,
+) -> Result<Resolved<'e>, Box<Response>> {
+    let persisted = persisted_hash(params.extensions.as_ref(), endpoint.cache.is_some())
+        .map_err(|e| Box::new(request_error(media, &e)))?;
+    // APQ: a hash alone runs the query this replica knows under it; a hash with its query
+    // registers it once the query has run.
+    let (query, register) = match (params.query.take(), persisted, &endpoint.cache) {
+        (Some(q), Some(hash), Some(_)) => {
+            if cache::sha256(q.as_bytes()) != hash {
+                let e = RequestError::Malformed("provided sha does not match query".into());
+                return Err(Box::new(request_error(media, &e)));
+            }
+            (q, Some(hash))
+        }
+        (Some(q), _, _) => (q, None),
+        (None, Some(hash), Some(c)) => match c.persisted(&hash) {
+            Some(q) => (q.to_string(), None),
+            None => {
+                return Err(Box::new(graphql_request_error(
+                    media,
+                    vec![ServerError::new("PersistedQueryNotFound", None)],
+                    "PERSISTED_QUERY_NOT_FOUND",
+                )));
+            }
+        },
+        (None, _, _) => {
+            let e = RequestError::Malformed("`query` is missing".into());
+            return Err(Box::new(request_error(media, &e)));
+        }
+    };
+    // A public read without a token may be answered from memory.
+    let anonymous = !headers.contains_key(header::AUTHORIZATION);
+    let kept = match &endpoint.cache {
+        Some(c) if anonymous && !endpoint.public_roots.is_empty() => {
+            let variables = params
+                .variables
+                .as_ref()
+                .map(|v| serde_json::to_string(v).unwrap_or_default())
+                .unwrap_or_default();
+            let hash = persisted.unwrap_or_else(|| cache::sha256(query.as_bytes()));
+            let key = cache::key(endpoint.path, &hash, params.operation_name.as_deref(), &variables, lang);
+            if let Some(hit) = c.get(&key) {
+                return Err(Box::new(public_response(
+                    media,
+                    c,
+                    (hit.body.clone(), &hit.etag, true),
+                    headers,
+                    is_get,
+                )));
+            }
+            Some((c.as_ref(), key, c.generation()))
+        }
+        _ => None,
+    };
+    Ok(Resolved { query, register, kept })
+}
+
+/// A public read (body, tag, whether it came from memory): cacheable by browsers and CDNs
+/// for `cache.*` seconds, tagged, and `304 Not Modified` to a GET that already has it.
+/// `X-Cache` says whether this replica had it (`HIT`) or computed it (`MISS`).
+fn public_response(
+    media: MediaType,
+    cache: &ResponseCache,
+    (body, tag, hit): (Bytes, &HeaderValue, bool),
+    headers: &HeaderMap,
+    is_get: bool,
+) -> Response {
+    let vary = HeaderValue::from_static("Accept, Accept-Language, Authorization");
+    let common = [
+        (header::CACHE_CONTROL, cache.public_header()),
+        (header::ETAG, tag.clone()),
+        (header::VARY, vary),
+        (
+            header::HeaderName::from_static("x-cache"),
+            HeaderValue::from_static(if hit { "HIT" } else { "MISS" }),
+        ),
+    ];
+    if is_get && cache::not_modified(headers, tag) {
+        return (StatusCode::NOT_MODIFIED, common).into_response();
+    }
     (
         StatusCode::OK,
+        common,
         [(header::CONTENT_TYPE, HeaderValue::from_static(media.as_str()))],
-        response_body(&resp),
+        body,
     )
         .into_response()
+}
+
+/// The hash of `extensions.persistedQuery` (version 1), if there is one and the endpoint
+/// keeps persisted queries. Errors: a malformed or unsupported one.
+fn persisted_hash(
+    extensions: Option<&Map<String, Value>>,
+    supported: bool,
+) -> Result<Option<cache::Digest32>, RequestError> {
+    let Some(pq) = extensions.and_then(|e| e.get("persistedQuery")) else {
+        return Ok(None);
+    };
+    if !supported {
+        return Err(RequestError::Malformed(
+            "persisted queries are not supported here".into(),
+        ));
+    }
+    if pq.get("version").and_then(Value::as_i64) != Some(1) {
+        return Err(RequestError::Malformed("Unsupported persisted query version".into()));
+    }
+    pq.get("sha256Hash")
+        .and_then(Value::as_str)
+        .and_then(cache::parse_hex)
+        .map(Some)
+        .ok_or_else(|| RequestError::Malformed("`persistedQuery.sha256Hash` must be 64 hex digits".into()))
 }
 
 /// A response with `data` (execution happened), written straight from the engine's values
@@ -524,7 +702,11 @@ fn json_response(status: StatusCode, media: MediaType, body: &impl serde::Serial
     let bytes = serde_json::to_vec(body).unwrap_or_default();
     (
         status,
-        [(header::CONTENT_TYPE, HeaderValue::from_static(media.as_str()))],
+        [
+            (header::CONTENT_TYPE, HeaderValue::from_static(media.as_str())),
+            // Never kept by a CDN: a persisted query unknown now is known a moment later.
+            (header::CACHE_CONTROL, cache::PRIVATE),
+        ],
         bytes,
     )
         .into_response()
@@ -557,10 +739,10 @@ mod tests {
         let p = params_from_query_string("query=%7B+shop%7Bname%7D%7D&variables=%7B%22a%22%3A1%7D&operationName=")
             .ok()
             .expect("valid");
-        assert_eq!(p.query, "{ shop{name}}");
+        assert_eq!(p.query.as_deref(), Some("{ shop{name}}"));
         assert_eq!(p.variables.map(|v| v.len()), Some(1));
         assert!(p.operation_name.is_none());
         assert!(params_from_query_string("variables=%5B%5D&query=x").is_err());
-        assert!(params_from_query_string("operationName=x").is_err());
+        assert!(params_from_query_string("operationName=x").is_ok_and(|p| p.query.is_none()));
     }
 }

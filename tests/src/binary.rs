@@ -112,3 +112,52 @@ fn newest(path: &Path) -> Option<SystemTime> {
     }
     latest
 }
+
+/// A `jangteo serve` process, killed when dropped.
+pub struct Service(std::process::Child);
+
+impl Drop for Service {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// Starts `jangteo serve` on a free port against `db` (migrated already), as production
+/// runs it (a TOTP key and a bank account of its own, not the demo's), with `env` on top;
+/// returns it with its base URL once `/readyz` answers.
+///
+/// # Panics
+/// When it doesn't become ready within a minute.
+pub async fn serve(db: &crate::TestDb, env: &[(&str, &str)]) -> (Service, String) {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .expect("bind")
+        .local_addr()
+        .expect("addr")
+        .port();
+    let child = jangteo()
+        .args(["serve", "--no-migrate", "--listen", &format!("127.0.0.1:{port}")])
+        .env("DATABASE_URL", db.url())
+        .env(
+            "JANGTEO_STAFF__TOTP_KEY",
+            "cmVwbGljYXMtdGVzdC10b3RwLWtleS0zMi1ieXRlcyE=",
+        )
+        .env("JANGTEO_BANK_TRANSFER__ACCOUNT_NUMBER", "999901-01-000002")
+        .env("RUST_LOG", "warn")
+        .envs(env.iter().copied())
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .expect("spawn jangteo");
+    let service = Service(child);
+    let base = format!("http://127.0.0.1:{port}");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_mins(1);
+    loop {
+        if let Ok(r) = reqwest::get(format!("{base}/readyz")).await
+            && r.status().is_success()
+        {
+            return (service, base);
+        }
+        assert!(std::time::Instant::now() < deadline, "jangteo did not become ready");
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+}

@@ -216,6 +216,9 @@ impl TestApp {
         let addr: SocketAddr = listener.local_addr().expect("addr");
         let mut settings = commerce::Settings::defaults();
         settings.rate_limits = commerce::settings::RateLimitSettings::off();
+        // Tests read their own writes at once; the in-process cache answers up to
+        // `cache.coalesce_ms` late (tests of the cache turn it on).
+        settings.cache.max_entries = 0;
         // As `serve --demo`: the built-in bank account takes orders (tests of production
         // refusals turn this off).
         settings.demo = true;

@@ -27,6 +27,7 @@ use std::{
     time::{Duration, Instant},
 };
 
+mod catalog;
 mod jobs;
 mod reports;
 
@@ -100,11 +101,6 @@ enum Scenario {
         stock: i32,
     },
 }
-
-const LISTING: &str = "query Listing { products(first: 20) { totalCount edges { cursor node { id slug name priceFrom \
-                       images { url } variants { id price quantityAvailable } } } pageInfo { hasNextPage endCursor } } }";
-const DETAIL: &str = "query Detail($slug: String!) { product(slug: $slug) { id name description priceFrom \
-                      images { url alt } variants { id sku name price compareAtPrice quantityAvailable } } }";
 
 const CART_CREATE: &str =
     "mutation CartCreate { cartCreate(input: {channel: PC_WEB}) { cart { token } userErrors { code } } }";
@@ -184,7 +180,7 @@ fn jangteo_binary() -> anyhow::Result<PathBuf> {
     Ok(bin)
 }
 
-async fn start_server(db: &TestDb) -> anyhow::Result<Server> {
+async fn start_server(db: &TestDb, env: &[(&str, &str)]) -> anyhow::Result<Server> {
     let bin = jangteo_binary()?;
     let port = std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
     let url = db.url();
@@ -199,6 +195,7 @@ async fn start_server(db: &TestDb) -> anyhow::Result<Server> {
         )
         .env("JANGTEO_BANK_TRANSFER__ACCOUNT_NUMBER", "999901-01-000001")
         .env("RUST_LOG", "warn")
+        .envs(env.iter().copied())
         .stdout(Stdio::null())
         .stderr(Stdio::inherit())
         .spawn()
@@ -347,101 +344,13 @@ async fn main() -> anyhow::Result<()> {
     let _ = test_server().await;
     let db = TestDb::create().await;
     match cli.scenario {
-        Scenario::Catalog { products, variants } => {
-            let pool = db.pool(4).await;
-            eprintln!("seeding {products} products × {variants} variants…");
-            commerce::demo::seed_bulk(&pool, products, variants).await?;
-            // The steady state of a running shop: autovacuum has set the visibility map
-            // (index-only counts) and the statistics.
-            sqlx::query("VACUUM ANALYZE").execute(&pool).await?;
-            let slugs: Arc<Vec<String>> = Arc::new(
-                sqlx::query_scalar("SELECT slug FROM products WHERE published")
-                    .fetch_all(&pool)
-                    .await?,
-            );
-            pool.close().await;
-            let server = start_server(&db).await?;
-            let listing = scenario(
-                &server,
-                &cli,
-                "products(first: 20) + variants",
-                "≥ 2,000 req/s, p99 < 20 ms",
-                Arc::new(|_| json!({ "query": LISTING, "operationName": "Listing" })),
-            )
-            .await;
-            let seed = fastrand::usize(..);
-            let slugs_for_ceiling = slugs.clone();
-            let detail = scenario(
-                &server,
-                &cli,
-                "product(slug), random slug",
-                "≥ 5,000 req/s",
-                Arc::new(move |i| {
-                    let n = seed.wrapping_add(i.wrapping_mul(2_654_435_761)) % slugs.len();
-                    json!({ "query": DETAIL, "operationName": "Detail", "variables": { "slug": slugs[n] } })
-                }),
-            )
-            .await;
-            let rss = server.rss_kb();
-            // The same statements straight from pgbench, in the same run: the machine's
-            // speed varies from day to day, the ratio much less.
-            let listing_sql = commerce::catalog::listing_sql(
-                &commerce::catalog::ProductFilter::default(),
-                commerce::catalog::ProductSort::default(),
-                20,
-                commerce::catalog::Include {
-                    variants: true,
-                    total: true,
-                },
-            )?;
-            let listing_script = format!("\\set lim 21\n{};\n", listing_sql.replace("$1", ":lim"));
-            let detail_script = detail_script(&slugs_for_ceiling)?;
-            let listing = Row {
-                ceiling: pgbench(&db.url(), &listing_script, cli.connections, cli.seconds).ok(),
-                ..listing
-            };
-            let detail = Row {
-                ceiling: pgbench(&db.url(), &detail_script, cli.connections, cli.seconds).ok(),
-                ..detail
-            };
-            print_table(&[listing, detail], rss, &cli, ("requests", "req/s"));
-        }
+        Scenario::Catalog { products, variants } => catalog::catalog(&db, &cli, products, variants).await?,
         Scenario::Checkout { products, variants } => checkout(&db, &cli, products, variants).await?,
         Scenario::Race { buyers, stock } => race(&db, buyers, stock).await?,
         Scenario::Jobs { jobs, workers } => jobs::jobs_bench(&db, jobs, cli.connections, workers).await?,
         Scenario::Reports { orders, days, calls } => reports::reports(&db, orders, days, calls).await?,
     }
     Ok(())
-}
-
-/// The statement of `commerce::catalog::product_any` for a published product by slug, the
-/// slug made by pgbench from the bulk seed's pattern (`bulk-{run}-{n}`).
-const DETAIL_SQL: &str = "SELECT p.id, p.slug, p.name, p.description, p.category_id, p.published, p.tax_free, \
-     p.price_min, p.created_at, p.updated_at, \
-     (SELECT COALESCE(json_agg(json_build_object('id', i.id, 'url', i.url, 'alt', i.alt) \
-        ORDER BY i.position, i.id), '[]') FROM product_images i WHERE i.product_id = p.id) AS images, \
-     (SELECT COALESCE(json_agg(json_build_object('id', v.id, 'product_id', v.product_id, \
-        'sku', v.sku, 'name', v.name, 'options', v.options, 'price', v.price, \
-        'compare_at_price', v.compare_at_price, 'on_hand', v.on_hand, 'allocated', v.allocated) \
-        ORDER BY v.position, v.sku), '[]') FROM variants v WHERE v.product_id = p.id) AS variants \
-     FROM products p WHERE (false OR p.published) AND (p.slug = :prefix || :n OR p.id = NULL)";
-
-/// A pgbench script asking for random slugs of the bulk seed (`bulk-{run}-{n}`).
-fn detail_script(slugs: &[String]) -> anyhow::Result<String> {
-    let mut prefix = None;
-    let (mut lo, mut hi) = (u64::MAX, 0);
-    for slug in slugs {
-        let (p, n) = slug.rsplit_once('-').context("bulk slug")?;
-        let n: u64 = n.parse().context("bulk slug number")?;
-        if *prefix.get_or_insert(p) != p {
-            bail!("bulk slugs of several runs");
-        }
-        (lo, hi) = (lo.min(n), hi.max(n));
-    }
-    let prefix = prefix.context("no products")?;
-    // Our own seed's prefix (`bulk-` and hex digits): safe to inline as a literal.
-    let sql = DETAIL_SQL.replace(":prefix", &format!("'{prefix}-'"));
-    Ok(format!("\\set n random({lo}, {hi})\n{sql};\n"))
 }
 
 /// PostgreSQL's own rate for `script` (pgbench, prepared statements, `connections` clients
@@ -670,7 +579,7 @@ async fn checkout(db: &TestDb, cli: &Cli, products: u32, variants: u32) -> anyho
     sqlx::query("VACUUM ANALYZE").execute(&pool).await?;
     let ids = Arc::new(variant_ids(&pool).await?);
     pool.close().await;
-    let server = start_server(db).await?;
+    let server = start_server(db, &[]).await?;
     // Warm-up: connections, prepared statements, caches.
     let warm = drive_orders(&server.base, cli.connections, 1, &ids).await;
     report_failures("warm-up order", &warm.samples);
@@ -713,7 +622,7 @@ async fn race(db: &TestDb, buyers: usize, stock: i32) -> anyhow::Result<()> {
         .execute(&pool)
         .await?;
     let variant = variant_ids(&pool).await?.pop().context("no variant")?;
-    let server = start_server(db).await?;
+    let server = start_server(db, &[]).await?;
     let url = format!("{}/graphql", server.base);
     let barrier = Arc::new(Barrier::new(buyers));
     let carts = Arc::new(AtomicUsize::new(0));

@@ -165,7 +165,7 @@ pub async fn reports(db: &TestDb, orders: u64, days: u32, calls: usize) -> anyho
     let token = jangteo_tests::staff_session(&pool, "bench-owner@example.com", commerce::staff::Role::Owner).await;
     pool.close().await;
 
-    let server = start_server(db).await?;
+    let server = start_server(db, &[]).await?;
     let url = format!("{}/admin/graphql", server.base);
     let client = jangteo_tests::fakes::http_client();
     let today = Utc::now().with_timezone(&commerce::SHOP_TZ).date_naive();
