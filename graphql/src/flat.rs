@@ -27,6 +27,12 @@ pub trait FlatObject: OutputType {
 
     /// The value of the field at `index` (an index [`FlatObject::field_index`] gave).
     fn field_value(&self, index: usize) -> Value;
+
+    /// Writes the field at `index` as JSON, the same text [`write_json`] makes of its
+    /// [`FlatObject::field_value`]; types with long lists write it without making the value.
+    fn write_field(&self, index: usize, out: &mut Vec<u8>) {
+        write_json(out, &self.field_value(index));
+    }
 }
 
 /// A `[T!]!` answered as JSON text when its selection is plain fields.
@@ -81,7 +87,7 @@ pub fn write_json(out: &mut Vec<u8>, value: &Value) {
 }
 
 /// serde_json's text of a value that has no values inside.
-fn write_scalar(out: &mut Vec<u8>, value: &(impl serde::Serialize + ?Sized)) {
+pub fn write_scalar(out: &mut Vec<u8>, value: &(impl serde::Serialize + ?Sized)) {
     // Writing to a Vec fails only if serialising fails, which a scalar doesn't.
     let _ = serde_json::to_writer(out, value);
 }
@@ -153,7 +159,7 @@ impl<T: FlatObject> FlatList<T> {
             for (column, key) in columns.iter().zip(&keys) {
                 out.extend_from_slice(key);
                 match column {
-                    Column::Field(_, i) => write_json(&mut out, &row.field_value(*i)),
+                    Column::Field(_, i) => row.write_field(*i, &mut out),
                     Column::TypeName(_) => write_scalar(&mut out, type_name),
                 }
             }
