@@ -488,15 +488,14 @@ mod tests {
             row(Some("SKU-1"), Some("단백질 \"쉐이크\" \\ 1kg\n\t\u{1}")),
             row(None, None),
         ] {
-            for i in 0..SALES_ROW_FIELDS.len() {
+            for (i, name) in SALES_ROW_FIELDS.iter().enumerate() {
                 let (mut direct, mut via_value) = (Vec::new(), Vec::new());
                 r.write_field(i, &mut direct);
                 crate::flat::write_json(&mut via_value, &r.field_value(i));
                 assert_eq!(
                     String::from_utf8_lossy(&direct),
                     String::from_utf8_lossy(&via_value),
-                    "{}",
-                    SALES_ROW_FIELDS[i]
+                    "{name}"
                 );
             }
         }
