@@ -190,7 +190,7 @@ impl Store {
 /// The S3 client: hyper 1 with rustls on ring (the process's one provider, DESIGN §9),
 /// credentials from settings or else the usual AWS chain (environment, profile, IMDS…).
 async fn s3_client(s: &S3Settings) -> aws_sdk_s3::Client {
-    use aws_config::{BehaviorVersion, meta::region::RegionProviderChain};
+    use aws_config::BehaviorVersion;
     use aws_sdk_s3::config::{
         Credentials, Region, RequestChecksumCalculation, ResponseChecksumValidation,
     };
@@ -199,12 +199,16 @@ async fn s3_client(s: &S3Settings) -> aws_sdk_s3::Client {
     let http = aws_smithy_http_client::Builder::new()
         .tls_provider(Provider::Rustls(CryptoMode::Ring))
         .build_https();
-    let region = RegionProviderChain::first_try(s.region.clone().map(Region::new))
-        .or_default_provider()
-        .or_else(Region::new("us-east-1"));
+    // Not aws-config's default region chain: it builds its own IMDS client without ours.
+    let region = s
+        .region
+        .clone()
+        .or_else(|| std::env::var("AWS_REGION").ok())
+        .or_else(|| std::env::var("AWS_DEFAULT_REGION").ok())
+        .unwrap_or_else(|| "us-east-1".to_owned());
     let mut loader = aws_config::defaults(BehaviorVersion::latest())
         .http_client(http)
-        .region(region);
+        .region(Region::new(region));
     if let (Some(id), Some(secret)) = (&s.access_key_id, &s.secret_access_key) {
         loader = loader.credentials_provider(Credentials::new(
             id.clone(),
