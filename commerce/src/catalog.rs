@@ -370,8 +370,7 @@ const PRODUCT_COLUMNS: &str = "p.id, p.slug, p.name, p.description, p.category_i
      p.tax_free, p.price_min, p.created_at, p.updated_at, \
      (SELECT COALESCE(json_agg(json_build_object('id', m.id, 'storage', m.storage, 'key', m.key, 'url', m.url, \
         'content_type', m.content_type, 'width', m.width, 'height', m.height, 'bytes', m.bytes, 'alt', m.alt, \
-        'widths', m.widths, 'created_at', m.created_at) ORDER BY pm.position), '[]') \
-        FROM product_media pm JOIN media m ON m.id = pm.media_id WHERE pm.product_id = p.id) AS images";
+        'widths', m.widths, 'created_at', m.created_at) ORDER BY pm.position), '[]') FROM product_media pm JOIN media m ON m.id = pm.media_id WHERE pm.product_id = p.id) AS images";
 
 /// A product's variants as one JSON array (the detail queries spell it out alike).
 const VARIANTS_JSON: &str = "(SELECT COALESCE(json_agg(json_build_object('id', v.id, 'product_id', v.product_id, \
@@ -566,8 +565,7 @@ pub async fn product_any(
                   p.price_min AS "price_min: Won", p.created_at, p.updated_at,
                   (SELECT COALESCE(json_agg(json_build_object('id', m.id, 'storage', m.storage, 'key', m.key, 'url', m.url,
                      'content_type', m.content_type, 'width', m.width, 'height', m.height, 'bytes', m.bytes, 'alt', m.alt,
-                     'widths', m.widths, 'created_at', m.created_at) ORDER BY pm.position), '[]')
-                     FROM product_media pm JOIN media m ON m.id = pm.media_id WHERE pm.product_id = p.id)
+                     'widths', m.widths, 'created_at', m.created_at) ORDER BY pm.position), '[]') FROM product_media pm JOIN media m ON m.id = pm.media_id WHERE pm.product_id = p.id)
                   AS "images!: Json<Vec<Media>>",
                   (SELECT COALESCE(json_agg(json_build_object('id', v.id, 'product_id', v.product_id,
                      'sku', v.sku, 'name', v.name, 'options', v.options, 'price', v.price,
@@ -612,8 +610,7 @@ pub async fn products_by_ids(conn: &mut PgConnection, ids: &[ProductId]) -> Resu
                   p.price_min AS "price_min: Won", p.created_at, p.updated_at,
                   (SELECT COALESCE(json_agg(json_build_object('id', m.id, 'storage', m.storage, 'key', m.key, 'url', m.url,
                      'content_type', m.content_type, 'width', m.width, 'height', m.height, 'bytes', m.bytes, 'alt', m.alt,
-                     'widths', m.widths, 'created_at', m.created_at) ORDER BY pm.position), '[]')
-                     FROM product_media pm JOIN media m ON m.id = pm.media_id WHERE pm.product_id = p.id)
+                     'widths', m.widths, 'created_at', m.created_at) ORDER BY pm.position), '[]') FROM product_media pm JOIN media m ON m.id = pm.media_id WHERE pm.product_id = p.id)
                   AS "images!: Json<Vec<Media>>"
              FROM products p WHERE p.id = ANY($1)"#,
         &ids

@@ -535,9 +535,7 @@ impl Error {
             (Lang::Ko, Error::OrderNotPayable { status }) => {
                 format!("결제할 수 없는 주문입니다 (주문 상태: {status})")
             }
-            (Lang::Ko, Error::UnsupportedMedia { .. }) => {
-                "JPEG, PNG, WebP 이미지만 올릴 수 있습니다".into()
-            }
+            (Lang::Ko, Error::UnsupportedMedia { .. }) => "JPEG, PNG, WebP 이미지만 올릴 수 있습니다".into(),
             (Lang::Ko, Error::TooLarge { what: "bytes", limit }) => {
                 format!("파일이 너무 큽니다 (최대 {} MB)", limit / (1024 * 1024))
             }
@@ -546,7 +544,9 @@ impl Error {
             }
             (Lang::Ko, Error::TooLarge { .. }) => "이미지가 너무 큽니다".into(),
             (Lang::Ko, Error::MediaInUse { products, variants }) => {
-                format!("상품 {products}개, 옵션 상품 {variants}개에서 쓰고 있는 이미지입니다. 먼저 연결을 해제해 주세요")
+                format!(
+                    "상품 {products}개, 옵션 상품 {variants}개에서 쓰고 있는 이미지입니다. 먼저 연결을 해제해 주세요"
+                )
             }
             (Lang::Ko, Error::SlackUserNotLinked) => "Slack 사용자가 직원 계정에 연결되어 있지 않습니다".into(),
             (Lang::Ko, Error::Fault { .. } | Error::Db(_) | Error::Migrate(_)) => "내부 오류가 발생했습니다".into(),

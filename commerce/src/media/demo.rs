@@ -17,7 +17,9 @@ pub fn draw(seed: &str, n: u32) -> Vec<u8> {
     let h = seed
         .bytes()
         .chain(n.to_le_bytes())
-        .fold(0xcbf2_9ce4_8422_2325_u64, |h, b| (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3));
+        .fold(0xcbf2_9ce4_8422_2325_u64, |h, b| {
+            (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3)
+        });
     let byte = |i: u32| u8::try_from((h >> (i * 8)) & 0xff).unwrap_or(0);
     let ground = Rgb([160 + byte(0) / 3, 160 + byte(1) / 3, 160 + byte(2) / 3]);
     let shape = Rgb([byte(3) / 2, byte(4) / 2, byte(5) / 2]);

@@ -353,7 +353,9 @@ pub async fn import(
     .await?;
     let media = svc.make(bytes, alt).await?;
     // The host only: a URL's path and query may carry tokens.
-    let host = reqwest::Url::parse(url.trim()).ok().and_then(|u| u.host_str().map(str::to_owned));
+    let host = reqwest::Url::parse(url.trim())
+        .ok()
+        .and_then(|u| u.host_str().map(str::to_owned));
     save(pool, svc, by, media, "media.import", json!({ "host": host }), ip).await
 }
 
@@ -594,12 +596,14 @@ pub(crate) async fn replace_with_urls(
     for (pos, (url, alt)) in images.iter().enumerate() {
         let own = own_key(url);
         let existing = match own {
-            Some(folder) => sqlx::query_scalar!(
-                r#"SELECT id AS "id: MediaId" FROM media WHERE key LIKE $1 || '/original.%'"#,
-                folder
-            )
-            .fetch_optional(&mut *conn)
-            .await?,
+            Some(folder) => {
+                sqlx::query_scalar!(
+                    r#"SELECT id AS "id: MediaId" FROM media WHERE key LIKE $1 || '/original.%'"#,
+                    folder
+                )
+                .fetch_optional(&mut *conn)
+                .await?
+            }
             None => None,
         };
         let id = match existing {
@@ -681,7 +685,10 @@ mod tests {
         assert_eq!(k(Some(320), Format::Jpeg), "0123456789abcdef0123456789abcdef/w320.jpg");
         assert_eq!(k(Some(1), Format::Webp), "0123456789abcdef0123456789abcdef/w160.webp");
         // 1440 does not exist (the original is 1000 wide): the original it is.
-        assert_eq!(k(Some(1200), Format::Webp), "0123456789abcdef0123456789abcdef/original.png");
+        assert_eq!(
+            k(Some(1200), Format::Webp),
+            "0123456789abcdef0123456789abcdef/original.png"
+        );
         assert_eq!(
             m.url_for("https://cdn.example/m", Some(480), Format::Webp),
             "https://cdn.example/m/0123456789abcdef0123456789abcdef/w480.webp"

@@ -275,7 +275,13 @@ mod tests {
 
     #[test]
     fn refuses_non_images_and_bombs() {
-        assert_eq!(process(b"hello, not a picture", 100).err().map(|e| e.code()), Some(crate::Code::UnsupportedMedia));
-        assert_eq!(process(&png(300, 10), 200).err().map(|e| e.code()), Some(crate::Code::TooLarge));
+        assert_eq!(
+            process(b"hello, not a picture", 100).err().map(|e| e.code()),
+            Some(crate::Code::UnsupportedMedia)
+        );
+        assert_eq!(
+            process(&png(300, 10), 200).err().map(|e| e.code()),
+            Some(crate::Code::TooLarge)
+        );
     }
 }

@@ -151,7 +151,12 @@ impl Store {
                             body: body.boxed(),
                         }))
                     }
-                    Err(e) if e.as_service_error().is_some_and(aws_sdk_s3::operation::get_object::GetObjectError::is_no_such_key) => Ok(None),
+                    Err(e)
+                        if e.as_service_error()
+                            .is_some_and(aws_sdk_s3::operation::get_object::GetObjectError::is_no_such_key) =>
+                    {
+                        Ok(None)
+                    }
                     Err(e) => Err(fault("media.s3.get", aws_sdk_s3::error::DisplayErrorContext(e))),
                 }
             }
@@ -179,7 +184,8 @@ impl Store {
                 }
             }
         }
-        if let (Backend::Local(dir), Some((folder, _))) = (&self.backend, keys.first().and_then(|k| k.split_once('/'))) {
+        if let (Backend::Local(dir), Some((folder, _))) = (&self.backend, keys.first().and_then(|k| k.split_once('/')))
+        {
             // Empty now; another file in it (never, by the key grammar) keeps it.
             let _ = tokio::fs::remove_dir(dir.join(folder)).await;
         }
@@ -191,9 +197,7 @@ impl Store {
 /// credentials from settings or else the usual AWS chain (environment, profile, IMDS…).
 async fn s3_client(s: &S3Settings) -> aws_sdk_s3::Client {
     use aws_config::BehaviorVersion;
-    use aws_sdk_s3::config::{
-        Credentials, Region, RequestChecksumCalculation, ResponseChecksumValidation,
-    };
+    use aws_sdk_s3::config::{Credentials, Region, RequestChecksumCalculation, ResponseChecksumValidation};
     use aws_smithy_http_client::tls::{Provider, rustls_provider::CryptoMode};
 
     let http = aws_smithy_http_client::Builder::new()

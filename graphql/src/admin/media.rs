@@ -122,7 +122,10 @@ impl MediaMutation {
         let cx = Cx::staff(ctx).await?;
         let r = async {
             let pid: ProductId = product_id.parse()?;
-            let ids = media_ids.iter().map(|m| m.parse()).collect::<Result<Vec<MediaId>, _>>()?;
+            let ids = media_ids
+                .iter()
+                .map(|m| m.parse())
+                .collect::<Result<Vec<MediaId>, _>>()?;
             media::set_product_media(cx.pool, cx.principal, pid, &ids, cx.ip).await?;
             Ok((pid.to_string(), Some(pid)))
         }
@@ -132,7 +135,12 @@ impl MediaMutation {
 
     /// Sets a variant's own picture (`Variant.image`), or with null clears it (the variant
     /// then shows its product's first).
-    async fn variant_media_set(&self, ctx: &Context<'_>, variant_id: ID, media_id: Option<ID>) -> Result<CatalogPayload> {
+    async fn variant_media_set(
+        &self,
+        ctx: &Context<'_>,
+        variant_id: ID,
+        media_id: Option<ID>,
+    ) -> Result<CatalogPayload> {
         let cx = Cx::staff(ctx).await?;
         let r = async {
             let media = media_id.map(|m| m.parse::<MediaId>()).transpose()?;

@@ -30,9 +30,7 @@ impl Media {
     /// the picture is not wider than that (never upscaled). A path under `/media/`, or a
     /// URL under `media.public_url`; an outside picture's own URL whatever is asked.
     async fn url(&self, ctx: &Context<'_>, width: Option<i32>, format: Option<MediaFormat>) -> String {
-        let base = ctx
-            .data_opt::<Arc<Settings>>()
-            .map_or("/media", |s| s.media.base_url());
+        let base = ctx.data_opt::<Arc<Settings>>().map_or("/media", |s| s.media.base_url());
         let format = match format.unwrap_or_default() {
             MediaFormat::Webp => media::Format::Webp,
             MediaFormat::Jpeg => media::Format::Jpeg,
