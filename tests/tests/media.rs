@@ -405,3 +405,75 @@ async fn imports_from_inside_the_network_and_other_roles_are_refused() {
     assert_eq!(resp.status().as_u16(), 400);
     assert_eq!(media_rows(&shop.app).await, 0);
 }
+
+/// A PNG whose header claims `side` × `side` pixels, with the pixel data of a 1 × 1 one.
+fn png_claiming(side: u32) -> Vec<u8> {
+    fn crc32(bytes: &[u8]) -> u32 {
+        let mut crc = 0xffff_ffff_u32;
+        for b in bytes {
+            crc ^= u32::from(*b);
+            for _ in 0..8 {
+                crc = if crc & 1 == 1 {
+                    (crc >> 1) ^ 0xedb8_8320
+                } else {
+                    crc >> 1
+                };
+            }
+        }
+        !crc
+    }
+    let mut p = png(1, 1);
+    // Signature (8), IHDR length (4), "IHDR" (4), then width and height; the CRC after the 13 data bytes.
+    p[16..20].copy_from_slice(&side.to_be_bytes());
+    p[20..24].copy_from_slice(&side.to_be_bytes());
+    let crc = crc32(&p[12..29]);
+    p[29..33].copy_from_slice(&crc.to_be_bytes());
+    p
+}
+
+#[tokio::test]
+async fn a_decompression_bomb_is_refused_and_product_urls_keep_their_media() {
+    let shop = shop(false, false).await;
+    let (_, r) = upload(&shop, UPLOAD, "bomb.png", &png_claiming(60_000)).await;
+    assert_eq!(
+        data(&r)["mediaUpload"]["userErrors"],
+        json!([{ "code": "TOO_LARGE", "field": ["file"] }])
+    );
+    assert_eq!(media_rows(&shop.app).await, 0);
+
+    // productUpdate's `images: [{url, alt}]` with the URLs `Product.images` gave keeps the
+    // stored media (and their thumbnails); other URLs are outside pictures.
+    let (_, r) = upload(&shop, UPLOAD, "p.png", &png(500, 300)).await;
+    let stored = data(&r)["mediaUpload"]["media"].clone();
+    let create = "mutation($i: ProductInput!) { productCreate(input: $i) { id userErrors { code } } }";
+    let input = json!({ "slug": "kept", "name": "그대로", "description": "", "published": true,
+        "images": [{ "url": "https://img.example/outside.jpg", "alt": "밖" }] });
+    let r = shop.app.admin(&shop.token, create, json!({ "i": input })).await;
+    let pid = data(&r)["productCreate"]["id"].clone();
+    let set = "mutation($p: ID!, $m: [ID!]!) { productMediaSet(productId: $p, mediaIds: $m) { product { images { id url } } } }";
+    let r = shop
+        .app
+        .admin(&shop.token, set, json!({ "p": pid, "m": [stored["id"]] }))
+        .await;
+    let url = data(&r)["productMediaSet"]["product"]["images"][0]["url"].clone();
+    let update = "mutation($id: ID!, $i: ProductInput!) { productUpdate(id: $id, input: $i) {
+        product { images { id url(width: 160) alt } } userErrors { code } } }";
+    let input = json!({ "slug": "kept", "name": "그대로", "description": "", "published": true,
+        "images": [{ "url": "https://img.example/new.jpg", "alt": "새" }, { "url": url, "alt": "" }] });
+    let r = shop
+        .app
+        .admin(&shop.token, update, json!({ "id": pid, "i": input }))
+        .await;
+    let images = &data(&r)["productUpdate"]["product"]["images"];
+    assert_eq!(images[0]["url"], "https://img.example/new.jpg", "{images}");
+    assert_eq!(images[1]["id"], stored["id"]);
+    assert!(
+        images[1]["url"].as_str().is_some_and(|u| u.ends_with("/w160.webp")),
+        "{images}"
+    );
+    let outside: i64 = sqlx::query_scalar("SELECT count(*) FROM media WHERE storage = 'EXTERNAL'")
+        .fetch_one(&shop.app.pool)
+        .await
+        .expect("count");
+    assert_eq!(outside, 1, "the replaced outside picture is gone");
+}

@@ -86,14 +86,7 @@ pub async fn seed(pool: &PgPool, svc: &MediaService) -> Result<u64, Error> {
             .execute(&mut *tx)
             .await?;
         }
-        sqlx::query!(
-            "DELETE FROM media m WHERE m.id = ANY($1) AND m.storage = 'EXTERNAL'
-               AND NOT EXISTS (SELECT 1 FROM product_media pm WHERE pm.media_id = m.id)
-               AND NOT EXISTS (SELECT 1 FROM variants v WHERE v.media_id = m.id)",
-            &old
-        )
-        .execute(&mut *tx)
-        .await?;
+        super::drop_unused_outside(&mut tx, &old).await?;
         tx.commit().await?;
         changed += 1;
     }

@@ -436,7 +436,8 @@ pub async fn by_ids(conn: &mut PgConnection, ids: &[MediaId]) -> Result<Vec<Medi
     Ok(rows.into_iter().map(|m| m.0).collect())
 }
 
-/// Replaces a product's pictures with `media`, in that order (`productMediaSet`).
+/// Replaces a product's pictures with `media`, in that order (`productMediaSet`); outside
+/// pictures nothing shows any more are deleted.
 /// Errors: `FORBIDDEN`, `NOT_FOUND` (product, media), `INVALID_INPUT` (`mediaIds`: a repeat
 /// or more than 50).
 pub async fn set_product_media(
@@ -463,9 +464,12 @@ pub async fn set_product_media(
     .fetch_optional(&mut *tx)
     .await?
     .ok_or(Error::NotFound { what: "product" })?;
-    sqlx::query!("DELETE FROM product_media WHERE product_id = $1", product as ProductId)
-        .execute(&mut *tx)
-        .await?;
+    let old: Vec<Uuid> = sqlx::query_scalar!(
+        "DELETE FROM product_media WHERE product_id = $1 RETURNING media_id",
+        product as ProductId
+    )
+    .fetch_all(&mut *tx)
+    .await?;
     let inserted = sqlx::query!(
         "INSERT INTO product_media (product_id, media_id, position)
          SELECT $1, m.id, a.pos::int - 1 FROM unnest($2::uuid[]) WITH ORDINALITY AS a(id, pos)
@@ -478,6 +482,7 @@ pub async fn set_product_media(
     if inserted.rows_affected() != ids.len() as u64 {
         return Err(Error::NotFound { what: "media" });
     }
+    drop_unused_outside(&mut tx, &old).await?;
     let summary = json!({ "media": media.iter().map(ToString::to_string).collect::<Vec<_>>() });
     audit(&mut tx, by, "product.media", &slug, summary, ip).await?;
     tx.commit().await?;
@@ -636,11 +641,17 @@ pub(crate) async fn replace_with_urls(
         .execute(&mut *conn)
         .await?;
     }
+    drop_unused_outside(conn, &old).await
+}
+
+/// Deletes the outside pictures among `ids` that nothing shows any more: they are not
+/// listed in `media` and have no files, so nobody could find them again.
+pub(crate) async fn drop_unused_outside(conn: &mut PgConnection, ids: &[Uuid]) -> Result<(), Error> {
     sqlx::query!(
         "DELETE FROM media m WHERE m.id = ANY($1) AND m.storage = 'EXTERNAL'
            AND NOT EXISTS (SELECT 1 FROM product_media pm WHERE pm.media_id = m.id)
            AND NOT EXISTS (SELECT 1 FROM variants v WHERE v.media_id = m.id)",
-        &old
+        ids
     )
     .execute(&mut *conn)
     .await?;
