@@ -328,16 +328,21 @@ async fn imported_media_shows_in_the_order_set(on_s3: bool) {
     let del = "mutation($id: ID!) { mediaDelete(id: $id) { deletedId userErrors { code } } }";
     let r = shop.app.admin(&shop.token, del, json!({ "id": tall["id"] })).await;
     assert_eq!(data(&r)["mediaDelete"]["userErrors"][0]["code"], "MEDIA_IN_USE");
-    let r = shop
-        .app
-        .admin(&shop.token, vset, json!({ "v": variants[0], "m": null }))
-        .await;
-    assert_eq!(data(&r)["variantMediaSet"]["userErrors"], json!([]));
+    // Off the product, still the variant's own (looked up on its own), still in use.
     let r = shop
         .app
         .admin(&shop.token, set, json!({ "p": pid, "m": [green["id"]] }))
         .await;
     assert_eq!(data(&r)["productMediaSet"]["userErrors"], json!([]));
+    let r = shop.app.gql(q, json!({})).await;
+    assert_eq!(data(&r)["product"]["variants"][0]["image"]["url"], tall["url"]);
+    let r = shop.app.admin(&shop.token, del, json!({ "id": tall["id"] })).await;
+    assert_eq!(data(&r)["mediaDelete"]["userErrors"][0]["code"], "MEDIA_IN_USE");
+    let r = shop
+        .app
+        .admin(&shop.token, vset, json!({ "v": variants[0], "m": null }))
+        .await;
+    assert_eq!(data(&r)["variantMediaSet"]["userErrors"], json!([]));
     let r = shop.app.admin(&shop.token, del, json!({ "id": tall["id"] })).await;
     assert_eq!(data(&r)["mediaDelete"]["deletedId"], tall["id"]);
     assert_eq!(fetch(&shop.app, tall["url"].as_str().expect("url")).await.0, 404);
