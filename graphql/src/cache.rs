@@ -300,16 +300,18 @@ impl ResponseCache {
         }
         let mut backoff = Duration::from_millis(100);
         loop {
-            match self.listen_once(&pool, coalesce).await {
+            let lost = self.listen_once(&pool, coalesce).await;
+            self.live.store(false, Ordering::Release);
+            self.drop_all();
+            // The service is stopping.
+            if pool.is_closed() {
+                return;
+            }
+            match lost {
                 Ok(()) => backoff = Duration::from_millis(100),
                 Err(e) => {
                     tracing::warn!(error = %e, "catalog cache: listening failed; serving uncached meanwhile");
                 }
-            }
-            self.live.store(false, Ordering::Release);
-            self.drop_all();
-            if pool.is_closed() {
-                return;
             }
             tokio::time::sleep(backoff).await;
             backoff = (backoff * 2).min(Duration::from_secs(5));

@@ -291,7 +291,7 @@ async fn a_price_change_or_a_sell_out_through_one_replica_reaches_the_others_cac
 
     // Kept again, then a sell-out through the first replica's checkout.
     read(second.clone()).await;
-    let buy = jangteo_tests::race_checkout(&[first.clone()], 1, &[vec![(&v[0], 2)]]).await;
+    let buy = jangteo_tests::race_checkout(std::slice::from_ref(&first), 1, &[vec![(&v[0], 2)]]).await;
     assert_eq!(buy, (1, 0));
     let took = until(&second, "flash-sale", Duration::from_secs(2), |v| {
         v["quantityAvailable"] == 0 && v["inStock"] == false

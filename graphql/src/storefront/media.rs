@@ -7,12 +7,12 @@ use async_graphql::{Context, Enum, ID, Object};
 use commerce::{Settings, media};
 
 /// The encodings thumbnails exist in.
-#[derive(Enum, Copy, Clone, Eq, PartialEq, Debug, Default)]
+#[derive(Enum, Copy, Clone, Eq, PartialEq, Debug)]
 pub enum MediaFormat {
-    /// WebP, the default.
-    #[default]
+    /// WebP (lossless: sharp edges and transparency; the default for PNG and WebP originals).
     Webp,
-    /// JPEG, for clients without WebP.
+    /// JPEG (quality 82: a photo's thumbnail at a sixth to a ninth of lossless WebP's bytes;
+    /// the default for JPEG originals).
     Jpeg,
 }
 
@@ -29,9 +29,12 @@ impl Media {
     /// nearest allowed width at or above it (160, 320, 480, 960, 1440), or the original when
     /// the picture is not wider than that (never upscaled). A path under `/media/`, or a
     /// URL under `media.public_url`; an outside picture's own URL whatever is asked.
+    /// Without `format`, thumbnails of photos (JPEG originals) are JPEG and those of
+    /// drawings and transparent pictures (PNG, WebP) are WebP: each the smaller there.
     async fn url(&self, ctx: &Context<'_>, width: Option<i32>, format: Option<MediaFormat>) -> String {
         let base = ctx.data_opt::<Arc<Settings>>().map_or("/media", |s| s.media.base_url());
-        let format = match format.unwrap_or_default() {
+        let photo = self.0.content_type.as_deref() == Some("image/jpeg");
+        let format = match format.unwrap_or(if photo { MediaFormat::Jpeg } else { MediaFormat::Webp }) {
             MediaFormat::Webp => media::Format::Webp,
             MediaFormat::Jpeg => media::Format::Jpeg,
         };

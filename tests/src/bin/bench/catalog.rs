@@ -25,7 +25,7 @@ const DETAIL: &str = "query Detail($slug: String!) { product(slug: $slug) { id n
                       images { url alt } variants { id sku name price compareAtPrice quantityAvailable } } }";
 
 /// The in-process cache's default bound (`cache.max_bytes`), filled in the last step.
-const CACHE_BYTES: u64 = 32 * 1024 * 1024;
+const CACHE_BYTES: u64 = 16 * 1024 * 1024;
 
 /// `bench catalog`.
 pub async fn catalog(db: &TestDb, cli: &Cli, products: u32, variants: u32) -> anyhow::Result<()> {
