@@ -17,7 +17,7 @@ use tokio::{
     net::TcpStream,
 };
 
-use super::{Cli, Row, percentile, pgbench, print_table, scenario, start_server};
+use super::{Cli, Row, pgbench, print_table, scenario, start_server};
 
 const LISTING: &str = "query Listing { products(first: 20) { totalCount edges { cursor node { id slug name priceFrom \
                        images { url } variants { id price quantityAvailable } } } pageInfo { hasNextPage endCursor } } }";
@@ -300,17 +300,7 @@ async fn get_scenario(
     path: Arc<dyn Fn(usize) -> String + Send + Sync>,
 ) -> Row {
     drive_get(addr, cli.connections, 1, path.clone()).await;
-    let (lat, errors, secs) = drive_get(addr, cli.connections, cli.seconds, path).await;
-    Row {
-        name,
-        requests: lat.len(),
-        errors,
-        secs,
-        p50: percentile(&lat, 0.50),
-        p99: percentile(&lat, 0.99),
-        target,
-        ceiling: None,
-    }
+    Row::measured(name, target, drive_get(addr, cli.connections, cli.seconds, path).await)
 }
 
 /// Sends `n` GETs (`path(i)`) over `connections` connections; returns how many succeeded.

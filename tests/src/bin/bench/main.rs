@@ -288,16 +288,26 @@ async fn scenario(
 ) -> Row {
     // Warm-up: connections, prepared statements, caches.
     drive(&server.base, cli.connections, 1, body.clone()).await;
-    let (lat, errors, secs) = drive(&server.base, cli.connections, cli.seconds, body).await;
-    Row {
+    Row::measured(
         name,
-        requests: lat.len(),
-        errors,
-        secs,
-        p50: percentile(&lat, 0.50),
-        p99: percentile(&lat, 0.99),
         target,
-        ceiling: None,
+        drive(&server.base, cli.connections, cli.seconds, body).await,
+    )
+}
+
+impl Row {
+    /// A row of `(sorted latencies, errors, seconds)` from a closed-loop run.
+    fn measured(name: &'static str, target: &'static str, (lat, errors, secs): (Vec<Duration>, usize, f64)) -> Row {
+        Row {
+            name,
+            requests: lat.len(),
+            errors,
+            secs,
+            p50: percentile(&lat, 0.50),
+            p99: percentile(&lat, 0.99),
+            target,
+            ceiling: None,
+        }
     }
 }
 
