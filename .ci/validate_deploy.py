@@ -4,7 +4,8 @@
   kustomization renders (`kubectl kustomize`), against the bundled Kubernetes JSON schemas in
   strict mode, for the oldest and the newest Kubernetes we support. An unknown kind or
   apiVersion is a failure, not a warning. Each manifest must be part of a kustomization
-  (secret.example.yaml excepted: it must never be applied as it is), and the rendered objects
+  (secret.example.yaml excepted: it must never be applied as it is); every envFrom must name
+  a ConfigMap its kustomization renders or a Secret of the example; and the rendered objects
   must keep the promises README.md's "Deploy" makes (images set by the release, non-root,
   read-only root filesystem, memory limits, serve's probes and drain).
 - deploy/compose.yml against the Compose Specification's schema, and its depends_on names.
@@ -126,6 +127,20 @@ def check_promises(where: str, obj: dict) -> None:
         check_serve(label, obj, spec)
 
 
+def check_references(where: str, obj: dict, config_maps: set[str], secrets: set[str]) -> None:
+    """Every envFrom names a ConfigMap of the same kustomization or a Secret of the example."""
+    spec = pod_spec(obj)
+    if spec is None:
+        return
+    for c in spec.get("containers", []):
+        who = f"{where} {obj['kind']}/{obj['metadata']['name']} container {c.get('name')}"
+        for source in c.get("envFrom", []):
+            if "configMapRef" in source and source["configMapRef"]["name"] not in config_maps:
+                problem(who, f"ConfigMap {source['configMapRef']['name']} is not in its kustomization")
+            if "secretRef" in source and source["secretRef"]["name"] not in secrets:
+                problem(who, f"Secret {source['secretRef']['name']} is not in secret.example.yaml")
+
+
 def check_serve(label: str, obj: dict, spec: dict) -> None:
     rolling = obj["spec"].get("strategy", {}).get("rollingUpdate", {})
     if rolling.get("maxUnavailable") != 0:
@@ -168,11 +183,16 @@ def check_kubernetes() -> int:
         elif path.resolve() not in referenced:
             problem(rel(path), "part of no kustomization")
     rendered = 0
+    secrets = {d["metadata"]["name"] for p in NOT_APPLIED for d in load_docs(p) if d.get("kind") == "Secret"}
     for directory in kustomization_dirs:
-        for d in kustomize(directory):
+        docs = kustomize(directory)
+        config_maps = {d["metadata"]["name"] for d in docs if d.get("kind") == "ConfigMap"}
+        for d in docs:
+            where = f"{rel(directory)} (rendered)"
             # The promises are read from objects of the schema's shape only.
-            if validate_object(f"{rel(directory)} (rendered)", d):
-                check_promises(f"{rel(directory)} (rendered)", d)
+            if validate_object(where, d):
+                check_promises(where, d)
+                check_references(where, d, config_maps, secrets)
             rendered += 1
     return checked + rendered
 
