@@ -19,6 +19,7 @@ use axum::{
     routing::{get, post},
 };
 use secrecy::{ExposeSecret, SecretString};
+use tower_http::trace::TraceLayer;
 
 use crate::{
     api::Api,
@@ -54,13 +55,16 @@ pub fn router(bot: Arc<Bot>, signing_secret: SecretString) -> Router {
         .route("/healthz", get(|| async { "ok" }))
 }
 
-/// The whole HTTP app: [`router`] plus the Sentry relay's `/sentry/webhook` when it runs.
+/// The whole HTTP app: [`router`] plus the Sentry relay's `/sentry/webhook` when it runs;
+/// each request has an id (`X-Request-Id`), a `request` span and a Sentry scope of its own.
 pub fn app(bot: Arc<Bot>, signing_secret: SecretString, relay: Option<SentryRelay>) -> Router {
     let r = router(bot, signing_secret);
-    match relay {
+    let r = match relay {
         Some(relay) => r.merge(sentry_relay::routes(relay)),
         None => r,
-    }
+    };
+    r.layer(TraceLayer::new_for_http().make_span_with(telemetry::http::request_span::<axum::body::Body>))
+        .layer(telemetry::http::RequestLayer)
 }
 
 fn checked(state: &SlackState, headers: &HeaderMap, body: &[u8]) -> Result<(), StatusCode> {
@@ -281,6 +285,47 @@ mod tests {
             .await
             .expect("a response");
         assert_eq!(r.status(), StatusCode::PAYLOAD_TOO_LARGE);
+    }
+
+    #[tokio::test]
+    async fn every_answer_carries_a_request_id() {
+        let app = || {
+            let api = Api::new(
+                "http://127.0.0.1:9/admin/graphql".parse().expect("a URL"),
+                SecretString::from("t"),
+                std::time::Duration::from_secs(1),
+            )
+            .expect("an API client");
+            let slack = SlackWeb::new(
+                "http://127.0.0.1:9/api/".parse().expect("a URL"),
+                SecretString::from("x"),
+            )
+            .expect("a Slack client");
+            super::app(Arc::new(Bot::new(api, slack)), SecretString::from("secret"), None)
+        };
+        let id = |r: &Response| r.headers()["x-request-id"].to_str().expect("ASCII").to_owned();
+        let r = app()
+            .oneshot(Request::get("/healthz").body(Body::empty()).expect("a request"))
+            .await
+            .expect("a response");
+        assert_eq!(id(&r).len(), 36, "a new UUID");
+        let r = app()
+            .oneshot(signed("/slack/commands", "", 0, b"wrong"))
+            .await
+            .expect("a response");
+        assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+        let first = id(&r);
+        let r = app()
+            .oneshot(
+                Request::get("/healthz")
+                    .header("x-request-id", "slack-retry-1")
+                    .body(Body::empty())
+                    .expect("a request"),
+            )
+            .await
+            .expect("a response");
+        assert_eq!(id(&r), "slack-retry-1");
+        assert_ne!(first, "slack-retry-1");
     }
 
     #[tokio::test]

@@ -12,7 +12,7 @@ use axum::{
     Json, Router,
     body::Bytes,
     extract::{ConnectInfo, State},
-    http::{HeaderMap, Method, Request, StatusCode, Uri},
+    http::{HeaderMap, Method, StatusCode, Uri},
     response::{IntoResponse, Response},
     routing::{get, post},
 };
@@ -356,9 +356,10 @@ pub fn router(state: Arc<AppState>) -> Router {
             Duration::from_secs(30),
         ))
         .layer(CatchPanicLayer::new())
-        .layer(TraceLayer::new_for_http().make_span_with(
-            |req: &Request<_>| tracing::info_span!("request", method = %req.method(), path = %req.uri().path()),
-        ))
+        .layer(TraceLayer::new_for_http().make_span_with(telemetry::http::request_span::<axum::body::Body>))
+        // Around the span: the request id is in it, in every answer (a panic's 500 too) and
+        // in the request's Sentry scope.
+        .layer(telemetry::http::RequestLayer)
 }
 
 /// Serves `state` on `listener` until `shutdown` resolves, then stops accepting and lets

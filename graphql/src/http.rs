@@ -389,6 +389,11 @@ pub async fn handle<E: Executor>(
             Err(r) => return graphql_request_error(media, vec![r.error()], r.code),
         },
     };
+    // The request span and its Sentry events name the operation (a lone named one if the
+    // client didn't say).
+    if let Some(name) = operation_name.as_deref().or_else(|| only_operation_name(&doc)) {
+        telemetry::http::set_operation(name);
+    }
     if is_get && operation_type(&doc, operation_name.as_deref()).is_some_and(|t| t != OperationType::Query) {
         return request_error(media, &RequestError::MutationViaGet);
     }
@@ -457,6 +462,16 @@ fn graphql_request(query: String, params: Params, lang: Lang) -> GqlRequest {
         }
     }
     req
+}
+
+/// The name of `doc`'s operation when it has exactly one, named.
+fn only_operation_name(doc: &ExecutableDocument) -> Option<&str> {
+    match &doc.operations {
+        async_graphql::parser::types::DocumentOperations::Multiple(ops) if ops.len() == 1 => {
+            ops.keys().next().map(async_graphql::Name::as_str)
+        }
+        _ => None,
+    }
 }
 
 /// The type of the operation `name` of `doc` (the first one without a name).

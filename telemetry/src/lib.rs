@@ -16,6 +16,8 @@
 //!     .init();
 //! ```
 
+pub mod http;
+
 use std::{borrow::Cow, sync::Arc};
 
 use sentry::{
@@ -23,11 +25,7 @@ use sentry::{
     integrations::tracing::{BreadcrumbLayer, ErrorLayer},
     protocol::{Event, User},
 };
-use tracing_subscriber::{
-    Layer,
-    filter::{LevelFilter, filter_fn},
-    registry::LookupSpan,
-};
+use tracing_subscriber::{Layer, filter::filter_fn, registry::LookupSpan};
 
 /// Starts reporting to Sentry as `release` (`jangteo@0.1.0`: the binary's name, not the
 /// crate's) if `dsn` (else the `SENTRY_DSN` variable) is set and valid; `environment`
@@ -69,16 +67,21 @@ pub fn client_options(release: &'static str, environment: Option<&str>, componen
 }
 
 /// A `tracing` layer: `error!` → a Sentry event, `warn!`/`info!` → breadcrumbs sent with the
-/// next event (our logs carry ids, never personal data: STYLE §7).
+/// next event (our logs carry ids, never personal data: STYLE §7). tower-http's "response
+/// failed" error on a 5xx stays a breadcrumb: [`http::RequestLayer`] reports a 5xx once,
+/// unless the request reported something already (its panic, its `error!`).
 pub fn sentry_layer<S>() -> impl Layer<S> + Send + Sync
 where
     S: tracing::Subscriber + for<'a> LookupSpan<'a>,
 {
+    const ON_FAILURE: &str = "tower_http::trace::on_failure";
     BreadcrumbLayer::new()
         .with_filter(filter_fn(|m| {
-            matches!(*m.level(), tracing::Level::WARN | tracing::Level::INFO)
+            matches!(*m.level(), tracing::Level::WARN | tracing::Level::INFO) || m.target() == ON_FAILURE
         }))
-        .and_then(ErrorLayer::new().with_filter(LevelFilter::ERROR))
+        .and_then(ErrorLayer::new().with_filter(filter_fn(|m| {
+            *m.level() == tracing::Level::ERROR && m.target() != ON_FAILURE
+        })))
 }
 
 /// Keeps what locates a fault (message, stack, release, route) and drops what could identify
