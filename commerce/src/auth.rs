@@ -233,6 +233,7 @@ pub async fn reserve(
         }),
         None => {
             let (lock, retry_after_secs) = which_lock(pool, scope, account, &client, t).await?;
+            crate::metrics::login_locked(scope.as_str(), lock.as_str());
             tracing::warn!(
                 scope = scope.as_str(),
                 lock = lock.as_str(),
@@ -372,6 +373,7 @@ pub async fn succeeded(conn: &mut PgConnection, a: &Attempt) -> Result<(), Error
 /// The check failed: the attempt stays counted. Prunes rows idle for a day.
 pub async fn failed(conn: &mut PgConnection, a: &Attempt) -> Result<(), Error> {
     tracing::warn!(scope = a.scope.as_str(), failures = a.failures, "failed login");
+    crate::metrics::login_failed(a.scope.as_str());
     sqlx::query!("DELETE FROM login_throttle WHERE last_at < now() - interval '1 day'")
         .execute(&mut *conn)
         .await?;

@@ -606,6 +606,7 @@ async fn place(
         delete_cart(&mut tx, cart.id).await?;
     }
     tx.commit().await?;
+    crate::metrics::order_placed(&cart.channel);
     tracing::info!(order = %id, lines = n, "order placed");
     Ok(id)
 }

@@ -21,6 +21,7 @@ pub mod ids;
 pub mod inquiry;
 pub mod jobs;
 pub mod media;
+pub mod metrics;
 pub mod money;
 pub mod notify;
 pub mod order;

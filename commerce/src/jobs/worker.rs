@@ -273,6 +273,7 @@ async fn execute(pool: &PgPool, runner: &Runner, me: &str, settings: &JobSetting
     let ended = match result {
         Ok(()) => {
             tracing::info!(parent: &span, "job done");
+            crate::metrics::job_finished(&job.kind, "done");
             sqlx::query!(
                 "UPDATE jobs SET state = 'DONE', locked_until = NULL, locked_by = NULL, finished_at = now(), updated_at = now(),
                         last_error = NULL,
@@ -292,6 +293,7 @@ async fn execute(pool: &PgPool, runner: &Runner, me: &str, settings: &JobSetting
             let last = permanent || job.attempt >= job.max_attempts;
             let backoff = backoff_secs(settings.retry_base_secs, job.attempt);
             tracing::warn!(parent: &span, error = %message, retry = !last, "job failed");
+            crate::metrics::job_finished(&job.kind, if last { "failed" } else { "retry" });
             sqlx::query!(
                 "UPDATE jobs SET locked_until = NULL, locked_by = NULL, updated_at = now(), last_error = left($3, 2000),
                         state = CASE WHEN $4 THEN 'FAILED' ELSE 'QUEUED' END,

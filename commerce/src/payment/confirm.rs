@@ -130,6 +130,8 @@ pub async fn confirm(pool: &PgPool, gateways: &Gateways, input: ConfirmInput) ->
         Ok(gp) => gp,
         Err((provider_id, e)) => {
             record_failure(pool, &o, provider, provider_id.as_deref(), &e).await?;
+            let declined = matches!(e, GatewayError::Declined { .. });
+            crate::metrics::payment(provider, if declined { "DECLINED" } else { "FAILED" });
             return Err(e.into_error(provider));
         }
     };
@@ -360,6 +362,20 @@ pub(crate) enum Settled {
     NotPaid,
 }
 
+impl Settled {
+    /// The `result` label of `jangteo_payments_total`; `None` for a repeat (counted once).
+    fn counted_as(self) -> Option<&'static str> {
+        Some(match self {
+            Settled::Paid => "PAID",
+            Settled::AlreadyPaid => return None,
+            Settled::AwaitingDeposit => "AWAITING_DEPOSIT",
+            Settled::Mismatch => "AMOUNT_MISMATCH",
+            Settled::NotPayable(_) => "NOT_PAYABLE",
+            Settled::NotPaid => "NOT_PAID",
+        })
+    }
+}
+
 /// Applies a gateway's own answer about a payment to its order, in one transaction: the
 /// payment row (one per gateway id) takes the gateway's state, and an order waiting for it
 /// becomes `PAID` (or `AWAITING_DEPOSIT` for an issued account) when the gateway holds the
@@ -438,6 +454,9 @@ pub(crate) async fn settle(
         keep_money(&mut tx, order_id, gp, settled, status).await?;
     }
     tx.commit().await?;
+    if let Some(result) = settled.counted_as() {
+        crate::metrics::payment(gp.provider, result);
+    }
     Ok(settled)
 }
 
