@@ -53,6 +53,8 @@ pub struct Settings {
     pub tracking: crate::shipping::tracking::TrackingSettings,
     /// Background jobs and their workers.
     pub jobs: crate::jobs::worker::JobSettings,
+    /// Prometheus metrics: `GET /metrics` on a listener of its own.
+    pub metrics: MetricsSettings,
     /// Demo mode (`jangteo serve --demo`): the built-in demo secrets may be used. Never read
     /// from files or the environment: only the command line turns it on.
     #[serde(skip)]
@@ -65,6 +67,17 @@ impl Settings {
     pub fn bank_transfer_available(&self) -> bool {
         self.demo || !self.bank_transfer.uses_demo_account()
     }
+}
+
+/// Prometheus metrics of `serve` and `worker`: `GET /metrics` in the text format, on a
+/// listener of its own, never the public one.
+#[derive(Clone, Debug, Deserialize, Serialize)]
+pub struct MetricsSettings {
+    /// Serve `/metrics` at all; `false`: no listener, nothing recorded.
+    pub enabled: bool,
+    /// Where `/metrics` is served (port 0: a free port, logged at start). A process that
+    /// cannot listen there warns and runs on without metrics.
+    pub listen: SocketAddr,
 }
 
 /// What the storefront API shows.
@@ -500,6 +513,7 @@ mod tests {
         assert!(s.database.url.is_none() && s.database.local);
         assert_eq!(s.database.private_dir, PathBuf::from("./var/postgres"));
         assert!(s.http.trusted_proxies.is_empty());
+        assert!(s.metrics.enabled && s.metrics.listen.to_string() == "127.0.0.1:9090");
         assert!(s.rate_limits.cart_coupon_apply_per_cart.is_on());
         // The built-in secrets are the demo ones, recognised as such outside demo mode.
         assert!(s.staff.uses_demo_key() && s.bank_transfer.uses_demo_account());

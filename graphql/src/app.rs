@@ -360,6 +360,8 @@ pub fn router(state: Arc<AppState>) -> Router {
         // Around the span: the request id is in it, in every answer (a panic's 500 too) and
         // in the request's Sentry scope.
         .layer(telemetry::http::RequestLayer)
+        // Outermost: timeouts and panics are counted with the status they answer.
+        .layer(axum::middleware::from_fn(crate::metrics::track))
 }
 
 /// Serves `state` on `listener` until `shutdown` resolves, then stops accepting and lets

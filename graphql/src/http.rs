@@ -252,6 +252,8 @@ pub struct Endpoint<E> {
     /// Root fields whose anonymous answers are public (`cache::PUBLIC_ROOTS` on the
     /// storefront; none on the admin API, whose every answer is `private, no-store`).
     pub public_roots: &'static [&'static str],
+    /// The operation names its requests are counted under (`metrics.rs`).
+    pub operations: crate::metrics::OperationNames,
 }
 
 impl<E> Endpoint<E> {
@@ -266,6 +268,7 @@ impl<E> Endpoint<E> {
             introspection: true,
             cache: None,
             public_roots: &[],
+            operations: crate::metrics::OperationNames::default(),
         }
     }
 
@@ -329,7 +332,8 @@ fn graphiql_page(path: &str) -> String {
     GRAPHIQL_PAGE.replace("ENDPOINT", path)
 }
 
-/// Answers one GraphQL-over-HTTP request at `endpoint`.
+/// Answers one GraphQL-over-HTTP request at `endpoint`; the response carries the label its
+/// operation is counted under ([`crate::metrics::OperationLabel`]).
 pub async fn handle<E: Executor>(
     endpoint: &Endpoint<E>,
     data: &dyn RequestData,
@@ -337,6 +341,21 @@ pub async fn handle<E: Executor>(
     headers: &HeaderMap,
     query_string: Option<&str>,
     body: &Bytes,
+) -> Response {
+    let mut operation = crate::metrics::OperationLabel::ANONYMOUS;
+    let mut response = answer(endpoint, data, method, headers, query_string, body, &mut operation).await;
+    response.extensions_mut().insert(operation);
+    response
+}
+
+async fn answer<E: Executor>(
+    endpoint: &Endpoint<E>,
+    data: &dyn RequestData,
+    method: &Method,
+    headers: &HeaderMap,
+    query_string: Option<&str>,
+    body: &Bytes,
+    operation: &mut crate::metrics::OperationLabel,
 ) -> Response {
     let (schema, documents, graphiql_endpoint) = (&endpoint.schema, &endpoint.documents, endpoint.path);
     let accept = headers.get(header::ACCEPT).and_then(|v| v.to_str().ok());
@@ -361,6 +380,7 @@ pub async fn handle<E: Executor>(
         Ok(p) => p,
         Err(e) => return request_error(media, &e),
     };
+    *operation = endpoint.operations.label(params.operation_name.as_deref());
     let lang = headers
         .get(header::ACCEPT_LANGUAGE)
         .and_then(|v| v.to_str().ok())

@@ -10,6 +10,7 @@ pub mod flat;
 pub mod http;
 pub mod limits;
 pub mod media;
+pub mod metrics;
 pub mod multipart;
 pub mod ratelimit;
 pub mod shared;

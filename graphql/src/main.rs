@@ -310,6 +310,7 @@ async fn serve(
     let addr = listener.local_addr()?;
     tracing::info!("listening on http://{addr} (storefront GraphQL and GraphiQL at /graphql)");
     let settings = std::sync::Arc::new(settings.clone());
+    let metrics = graphql::metrics::Metrics::install(&settings.metrics);
     let stop = Stop::on_signal();
     let jobs = if with_worker {
         let runner = std::sync::Arc::new(commerce::jobs::handlers::Runner::new(pool.clone(), settings.clone())?);
@@ -331,6 +332,7 @@ async fn serve(
         })
     };
     let state = AppState::new(pool.clone(), settings.clone());
+    metrics.serve(pool.clone(), Some(state.cache.clone())).await;
     app::serve(listener, state, stop.wait()).await?;
     if with_worker {
         match jobs.await {
@@ -361,6 +363,9 @@ async fn run_worker(
     }
     commerce::notify::marketing::sync_tiers(pool, &settings.customers.tiers).await?;
     let settings = std::sync::Arc::new(settings);
+    graphql::metrics::Metrics::install(&settings.metrics)
+        .serve(pool.clone(), None)
+        .await;
     let runner = std::sync::Arc::new(commerce::jobs::handlers::Runner::new(pool.clone(), settings.clone())?);
     let stop = Stop::on_signal();
     commerce::jobs::worker::run(pool.clone(), runner, settings.jobs.clone(), true, stop.wait()).await?;
