@@ -66,10 +66,13 @@ fn fresh_binary(package: &str, bin: &str, sources: &[&str]) -> PathBuf {
     path
 }
 
-/// A `Command` for `jangteo` with no database or log settings inherited.
+/// A `Command` for `jangteo` with no database or log settings inherited, and its metrics
+/// on a free port (tests run many at once; `.env` overrides it).
 pub fn jangteo() -> Command {
     let mut c = Command::new(jangteo_path());
-    c.env_remove("DATABASE_URL").env_remove("RUST_LOG");
+    c.env_remove("DATABASE_URL")
+        .env_remove("RUST_LOG")
+        .env("JANGTEO_METRICS__LISTEN", "127.0.0.1:0");
     c
 }
 

@@ -159,6 +159,9 @@ pub struct Options {
     pub configure: Option<Configure>,
     /// The service's pool size (default 8); small pools show connection-holding bugs.
     pub pool_size: Option<u32>,
+    /// Serve `/metrics` on a listener of its own ([`TestApp::metrics`]), over the process's
+    /// one recorder (shared by every app of the test binary: assert differences).
+    pub metrics: bool,
 }
 
 /// The real service on a random port against a fresh database.
@@ -169,6 +172,9 @@ pub struct TestApp {
     pub pool: PgPool,
     /// Counts the service's SQL statements, if asked for.
     pub counter: Option<StatementCounter>,
+    /// `http://127.0.0.1:port` of `/metrics`, if asked for ([`Options::metrics`]).
+    pub metrics: Option<String>,
+    metrics_server: Option<JoinHandle<()>>,
     client: reqwest::Client,
     shutdown: Option<tokio::sync::oneshot::Sender<()>>,
     server: Option<JoinHandle<()>>,
@@ -228,7 +234,20 @@ impl TestApp {
         if let Some(change) = options.configure {
             change(&mut settings);
         }
-        let state = graphql::app::AppState::new(service_pool, std::sync::Arc::new(settings));
+        let state = graphql::app::AppState::new(service_pool.clone(), std::sync::Arc::new(settings));
+        let (metrics, metrics_server) = if options.metrics {
+            let exporter = graphql::metrics::Exporter {
+                handle: graphql::metrics::install().expect("metrics recorder"),
+                pool: service_pool,
+                cache: Some(state.cache.clone()),
+            };
+            let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+            let addr = listener.local_addr().expect("addr");
+            let server = tokio::spawn(graphql::metrics::serve(listener, exporter));
+            (Some(format!("http://{addr}")), Some(server))
+        } else {
+            (None, None)
+        };
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();
         let server = tokio::spawn(async move {
             let _ = graphql::app::serve(listener, state, async move {
@@ -240,6 +259,8 @@ impl TestApp {
             base: format!("http://{addr}"),
             pool,
             counter,
+            metrics,
+            metrics_server,
             client: fakes::http_client(),
             shutdown: Some(tx),
             server: Some(server),
@@ -291,6 +312,9 @@ impl TestApp {
 
 impl Drop for TestApp {
     fn drop(&mut self) {
+        if let Some(h) = self.metrics_server.take() {
+            h.abort();
+        }
         if let Some(tx) = self.shutdown.take() {
             let _ = tx.send(());
         }
