@@ -112,11 +112,7 @@ async fn main() -> anyhow::Result<()> {
                 .await
                 .with_context(|| format!("listening on {addr}"))?;
             tracing::info!(%addr, "jangteo-bot http listening");
-            axum::serve(listener, app)
-                .with_graceful_shutdown(async {
-                    let _ = tokio::signal::ctrl_c().await;
-                })
-                .await?;
+            axum::serve(listener, app).with_graceful_shutdown(termination()).await?;
         }
         Command::Socket => {
             let app_token = need(
@@ -138,6 +134,24 @@ fn slack_client(settings: &Settings) -> anyhow::Result<SlackWeb> {
         settings.slack.bot_token.as_ref(),
         "slack.bot_token",
         "the bot user's token xoxb-…: JANGTEO_SLACK__BOT_TOKEN",
+
+/// Resolves on Ctrl-C or SIGTERM (what `docker stop` and Kubernetes send): stop accepting and
+/// let the requests in flight finish.
+async fn termination() {
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        () = term => {}
+    }
+    tracing::info!("shutting down: finishing requests in flight");
+}
     )?;
     if settings.slack.api_url.scheme() != "https" && settings.slack.api_url.host_str() != Some("127.0.0.1") {
         bail!("slack.api_url must be https (or a local fake on 127.0.0.1)");

@@ -3,7 +3,10 @@
 use std::{
     future::Future,
     net::{IpAddr, SocketAddr},
-    sync::Arc,
+    sync::{
+        Arc,
+        atomic::{AtomicBool, Ordering},
+    },
     time::Duration,
 };
 
@@ -58,6 +61,9 @@ pub struct AppState {
     pub media: Arc<commerce::media::MediaService>,
     /// Public catalog reads kept in memory, and persisted queries.
     pub cache: Arc<crate::cache::ResponseCache>,
+    /// Set when shutdown begins: `/readyz` answers 503 so balancers stop sending new
+    /// requests, and every response closes its connection.
+    draining: AtomicBool,
 }
 
 impl AppState {
@@ -115,7 +121,22 @@ impl AppState {
             settings,
             media,
             cache,
+            draining: AtomicBool::new(false),
         })
+    }
+
+    /// Shutdown has begun: from now on `/readyz` answers 503 and every response closes its
+    /// connection, so clients reconnect through the balancer to another replica. Requests
+    /// are still served until the listener closes.
+    pub fn start_draining(&self) {
+        if !self.draining.swap(true, Ordering::SeqCst) {
+            tracing::info!("draining: /readyz answers 503, connections close after their response");
+        }
+    }
+
+    /// Whether [`AppState::start_draining`] was called.
+    pub fn is_draining(&self) -> bool {
+        self.draining.load(Ordering::Relaxed)
     }
 }
 
@@ -307,6 +328,9 @@ async fn healthz() -> Json<serde_json::Value> {
 }
 
 async fn readyz(State(app): State<Arc<AppState>>) -> Response {
+    if app.is_draining() {
+        return (StatusCode::SERVICE_UNAVAILABLE, Json(json!({ "status": "draining" }))).into_response();
+    }
     let check = tokio::time::timeout(Duration::from_secs(2), sqlx::query("SELECT 1").execute(&app.pool)).await;
     match check {
         Ok(Ok(_)) => Json(json!({ "status": "ready" })).into_response(),
@@ -350,6 +374,7 @@ pub fn router(state: Arc<AppState>) -> Router {
                 .layer(axum::extract::DefaultBodyLimit::max(admin_body)),
         )
         .route("/media/{*key}", get(crate::media::serve))
+        .layer(axum::middleware::map_response_with_state(state.clone(), close_while_draining))
         .with_state(state)
         .layer(TimeoutLayer::with_status_code(
             StatusCode::REQUEST_TIMEOUT,
@@ -362,6 +387,19 @@ pub fn router(state: Arc<AppState>) -> Router {
         .layer(telemetry::http::RequestLayer)
         // Outermost: timeouts and panics are counted with the status they answer.
         .layer(axum::middleware::from_fn(crate::metrics::track))
+}
+
+/// While draining, `Connection: close` on every response: a client's kept-alive connection
+/// ends after its answer instead of being cut at shutdown, and its next request goes
+/// through the balancer to a replica that stays.
+async fn close_while_draining(State(app): State<Arc<AppState>>, mut response: Response) -> Response {
+    if app.is_draining() {
+        response.headers_mut().insert(
+            axum::http::header::CONNECTION,
+            axum::http::HeaderValue::from_static("close"),
+        );
+    }
+    response
 }
 
 /// Serves `state` on `listener` until `shutdown` resolves, then stops accepting and lets

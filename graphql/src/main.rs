@@ -311,7 +311,7 @@ async fn serve(
     tracing::info!("listening on http://{addr} (storefront GraphQL and GraphiQL at /graphql)");
     let settings = std::sync::Arc::new(settings.clone());
     let metrics = graphql::metrics::Metrics::install(&settings.metrics);
-    let stop = Stop::on_signal();
+    let stop = Stop::on_signal(std::time::Duration::from_millis(settings.http.drain_ms));
     let jobs = if with_worker {
         let runner = std::sync::Arc::new(commerce::jobs::handlers::Runner::new(pool.clone(), settings.clone())?);
         tracing::info!("running background jobs in this process");
@@ -320,7 +320,8 @@ async fn serve(
             runner,
             settings.jobs.clone(),
             true,
-            stop.wait(),
+            // Running jobs finish while the HTTP side drains; none is claimed after the signal.
+            stop.draining(),
         ))
     } else {
         // Unpaid orders still expire while no worker runs; once one does, its
@@ -333,7 +334,13 @@ async fn serve(
     };
     let state = AppState::new(pool.clone(), settings.clone());
     metrics.serve(pool.clone(), Some(state.cache.clone())).await;
-    app::serve(listener, state, stop.wait()).await?;
+    let draining = stop.draining();
+    let drained = state.clone();
+    tokio::spawn(async move {
+        draining.await;
+        drained.start_draining();
+    });
+    app::serve(listener, state, stop.stopped()).await?;
     if with_worker {
         match jobs.await {
             Ok(Err(e)) => tracing::warn!(error = %e, "the worker stopped with an error"),
@@ -367,8 +374,9 @@ async fn run_worker(
         .serve(pool.clone(), None)
         .await;
     let runner = std::sync::Arc::new(commerce::jobs::handlers::Runner::new(pool.clone(), settings.clone())?);
-    let stop = Stop::on_signal();
-    commerce::jobs::worker::run(pool.clone(), runner, settings.jobs.clone(), true, stop.wait()).await?;
+    // No listener to drain: running jobs finish, none is claimed after the signal.
+    let stop = Stop::on_signal(std::time::Duration::ZERO);
+    commerce::jobs::worker::run(pool.clone(), runner, settings.jobs.clone(), true, stop.draining()).await?;
     Ok(())
 }
 
@@ -464,25 +472,54 @@ fn refuse_demo_secrets(settings: &Settings) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Shutdown, for the several parts of one process (the HTTP server, the worker).
+/// Shutdown, for the several parts of one process (the HTTP server, the worker), in two
+/// steps: `draining` at the signal, `stopped` after the drain time. The drain applies to
+/// SIGTERM (what an orchestrator sends); Ctrl-C, or a second signal, stops at once.
 #[derive(Clone)]
-struct Stop(tokio::sync::watch::Receiver<bool>);
+struct Stop {
+    draining: tokio::sync::watch::Receiver<bool>,
+    stopped: tokio::sync::watch::Receiver<bool>,
+}
 
 impl Stop {
-    /// Resolves every `wait` at SIGTERM or Ctrl-C.
-    fn on_signal() -> Stop {
-        let (tx, rx) = tokio::sync::watch::channel(false);
+    fn on_signal(drain: std::time::Duration) -> Stop {
+        let (draining, draining_rx) = tokio::sync::watch::channel(false);
+        let (stopped, stopped_rx) = tokio::sync::watch::channel(false);
         tokio::spawn(async move {
-            shutdown_signal().await;
-            let _ = tx.send(true);
+            let signal = shutdown_signal().await;
+            let _ = draining.send(true);
+            if signal == Signal::Terminate && !drain.is_zero() {
+                tracing::info!(
+                    "SIGTERM: draining for {} ms before the listener closes",
+                    drain.as_millis()
+                );
+                tokio::select! {
+                    () = tokio::time::sleep(drain) => {}
+                    _ = shutdown_signal() => tracing::info!("second signal: not waiting out the drain"),
+                }
+            }
+            tracing::info!("shutting down: finishing in-flight requests and jobs");
+            let _ = stopped.send(true);
         });
-        Stop(rx)
+        Stop {
+            draining: draining_rx,
+            stopped: stopped_rx,
+        }
     }
 
-    fn wait(&self) -> impl std::future::Future<Output = ()> + Send + 'static {
-        let mut rx = self.0.clone();
+    /// Resolves at the signal.
+    fn draining(&self) -> impl std::future::Future<Output = ()> + Send + 'static {
+        Stop::when(self.draining.clone())
+    }
+
+    /// Resolves when the drain is over: stop accepting.
+    fn stopped(&self) -> impl std::future::Future<Output = ()> + Send + 'static {
+        Stop::when(self.stopped.clone())
+    }
+
+    fn when(mut rx: tokio::sync::watch::Receiver<bool>) -> impl std::future::Future<Output = ()> + Send + 'static {
         async move {
-            let _ = rx.wait_for(|stopped| *stopped).await;
+            let _ = rx.wait_for(|set| *set).await;
         }
     }
 }
@@ -581,13 +618,20 @@ fn report_seed(seeded: &demo::Seeded) {
     match seeded {
         demo::Seeded::Catalog { products, variants } => {
             tracing::info!(products, variants, "catalog seeded");
+/// Which signal asked the process to stop.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Signal {
+    Interrupt,
+    Terminate,
+}
+
         }
         demo::Seeded::AlreadyHasCatalog => tracing::info!("catalog not empty: nothing seeded"),
     }
 }
 
 /// Resolves on SIGINT or SIGTERM.
-async fn shutdown_signal() {
+async fn shutdown_signal() -> Signal {
     let ctrl_c = async {
         let _ = tokio::signal::ctrl_c().await;
     };
@@ -600,8 +644,7 @@ async fn shutdown_signal() {
         }
     };
     tokio::select! {
-        () = ctrl_c => {},
-        () = term => {},
+        () = ctrl_c => Signal::Interrupt,
+        () = term => Signal::Terminate,
     }
-    tracing::info!("shutting down: finishing in-flight requests and jobs");
 }

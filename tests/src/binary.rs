@@ -119,6 +119,31 @@ fn newest(path: &Path) -> Option<SystemTime> {
 /// A `jangteo serve` process, killed when dropped.
 pub struct Service(std::process::Child);
 
+impl Service {
+    /// Sends SIGTERM, as an orchestrator does, and waits for the process to exit.
+    ///
+    /// # Panics
+    /// When it is still running after `within`.
+    pub async fn terminate(&mut self, within: std::time::Duration) -> std::process::ExitStatus {
+        let status = Command::new("kill")
+            .args(["-TERM", &self.0.id().to_string()])
+            .status()
+            .expect("kill -TERM");
+        assert!(status.success(), "kill -TERM failed");
+        let deadline = std::time::Instant::now() + within;
+        loop {
+            if let Some(exit) = self.0.try_wait().expect("wait") {
+                return exit;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "jangteo serve still running {within:?} after SIGTERM"
+            );
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+    }
+}
+
 impl Drop for Service {
     fn drop(&mut self) {
         let _ = self.0.kill();

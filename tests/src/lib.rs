@@ -6,6 +6,7 @@ pub mod binary;
 pub mod fakes;
 pub mod payments;
 pub mod pgcount;
+pub mod proxy;
 pub mod s3;
 pub mod smtp;
 

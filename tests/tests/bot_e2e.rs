@@ -951,4 +951,20 @@ async fn two_bot_processes_post_the_daily_report_once() {
         )
         .await;
     assert_eq!(data(&r)["botRunClaim"], false, "{r}");
+
+    // SIGTERM, as `docker stop` and Kubernetes send it: each replica stops cleanly.
+    let mut replicas = replicas;
+    for replica in &mut replicas {
+        let pid = replica.child.id().expect("still running");
+        let sent = std::process::Command::new("kill")
+            .args(["-TERM", &pid.to_string()])
+            .status()
+            .expect("kill -TERM");
+        assert!(sent.success());
+        let exit = tokio::time::timeout(WAIT, replica.child.wait())
+            .await
+            .expect("jangteo-bot exits after SIGTERM")
+            .expect("wait");
+        assert!(exit.success(), "{exit}");
+    }
 }
