@@ -14,7 +14,6 @@ use bot::{
 };
 use clap::{Parser, Subcommand};
 use secrecy::SecretString;
-use tracing_subscriber::{EnvFilter, layer::SubscriberExt as _, util::SubscriberInitExt as _};
 
 /// Jangteo's Slack bot: `/sales`, `/order`, `/stock`, the daily report, alerts and the
 /// Sentry relay, over the admin GraphQL API.
@@ -62,7 +61,6 @@ async fn main() -> anyhow::Result<()> {
     bot::slack::install_tls();
     let cli = Cli::parse();
     let settings = Settings::load(cli.config.as_deref()).context("reading settings")?;
-    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(&settings.log));
     let sentry = telemetry::init_sentry(
         concat!("jangteo-bot@", env!("CARGO_PKG_VERSION")),
         None,
@@ -70,11 +68,7 @@ async fn main() -> anyhow::Result<()> {
         cli.command.name(),
     );
     // Logs go to stderr: the console's answers own stdout.
-    tracing_subscriber::registry()
-        .with(filter)
-        .with(tracing_subscriber::fmt::layer().with_writer(std::io::stderr))
-        .with(sentry.as_ref().map(|_| telemetry::sentry_layer()))
-        .init();
+    telemetry::logs::init(telemetry::logs::filter(&settings.log), settings.log.format, sentry.is_some());
 
     let token = need(
         settings.bot.api_token.as_ref(),

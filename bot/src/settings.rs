@@ -9,10 +9,11 @@ use chrono::NaiveTime;
 use chrono_tz::Tz;
 use figment::{
     Figment,
-    providers::{Env, Format, Toml},
+    providers::{Format, Toml},
 };
 use secrecy::SecretString;
 use serde::Deserialize;
+use telemetry::logs::LogStringAsFilter;
 use url::Url;
 
 const DEFAULTS: &str = include_str!("defaults.toml");
@@ -20,8 +21,8 @@ const DEFAULTS: &str = include_str!("defaults.toml");
 /// All of the bot's settings. Not `Serialize`: it holds secrets.
 #[derive(Clone, Debug, Deserialize)]
 pub struct Settings {
-    /// A `tracing` filter, e.g. `info,bot=debug`.
-    pub log: String,
+    /// Logs: a `tracing` filter (`info,bot=debug`) and text or JSON lines.
+    pub log: telemetry::logs::LogSettings,
     /// The bot itself: its admin API, channels and schedule.
     pub bot: BotSettings,
     /// The Slack app.
@@ -214,12 +215,13 @@ impl TryFrom<String> for Zone {
 impl Settings {
     /// The layers in order; later ones win. `config` replaces `./jangteo.toml` when given.
     pub fn figment(config: Option<&std::path::Path>) -> Figment {
+        // `log = "…"` (a filter alone) still reads, as `log.filter`.
         let fig = Figment::new().merge(Toml::string(DEFAULTS));
         let fig = match config {
-            Some(path) => fig.merge(Toml::file_exact(path)),
-            None => fig.merge(Toml::file("jangteo.toml")),
+            Some(path) => fig.merge(LogStringAsFilter(Toml::file_exact(path))),
+            None => fig.merge(LogStringAsFilter(Toml::file("jangteo.toml"))),
         };
-        fig.merge(Env::prefixed("JANGTEO_").split("__"))
+        fig.merge(telemetry::logs::env("JANGTEO_"))
     }
 
     /// Loads settings from all layers.

@@ -4,18 +4,19 @@ use std::{fmt, net::SocketAddr, path::PathBuf};
 
 use figment::{
     Figment,
-    providers::{Env, Format, Serialized, Toml},
+    providers::{Format, Serialized, Toml},
 };
 use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize};
+use telemetry::logs::LogStringAsFilter;
 
 /// All of the service's settings. Not `Serialize`: it holds secrets.
 #[derive(Clone, Debug, Deserialize)]
 pub struct Settings {
     /// Where `jangteo serve` listens.
     pub listen: SocketAddr,
-    /// A `tracing` filter, e.g. `info,sqlx=warn`.
-    pub log: String,
+    /// Logs: a `tracing` filter (`info,sqlx=warn`) and text or JSON lines.
+    pub log: telemetry::logs::LogSettings,
     /// Where the data lives.
     pub database: DatabaseSettings,
     /// What the storefront shows about the shop.
@@ -475,10 +476,11 @@ const DEFAULTS: &str = include_str!("defaults.toml");
 impl Settings {
     /// The layers in order; later ones win. `config` replaces `./jangteo.toml` when given.
     pub fn figment(config: Option<&std::path::Path>) -> Figment {
+        // `log = "…"` (a filter alone) still reads, as `log.filter`.
         let mut fig = Figment::new().merge(Toml::string(DEFAULTS));
         fig = match config {
-            Some(path) => fig.merge(Toml::file_exact(path)),
-            None => fig.merge(Toml::file("jangteo.toml")),
+            Some(path) => fig.merge(LogStringAsFilter(Toml::file_exact(path))),
+            None => fig.merge(LogStringAsFilter(Toml::file("jangteo.toml"))),
         };
         // The conventional variable, below our own prefixed one.
         if let Ok(url) = std::env::var("DATABASE_URL")
@@ -486,7 +488,7 @@ impl Settings {
         {
             fig = fig.merge(Serialized::default("database.url", url));
         }
-        fig.merge(Env::prefixed("JANGTEO_").split("__"))
+        fig.merge(telemetry::logs::env("JANGTEO_"))
     }
 
     /// Loads settings from all layers.

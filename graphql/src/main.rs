@@ -6,7 +6,6 @@ use anyhow::Context as _;
 use clap::{Parser, Subcommand};
 use commerce::{Settings, db, demo};
 use graphql::app::{self, AppState};
-use tracing_subscriber::{EnvFilter, layer::SubscriberExt as _, util::SubscriberInitExt as _};
 
 #[global_allocator]
 static ALLOC: mimalloc::MiMalloc = mimalloc::MiMalloc;
@@ -198,7 +197,7 @@ async fn main() -> anyhow::Result<()> {
         settings.demo = *demo;
         refuse_demo_secrets(&settings)?;
     }
-    let mut filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(&settings.log));
+    let mut filter = telemetry::logs::filter(&settings.log);
     if let Command::Seed { .. } = &cli.command {
         // Bulk statements are slow by design: no "slow statement" warning with each batch's SQL.
         filter = filter.add_directive("sqlx::query=error".parse()?);
@@ -210,12 +209,11 @@ async fn main() -> anyhow::Result<()> {
         None,
         cli.command.name(),
     );
-    tracing_subscriber::registry()
-        .with(filter)
-        // Logs on stderr: stdout is what a command prints for the caller (a bot token, a schema).
-        .with(tracing_subscriber::fmt::layer().with_writer(std::io::stderr))
-        .with(sentry.as_ref().map(|_| telemetry::sentry_layer()))
-        .init();
+    // Logs on stderr: stdout is what a command prints for the caller (a bot token, a schema).
+    telemetry::logs::init(filter, settings.log.format, sentry.is_some());
+    if let Command::Serve { .. } = &cli.command {
+        warn_of_demo_details(&settings);
+    }
 
     let database = db::Database::open(&settings.database).await?;
     tracing::info!(database = %database.location, "database open");
@@ -460,16 +458,19 @@ fn refuse_demo_secrets(settings: &Settings) -> anyhow::Result<()> {
              and keep it: it decrypts the staff's TOTP secrets"
         );
     }
+    Ok(())
+}
+
+/// Not a secret, so no refusal; but a real shop must not show the demo's details. (Logged,
+/// so that with `log.format = "json"` every line of stderr stays JSON.)
+fn warn_of_demo_details(settings: &Settings) {
     if !settings.demo && settings.shop.business.uses_demo_details() {
-        // Not a secret, so no refusal; but a real shop must not show the demo's details.
-        // (Settings are checked before logging is set up.)
-        eprintln!(
-            "warning: shop.business holds the demo shop's details: set JANGTEO_SHOP__BUSINESS__* \
+        tracing::warn!(
+            "shop.business holds the demo shop's details: set JANGTEO_SHOP__BUSINESS__* \
              (company_name, ceo, registration_number, mail_order_number, address, phone, email, \
              privacy_officer), which the storefront footer shows",
         );
     }
-    Ok(())
 }
 
 /// Shutdown, for the several parts of one process (the HTTP server, the worker), in two

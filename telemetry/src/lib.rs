@@ -17,6 +17,7 @@
 //! ```
 
 pub mod http;
+pub mod logs;
 
 use std::{borrow::Cow, sync::Arc};
 

@@ -1,8 +1,9 @@
-//! What ops see of a request: its id in the response and in every log line.
+//! What ops see of a request: its id in the response and in every log line, logs as JSON
+//! lines without secrets.
 
-use jangteo_tests::TestApp;
+use jangteo_tests::{TestApp, TestDb, binary};
 use reqwest::{Method, StatusCode};
-use serde_json::json;
+use serde_json::{Value, json};
 
 fn request_id(resp: &reqwest::Response) -> String {
     resp.headers()
@@ -83,4 +84,176 @@ async fn a_hostile_request_id_is_replaced() {
         .expect("send");
     let id = request_id(&resp);
     assert!(uuid::Uuid::parse_str(&id).is_ok(), "{id}");
+}
+
+/// `jangteo serve` as its own process, its stderr in a file; SIGTERM when dropped.
+struct Serve {
+    child: std::process::Child,
+    base: String,
+    stderr: tempfile::NamedTempFile,
+}
+
+impl Serve {
+    async fn start(db: &TestDb, env: &[(&str, &str)]) -> Serve {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .expect("bind")
+            .local_addr()
+            .expect("addr")
+            .port();
+        let stderr = tempfile::NamedTempFile::new().expect("a temp file");
+        let child = binary::jangteo()
+            .args(["serve", "--no-migrate", "--listen", &format!("127.0.0.1:{port}")])
+            .env("DATABASE_URL", db.url())
+            .env(
+                "JANGTEO_STAFF__TOTP_KEY",
+                "b2JzZXJ2YWJpbGl0eS10ZXN0LXRvdHAta2V5LTMyYiE=",
+            )
+            .env("JANGTEO_BANK_TRANSFER__ACCOUNT_NUMBER", "999901-01-000003")
+            .env("JANGTEO_METRICS__LISTEN", "127.0.0.1:0")
+            .env_remove("SENTRY_DSN")
+            .envs(env.iter().copied())
+            .stdout(std::process::Stdio::null())
+            .stderr(stderr.reopen().expect("reopen"))
+            .spawn()
+            .expect("spawn jangteo");
+        let serve = Serve {
+            child,
+            base: format!("http://127.0.0.1:{port}"),
+            stderr,
+        };
+        let deadline = std::time::Instant::now() + std::time::Duration::from_mins(1);
+        loop {
+            if let Ok(r) = reqwest::get(format!("{}/readyz", serve.base)).await
+                && r.status().is_success()
+            {
+                return serve;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "jangteo did not become ready: {}",
+                serve.log()
+            );
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+    }
+
+    /// Stops it with SIGTERM and returns what it wrote on stderr.
+    fn stop(mut self) -> String {
+        let _ = std::process::Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status();
+        let _ = self.child.wait();
+        self.log()
+    }
+
+    fn log(&self) -> String {
+        std::fs::read_to_string(self.stderr.path()).expect("the log")
+    }
+}
+
+impl Drop for Serve {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+async fn post(client: &reqwest::Client, serve: &Serve, request_id: &str, token: Option<&str>, body: Value) -> Value {
+    let mut req = client
+        .post(format!("{}/graphql", serve.base))
+        .header("x-request-id", request_id)
+        .json(&body);
+    if let Some(t) = token {
+        req = req.bearer_auth(t);
+    }
+    let resp = req.send().await.expect("send");
+    assert_eq!(resp.headers()["x-request-id"], request_id);
+    resp.json().await.expect("JSON")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn json_logs_name_the_request_and_hold_no_secrets() {
+    let db = TestDb::create().await;
+    // The old form of the filter (`JANGTEO_LOG=…`) beside the new `log.format`; `debug`, so
+    // every crate's chatter is searched for secrets.
+    let serve = Serve::start(&db, &[("JANGTEO_LOG", "debug"), ("JANGTEO_LOG__FORMAT", "json")]).await;
+    let client = reqwest::Client::new();
+    let password = "Obs3rvable-Pa55word!";
+    let email = "log-watcher@example.com";
+    let signed_up = post(
+        &client,
+        &serve,
+        "obs-sign-up",
+        None,
+        json!({
+            "query": "mutation SignUp($i: CustomerSignUpInput!) { customerSignUp(input: $i) { customer { id } userErrors { code } } }",
+            "variables": { "i": {
+                "email": email, "password": password, "name": "로그왓처", "mobile": "010-2468-1357",
+                "termsAccepted": true, "privacyAccepted": true
+            } }
+        }),
+    )
+    .await;
+    assert!(
+        signed_up["data"]["customerSignUp"]["customer"]["id"].is_string(),
+        "{signed_up}"
+    );
+    let login = post(
+        &client,
+        &serve,
+        "obs-login",
+        None,
+        json!({
+            "query": "mutation Login($e: String!, $p: String!) { customerLogin(email: $e, password: $p) { accessToken userErrors { code } } }",
+            "variables": { "e": email, "p": password }
+        }),
+    )
+    .await;
+    let token = login["data"]["customerLogin"]["accessToken"]
+        .as_str()
+        .expect("a token")
+        .to_owned();
+    let me = post(
+        &client,
+        &serve,
+        "obs-me",
+        Some(&token),
+        json!({ "query": "query Me { me { id } }" }),
+    )
+    .await;
+    assert!(me["data"]["me"]["id"].is_string(), "{me}");
+    let log = serve.stop();
+
+    let lines: Vec<Value> = log
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not a JSON line ({e}): {l}")))
+        .collect();
+    assert!(lines.len() > 10, "{log}");
+    for line in &lines {
+        assert!(line["timestamp"].is_string() && line["level"].is_string(), "{line}");
+    }
+    // The request's lines carry its id and operation, from the span around them.
+    let of = |id: &str| -> Vec<&Value> {
+        lines
+            .iter()
+            .filter(|l| {
+                l["spans"]
+                    .as_array()
+                    .is_some_and(|s| s.iter().any(|s| s["request_id"] == id))
+            })
+            .collect()
+    };
+    let me_lines = of("obs-me");
+    assert!(me_lines.len() >= 2, "at debug, at least its start and end: {log}");
+    let finished = me_lines
+        .iter()
+        .find(|l| l["message"] == "finished processing request")
+        .unwrap_or_else(|| panic!("no end line: {me_lines:#?}"));
+    assert_eq!(finished["span"]["request_id"], "obs-me");
+    assert_eq!(finished["span"]["operation"], "Me");
+    assert_eq!(finished["span"]["path"], "/graphql");
+    assert!(!of("obs-login").is_empty() && !of("obs-sign-up").is_empty());
+    for secret in [password, token.as_str(), email, "010-2468-1357", "로그왓처"] {
+        assert!(!log.contains(secret), "{secret} is in the log");
+    }
 }
