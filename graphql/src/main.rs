@@ -518,10 +518,8 @@ impl Stop {
         Stop::when(self.stopped.clone())
     }
 
-    fn when(mut rx: tokio::sync::watch::Receiver<bool>) -> impl std::future::Future<Output = ()> + Send + 'static {
-        async move {
-            let _ = rx.wait_for(|set| *set).await;
-        }
+    async fn when(mut rx: tokio::sync::watch::Receiver<bool>) {
+        let _ = rx.wait_for(|set| *set).await;
     }
 }
 
@@ -619,16 +617,16 @@ fn report_seed(seeded: &demo::Seeded) {
     match seeded {
         demo::Seeded::Catalog { products, variants } => {
             tracing::info!(products, variants, "catalog seeded");
+        }
+        demo::Seeded::AlreadyHasCatalog => tracing::info!("catalog not empty: nothing seeded"),
+    }
+}
+
 /// Which signal asked the process to stop.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Signal {
     Interrupt,
     Terminate,
-}
-
-        }
-        demo::Seeded::AlreadyHasCatalog => tracing::info!("catalog not empty: nothing seeded"),
-    }
 }
 
 /// Resolves on SIGINT or SIGTERM.
