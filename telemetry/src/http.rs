@@ -171,7 +171,115 @@ where
 
 #[cfg(test)]
 mod tests {
+    use axum::{Router, body::Body, routing::get};
+    use sentry::{Level, test::with_captured_events_options};
+    use tower::ServiceExt as _;
+    use tracing_subscriber::layer::SubscriberExt as _;
+
     use super::*;
+
+    /// The events Sentry would get while `requests` (path, request id) go through a router
+    /// behind [`RequestLayer`] and `CatchPanicLayer`, as the service's, with their statuses.
+    fn captured(requests: &[(&str, &str)]) -> (Vec<StatusCode>, Vec<sentry::protocol::Event<'static>>) {
+        let app = Router::new()
+            .route("/boom", get(boom))
+            .route("/bad-gateway", get(|| async { StatusCode::BAD_GATEWAY }))
+            .route("/draining", get(|| async { StatusCode::SERVICE_UNAVAILABLE }))
+            .route(
+                "/logged",
+                get(|| async {
+                    tracing::error!(error = "pool timed out", "internal error");
+                    StatusCode::INTERNAL_SERVER_ERROR
+                }),
+            )
+            .route("/fine", get(|| async { "ok" }))
+            .layer(tower_http::catch_panic::CatchPanicLayer::new())
+            .layer(tower_http::trace::TraceLayer::new_for_http().make_span_with(request_span::<Body>))
+            .layer(RequestLayer);
+        let mut statuses = Vec::new();
+        let options = sentry::apply_defaults(crate::client_options("jangteo@1.2.3", Some("test"), "serve"));
+        let events = with_captured_events_options(
+            || {
+                let subscriber = tracing_subscriber::registry().with(crate::sentry_layer());
+                let _default = tracing::subscriber::set_default(subscriber);
+                let rt = tokio::runtime::Builder::new_current_thread()
+                    .build()
+                    .expect("a runtime");
+                rt.block_on(async {
+                    for (path, id) in requests {
+                        let req = Request::get(*path)
+                            .header(REQUEST_ID, *id)
+                            .body(Body::empty())
+                            .expect("a request");
+                        let res = app.clone().oneshot(req).await.expect("an answer");
+                        assert_eq!(res.headers()[REQUEST_ID], *id, "{path}");
+                        statuses.push(res.status());
+                    }
+                });
+            },
+            options,
+        );
+        (statuses, events)
+    }
+
+    async fn boom() -> &'static str {
+        set_operation("CheckoutComplete");
+        panic!("no customer kim.minji@example.com at 010-1234-5678");
+    }
+
+    fn tag<'e>(e: &'e sentry::protocol::Event<'static>, name: &str) -> Option<&'e str> {
+        e.tags.get(name).map(String::as_str)
+    }
+
+    #[test]
+    fn a_panicking_request_is_one_event_with_its_id_and_operation_and_no_personal_data() {
+        let (statuses, events) = captured(&[("/boom", "req-boom-1")]);
+        assert_eq!(statuses, [StatusCode::INTERNAL_SERVER_ERROR]);
+        assert_eq!(events.len(), 1, "the panic, not the 500 again: {events:#?}");
+        let e = &events[0];
+        assert_eq!(tag(e, "request_id"), Some("req-boom-1"));
+        assert_eq!(tag(e, "operation"), Some("CheckoutComplete"));
+        assert_eq!(tag(e, "component"), Some("serve"));
+        assert_eq!(e.transaction.as_deref(), Some("GET /boom"));
+        assert_eq!(
+            e.exception.values[0].value.as_deref(),
+            Some("no customer [email] at [phone]")
+        );
+        let all = format!("{e:?}");
+        assert!(!all.contains("kim.minji") && !all.contains("1234-5678"), "{e:#?}");
+    }
+
+    #[test]
+    fn a_5xx_is_one_event_unless_reported_already_and_503_is_none() {
+        let (statuses, events) = captured(&[
+            ("/bad-gateway", "req-502"),
+            ("/draining", "req-503"),
+            ("/logged", "req-logged"),
+            ("/fine", "req-200"),
+        ]);
+        assert_eq!(
+            statuses,
+            [
+                StatusCode::BAD_GATEWAY,
+                StatusCode::SERVICE_UNAVAILABLE,
+                StatusCode::INTERNAL_SERVER_ERROR,
+                StatusCode::OK
+            ]
+        );
+        assert_eq!(events.len(), 2, "{events:#?}");
+        assert_eq!(tag(&events[0], "request_id"), Some("req-502"));
+        assert_eq!(events[0].level, Level::Error);
+        assert_eq!(
+            events[0].message.as_deref(),
+            Some("GET /bad-gateway answered 502 Bad Gateway")
+        );
+        assert_eq!(tag(&events[1], "request_id"), Some("req-logged"));
+        assert!(
+            format!("{:?}", events[1]).contains("pool timed out"),
+            "{:#?}",
+            events[1]
+        );
+    }
 
     fn headers(values: &[&[u8]]) -> HeaderMap {
         let mut h = HeaderMap::new();

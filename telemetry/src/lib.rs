@@ -1,23 +1,22 @@
-//! Jangteo's own panics and errors, reported to Sentry when `SENTRY_DSN` is set, for every
-//! binary (the service `jangteo`, the bot `jangteo-bot`): release `<binary>@<version>`, the
-//! environment from `SENTRY_ENVIRONMENT`, a `component` tag (`serve`, `migrate`, `bot`, …),
-//! and no personal data (no default PII; request bodies, cookies, headers, query strings and
-//! user details are stripped before sending). `tracing::error!` becomes a Sentry event,
-//! `warn!`/`info!` breadcrumbs.
+//! What Jangteo's binaries (the service `jangteo`, the bot `jangteo-bot`) tell ops: logs
+//! ([`logs`]: text or JSON lines), the id and span of each HTTP request ([`http`]), and their
+//! own panics and errors, reported to Sentry when `SENTRY_DSN` is set: release
+//! `<binary>@<version>`, the environment from `SENTRY_ENVIRONMENT`, a `component` tag
+//! (`serve`, `migrate`, `bot`, …), a request's `request_id` and `operation`, and no personal
+//! data (no default PII; request bodies, cookies, headers, query strings and user details are
+//! stripped, and e-mails, phone numbers, addresses and tokens masked in all text ([`scrub`])
+//! before sending). `tracing::error!` becomes a Sentry event, `warn!`/`info!` breadcrumbs.
 //!
 //! In `main`, after installing the rustls provider (sentry's HTTP client uses it) and before
 //! the tracing subscriber:
 //! ```text
 //! let sentry = telemetry::init_sentry(RELEASE, None, None, "serve"); // keep the guard
-//! tracing_subscriber::registry()
-//!     .with(filter)
-//!     .with(tracing_subscriber::fmt::layer())
-//!     .with(sentry.as_ref().map(|_| telemetry::sentry_layer()))
-//!     .init();
+//! telemetry::logs::init(telemetry::logs::filter(&settings.log), settings.log.format, sentry.is_some());
 //! ```
 
 pub mod http;
 pub mod logs;
+pub mod scrub;
 
 use std::{borrow::Cow, sync::Arc};
 
@@ -68,20 +67,23 @@ pub fn client_options(release: &'static str, environment: Option<&str>, componen
 }
 
 /// A `tracing` layer: `error!` → a Sentry event, `warn!`/`info!` → breadcrumbs sent with the
-/// next event (our logs carry ids, never personal data: STYLE §7). tower-http's "response
-/// failed" error on a 5xx stays a breadcrumb: [`http::RequestLayer`] reports a 5xx once,
-/// unless the request reported something already (its panic, its `error!`).
+/// next event (our logs carry ids, never personal data: STYLE §7). tower-http's errors stay
+/// breadcrumbs, so that a request is one event: "Service panicked" (the panic hook reports the
+/// panic, with its stack) and "response failed" on a 5xx ([`http::RequestLayer`] reports a
+/// 5xx unless the request reported something already).
 pub fn sentry_layer<S>() -> impl Layer<S> + Send + Sync
 where
     S: tracing::Subscriber + for<'a> LookupSpan<'a>,
 {
-    const ON_FAILURE: &str = "tower_http::trace::on_failure";
+    fn reported_elsewhere(m: &tracing::Metadata<'_>) -> bool {
+        matches!(m.target(), "tower_http::trace::on_failure" | "tower_http::catch_panic")
+    }
     BreadcrumbLayer::new()
         .with_filter(filter_fn(|m| {
-            matches!(*m.level(), tracing::Level::WARN | tracing::Level::INFO) || m.target() == ON_FAILURE
+            matches!(*m.level(), tracing::Level::WARN | tracing::Level::INFO) || reported_elsewhere(m)
         }))
         .and_then(ErrorLayer::new().with_filter(filter_fn(|m| {
-            *m.level() == tracing::Level::ERROR && m.target() != ON_FAILURE
+            *m.level() == tracing::Level::ERROR && !reported_elsewhere(m)
         })))
 }
 
@@ -106,6 +108,8 @@ fn scrub(mut event: Event<'static>, component: &str) -> Event<'static> {
         id: Some(id),
         ..Default::default()
     });
+    // E-mails, phones, addresses and tokens in the text an error carries.
+    scrub::event(&mut event);
     event
 }
 

@@ -163,6 +163,7 @@ pub fn init(filter: EnvFilter, format: LogFormat, sentry: bool) {
 }
 
 #[cfg(test)]
+#[allow(clippy::result_large_err)] // figment::Error, as Jail's closures return it
 mod tests {
     use figment::{Figment, Jail, providers::Format as _, providers::Toml};
 

@@ -257,3 +257,73 @@ async fn json_logs_name_the_request_and_hold_no_secrets() {
         assert!(!log.contains(secret), "{secret} is in the log");
     }
 }
+
+/// PostgreSQL refuses new customers with a message that quotes the row, as its constraint
+/// errors do (`Key (email)=(…) already exists`).
+const REFUSE_CUSTOMERS: &str = r"
+CREATE FUNCTION refuse_customer() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    RAISE EXCEPTION 'customer % (%) not kept: 서울특별시 강남구 테헤란로 123, 10층 is closed', NEW.email, NEW.mobile;
+END $$;
+CREATE TRIGGER refuse_customer BEFORE INSERT ON customers FOR EACH ROW EXECUTE FUNCTION refuse_customer();
+";
+
+#[test]
+fn a_resolver_fault_is_one_sentry_event_with_operation_and_request_id_and_no_personal_data() {
+    use tracing_subscriber::layer::SubscriberExt as _;
+
+    let options = sentry::apply_defaults(telemetry::client_options("jangteo@0.0.0", Some("test"), "serve"));
+    let events = sentry::test::with_captured_events_options(
+        || {
+            // One thread: the server's tasks run where the test's Sentry hub is current.
+            let _logs =
+                tracing::subscriber::set_default(tracing_subscriber::registry().with(telemetry::sentry_layer()));
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .expect("a runtime");
+            rt.block_on(async {
+                let app = TestApp::spawn().await;
+                sqlx::raw_sql(REFUSE_CUSTOMERS).execute(&app.pool).await.expect("trigger");
+                let resp = app
+                    .request(Method::POST, "/graphql")
+                    .header("x-request-id", "req-sign-up-fault")
+                    .json(&json!({
+                        "query": "mutation SignUp($i: CustomerSignUpInput!) { customerSignUp(input: $i) { customer { id } userErrors { code } } }",
+                        "variables": { "i": {
+                            "email": "kim.minji@example.com", "password": "jangteo1234!", "name": "김민지",
+                            "mobile": "010-9876-5432", "termsAccepted": true, "privacyAccepted": true
+                        } }
+                    }))
+                    .send()
+                    .await
+                    .expect("send");
+                assert_eq!(request_id(&resp), "req-sign-up-fault");
+                let body = resp.text().await.expect("a body");
+                let v: Value = serde_json::from_str(&body).expect("JSON");
+                assert_eq!(v["errors"][0]["extensions"]["code"], "INTERNAL", "{v}");
+                assert!(!body.contains("kim.minji") && !body.contains("9876"), "the client sees no fault: {body}");
+                // A request that goes well reports nothing.
+                let fine = app.gql("query Shop { shop { name } }", json!({})).await;
+                assert!(fine["data"]["shop"]["name"].is_string(), "{fine}");
+                app.stop().await;
+            });
+        },
+        options,
+    );
+    assert_eq!(events.len(), 1, "{events:#?}");
+    let e = &events[0];
+    assert_eq!(e.tags.get("request_id").map(String::as_str), Some("req-sign-up-fault"));
+    assert_eq!(e.tags.get("operation").map(String::as_str), Some("SignUp"));
+    assert_eq!(e.tags.get("component").map(String::as_str), Some("serve"));
+    assert_eq!(e.release.as_deref(), Some("jangteo@0.0.0"));
+    assert_eq!(e.transaction.as_deref(), Some("POST /graphql"));
+    let all = format!("{e:?}");
+    assert!(
+        all.contains("customer [email] ([phone]) not kept: [address] is closed"),
+        "the database's message, masked: {e:#?}"
+    );
+    for private in ["kim.minji", "example.com", "01098765432", "9876", "테헤란로", "김민지"] {
+        assert!(!all.contains(private), "{private} was sent: {e:#?}");
+    }
+}
