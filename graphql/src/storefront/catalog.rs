@@ -304,13 +304,19 @@ impl Product {
         if let Some(v) = &self.variants {
             return Ok(v.clone());
         }
-        let loaders = ctx.data::<Loaders>()?;
-        let found = loaders
-            .variants
-            .load_one(self.p.id)
-            .await
-            .map_err(|e| to_gql(&e, lang(ctx)))?;
-        Ok(Arc::new(found.unwrap_or_default()))
+        // Boxed, as every look-up below: async-graphql builds one future per field of every
+        // object, as large as the largest field's, so a look-up's state kept inline would be
+        // copied into each of a listing's few hundred field futures.
+        Box::pin(async {
+            let loaders = ctx.data::<Loaders>()?;
+            let found = loaders
+                .variants
+                .load_one(self.p.id)
+                .await
+                .map_err(|e| to_gql(&e, lang(ctx)))?;
+            Ok(Arc::new(found.unwrap_or_default()))
+        })
+        .await
     }
 }
 
@@ -481,13 +487,16 @@ impl Product {
         let Some(id) = self.p.category_id else {
             return Ok(None);
         };
-        let c = ctx
-            .data::<Loaders>()?
-            .categories
-            .load_one(id)
-            .await
-            .map_err(|e| to_gql(&e, lang(ctx)))?;
-        Ok(c.map(Category))
+        Box::pin(async move {
+            let c = ctx
+                .data::<Loaders>()?
+                .categories
+                .load_one(id)
+                .await
+                .map_err(|e| to_gql(&e, lang(ctx)))?;
+            Ok(c.map(Category))
+        })
+        .await
     }
     /// What can be bought: one variant per option combination.
     async fn variants(&self, ctx: &Context<'_>) -> Result<Vec<Variant>> {
@@ -586,13 +595,16 @@ impl Variant {
         if let Prefetched::Yes(p) = &self.1 {
             return Ok(p.clone());
         }
-        let p = ctx
-            .data::<Loaders>()?
-            .product
-            .load_one(self.0.product_id)
-            .await
-            .map_err(|e| to_gql(&e, lang(ctx)))?;
-        Ok(p.map(Arc::new))
+        Box::pin(async {
+            let p = ctx
+                .data::<Loaders>()?
+                .product
+                .load_one(self.0.product_id)
+                .await
+                .map_err(|e| to_gql(&e, lang(ctx)))?;
+            Ok(p.map(Arc::new))
+        })
+        .await
     }
 }
 
@@ -657,9 +669,12 @@ impl Variant {
         if let Some(m) = product.as_ref().and_then(|p| p.images.iter().find(|m| m.id == own)) {
             return Ok(Some(Media(m.clone())));
         }
-        let mut conn = ctx.data::<PgPool>()?.acquire().await.gql(ctx)?;
-        let found = commerce::media::by_ids(&mut conn, &[own]).await.gql(ctx)?;
-        Ok(found.into_iter().next().map(Media))
+        Box::pin(async move {
+            let mut conn = ctx.data::<PgPool>()?.acquire().await.gql(ctx)?;
+            let found = commerce::media::by_ids(&mut conn, &[own]).await.gql(ctx)?;
+            Ok(found.into_iter().next().map(Media))
+        })
+        .await
     }
 }
 

@@ -17,7 +17,7 @@ use tokio::{
     net::TcpStream,
 };
 
-use super::{Cli, Row, pgbench, print_table, scenario, start_server};
+use super::{Cli, Row, pgbench, print_table, start_server};
 
 const LISTING: &str = "query Listing { products(first: 20) { totalCount edges { cursor node { id slug name priceFrom \
                        images { url } variants { id price quantityAvailable } } } pageInfo { hasNextPage endCursor } } }";
@@ -54,21 +54,21 @@ pub async fn catalog(db: &TestDb, cli: &Cli, products: u32, variants: u32) -> an
     let addr: SocketAddr = server.base.trim_start_matches("http://").parse()?;
     register(&server.base, LISTING, "Listing").await?;
     register(&server.base, DETAIL, "Detail").await?;
-    let listing_path = apq_path(LISTING, "Listing", None);
-    let cached_listing = get_scenario(
+    let listing_request = get(&apq_path(LISTING, "Listing", None));
+    let cached_listing = raw_scenario(
         addr,
         cli,
         "products(first: 20) + variants, APQ GET, cached",
         "≥ 10,000 req/s, p99 < 10 ms",
-        Arc::new(move |_| listing_path.clone()),
+        Arc::new(move |_| listing_request.clone()),
     )
     .await;
-    let cached_detail = get_scenario(
+    let cached_detail = raw_scenario(
         addr,
         cli,
         "product(slug), random slug, APQ GET, cached",
         "≥ 15,000 req/s, p99 < 10 ms",
-        Arc::new(move |i| apq_path(DETAIL, "Detail", Some(&json!({ "slug": random_slug(i) })))),
+        Arc::new(move |i| get(&apq_path(DETAIL, "Detail", Some(&json!({ "slug": random_slug(i) }))))),
     )
     .await;
     // Full: distinct keys (an unused variable, as a cache-busting client would send) until
@@ -139,22 +139,24 @@ async fn uncached(
     random_slug: Arc<dyn Fn(usize) -> String + Send + Sync>,
 ) -> anyhow::Result<(Row, Row, (u64, u64))> {
     let server = start_server(db, &[("JANGTEO_CACHE__MAX_ENTRIES", "0")]).await?;
-    let listing = scenario(
-        &server,
+    let addr: SocketAddr = server.base.trim_start_matches("http://").parse()?;
+    let listing_request = post(&json!({ "query": LISTING, "operationName": "Listing" }));
+    let listing = raw_scenario(
+        addr,
         cli,
         "products(first: 20) + variants, uncached",
         "≥ 2,000 req/s, p99 < 20 ms",
-        Arc::new(|_| json!({ "query": LISTING, "operationName": "Listing" })),
+        Arc::new(move |_| listing_request.clone()),
     )
     .await;
-    let detail = scenario(
-        &server,
+    let detail = raw_scenario(
+        addr,
         cli,
         "product(slug), random slug, uncached",
         "≥ 5,000 req/s",
-        Arc::new(
-            move |i| json!({ "query": DETAIL, "operationName": "Detail", "variables": { "slug": random_slug(i) } }),
-        ),
+        Arc::new(move |i| {
+            post(&json!({ "query": DETAIL, "operationName": "Detail", "variables": { "slug": random_slug(i) } }))
+        }),
     )
     .await;
     Ok((listing, detail, server.rss_kb()))
@@ -191,8 +193,9 @@ async fn register(base: &str, query: &str, operation: &str) -> anyhow::Result<()
     Ok(())
 }
 
-/// One keep-alive HTTP/1.1 connection that GETs paths and reads whole responses: the
-/// smallest client, so the machine's two cores go to the server.
+/// One keep-alive HTTP/1.1 connection that sends whole requests and reads whole responses:
+/// the smallest client, so the machine's two cores go to the server (for the uncached POSTs
+/// too: reqwest and a JSON body built per request cost the server about a tenth of a core).
 struct Conn(BufReader<TcpStream>);
 
 impl Conn {
@@ -204,8 +207,13 @@ impl Conn {
 
     /// GETs `path`; returns the status and the body's length, the body in `body`.
     async fn get(&mut self, path: &str, body: &mut Vec<u8>) -> std::io::Result<(u16, usize)> {
-        let request = format!("GET {path} HTTP/1.1\r\nHost: bench\r\nAccept: application/json\r\n\r\n");
-        self.0.get_mut().write_all(request.as_bytes()).await?;
+        self.send(&get(path), body).await
+    }
+
+    /// Sends `request` (a whole HTTP/1.1 request); returns the status and the body's length,
+    /// the body in `body`.
+    async fn send(&mut self, request: &[u8], body: &mut Vec<u8>) -> std::io::Result<(u16, usize)> {
+        self.0.get_mut().write_all(request).await?;
         let mut line = String::new();
         self.0.read_line(&mut line).await?;
         let status = line.split_whitespace().nth(1).and_then(|s| s.parse().ok()).unwrap_or(0);
@@ -230,6 +238,24 @@ impl Conn {
     }
 }
 
+/// A GET of `path`.
+fn get(path: &str) -> Vec<u8> {
+    format!("GET {path} HTTP/1.1\r\nHost: bench\r\nAccept: application/json\r\n\r\n").into_bytes()
+}
+
+/// A POST of the GraphQL request `body` to `/graphql`.
+fn post(body: &Value) -> Vec<u8> {
+    let json = body.to_string();
+    let mut request = format!(
+        "POST /graphql HTTP/1.1\r\nHost: bench\r\nAccept: application/json\r\n\
+         Content-Type: application/json\r\nContent-Length: {}\r\n\r\n",
+        json.len()
+    )
+    .into_bytes();
+    request.extend_from_slice(json.as_bytes());
+    request
+}
+
 /// The body size of one GET on a fresh connection.
 async fn get_once_fresh(addr: SocketAddr, path: &str) -> anyhow::Result<usize> {
     let mut conn = Conn::open(addr).await?;
@@ -245,27 +271,25 @@ fn ok(status: u16, body: &[u8]) -> bool {
     status == 200 && !body.windows(9).any(|w| w == b"\"errors\":")
 }
 
-/// `connections` closed-loop GET clients for `secs`, path by request number.
-async fn drive_get(
-    addr: SocketAddr,
-    connections: usize,
-    secs: u64,
-    path: Arc<dyn Fn(usize) -> String + Send + Sync>,
-) -> (Vec<Duration>, usize, f64) {
+/// The request to send, by request number.
+type Requests = Arc<dyn Fn(usize) -> Vec<u8> + Send + Sync>;
+
+/// `connections` closed-loop clients for `secs`, each on one kept-alive connection.
+async fn drive_raw(addr: SocketAddr, connections: usize, secs: u64, request: Requests) -> (Vec<Duration>, usize, f64) {
     let start = Instant::now();
     let end = start + Duration::from_secs(secs);
     let mut tasks = Vec::new();
     for c in 0..connections {
-        let path = path.clone();
+        let request = request.clone();
         tasks.push(tokio::spawn(async move {
             let (mut lat, mut errors, mut i) = (Vec::new(), 0usize, c);
             let mut body = Vec::new();
             let mut conn = Conn::open(addr).await.ok();
             while Instant::now() < end {
-                let p = path(i);
+                let r = request(i);
                 let t = Instant::now();
                 let good = match conn.as_mut() {
-                    Some(c) => c.get(&p, &mut body).await.is_ok_and(|(s, _)| ok(s, &body)),
+                    Some(c) => c.send(&r, &mut body).await.is_ok_and(|(s, _)| ok(s, &body)),
                     None => false,
                 };
                 lat.push(t.elapsed());
@@ -291,16 +315,17 @@ async fn drive_get(
     (all, errors, secs)
 }
 
-/// A GET scenario: one second of warm-up (every key kept), then `cli.seconds` measured.
-async fn get_scenario(
+/// One second of warm-up (connections, prepared statements, every key kept), then
+/// `cli.seconds` measured.
+async fn raw_scenario(
     addr: SocketAddr,
     cli: &Cli,
     name: &'static str,
     target: &'static str,
-    path: Arc<dyn Fn(usize) -> String + Send + Sync>,
+    request: Requests,
 ) -> Row {
-    drive_get(addr, cli.connections, 1, path.clone()).await;
-    Row::measured(name, target, drive_get(addr, cli.connections, cli.seconds, path).await)
+    drive_raw(addr, cli.connections, 1, request.clone()).await;
+    Row::measured(name, target, drive_raw(addr, cli.connections, cli.seconds, request).await)
 }
 
 /// Sends `n` GETs (`path(i)`) over `connections` connections; returns how many succeeded.

@@ -219,53 +219,6 @@ async fn start_server(db: &TestDb, env: &[(&str, &str)]) -> anyhow::Result<Serve
     }
 }
 
-/// Runs `connections` closed-loop clients for `secs`, each sending `body(i)`.
-async fn drive(
-    base: &str,
-    connections: usize,
-    secs: u64,
-    body: Arc<dyn Fn(usize) -> serde_json::Value + Send + Sync>,
-) -> (Vec<Duration>, usize, f64) {
-    let url = format!("{base}/graphql");
-    let start = Instant::now();
-    let end = start + Duration::from_secs(secs);
-    let mut tasks = Vec::new();
-    for c in 0..connections {
-        let (url, body) = (url.clone(), body.clone());
-        tasks.push(tokio::spawn(async move {
-            let client = reqwest::Client::builder()
-                .pool_max_idle_per_host(1)
-                .build()
-                .expect("client");
-            let (mut lat, mut errors, mut i) = (Vec::new(), 0usize, c);
-            while Instant::now() < end {
-                let t = Instant::now();
-                let ok = match client.post(&url).json(&body(i)).send().await {
-                    Ok(r) if r.status().is_success() => r
-                        .bytes()
-                        .await
-                        .is_ok_and(|b| !b.windows(9).any(|w| w == b"\"errors\":")),
-                    _ => false,
-                };
-                lat.push(t.elapsed());
-                errors += usize::from(!ok);
-                i += connections;
-            }
-            (lat, errors)
-        }));
-    }
-    let mut all = Vec::new();
-    let mut errors = 0;
-    for t in tasks {
-        let (lat, e) = t.await.expect("client task");
-        all.extend(lat);
-        errors += e;
-    }
-    let secs = start.elapsed().as_secs_f64();
-    all.sort_unstable();
-    (all, errors, secs)
-}
-
 fn percentile(sorted: &[Duration], p: f64) -> Duration {
     if sorted.is_empty() {
         return Duration::ZERO;
@@ -277,22 +230,6 @@ fn percentile(sorted: &[Duration], p: f64) -> Duration {
     )]
     let idx = ((sorted.len() as f64 * p).ceil() as usize).clamp(1, sorted.len()) - 1;
     sorted[idx]
-}
-
-async fn scenario(
-    server: &Server,
-    cli: &Cli,
-    name: &'static str,
-    target: &'static str,
-    body: Arc<dyn Fn(usize) -> serde_json::Value + Send + Sync>,
-) -> Row {
-    // Warm-up: connections, prepared statements, caches.
-    drive(&server.base, cli.connections, 1, body.clone()).await;
-    Row::measured(
-        name,
-        target,
-        drive(&server.base, cli.connections, cli.seconds, body).await,
-    )
 }
 
 impl Row {
