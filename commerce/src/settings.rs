@@ -133,11 +133,11 @@ pub struct HttpSettings {
     /// Where customers reach this service (`https://api.shop.example`): the unsubscribe links
     /// in marketing messages point here.
     pub public_url: String,
-}
     /// At SIGTERM, how long `serve` keeps serving with `/readyz` at 503 (and `Connection:
     /// close` on every answer) before it stops accepting, so load balancers take it out of
     /// rotation first. Ctrl-C doesn't wait.
     pub drain_ms: u64,
+}
 
 /// Per-client budgets of the operations that invite guessing (order numbers, coupon codes,
 /// passwords, customers' names) or mass sign-ups. Clients are IPv4 addresses or IPv6 /64s.
