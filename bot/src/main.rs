@@ -128,6 +128,12 @@ fn slack_client(settings: &Settings) -> anyhow::Result<SlackWeb> {
         settings.slack.bot_token.as_ref(),
         "slack.bot_token",
         "the bot user's token xoxb-…: JANGTEO_SLACK__BOT_TOKEN",
+    )?;
+    if settings.slack.api_url.scheme() != "https" && settings.slack.api_url.host_str() != Some("127.0.0.1") {
+        bail!("slack.api_url must be https (or a local fake on 127.0.0.1)");
+    }
+    Ok(SlackWeb::new(settings.slack.api_url.clone(), token.clone())?)
+}
 
 /// Resolves on Ctrl-C or SIGTERM (what `docker stop` and Kubernetes send): stop accepting and
 /// let the requests in flight finish.
@@ -145,10 +151,4 @@ async fn termination() {
         () = term => {}
     }
     tracing::info!("shutting down: finishing requests in flight");
-}
-    )?;
-    if settings.slack.api_url.scheme() != "https" && settings.slack.api_url.host_str() != Some("127.0.0.1") {
-        bail!("slack.api_url must be https (or a local fake on 127.0.0.1)");
-    }
-    Ok(SlackWeb::new(settings.slack.api_url.clone(), token.clone())?)
 }
