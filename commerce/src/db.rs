@@ -19,7 +19,7 @@ use sqlx::{
     postgres::{PgConnectOptions, PgPoolOptions, PgSslMode},
 };
 
-use crate::settings::DatabaseSettings;
+use crate::settings::{DatabaseSettings, DatabaseUrl};
 
 /// Why no database could be opened.
 #[derive(Debug, thiserror::Error)]
@@ -57,6 +57,9 @@ pub enum StartError {
 pub struct Database {
     /// The connection pool.
     pub pool: PgPool,
+    /// What the statistics and reports read from: a small pool on `database.read_url` (a
+    /// read replica) when it is set, else [`Database::pool`].
+    pub reports: PgPool,
     /// Where the data is, for logs (no password).
     pub location: String,
     cluster: Option<PrivateCluster>,
@@ -78,20 +81,55 @@ impl Database {
         let pool = server
             .pool(settings.max_connections, settings.statement_timeout_ms)
             .await?;
+        let reports = match &settings.read_url {
+            Some(url) => read_pool(url, settings).await?,
+            None => pool.clone(),
+        };
         Ok(Database {
             pool,
+            reports,
             location: server.location,
             cluster: server.cluster,
         })
     }
 
-    /// Closes the pool and stops the private cluster if this process started it.
+    /// Closes the pools and stops the private cluster if this process started it.
     pub async fn close(self) {
+        self.reports.close().await;
         self.pool.close().await;
         if let Some(cluster) = self.cluster {
             let _ = tokio::task::spawn_blocking(move || cluster.stop()).await;
         }
     }
+}
+
+/// The reports' pool on `url`: `read_max_connections` connections, the same statement
+/// timeout, made as they are needed. A replica that doesn't answer at start is a warning, not
+/// a reason to keep the shop closed: the reports fail (`INTERNAL`) until it does.
+async fn read_pool(url: &DatabaseUrl, settings: &DatabaseSettings) -> Result<PgPool, StartError> {
+    let shown = url.redacted();
+    let mut options = PgConnectOptions::from_str(url.expose()).map_err(|source| StartError::Configured {
+        url: shown.clone(),
+        source,
+    })?;
+    if settings.statement_timeout_ms > 0 {
+        options = options.options([("statement_timeout", format!("{}ms", settings.statement_timeout_ms))]);
+    }
+    let pool = PgPoolOptions::new()
+        .max_connections(settings.read_max_connections.max(1))
+        .acquire_timeout(Duration::from_secs(10))
+        .test_before_acquire(false)
+        .connect_lazy_with(options);
+    match tokio::time::timeout(Duration::from_secs(5), sqlx::query("SELECT 1").execute(&pool)).await {
+        Ok(Ok(_)) => tracing::info!(database = %shown, "reports read from database.read_url"),
+        Ok(Err(e)) => {
+            tracing::warn!(database = %shown, error = %e, "database.read_url does not answer: reports fail until it does");
+        }
+        Err(_) => {
+            tracing::warn!(database = %shown, "database.read_url does not answer in 5 s: reports fail until it does");
+        }
+    }
+    Ok(pool)
 }
 
 /// Runs the embedded migrations (serialized across processes by an advisory lock), on a

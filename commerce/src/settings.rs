@@ -373,6 +373,11 @@ pub struct DatabaseSettings {
     pub max_connections: u32,
     /// PostgreSQL `statement_timeout` of every pooled connection, in milliseconds (0: none).
     pub statement_timeout_ms: u64,
+    /// A read replica (or any server with the same data) the statistics and reports read
+    /// from; none: they read from the main pool. Never written to.
+    pub read_url: Option<DatabaseUrl>,
+    /// Pool size on `read_url`.
+    pub read_max_connections: u32,
 }
 
 /// A PostgreSQL URL, which may carry a password: kept as a secret, shown parsed with the

@@ -72,6 +72,14 @@ impl AppState {
     /// # Panics
     /// Outside a Tokio runtime.
     pub fn new(pool: PgPool, settings: Arc<Settings>) -> Arc<AppState> {
+        Self::with_reports_pool(pool.clone(), pool, settings)
+    }
+
+    /// As [`AppState::new`], the reports reading from `reports` (`database.read_url`).
+    ///
+    /// # Panics
+    /// Outside a Tokio runtime.
+    pub fn with_reports_pool(pool: PgPool, reports: PgPool, settings: Arc<Settings>) -> Arc<AppState> {
         // `serve` refuses the demo key outside --demo (main.rs); this is the demo, or a test.
         if settings.staff.uses_demo_key() {
             tracing::warn!(
@@ -99,7 +107,7 @@ impl AppState {
         let storefront = storefront::schema(pool.clone(), settings.clone(), gateways.clone());
         // Off: no GraphiQL pages, and no introspection on the admin API.
         let graphiql = settings.http.graphiql;
-        let admin = admin::schema(pool.clone(), settings.clone(), gateways.clone());
+        let admin = admin::schema(pool.clone(), reports, settings.clone(), gateways.clone());
         let cache = Arc::new(crate::cache::ResponseCache::new(&settings.cache));
         // Dropping kept reads when the catalog changes, on every replica; it ends with the pool.
         tokio::spawn(

@@ -231,7 +231,7 @@ async fn run(command: Command, settings: &Settings, database: &db::Database) -> 
             worker,
             no_worker,
             ..
-        } => serve(settings, pool, demo, no_migrate, (worker || demo) && !no_worker).await?,
+        } => serve(settings, database, demo, no_migrate, (worker || demo) && !no_worker).await?,
         Command::Worker {
             no_migrate,
             concurrency,
@@ -289,11 +289,12 @@ async fn run(command: Command, settings: &Settings, database: &db::Database) -> 
 /// `jangteo serve`: the HTTP service, with the jobs in the same process when `with_worker`.
 async fn serve(
     settings: &Settings,
-    pool: &sqlx::PgPool,
+    database: &db::Database,
     demo: bool,
     no_migrate: bool,
     with_worker: bool,
 ) -> anyhow::Result<()> {
+    let pool = &database.pool;
     if !no_migrate {
         db::migrate(pool).await?;
     }
@@ -330,7 +331,8 @@ async fn serve(
             Ok(())
         })
     };
-    let state = AppState::new(pool.clone(), settings.clone());
+    // Reports read from database.read_url when it is set.
+    let state = AppState::with_reports_pool(pool.clone(), database.reports.clone(), settings.clone());
     metrics.serve(pool.clone(), Some(state.cache.clone())).await;
     let draining = stop.draining();
     let drained = state.clone();

@@ -41,6 +41,8 @@ pub async fn test_server() -> PgConnectOptions {
                 name: "postgres".into(),
                 max_connections: 1,
                 statement_timeout_ms: 0,
+                read_url: None,
+                read_max_connections: 1,
             };
             match db::locate(&settings).await {
                 Ok(server) => server.maintenance(),

@@ -497,8 +497,16 @@ async fn pooled_connections_have_a_statement_timeout() {
         name: db.name.clone(),
         max_connections: 2,
         statement_timeout_ms: 300,
+        // The reports' pool (a read replica's in production) has the same timeout.
+        read_url: Some(serde_json::from_value(json!(db.url())).expect("url")),
+        read_max_connections: 1,
     };
     let database = commerce::db::Database::open(&settings).await.expect("open");
+    let shown: String = sqlx::query_scalar("SHOW statement_timeout")
+        .fetch_one(&database.reports)
+        .await
+        .expect("show");
+    assert_eq!(shown, "300ms", "the reports' pool");
     // Migrating runs without the timeout and leaves the pool's connections as they were.
     commerce::db::migrate(&database.pool).await.expect("migrate");
     let shown: String = sqlx::query_scalar("SHOW statement_timeout")

@@ -167,7 +167,7 @@ impl ChartsQuery {
             group_by,
             channel: channel.map(SalesChannel::as_str),
         };
-        let (pool, by) = (cx.pool, cx.principal);
+        let (pool, by) = (super::reports::ReportsPool::of(ctx, cx.pool), cx.principal);
         let plot = match kind {
             ChartKind::Line => {
                 let now = stats::sales_report(pool, by, query(stats::GroupBy::None, from, to))

@@ -83,14 +83,20 @@ fn builder() -> SchemaBuilder<Query, Mutation, EmptySubscription> {
 }
 
 /// The schemas with their shared data: one for requests with one root field, one for
-/// requests with several (`limits.rs`).
+/// requests with several (`limits.rs`). The reports read from `reports` (`database.read_url`,
+/// or `pool` again).
 pub fn schema(
     pool: PgPool,
+    reports: PgPool,
     settings: Arc<Settings>,
     gateways: Arc<commerce::payment::Gateways>,
 ) -> crate::limits::Schemas<AdminSchema> {
+    let reports = reports::ReportsPool(reports);
     let with_data = move |b: SchemaBuilder<Query, Mutation, EmptySubscription>| {
-        b.data(pool.clone()).data(settings.clone()).data(gateways.clone())
+        b.data(pool.clone())
+            .data(reports.clone())
+            .data(settings.clone())
+            .data(gateways.clone())
     };
     crate::limits::Schemas::build(MAX_COMPLEXITY, || with_data(builder()))
 }

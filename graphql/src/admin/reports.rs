@@ -3,6 +3,7 @@
 use async_graphql::{Context, Enum, Object, Result, ScalarType, SimpleObject, Value};
 use chrono::Utc;
 use commerce::{SHOP_TZ, stats};
+use sqlx::PgPool;
 
 use super::context::Cx;
 use crate::{
@@ -351,6 +352,18 @@ pub struct CustomerStats {
     by_tier: Vec<TierCount>,
 }
 
+/// What the reports (and `salesChart`) read from: a pool on `database.read_url` (a read
+/// replica) when it is set, else the main pool. Reads only.
+#[derive(Clone)]
+pub struct ReportsPool(pub PgPool);
+
+impl ReportsPool {
+    /// The request's reports pool (the main pool if the schema has none).
+    pub fn of<'a>(ctx: &'a Context<'_>, main: &'a PgPool) -> &'a PgPool {
+        ctx.data_opt::<ReportsPool>().map_or(main, |r| &r.0)
+    }
+}
+
 /// Admin report queries.
 #[derive(Default)]
 pub struct ReportsQuery;
@@ -383,7 +396,8 @@ impl ReportsQuery {
             group_by: group_by.into(),
             channel: channel.map(SalesChannel::as_str),
         };
-        let report = stats::sales_report(cx.pool, cx.principal, q).await.gql(ctx)?;
+        let pool = ReportsPool::of(ctx, cx.pool);
+        let report = stats::sales_report(pool, cx.principal, q).await.gql(ctx)?;
         Ok(report.into())
     }
 
@@ -392,7 +406,9 @@ impl ReportsQuery {
     async fn sales_summary(&self, ctx: &Context<'_>, date: Option<Date>) -> Result<SalesSummary> {
         let cx = Cx::staff(ctx).await?;
         let date = date.map_or_else(|| Utc::now().with_timezone(&SHOP_TZ).date_naive(), |d| d.0);
-        let s = stats::sales_summary(cx.pool, cx.principal, date).await.gql(ctx)?;
+        let s = stats::sales_summary(ReportsPool::of(ctx, cx.pool), cx.principal, date)
+            .await
+            .gql(ctx)?;
         Ok(SalesSummary {
             date: Date(s.date),
             orders: s.day.orders,
@@ -425,7 +441,8 @@ impl ReportsQuery {
         granularity: Granularity,
     ) -> Result<MemberReport> {
         let cx = Cx::staff(ctx).await?;
-        let r = stats::member_report(cx.pool, cx.principal, from.0, to.0, granularity.into())
+        let pool = ReportsPool::of(ctx, cx.pool);
+        let r = stats::member_report(pool, cx.principal, from.0, to.0, granularity.into())
             .await
             .gql(ctx)?;
         Ok(MemberReport {
@@ -448,7 +465,9 @@ impl ReportsQuery {
     /// The member base now: customers, buyers, marketing consents, tiers (OWNER, MANAGER, BOT).
     async fn customer_stats(&self, ctx: &Context<'_>) -> Result<CustomerStats> {
         let cx = Cx::staff(ctx).await?;
-        let s = stats::customer_stats(cx.pool, cx.principal).await.gql(ctx)?;
+        let s = stats::customer_stats(ReportsPool::of(ctx, cx.pool), cx.principal)
+            .await
+            .gql(ctx)?;
         Ok(CustomerStats {
             total: s.total,
             with_orders: s.with_orders,
