@@ -68,7 +68,11 @@ async fn main() -> anyhow::Result<()> {
         cli.command.name(),
     );
     // Logs go to stderr: the console's answers own stdout.
-    telemetry::logs::init(telemetry::logs::filter(&settings.log), settings.log.format, sentry.is_some());
+    telemetry::logs::init(
+        telemetry::logs::filter(&settings.log),
+        settings.log.format,
+        sentry.is_some(),
+    );
 
     let token = need(
         settings.bot.api_token.as_ref(),
