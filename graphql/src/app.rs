@@ -382,7 +382,10 @@ pub fn router(state: Arc<AppState>) -> Router {
                 .layer(axum::extract::DefaultBodyLimit::max(admin_body)),
         )
         .route("/media/{*key}", get(crate::media::serve))
-        .layer(axum::middleware::map_response_with_state(state.clone(), close_while_draining))
+        .layer(axum::middleware::map_response_with_state(
+            state.clone(),
+            close_while_draining,
+        ))
         .with_state(state)
         .layer(TimeoutLayer::with_status_code(
             StatusCode::REQUEST_TIMEOUT,

@@ -82,10 +82,7 @@ impl Proxy {
 
     /// Adds a backend (not ready until its first health check passes) and returns it.
     pub fn add(&self, base_url: &str) -> Arc<Backend> {
-        let addr = base_url
-            .trim_start_matches("http://")
-            .parse()
-            .expect("backend address");
+        let addr = base_url.trim_start_matches("http://").parse().expect("backend address");
         let backend = Arc::new(Backend {
             addr,
             ready: AtomicBool::new(false),
@@ -111,7 +108,11 @@ impl Proxy {
     pub async fn wait_ready(&self, backend: &Backend) {
         let deadline = std::time::Instant::now() + Duration::from_secs(30);
         while !backend.is_ready() {
-            assert!(std::time::Instant::now() < deadline, "{} never became ready", backend.addr);
+            assert!(
+                std::time::Instant::now() < deadline,
+                "{} never became ready",
+                backend.addr
+            );
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
     }

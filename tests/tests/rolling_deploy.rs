@@ -64,7 +64,12 @@ fn client() -> reqwest::Client {
 }
 
 async fn post(client: &reqwest::Client, url: &str, body: &Value) -> Result<Value, String> {
-    let response = client.post(url).json(body).send().await.map_err(|e| format!("send: {e:?}"))?;
+    let response = client
+        .post(url)
+        .json(body)
+        .send()
+        .await
+        .map_err(|e| format!("send: {e:?}"))?;
     let status = response.status();
     let text = response.text().await.map_err(|e| format!("body: {e:?}"))?;
     if !status.is_success() {
@@ -94,7 +99,13 @@ async fn buyer(url: String, variant: String, tally: Arc<Tally>, stop: tokio::syn
     let client = client();
     while !*stop.borrow() {
         let lines = json!([{ "variantId": variant, "quantity": 1 }]);
-        let cart = match post(&client, &url, &json!({ "query": CART_CREATE, "variables": { "lines": lines } })).await {
+        let cart = match post(
+            &client,
+            &url,
+            &json!({ "query": CART_CREATE, "variables": { "lines": lines } }),
+        )
+        .await
+        {
             Ok(r) => data(&r)["cartCreate"]["cart"]["token"].as_str().map(str::to_owned),
             Err(e) => {
                 tally.fail(format!("cartCreate: {e}"));
@@ -105,7 +116,8 @@ async fn buyer(url: String, variant: String, tally: Arc<Tally>, stop: tokio::syn
             tally.fail("cartCreate: no cart".into());
             continue;
         };
-        let body = json!({ "query": CHECKOUT, "variables": { "t": token, "i": checkout_input("rolling@example.com") } });
+        let body =
+            json!({ "query": CHECKOUT, "variables": { "t": token, "i": checkout_input("rolling@example.com") } });
         match post(&client, &url, &body).await {
             Ok(r) => match data(&r)["checkoutComplete"]["order"]["number"].as_str() {
                 Some(number) => tally.orders.lock().expect("orders").push(number.to_owned()),
@@ -187,7 +199,11 @@ async fn a_rolling_deploy_under_load_drops_nothing() {
     .fetch_one(&pool)
     .await
     .expect("orders");
-    assert_eq!(in_db, i64::try_from(orders.len()).expect("count"), "orders answered = orders kept");
+    assert_eq!(
+        in_db,
+        i64::try_from(orders.len()).expect("count"),
+        "orders answered = orders kept"
+    );
     assert_eq!(units, in_db, "one unit per order");
     let allocated: i32 = sqlx::query_scalar("SELECT allocated FROM variants WHERE id = $1")
         .bind(uuid_of(&variant))

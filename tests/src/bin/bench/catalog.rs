@@ -317,15 +317,13 @@ async fn drive_raw(addr: SocketAddr, connections: usize, secs: u64, request: Req
 
 /// One second of warm-up (connections, prepared statements, every key kept), then
 /// `cli.seconds` measured.
-async fn raw_scenario(
-    addr: SocketAddr,
-    cli: &Cli,
-    name: &'static str,
-    target: &'static str,
-    request: Requests,
-) -> Row {
+async fn raw_scenario(addr: SocketAddr, cli: &Cli, name: &'static str, target: &'static str, request: Requests) -> Row {
     drive_raw(addr, cli.connections, 1, request.clone()).await;
-    Row::measured(name, target, drive_raw(addr, cli.connections, cli.seconds, request).await)
+    Row::measured(
+        name,
+        target,
+        drive_raw(addr, cli.connections, cli.seconds, request).await,
+    )
 }
 
 /// Sends `n` GETs (`path(i)`) over `connections` connections; returns how many succeeded.
