@@ -374,12 +374,20 @@ pub fn router(state: Arc<AppState>) -> Router {
             get(crate::unsubscribe::page).post(crate::unsubscribe::confirm),
         )
         .layer(RequestBodyLimitLayer::new(MAX_BODY))
+        .layer(axum::middleware::from_fn_with_state(
+            MAX_BODY,
+            crate::body_limit::refuse_oversized,
+        ))
         // Uploads: the admin API alone takes bodies up to `media.max_bytes` and some slack.
         .merge(
             Router::new()
                 .route("/admin/graphql", get(admin_graphql).post(admin_graphql))
                 .layer(RequestBodyLimitLayer::new(admin_body))
-                .layer(axum::extract::DefaultBodyLimit::max(admin_body)),
+                .layer(axum::extract::DefaultBodyLimit::max(admin_body))
+                .layer(axum::middleware::from_fn_with_state(
+                    admin_body,
+                    crate::body_limit::refuse_oversized,
+                )),
         )
         .route("/media/{*key}", get(crate::media::serve))
         .layer(axum::middleware::map_response_with_state(

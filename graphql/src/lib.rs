@@ -3,6 +3,7 @@
 
 pub mod admin;
 pub mod app;
+pub mod body_limit;
 pub mod cache;
 pub mod client_ip;
 pub mod error;

@@ -158,6 +158,89 @@ async fn post_needs_a_json_body() {
     assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE);
 }
 
+/// Writes `head` and `body` on `stream` (concurrently with reading, as a client streaming an
+/// upload does) and reads one response: whether all of the body could be written, the status
+/// line's code, the headers (lower-case names) and the body.
+async fn exchange(
+    stream: &mut tokio::net::TcpStream,
+    head: String,
+    body: Vec<u8>,
+) -> (bool, u16, Vec<(String, String)>, Value) {
+    use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
+    let (read, mut write) = stream.split();
+    let upload = async move { write.write_all(head.as_bytes()).await.is_ok() && write.write_all(&body).await.is_ok() };
+    let receive = async move {
+        let mut reader = BufReader::new(read);
+        let mut line = String::new();
+        reader.read_line(&mut line).await.expect("status line");
+        let code: u16 = line.split(' ').nth(1).and_then(|c| c.parse().ok()).expect("status");
+        let mut headers = Vec::new();
+        loop {
+            line.clear();
+            reader.read_line(&mut line).await.expect("header");
+            let Some((name, value)) = line.trim_end().split_once(':') else {
+                break;
+            };
+            headers.push((name.to_ascii_lowercase(), value.trim().to_owned()));
+        }
+        let length: usize = headers
+            .iter()
+            .find(|(n, _)| n == "content-length")
+            .and_then(|(_, v)| v.parse().ok())
+            .expect("content-length");
+        let mut body = vec![0; length];
+        reader.read_exact(&mut body).await.expect("body");
+        (code, headers, serde_json::from_slice(&body).unwrap_or(Value::Null))
+    };
+    let (uploaded, (code, headers, answer)) = tokio::join!(upload, receive);
+    (uploaded, code, headers, answer)
+}
+
+fn post_head(length: usize) -> String {
+    format!(
+        "POST /graphql HTTP/1.1\r\nhost: shop\r\ncontent-type: application/json\r\ncontent-length: {length}\r\n\r\n"
+    )
+}
+
+/// An upload over the limit gets its 413 rather than a connection reset: the body is read
+/// (up to a bound) before the answer, and the connection serves the next request. Past the
+/// bound the 413 comes at once with `Connection: close`.
+#[tokio::test]
+async fn an_oversized_body_is_read_and_answered_413() {
+    let app = TestApp::demo().await;
+    let addr = app.base.trim_start_matches("http://").to_owned();
+    let mut stream = tokio::net::TcpStream::connect(&addr).await.expect("connect");
+    // 4 MiB: more than loopback's socket buffers hold, so an unread body cannot hide there.
+    let body = vec![b' '; 4 * 1024 * 1024];
+    let (sent, code, headers, resp) = exchange(&mut stream, post_head(body.len()), body).await;
+    assert!(sent, "the whole body was read");
+    assert_eq!(code, 413);
+    assert_eq!(resp["errors"][0]["extensions"]["code"], "TOO_LARGE", "{resp}");
+    assert!(
+        !headers.iter().any(|(n, v)| n == "connection" && v == "close"),
+        "{headers:?}"
+    );
+    // The same connection answers the next request.
+    let query = json!({ "query": "{ shop { name } }" }).to_string().into_bytes();
+    let (sent, code, _, resp) = exchange(&mut stream, post_head(query.len()), query).await;
+    assert!(sent);
+    assert_eq!(
+        (code, &resp["data"]["shop"]["name"]),
+        (200, &json!("장터 뉴트리션")),
+        "{resp}"
+    );
+
+    // Declared far past the bound: answered without waiting for the body, and closed.
+    let mut stream = tokio::net::TcpStream::connect(&addr).await.expect("connect");
+    let (_, code, headers, resp) = exchange(&mut stream, post_head(1 << 30), Vec::new()).await;
+    assert_eq!(code, 413);
+    assert_eq!(resp["errors"][0]["extensions"]["code"], "TOO_LARGE", "{resp}");
+    assert!(
+        headers.iter().any(|(n, v)| n == "connection" && v == "close"),
+        "{headers:?}"
+    );
+}
+
 #[tokio::test]
 async fn get_runs_queries_but_not_mutations() {
     let app = TestApp::demo().await;
