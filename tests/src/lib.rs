@@ -515,16 +515,27 @@ pub async fn staff_session(pool: &PgPool, email: &str, role: commerce::staff::Ro
 impl TestApp {
     /// POSTs to `/admin/graphql` with a staff token.
     pub async fn admin(&self, token: &str, query: &str, variables: Value) -> Value {
-        self.request(reqwest::Method::POST, "/admin/graphql")
-            .bearer_auth(token)
-            .json(&json!({ "query": query, "variables": variables }))
-            .send()
-            .await
-            .expect("send")
-            .json()
-            .await
-            .expect("json")
+        post_admin(&self.client, &self.base, token, query, variables).await
     }
+}
+
+/// POSTs an admin GraphQL request as `token` to the service at `base` (another process, a
+/// replica); returns the JSON body (any status).
+pub async fn admin_at(base: &str, token: &str, query: &str, variables: Value) -> Value {
+    post_admin(&reqwest::Client::new(), base, token, query, variables).await
+}
+
+async fn post_admin(client: &reqwest::Client, base: &str, token: &str, query: &str, variables: Value) -> Value {
+    client
+        .post(format!("{base}/admin/graphql"))
+        .bearer_auth(token)
+        .json(&json!({ "query": query, "variables": variables }))
+        .send()
+        .await
+        .expect("send")
+        .json()
+        .await
+        .expect("json")
 }
 
 /// The data of a GraphQL response, panicking with the errors if there are any.
@@ -535,3 +546,16 @@ pub fn data(resp: &Value) -> &Value {
 
 /// Shared handle for tests that need one value across tasks.
 pub type Shared<T> = Arc<T>;
+
+/// Polls `check` every 50 ms until it holds; panics naming `what` after 30 s.
+pub async fn wait_until<F, Fut>(what: &str, mut check: F)
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(30);
+    while !check().await {
+        assert!(tokio::time::Instant::now() < deadline, "timed out waiting for {what}");
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+}

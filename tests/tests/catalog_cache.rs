@@ -276,15 +276,13 @@ async fn a_price_change_or_a_sell_out_through_one_replica_reaches_the_others_cac
 
     // A price change through the first replica's admin API.
     let update = "mutation($id: ID!, $i: VariantInput!) { variantUpdate(id: $id, input: $i) { userErrors { code } } }";
-    let r = client
-        .post(format!("{first}/admin/graphql"))
-        .bearer_auth(&staff)
-        .json(&json!({ "query": update, "variables": { "id": v[0],
-            "i": { "sku": "FLASH-SALE-0", "name": "옵션 0", "price": 19_900 } } }))
-        .send()
-        .await
-        .expect("update");
-    let body: Value = r.json().await.expect("json");
+    let body = jangteo_tests::admin_at(
+        &first,
+        &staff,
+        update,
+        json!({ "id": v[0], "i": { "sku": "FLASH-SALE-0", "name": "옵션 0", "price": 19_900 } }),
+    )
+    .await;
     assert_eq!(data(&body)["variantUpdate"]["userErrors"], json!([]), "{body}");
     let took = until(&second, "flash-sale", Duration::from_secs(2), |v| v["price"] == 19_900).await;
     assert!(took < Duration::from_secs(1), "the new price took {took:?}");

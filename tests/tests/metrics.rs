@@ -8,14 +8,14 @@
 // Counts in the text format are whole numbers, exact in an f64: compared exactly.
 #![allow(clippy::float_cmp)]
 
-use std::{collections::HashMap, time::Duration};
+use std::collections::HashMap;
 
 use futures::StreamExt as _;
 use jangteo_tests::{
     CHECKOUT, Options, TestApp, TestDb, binary, checkout_input, data,
     fakes::toss::{TossFailure, TossMethod},
     payments::PayShop,
-    product_with_stock,
+    product_with_stock, wait_until,
 };
 use reqwest::{StatusCode, header};
 use serde_json::{Value, json};
@@ -116,18 +116,6 @@ async fn named(client: &reqwest::Client, base: &str, name: &str, selection: &str
         .await
         .expect("request");
     (r.status(), r.json().await.expect("json"))
-}
-
-async fn wait_until<F, Fut>(what: &str, mut check: F)
-where
-    F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = bool>,
-{
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
-    while !check().await {
-        assert!(tokio::time::Instant::now() < deadline, "timed out waiting for {what}");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
 }
 
 const REQUESTS: &str = "jangteo_http_requests_total";

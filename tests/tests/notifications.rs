@@ -19,7 +19,7 @@ use jangteo_tests::{
     },
     product_with_stock,
     smtp::SmtpSink,
-    staff_session,
+    staff_session, wait_until,
 };
 use secrecy::SecretString;
 use serde_json::{Value, json};
@@ -63,18 +63,6 @@ fn spawn_worker(app: &TestApp, settings: &Settings) -> (oneshot::Sender<()>, tok
             .expect("worker");
     });
     (tx, handle)
-}
-
-async fn wait_until<F, Fut>(what: &str, mut check: F)
-where
-    F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = bool>,
-{
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
-    while !check().await {
-        assert!(tokio::time::Instant::now() < deadline, "timed out waiting for {what}");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
 }
 
 async fn job_state(app: &TestApp, id: commerce::ids::JobId) -> (String, i32) {

@@ -9,8 +9,8 @@ use commerce::{
     seed_orders::{OrderSeed, seed_orders},
     staff::Role,
 };
-use jangteo_tests::{TestDb, binary, data, staff_session};
-use serde_json::{Value, json};
+use jangteo_tests::{TestDb, admin_at, binary, data, staff_session};
+use serde_json::json;
 
 const REPORTS: &str = r"query Reports($from: Date!, $to: Date!) {
     salesReport(from: $from, to: $to, granularity: MONTH) { totals { orders netSales } }
@@ -19,19 +19,6 @@ const REPORTS: &str = r"query Reports($from: Date!, $to: Date!) {
     customerStats { total }
     salesChart(from: $from, to: $to, granularity: WEEK, kind: LINE, width: 400, height: 300) { svg }
 }";
-
-async fn admin(base: &str, token: &str, query: &str, variables: Value) -> Value {
-    reqwest::Client::new()
-        .post(format!("{base}/admin/graphql"))
-        .bearer_auth(token)
-        .json(&json!({ "query": query, "variables": variables }))
-        .send()
-        .await
-        .expect("send")
-        .json()
-        .await
-        .expect("JSON")
-}
 
 /// `url` with `default_transaction_read_only=on` for every session made from it.
 fn read_only(url: &str) -> String {
@@ -92,7 +79,7 @@ async fn reports_read_from_the_read_url_and_never_write() {
         ],
     )
     .await;
-    let r = admin(&base, &token, REPORTS, range.clone()).await;
+    let r = admin_at(&base, &token, REPORTS, range.clone()).await;
     let d = data(&r);
     // The replica's history, which the main database doesn't have.
     let customers: i64 = sqlx::query_scalar("SELECT count(*) FROM customers")
@@ -119,11 +106,11 @@ async fn reports_read_from_the_read_url_and_never_write() {
         "{d}"
     );
     // Everything else still reads and writes the main database.
-    let me = admin(&base, &token, "{ staffMe { email } }", json!({})).await;
+    let me = admin_at(&base, &token, "{ staffMe { email } }", json!({})).await;
     assert_eq!(data(&me)["staffMe"]["email"], "owner@replica.example");
 
     // Without read_url the same reports read the main database, which has no statistics.
     let (_plain, plain_base) = binary::serve(&main, &[]).await;
-    let r = admin(&plain_base, &token, REPORTS, range).await;
+    let r = admin_at(&plain_base, &token, REPORTS, range).await;
     assert_eq!(r["errors"][0]["extensions"]["code"], "INTERNAL", "{r}");
 }
