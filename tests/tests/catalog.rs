@@ -627,3 +627,71 @@ async fn prices_beyond_32_bits_are_whole_json_numbers() {
     assert_eq!(c["lines"][0]["lineTotal"].as_i64(), Some(8_991_000_000_000));
     assert_eq!(c["total"].as_i64(), Some(8_991_000_000_000), "free shipping");
 }
+
+/// The two statements every storefront visit runs, a product page and the unfiltered
+/// listing, are planned once per connection and not at each execution: PostgreSQL plans a
+/// prepared statement afresh while a custom plan looks cheaper than the generic one, which
+/// is what a bound `LIMIT` or a `slug = $1 OR id = $2` did (planning was a third of the
+/// listing's time and six times the product page's execution).
+#[tokio::test]
+async fn the_hot_statements_keep_one_generic_plan() {
+    use commerce::catalog::{Include, ProductFilter, ProductKey, ProductSort, list_products, product};
+    use sqlx::{Acquire, Row};
+    let db = jangteo_tests::TestDb::create().await;
+    let pool = db.pool(1).await;
+    // A catalog of a real shop's size, its statistics known: with a handful of rows every
+    // plan costs the same and PostgreSQL keeps the generic one whatever the statement.
+    commerce::demo::seed_bulk(&pool, 1_000, 3).await.expect("bulk catalog");
+    sqlx::query("ANALYZE").execute(&pool).await.expect("analyze");
+    let mut conn = pool.acquire().await.expect("connection");
+    let conn = conn.acquire().await.expect("connection");
+    let slugs: Vec<String> = sqlx::query_scalar("SELECT slug FROM products WHERE published ORDER BY slug")
+        .fetch_all(&mut *conn)
+        .await
+        .expect("slugs");
+    let include = Include {
+        variants: true,
+        total: true,
+    };
+    for i in 0..12 {
+        let slug = &slugs[i % slugs.len()];
+        let found = product(conn, &ProductKey::Slug(slug.clone())).await.expect("product");
+        assert_eq!(found.map(|p| p.product.slug).as_ref(), Some(slug));
+        let page = list_products(
+            conn,
+            &ProductFilter::default(),
+            ProductSort::default(),
+            20,
+            None,
+            include,
+        )
+        .await
+        .expect("listing");
+        assert!(!page.items.is_empty());
+    }
+    let plans = sqlx::query(
+        "SELECT statement, generic_plans, custom_plans FROM pg_prepared_statements \
+          WHERE statement LIKE '%json_agg%' AND statement NOT LIKE '%pg_prepared_statements%' \
+          ORDER BY statement",
+    )
+    .fetch_all(&mut *conn)
+    .await
+    .expect("plans");
+    let seen: Vec<String> = plans
+        .iter()
+        .map(|r| r.get::<String, _>(0).chars().take(80).collect())
+        .collect();
+    assert_eq!(
+        plans.len(),
+        2,
+        "the product page's and the listing's statements: {seen:#?}"
+    );
+    for row in plans {
+        let (statement, generic, custom): (String, i64, i64) = (row.get(0), row.get(1), row.get(2));
+        let head: String = statement.chars().filter(|c| !c.is_whitespace()).take(60).collect();
+        // PostgreSQL tries five custom plans before it compares; a statement without
+        // parameters has none at all.
+        assert!(custom <= 5, "{head}…: {custom} custom plans, {generic} generic");
+        assert!(generic + custom >= 12, "{head}…: ran {generic} + {custom} times");
+    }
+}

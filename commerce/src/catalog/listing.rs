@@ -252,8 +252,15 @@ fn listing_query(
         }
         q.push(", ").push_bind(c.i).push(")");
     }
-    q.push(format_args!(" ORDER BY {key} {dir}, p.id {dir} LIMIT "));
-    q.push_bind(i64::from(first) + 1);
+    // The page size is written into the text, not bound: with the limit a parameter,
+    // PostgreSQL plans the statement again at every execution (a custom plan for the known
+    // limit estimates far cheaper than a generic one), which cost a third of the listing's
+    // time. Without parameters the unfiltered listing is planned once per connection. Few
+    // page sizes are in use, so the prepared-statement cache holds them all.
+    q.push(format_args!(
+        " ORDER BY {key} {dir}, p.id {dir} LIMIT {}",
+        u64::from(first) + 1
+    ));
     Ok(q)
 }
 

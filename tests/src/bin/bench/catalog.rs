@@ -93,7 +93,7 @@ pub async fn catalog(db: &TestDb, cli: &Cli, products: u32, variants: u32) -> an
             total: true,
         },
     )?;
-    let listing_script = format!("\\set lim 21\n{};\n", listing_sql.replace("$1", ":lim"));
+    let listing_script = format!("{listing_sql};\n");
     let detail_script = detail_script(&slugs)?;
     let listing_ceiling = pgbench(&db.url(), &listing_script, cli.connections, cli.seconds).ok();
     let detail_ceiling = pgbench(&db.url(), &detail_script, cli.connections, cli.seconds).ok();
@@ -372,7 +372,8 @@ const DETAIL_SQL: &str = "SELECT p.id, p.slug, p.name, p.description, p.category
         'compare_at_price', v.compare_at_price, 'on_hand', v.on_hand, 'allocated', v.allocated, \
         'low_stock_threshold', v.low_stock_threshold, 'media_id', v.media_id) ORDER BY v.position, v.sku), '[]') \
         FROM variants v WHERE v.product_id = p.id) AS variants \
-     FROM products p WHERE (false OR p.published) AND (p.slug = :prefix || :n OR p.id = NULL)";
+     FROM products p \
+     WHERE p.id = COALESCE(NULL, (SELECT s.id FROM products s WHERE s.slug = :prefix || :n)) AND (false OR p.published)";
 
 /// A pgbench script asking for random slugs of the bulk seed (`bulk-{run}-{n}`).
 fn detail_script(slugs: &[String]) -> anyhow::Result<String> {
