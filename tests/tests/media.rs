@@ -483,3 +483,41 @@ async fn a_decompression_bomb_is_refused_and_product_urls_keep_their_media() {
         .expect("count");
     assert_eq!(outside, 1, "the replaced outside picture is gone");
 }
+
+/// `serve --demo` draws stored pictures in place of the demo products' outside placeholders,
+/// and leaves alone a product with no pictures at all (a bulk catalog's, or one staff made):
+/// a thousand-product catalog used to get a thousand drawn pictures before the service
+/// listened.
+#[tokio::test]
+async fn demo_pictures_replace_placeholders_only() {
+    let db = jangteo_tests::TestDb::create().await;
+    let pool = db.pool(2).await;
+    commerce::demo::seed_demo(&pool).await.expect("demo catalog");
+    product_with_stock(&pool, "staff-made", &[(10_000, 5)], false).await;
+    let placeholders: i64 = sqlx::query_scalar(
+        "SELECT count(DISTINCT pm.product_id) FROM product_media pm JOIN media m ON m.id = pm.media_id \
+          WHERE m.storage = 'EXTERNAL'",
+    )
+    .fetch_one(&pool)
+    .await
+    .expect("count");
+    assert!(placeholders > 0);
+    let dir = tempfile::tempdir().expect("temp dir");
+    let mut settings = commerce::Settings::defaults().media;
+    settings.dir = dir.path().to_path_buf();
+    let svc = commerce::media::MediaService::new(&settings).expect("media");
+    let changed = commerce::media::demo::seed(&pool, &svc).await.expect("seed");
+    assert_eq!(i64::try_from(changed).ok(), Some(placeholders));
+    let (outside, stored, staff_made): (i64, i64, i64) = sqlx::query_as(
+        "SELECT count(*) FILTER (WHERE m.storage = 'EXTERNAL'), count(*) FILTER (WHERE m.storage = 'LOCAL'),
+                (SELECT count(*) FROM product_media pm JOIN products p ON p.id = pm.product_id WHERE p.slug = 'staff-made')
+           FROM product_media pm JOIN media m ON m.id = pm.media_id",
+    )
+    .fetch_one(&pool)
+    .await
+    .expect("media");
+    assert_eq!((outside, staff_made), (0, 0));
+    assert!(stored >= placeholders);
+    // Once done, nothing more to do.
+    assert_eq!(commerce::media::demo::seed(&pool, &svc).await.expect("again"), 0);
+}

@@ -45,7 +45,8 @@ pub fn draw(seed: &str, n: u32) -> Vec<u8> {
 }
 
 /// Gives every product that shows only outside pictures (the demo's placeholders) drawn,
-/// stored ones instead, as many as it had (at most 2); returns how many products changed.
+/// stored ones instead, as many as it had (at most 2); a product with no pictures at all (a
+/// bulk catalog's, or one staff made) is left as it is. Returns how many products changed.
 /// Errors: `INTERNAL` (store, database).
 pub async fn seed(pool: &PgPool, svc: &MediaService) -> Result<u64, Error> {
     let products = sqlx::query!(
@@ -53,7 +54,9 @@ pub async fn seed(pool: &PgPool, svc: &MediaService) -> Result<u64, Error> {
                   (SELECT array_agg(m.alt ORDER BY pm.position) FROM product_media pm JOIN media m ON m.id = pm.media_id
                     WHERE pm.product_id = p.id) AS alts
              FROM products p
-            WHERE NOT EXISTS (SELECT 1 FROM product_media pm JOIN media m ON m.id = pm.media_id
+            WHERE EXISTS (SELECT 1 FROM product_media pm JOIN media m ON m.id = pm.media_id
+                           WHERE pm.product_id = p.id AND m.storage = 'EXTERNAL')
+              AND NOT EXISTS (SELECT 1 FROM product_media pm JOIN media m ON m.id = pm.media_id
                                WHERE pm.product_id = p.id AND m.storage <> 'EXTERNAL')
             ORDER BY p.created_at DESC"#
     )
