@@ -8,7 +8,7 @@
 //! away, as nginx's lingering close does, within a bound ([`DRAIN_BYTES`] past the limit and
 //! [`DRAIN_TIME`]): a body read to its end leaves the connection usable; one cut short gets
 //! `Connection: close`. A body without a length (chunked) is cut at the limit by
-//! `RequestBodyLimitLayer` further in.
+//! `RequestBodyLimitLayer` further in; its plain-text 413 is answered here in the same JSON.
 
 use std::time::Duration;
 
@@ -35,24 +35,39 @@ pub async fn refuse_oversized(State(limit): State<usize>, req: Request, next: Ne
         .and_then(|v| v.parse::<u64>().ok());
     let limit = u64::try_from(limit).unwrap_or(u64::MAX);
     let Some(declared) = declared.filter(|&n| n > limit) else {
-        return next.run(req).await;
+        let resp = next.run(req).await;
+        let json = resp
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .is_some_and(|v| v.as_bytes().starts_with(b"application/json"));
+        // The body extractor's own refusal of a chunked body past the limit is plain text.
+        return if resp.status() == StatusCode::PAYLOAD_TOO_LARGE && !json {
+            too_large(limit)
+        } else {
+            resp
+        };
     };
     let read_all = declared <= limit.saturating_add(DRAIN_BYTES) && drain(req, declared).await;
-    let body = json!({ "errors": [{
-        "message": format!("the request body is larger than {limit} bytes"),
-        "extensions": { "code": "TOO_LARGE" },
-    }] });
-    let mut resp = (
-        StatusCode::PAYLOAD_TOO_LARGE,
-        [(header::CONTENT_TYPE, HeaderValue::from_static("application/json"))],
-        body.to_string(),
-    )
-        .into_response();
+    let mut resp = too_large(limit);
     if !read_all {
         resp.headers_mut()
             .insert(header::CONNECTION, HeaderValue::from_static("close"));
     }
     resp
+}
+
+/// 413 with a GraphQL error, `TOO_LARGE`.
+fn too_large(limit: u64) -> Response {
+    let body = json!({ "errors": [{
+        "message": format!("the request body is larger than {limit} bytes"),
+        "extensions": { "code": "TOO_LARGE" },
+    }] });
+    (
+        StatusCode::PAYLOAD_TOO_LARGE,
+        [(header::CONTENT_TYPE, HeaderValue::from_static("application/json"))],
+        body.to_string(),
+    )
+        .into_response()
 }
 
 /// Reads `req`'s body to its end, at most [`DRAIN_TIME`]: whether all `declared` bytes came.

@@ -204,7 +204,8 @@ fn post_head(length: usize) -> String {
 
 /// An upload over the limit gets its 413 rather than a connection reset: the body is read
 /// (up to a bound) before the answer, and the connection serves the next request. Past the
-/// bound the 413 comes at once with `Connection: close`.
+/// bound the 413 comes at once with `Connection: close`; a chunked body is cut at the limit
+/// with the same answer.
 #[tokio::test]
 async fn an_oversized_body_is_read_and_answered_413() {
     let app = TestApp::demo().await;
@@ -239,6 +240,22 @@ async fn an_oversized_body_is_read_and_answered_413() {
         headers.iter().any(|(n, v)| n == "connection" && v == "close"),
         "{headers:?}"
     );
+
+    // A chunked body (no declared length) past the limit: cut there, the same 413.
+    let mut stream = tokio::net::TcpStream::connect(&addr).await.expect("connect");
+    let chunk = vec![b' '; 64 * 1024];
+    let mut body = Vec::new();
+    for _ in 0..17 {
+        body.extend_from_slice(format!("{:x}\r\n", chunk.len()).as_bytes());
+        body.extend_from_slice(&chunk);
+        body.extend_from_slice(b"\r\n");
+    }
+    body.extend_from_slice(b"0\r\n\r\n");
+    let head = "POST /graphql HTTP/1.1\r\nhost: shop\r\ncontent-type: application/json\r\n\
+                transfer-encoding: chunked\r\n\r\n";
+    let (_, code, _, resp) = exchange(&mut stream, head.to_owned(), body).await;
+    assert_eq!(code, 413);
+    assert_eq!(resp["errors"][0]["extensions"]["code"], "TOO_LARGE", "{resp}");
 }
 
 #[tokio::test]
