@@ -515,19 +515,39 @@ pub async fn staff_session(pool: &PgPool, email: &str, role: commerce::staff::Ro
 impl TestApp {
     /// POSTs to `/admin/graphql` with a staff token.
     pub async fn admin(&self, token: &str, query: &str, variables: Value) -> Value {
-        post_admin(&self.client, &self.base, token, query, variables).await
+        post_as(
+            &self.client,
+            &format!("{}/admin/graphql", self.base),
+            token,
+            query,
+            variables,
+        )
+        .await
+    }
+
+    /// POSTs to `/graphql` with a customer's token; returns the JSON body (any status).
+    pub async fn gql_as(&self, token: &str, query: &str, variables: Value) -> Value {
+        post_as(&self.client, &format!("{}/graphql", self.base), token, query, variables).await
     }
 }
 
 /// POSTs an admin GraphQL request as `token` to the service at `base` (another process, a
 /// replica); returns the JSON body (any status).
 pub async fn admin_at(base: &str, token: &str, query: &str, variables: Value) -> Value {
-    post_admin(&reqwest::Client::new(), base, token, query, variables).await
+    post_as(
+        &reqwest::Client::new(),
+        &format!("{base}/admin/graphql"),
+        token,
+        query,
+        variables,
+    )
+    .await
 }
 
-async fn post_admin(client: &reqwest::Client, base: &str, token: &str, query: &str, variables: Value) -> Value {
+/// POSTs a GraphQL request to `url` with `token` as its bearer; the JSON body (any status).
+async fn post_as(client: &reqwest::Client, url: &str, token: &str, query: &str, variables: Value) -> Value {
     client
-        .post(format!("{base}/admin/graphql"))
+        .post(url)
         .bearer_auth(token)
         .json(&json!({ "query": query, "variables": variables }))
         .send()

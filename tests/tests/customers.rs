@@ -3,7 +3,6 @@
 //! Logins under load: one pooled connection at a time; throttling per (e-mail, address).
 
 use jangteo_tests::{CART_CREATE, CHECKOUT, Options, TestApp, checkout_input, data, product_with_stock, uuid_of};
-use reqwest::Method;
 use serde_json::{Value, json};
 
 const SIGN_UP: &str = "mutation($i: CustomerSignUpInput!) { customerSignUp(input: $i) {
@@ -17,18 +16,6 @@ fn sign_up_input(email: &str) -> Value {
         "email": email, "password": "jangteo1234!", "name": "김민지", "mobile": "010 9876 5432",
         "termsAccepted": true, "privacyAccepted": true, "marketingSms": true
     })
-}
-
-async fn gql_as(app: &TestApp, token: &str, query: &str, vars: Value) -> Value {
-    app.request(Method::POST, "/graphql")
-        .bearer_auth(token)
-        .json(&json!({ "query": query, "variables": vars }))
-        .send()
-        .await
-        .expect("send")
-        .json()
-        .await
-        .expect("json")
 }
 
 async fn login(app: &TestApp, email: &str, password: &str, cart: Option<&str>) -> Value {
@@ -102,22 +89,22 @@ async fn login_me_and_logout() {
         .expect("hash");
     assert_ne!(stored, token.as_bytes(), "tokens are stored hashed");
     let me = "{ me { email name mobile tier points addresses { id } orders(first: 5) { nodes { number } } } }";
-    let r = gql_as(&app, &token, me, json!({})).await;
+    let r = app.gql_as(&token, me, json!({})).await;
     assert_eq!(data(&r)["me"]["name"], "김민지");
     // A guest is no one: `me` is null, without an error.
     let r = app.gql(me, json!({})).await;
     assert_eq!(data(&r)["me"], Value::Null);
-    let r = gql_as(&app, "forged", me, json!({})).await;
+    let r = app.gql_as("forged", me, json!({})).await;
     assert_eq!(r["errors"][0]["extensions"]["code"], "UNAUTHENTICATED");
-    let r = gql_as(
-        &app,
-        &token,
-        "mutation { customerLogout { ok userErrors { code } } }",
-        json!({}),
-    )
-    .await;
+    let r = app
+        .gql_as(
+            &token,
+            "mutation { customerLogout { ok userErrors { code } } }",
+            json!({}),
+        )
+        .await;
     assert_eq!(data(&r)["customerLogout"]["ok"], true);
-    let r = gql_as(&app, &token, me, json!({})).await;
+    let r = app.gql_as(&token, me, json!({})).await;
     assert_eq!(r["errors"][0]["extensions"]["code"], "UNAUTHENTICATED", "revoked");
 }
 
@@ -166,13 +153,13 @@ async fn login_merges_the_anonymous_cart_capped_by_stock() {
         .as_str()
         .expect("token")
         .to_owned();
-    let r = gql_as(
-        &app,
-        &token,
-        CART_CREATE,
-        json!({ "lines": [{ "variantId": v[0], "quantity": 3 }] }),
-    )
-    .await;
+    let r = app
+        .gql_as(
+            &token,
+            CART_CREATE,
+            json!({ "lines": [{ "variantId": v[0], "quantity": 3 }] }),
+        )
+        .await;
     let own = data(&r)["cartCreate"]["cart"]["token"]
         .as_str()
         .expect("cart")
@@ -211,13 +198,13 @@ async fn login_merges_the_anonymous_cart_capped_by_stock() {
         .gql(CHECKOUT, json!({ "t": own, "i": checkout_input("cart@example.com") }))
         .await;
     let number = data(&r)["checkoutComplete"]["order"]["number"].clone();
-    let r = gql_as(
-        &app,
-        &token,
-        "{ me { orders(first: 10) { nodes { number } } cart { token } } }",
-        json!({}),
-    )
-    .await;
+    let r = app
+        .gql_as(
+            &token,
+            "{ me { orders(first: 10) { nodes { number } } cart { token } } }",
+            json!({}),
+        )
+        .await;
     assert_eq!(data(&r)["me"]["orders"]["nodes"][0]["number"], number);
     assert!(data(&r)["me"]["cart"].is_null(), "emptied by checkout");
 }
@@ -240,28 +227,34 @@ async fn addresses_keep_one_default() {
         json!({ "recipient": "김민지", "phone": "02-123-4567", "zonecode": zone,
         "roadAddress": "서울특별시 중구 세종대로 110", "jibunAddress": "서울특별시 중구 태평로1가 31", "detailAddress": "3층" })
     };
-    let r = gql_as(&app, &token, add, json!({ "i": address("04524") })).await;
+    let r = app.gql_as(&token, add, json!({ "i": address("04524") })).await;
     let first = data(&r)["customerAddressAdd"]["address"].clone();
     assert_eq!(
         (first["isDefault"].clone(), first["phone"].clone()),
         (json!(true), json!("02-123-4567"))
     );
-    let r = gql_as(&app, &token, add, json!({ "i": address("63100"), "d": true })).await;
+    let r = app
+        .gql_as(&token, add, json!({ "i": address("63100"), "d": true }))
+        .await;
     let second = data(&r)["customerAddressAdd"]["address"].clone();
     assert_eq!(second["isDefault"], true);
-    let r = gql_as(&app, &token, "{ me { addresses { id isDefault } } }", json!({})).await;
+    let r = app
+        .gql_as(&token, "{ me { addresses { id isDefault } } }", json!({}))
+        .await;
     let list = data(&r)["me"]["addresses"].as_array().expect("list").clone();
     assert_eq!(list.iter().filter(|a| a["isDefault"] == true).count(), 1);
     assert_eq!(list[0]["id"], second["id"], "default first");
-    let r = gql_as(&app, &token, add, json!({ "i": address("123") })).await;
+    let r = app.gql_as(&token, add, json!({ "i": address("123") })).await;
     assert_eq!(
         data(&r)["customerAddressAdd"]["userErrors"][0]["field"],
         json!(["zonecode"])
     );
     let del = "mutation($id: ID!) { customerAddressDelete(id: $id) { deletedId userErrors { code } } }";
-    let r = gql_as(&app, &token, del, json!({ "id": second["id"] })).await;
+    let r = app.gql_as(&token, del, json!({ "id": second["id"] })).await;
     assert_eq!(data(&r)["customerAddressDelete"]["deletedId"], second["id"]);
-    let r = gql_as(&app, &token, "{ me { addresses { id isDefault } } }", json!({})).await;
+    let r = app
+        .gql_as(&token, "{ me { addresses { id isDefault } } }", json!({}))
+        .await;
     assert_eq!(
         data(&r)["me"]["addresses"],
         json!([{ "id": first["id"], "isDefault": true }]),

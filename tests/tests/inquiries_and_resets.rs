@@ -12,7 +12,6 @@ use commerce::{
 };
 use jangteo_tests::{CART_CREATE, CHECKOUT, Options, TestApp, checkout_input, data, product_with_stock, staff_session};
 use mail_parser::MessageParser;
-use reqwest::Method;
 use serde_json::{Value, json};
 
 const SIGN_UP: &str = "mutation($i: CustomerSignUpInput!) { customerSignUp(input: $i) {
@@ -75,19 +74,6 @@ impl Shop {
         mails(self.mail.path()).into_iter().filter(|m| m.to == to).collect()
     }
 
-    async fn as_customer(&self, token: &str, query: &str, vars: Value) -> Value {
-        self.app
-            .request(Method::POST, "/graphql")
-            .bearer_auth(token)
-            .json(&json!({ "query": query, "variables": vars }))
-            .send()
-            .await
-            .expect("send")
-            .json()
-            .await
-            .expect("json")
-    }
-
     /// A new member, signed in: their access token.
     async fn member(&self, email: &str, name: &str) -> String {
         let r = self
@@ -115,12 +101,12 @@ impl Shop {
         let vars = |cart: &str| json!({ "t": cart, "i": checkout_input(email) });
         let r = match token {
             Some(t) => {
-                let r = self.as_customer(t, CART_CREATE, lines).await;
+                let r = self.app.gql_as(t, CART_CREATE, lines).await;
                 let cart = data(&r)["cartCreate"]["cart"]["token"]
                     .as_str()
                     .expect("cart")
                     .to_owned();
-                self.as_customer(t, CHECKOUT, vars(&cart)).await
+                self.app.gql_as(t, CHECKOUT, vars(&cart)).await
             }
             None => {
                 let cart = self.app.cart(&[(variant, 1)]).await;
@@ -223,7 +209,8 @@ async fn a_member_asks_with_or_without_their_order_and_lists_only_their_own() {
 
     // Without an order; an `email` given by a member is ignored: answers go to the account.
     let r = shop
-        .as_customer(
+        .app
+        .gql_as(
             &minji,
             ASK,
             ask(None, Some("elsewhere@example.com"), "  배송 문의  ", "언제 오나요?"),
@@ -242,7 +229,8 @@ async fn a_member_asks_with_or_without_their_order_and_lists_only_their_own() {
 
     // About her order.
     let r = shop
-        .as_customer(
+        .app
+        .gql_as(
             &minji,
             ASK,
             ask(Some(&hers), None, "주문 문의", "옵션을 바꿀 수 있나요?"),
@@ -252,7 +240,8 @@ async fn a_member_asks_with_or_without_their_order_and_lists_only_their_own() {
 
     // Someone else's order is not found, and nothing is kept.
     let r = shop
-        .as_customer(&minji, ASK, ask(Some(&strangers), None, "남의 주문", "?"))
+        .app
+        .gql_as(&minji, ASK, ask(Some(&strangers), None, "남의 주문", "?"))
         .await;
     let e = &data(&r)["inquiryCreate"]["userErrors"][0];
     assert_eq!(e["code"], "NOT_FOUND", "{r}");
@@ -272,7 +261,7 @@ async fn a_member_asks_with_or_without_their_order_and_lists_only_their_own() {
         ("body", ask(None, None, "제목", "")),
         ("body", ask(None, None, "제목", &"a".repeat(5001))),
     ] {
-        let r = shop.as_customer(&minji, ASK, vars).await;
+        let r = shop.app.gql_as(&minji, ASK, vars).await;
         let e = &data(&r)["inquiryCreate"]["userErrors"][0];
         assert_eq!(
             (e["code"].clone(), e["field"].clone()),
@@ -281,23 +270,25 @@ async fn a_member_asks_with_or_without_their_order_and_lists_only_their_own() {
     }
 
     // Hers, newest first, a page at a time.
-    let r = shop.as_customer(&minji, MY_INQUIRIES, json!({})).await;
+    let r = shop.app.gql_as(&minji, MY_INQUIRIES, json!({})).await;
     let page = &data(&r)["me"]["inquiries"];
     assert_eq!(page["edges"][0]["node"]["title"], "주문 문의", "{r}");
     assert_eq!(page["edges"][0]["node"]["orderNumber"], hers.as_str());
     assert_eq!(page["pageInfo"]["hasNextPage"], true);
     let r = shop
-        .as_customer(&minji, MY_INQUIRIES, json!({ "after": page["pageInfo"]["endCursor"] }))
+        .app
+        .gql_as(&minji, MY_INQUIRIES, json!({ "after": page["pageInfo"]["endCursor"] }))
         .await;
     let page = &data(&r)["me"]["inquiries"];
     assert_eq!(page["edges"][0]["node"]["title"], "배송 문의");
     assert_eq!(page["pageInfo"]["hasNextPage"], false);
     let r = shop
-        .as_customer(&minji, MY_INQUIRIES, json!({ "after": "ord_nonsense" }))
+        .app
+        .gql_as(&minji, MY_INQUIRIES, json!({ "after": "ord_nonsense" }))
         .await;
     assert_eq!(r["errors"][0]["extensions"]["code"], "INVALID_CURSOR", "{r}");
     // Nobody else's.
-    let r = shop.as_customer(&other, MY_INQUIRIES, json!({})).await;
+    let r = shop.app.gql_as(&other, MY_INQUIRIES, json!({})).await;
     assert_eq!(data(&r)["me"]["inquiries"]["nodes"], json!([]));
     shop.drain().await;
 }
@@ -376,7 +367,8 @@ async fn cs_answers_and_the_answer_is_mailed_with_the_html_escaped() {
     assert_eq!(data(&r)["inquiryCreate"]["inquiry"]["body"], hostile, "stored as given");
     let minji = shop.member("minji@example.com", "김민지").await;
     let r = shop
-        .as_customer(&minji, ASK, ask(None, None, "회원 문의", "등급은 언제 바뀌나요?"))
+        .app
+        .gql_as(&minji, ASK, ask(None, None, "회원 문의", "등급은 언제 바뀌나요?"))
         .await;
     let member_inquiry = data(&r)["inquiryCreate"]["inquiry"]["id"].clone();
 
@@ -567,10 +559,10 @@ async fn a_reset_link_works_once_and_ends_every_session() {
         .await
         .expect("the new password logs in");
     for old in [&first, &second] {
-        let r = shop.as_customer(old, "{ me { email } }", json!({})).await;
+        let r = shop.app.gql_as(old, "{ me { email } }", json!({})).await;
         assert_eq!(r["errors"][0]["extensions"]["code"], "UNAUTHENTICATED", "{r}");
     }
-    let r = shop.as_customer(&fresh, "{ me { email } }", json!({})).await;
+    let r = shop.app.gql_as(&fresh, "{ me { email } }", json!({})).await;
     assert_eq!(data(&r)["me"]["email"], "reset@example.com");
 }
 

@@ -13,7 +13,6 @@ use commerce::{
     types::{Email, NewPassword},
 };
 use jangteo_tests::{CHECKOUT, Options, TestApp, checkout_input, data, product_with_stock, staff_session};
-use reqwest::Method;
 use serde_json::{Value, json};
 
 const ORDER_PAGE: &str = "query($n: String!, $e: String!) { orderByNumber(number: $n, email: $e) {
@@ -37,18 +36,6 @@ const SIGN_UP: &str =
 const LOGIN: &str = "mutation($e: String!) { customerLogin(email: $e, password: \"jangteo1234!\") {
     accessToken expiresAt userErrors { code } } }";
 const RENEW: &str = "mutation { customerTokenRenew { accessToken expiresAt userErrors { code } } }";
-
-async fn gql_as(app: &TestApp, token: &str, query: &str, vars: Value) -> Value {
-    app.request(Method::POST, "/graphql")
-        .bearer_auth(token)
-        .json(&json!({ "query": query, "variables": vars }))
-        .send()
-        .await
-        .expect("send")
-        .json()
-        .await
-        .expect("json")
-}
 
 /// A signed-up, signed-in customer: their access token and the login payload.
 async fn customer(app: &TestApp, email: &str) -> (String, Value) {
@@ -78,7 +65,7 @@ async fn place(app: &TestApp, token: Option<&str>, variant: &str, email: &str, e
     }
     let vars = json!({ "t": cart, "i": input });
     let r = match token {
-        Some(t) => gql_as(app, t, CHECKOUT, vars).await,
+        Some(t) => app.gql_as(t, CHECKOUT, vars).await,
         None => app.gql(CHECKOUT, vars).await,
     };
     data(&r)["checkoutComplete"].clone()
@@ -430,7 +417,7 @@ async fn checkout_ships_to_a_saved_address_of_the_signed_in_customer_only() {
     let add = "mutation($i: AddressFields!) { customerAddressAdd(input: $i) { address { id } userErrors { code } } }";
     let saved = json!({ "recipient": "이수진", "phone": "010-2222-3333", "zonecode": "63309",
                         "roadAddress": "제주특별자치도 제주시 첨단로 242" });
-    let r = gql_as(&app, &alice, add, json!({ "i": saved })).await;
+    let r = app.gql_as(&alice, add, json!({ "i": saved })).await;
     let address = data(&r)["customerAddressAdd"]["address"]["id"].clone();
     let by_id = json!({ "shippingAddress": null, "shippingAddressId": address });
 
@@ -491,7 +478,7 @@ async fn me_is_null_for_a_guest_and_the_rest_of_the_page_still_loads() {
     assert!(d["shop"]["name"].is_string());
 
     // A dead token is said so (the client drops it), and the page still loads.
-    let r = gql_as(&app, "not-a-token", q, json!({ "t": cart })).await;
+    let r = app.gql_as("not-a-token", q, json!({ "t": cart })).await;
     assert_eq!(r["errors"][0]["extensions"]["code"], "UNAUTHENTICATED", "{r}");
     assert_eq!(r["errors"][0]["path"], json!(["me"]));
     assert_eq!(r["data"]["me"], Value::Null);
@@ -506,10 +493,10 @@ async fn me_order_by_number_is_the_owners_only() {
     let (bob, _) = customer(&app, "bob@example.com").await;
     let o = place(&app, Some(&alice), &v[0], "alice@example.com", json!({})).await["order"].clone();
     let q = "query($n: String!) { me { order(number: $n) { number status canCancel lines { product { slug } } } } }";
-    let r = gql_as(&app, &alice, q, json!({ "n": o["number"] })).await;
+    let r = app.gql_as(&alice, q, json!({ "n": o["number"] })).await;
     assert_eq!(data(&r)["me"]["order"]["number"], o["number"]);
     assert_eq!(data(&r)["me"]["order"]["lines"][0]["product"]["slug"], "mine");
-    let r = gql_as(&app, &bob, q, json!({ "n": o["number"] })).await;
+    let r = app.gql_as(&bob, q, json!({ "n": o["number"] })).await;
     assert_eq!(r["data"]["me"]["order"], Value::Null);
     assert_eq!(r["errors"][0]["extensions"]["code"], "NOT_FOUND");
 }
@@ -523,7 +510,7 @@ async fn a_token_is_renewed_with_a_new_expiry_and_the_old_one_stops_working() {
     let session_days = commerce::Settings::defaults().customers.session_days;
     assert!((session_days - 1..=session_days).contains(&days), "{days} days");
 
-    let r = gql_as(&app, &old, RENEW, json!({})).await;
+    let r = app.gql_as(&old, RENEW, json!({})).await;
     let p = data(&r)["customerTokenRenew"].clone();
     assert_eq!(p["userErrors"], json!([]));
     let new = p["accessToken"].as_str().expect("token");
@@ -532,11 +519,11 @@ async fn a_token_is_renewed_with_a_new_expiry_and_the_old_one_stops_working() {
     assert!(renewed >= expires);
 
     let me = "{ me { email } }";
-    let r = gql_as(&app, new, me, json!({})).await;
+    let r = app.gql_as(new, me, json!({})).await;
     assert_eq!(data(&r)["me"]["email"], "renew@example.com");
-    let r = gql_as(&app, &old, me, json!({})).await;
+    let r = app.gql_as(&old, me, json!({})).await;
     assert_eq!(r["errors"][0]["extensions"]["code"], "UNAUTHENTICATED");
-    let r = gql_as(&app, &old, RENEW, json!({})).await;
+    let r = app.gql_as(&old, RENEW, json!({})).await;
     assert_eq!(
         data(&r)["customerTokenRenew"]["userErrors"][0]["code"],
         "UNAUTHENTICATED"
@@ -564,7 +551,7 @@ async fn a_page_of_twenty_orders_costs_what_a_page_of_two_does() {
     let mut costs = Vec::new();
     for n in [2, 20] {
         loop {
-            let r = gql_as(&app, &token, q, json!({})).await;
+            let r = app.gql_as(&token, q, json!({})).await;
             let have = data(&r)["me"]["orders"]["nodes"].as_array().expect("orders").len();
             if have == n {
                 break;
@@ -576,7 +563,7 @@ async fn a_page_of_twenty_orders_costs_what_a_page_of_two_does() {
         }
         let counter = app.counter.clone().expect("counting");
         let before = counter.get();
-        let r = gql_as(&app, &token, q, json!({})).await;
+        let r = app.gql_as(&token, q, json!({})).await;
         costs.push(counter.get() - before);
         let nodes = data(&r)["me"]["orders"]["nodes"].as_array().expect("orders").clone();
         assert_eq!(nodes.len(), n);
