@@ -333,6 +333,18 @@ pub(crate) async fn product_by_id(ctx: &Context<'_>, id: ProductId) -> Result<Op
     Ok(visible(ctx, p.map(Arc::new)))
 }
 
+/// The category `id` through the request's loader batched with the other look-ups of
+/// the request (a product's category, a category's parent).
+async fn category_by_id(ctx: &Context<'_>, id: CategoryId) -> Result<Option<Category>> {
+    let c = ctx
+        .data::<Loaders>()?
+        .categories
+        .load_one(id)
+        .await
+        .map_err(|e| to_gql(&e, lang(ctx)))?;
+    Ok(c.map(Category))
+}
+
 /// The variant `id`, batched with the other look-ups of the request; null when it was
 /// deleted. A variant of an unpublished product still shows (a cart line warns about it).
 pub(crate) async fn variant_by_id(ctx: &Context<'_>, id: VariantId) -> Result<Option<Variant>> {
@@ -487,16 +499,7 @@ impl Product {
         let Some(id) = self.p.category_id else {
             return Ok(None);
         };
-        Box::pin(async move {
-            let c = ctx
-                .data::<Loaders>()?
-                .categories
-                .load_one(id)
-                .await
-                .map_err(|e| to_gql(&e, lang(ctx)))?;
-            Ok(c.map(Category))
-        })
-        .await
+        Box::pin(category_by_id(ctx, id)).await
     }
     /// What can be bought: one variant per option combination.
     async fn variants(&self, ctx: &Context<'_>) -> Result<Vec<Variant>> {
@@ -708,13 +711,7 @@ impl Category {
         let Some(id) = self.0.parent_id else {
             return Ok(None);
         };
-        let c = ctx
-            .data::<Loaders>()?
-            .categories
-            .load_one(id)
-            .await
-            .map_err(|e| to_gql(&e, lang(ctx)))?;
-        Ok(c.map(Category))
+        category_by_id(ctx, id).await
     }
     /// Subcategories in order.
     async fn children(&self, ctx: &Context<'_>) -> Result<Vec<Category>> {
