@@ -19,7 +19,8 @@ use axum::{
     response::{IntoResponse, Response},
 };
 use futures::StreamExt;
-use serde_json::json;
+
+use crate::multipart::Refused;
 
 /// How much of an oversized body is read past the limit before giving up on it.
 pub const DRAIN_BYTES: u64 = 4 * 1024 * 1024;
@@ -58,16 +59,7 @@ pub async fn refuse_oversized(State(limit): State<usize>, req: Request, next: Ne
 
 /// 413 with a GraphQL error, `TOO_LARGE`.
 fn too_large(limit: u64) -> Response {
-    let body = json!({ "errors": [{
-        "message": format!("the request body is larger than {limit} bytes"),
-        "extensions": { "code": "TOO_LARGE" },
-    }] });
-    (
-        StatusCode::PAYLOAD_TOO_LARGE,
-        [(header::CONTENT_TYPE, HeaderValue::from_static("application/json"))],
-        body.to_string(),
-    )
-        .into_response()
+    Refused::too_large(format!("the request body is larger than {limit} bytes")).into_response()
 }
 
 /// Reads `req`'s body to its end, at most [`DRAIN_TIME`]: whether all `declared` bytes came.

@@ -45,10 +45,22 @@ impl Uploads {
 }
 
 /// A refused multipart request: 400 (or 413 past the size limit), a GraphQL error body.
+/// The body-size limit of every route answers with it too (`body_limit`).
 pub struct Refused {
     status: StatusCode,
     code: &'static str,
     message: String,
+}
+
+impl Refused {
+    /// 413, `TOO_LARGE`.
+    pub fn too_large(message: String) -> Refused {
+        Refused {
+            status: StatusCode::PAYLOAD_TOO_LARGE,
+            code: "TOO_LARGE",
+            message,
+        }
+    }
 }
 
 impl IntoResponse for Refused {
@@ -75,11 +87,6 @@ fn bad(message: impl Into<String>) -> Refused {
 /// served) and its files. A file over `max_file` bytes is refused with 413 and
 /// `TOO_LARGE`; so are more than [`MAX_FILES`].
 pub async fn parse(body: Bytes, boundary: String, max_file: u64) -> Result<(Bytes, Uploads), Refused> {
-    let too_large = |m: String| Refused {
-        status: StatusCode::PAYLOAD_TOO_LARGE,
-        code: "TOO_LARGE",
-        message: m,
-    };
     let constraints = multer::Constraints::new().size_limit(multer::SizeLimit::new().per_field(max_file));
     let stream = futures::stream::once(async move { Ok::<_, std::io::Error>(body) });
     let mut form = multer::Multipart::with_constraints(stream, boundary, constraints);
@@ -88,7 +95,7 @@ pub async fn parse(body: Bytes, boundary: String, max_file: u64) -> Result<(Byte
     let mut files: HashMap<String, UploadValue> = HashMap::new();
     let refuse = |e: multer::Error| match e {
         multer::Error::FieldSizeExceeded { .. } | multer::Error::StreamSizeExceeded { .. } => {
-            too_large(format!("a file is larger than {max_file} bytes"))
+            Refused::too_large(format!("a file is larger than {max_file} bytes"))
         }
         other => bad(format!("malformed multipart body: {other}")),
     };
@@ -101,7 +108,7 @@ pub async fn parse(body: Bytes, boundary: String, max_file: u64) -> Result<(Byte
             }
             Some(name) => {
                 if files.len() >= MAX_FILES {
-                    return Err(too_large(format!("at most {MAX_FILES} files")));
+                    return Err(Refused::too_large(format!("at most {MAX_FILES} files")));
                 }
                 let name = name.to_owned();
                 let filename = field.file_name().unwrap_or("upload").to_owned();
