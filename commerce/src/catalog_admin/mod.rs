@@ -593,9 +593,9 @@ pub async fn products(
     // Fixed fragments only; every value is bound. `p.*` keeps the row in step with
     // `catalog::Product`, whatever columns it gains.
     let mut q = QueryBuilder::new(
-        "SELECT p.*, (SELECT COALESCE(json_agg(json_build_object('id', m.id, 'storage', m.storage, 'key', m.key, \
-         'url', m.url, 'content_type', m.content_type, 'width', m.width, 'height', m.height, 'bytes', m.bytes, \
-         'alt', m.alt, 'widths', m.widths, 'created_at', m.created_at) ORDER BY pm.position), '[]') \
+        "SELECT p.*, (SELECT COALESCE(json_agg(json_build_array(m.id, m.storage, m.key, \
+         m.url, m.content_type, m.width, m.height, m.bytes, \
+         m.alt, m.widths, m.created_at) ORDER BY pm.position), '[]') \
          FROM product_media pm JOIN media m ON m.id = pm.media_id WHERE pm.product_id = p.id) AS images, ",
     );
     if total {

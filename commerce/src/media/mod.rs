@@ -110,7 +110,9 @@ pub enum Format {
     Jpeg,
 }
 
-/// A picture.
+/// A picture. The statements that load it write it as a JSON array of these fields in this
+/// order (`json_build_array`, which serde reads field by field): PostgreSQL writes arrays
+/// much faster than objects with keys.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct Media {
     /// Its id.
@@ -393,9 +395,9 @@ pub async fn list(pool: &PgPool, by: Principal, first: u32, after: Option<&str>)
     let mut conn = pool.acquire().await?;
     // Ids are UUID v7: their order is their creation order.
     let rows = sqlx::query!(
-        r#"SELECT json_build_object('id', m.id, 'storage', m.storage, 'key', m.key, 'url', m.url,
-                  'content_type', m.content_type, 'width', m.width, 'height', m.height, 'bytes', m.bytes,
-                  'alt', m.alt, 'widths', m.widths, 'created_at', m.created_at) AS "m!: Json<Media>"
+        r#"SELECT json_build_array(m.id, m.storage, m.key, m.url,
+                  m.content_type, m.width, m.height, m.bytes,
+                  m.alt, m.widths, m.created_at) AS "m!: Json<Media>"
              FROM media m
             WHERE m.storage <> 'EXTERNAL' AND ($1::uuid IS NULL OR m.id < $1)
             ORDER BY m.id DESC LIMIT $2"#,
@@ -425,9 +427,9 @@ pub async fn list(pool: &PgPool, by: Principal, first: u32, after: Option<&str>)
 pub async fn by_ids(conn: &mut PgConnection, ids: &[MediaId]) -> Result<Vec<Media>, Error> {
     let ids: Vec<Uuid> = ids.iter().map(|m| m.0).collect();
     let rows = sqlx::query_scalar!(
-        r#"SELECT json_build_object('id', m.id, 'storage', m.storage, 'key', m.key, 'url', m.url,
-                  'content_type', m.content_type, 'width', m.width, 'height', m.height, 'bytes', m.bytes,
-                  'alt', m.alt, 'widths', m.widths, 'created_at', m.created_at) AS "m!: Json<Media>"
+        r#"SELECT json_build_array(m.id, m.storage, m.key, m.url,
+                  m.content_type, m.width, m.height, m.bytes,
+                  m.alt, m.widths, m.created_at) AS "m!: Json<Media>"
              FROM media m WHERE m.id = ANY($1)"#,
         &ids
     )
@@ -556,9 +558,9 @@ pub async fn delete(
     }
     let gone = sqlx::query_scalar!(
         r#"DELETE FROM media m WHERE id = $1
-           RETURNING json_build_object('id', m.id, 'storage', m.storage, 'key', m.key, 'url', m.url,
-                  'content_type', m.content_type, 'width', m.width, 'height', m.height, 'bytes', m.bytes,
-                  'alt', m.alt, 'widths', m.widths, 'created_at', m.created_at) AS "m!: Json<Media>""#,
+           RETURNING json_build_array(m.id, m.storage, m.key, m.url,
+                  m.content_type, m.width, m.height, m.bytes,
+                  m.alt, m.widths, m.created_at) AS "m!: Json<Media>""#,
         id as MediaId
     )
     .fetch_optional(&mut *tx)

@@ -363,14 +363,13 @@ async fn get_scenario_count(
 /// slug made by pgbench from the bulk seed's pattern (`bulk-{run}-{n}`).
 const DETAIL_SQL: &str = "SELECT p.id, p.slug, p.name, p.description, p.category_id, p.published, p.tax_free, \
      p.price_min, p.created_at, p.updated_at, \
-     (SELECT COALESCE(json_agg(json_build_object('id', m.id, 'storage', m.storage, 'key', m.key, 'url', m.url, \
-        'content_type', m.content_type, 'width', m.width, 'height', m.height, 'bytes', m.bytes, 'alt', m.alt, \
-        'widths', m.widths, 'created_at', m.created_at) ORDER BY pm.position), '[]') \
+     (SELECT COALESCE(json_agg(json_build_array(m.id, m.storage, m.key, m.url, \
+        m.content_type, m.width, m.height, m.bytes, m.alt, \
+        m.widths, m.created_at) ORDER BY pm.position), '[]') \
         FROM product_media pm JOIN media m ON m.id = pm.media_id WHERE pm.product_id = p.id) AS images, \
-     (SELECT COALESCE(json_agg(json_build_object('id', v.id, 'product_id', v.product_id, \
-        'sku', v.sku, 'name', v.name, 'options', v.options, 'price', v.price, \
-        'compare_at_price', v.compare_at_price, 'on_hand', v.on_hand, 'allocated', v.allocated, \
-        'low_stock_threshold', v.low_stock_threshold, 'media_id', v.media_id) ORDER BY v.position, v.sku), '[]') \
+     (SELECT COALESCE(json_agg(json_build_array(v.id, v.sku, v.name, v.options, v.price, \
+        v.compare_at_price, v.on_hand, v.allocated, \
+        v.low_stock_threshold, v.media_id) ORDER BY v.position, v.sku), '[]') \
         FROM variants v WHERE v.product_id = p.id) AS variants \
      FROM products p \
      WHERE p.id = COALESCE(NULL, (SELECT s.id FROM products s WHERE s.slug = :prefix || :n)) AND (false OR p.published)";
