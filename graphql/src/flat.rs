@@ -1,4 +1,4 @@
-//! Long lists of flat objects (scalar fields only), answered as JSON text.
+//! Long lists of objects whose selection is scalar fields only, answered as JSON text.
 //!
 //! async-graphql resolves every field of every object as its own boxed future into a tree of
 //! values, which is then serialised and freed: about a microsecond and a hundred bytes a
@@ -12,7 +12,7 @@
 use std::borrow::Cow;
 
 use async_graphql::{
-    ContextSelectionSet, Name, OutputType, Positioned, ServerResult, Value,
+    ContextBase, ContextSelectionSet, Name, OutputType, Positioned, ServerResult, Value,
     indexmap::IndexMap,
     parser::types::{Field, Selection},
     registry::Registry,
@@ -20,18 +20,27 @@ use async_graphql::{
 };
 use axum::body::Bytes;
 
-/// An object whose fields are all scalars, each readable by its index.
+/// An object whose scalar fields are each readable by its index (its other fields take
+/// async-graphql's path).
 pub trait FlatObject: OutputType {
-    /// The index of the GraphQL field `name`, `None` when it has no such field.
+    /// What the fields read from the request (whether it may see exact stock, say), looked
+    /// up once per list; `()` when nothing.
+    type Env;
+
+    /// The request's part of the values.
+    fn env<T>(ctx: &ContextBase<'_, T>) -> Self::Env;
+
+    /// The index of the scalar GraphQL field `name`, `None` when it has no such field or
+    /// the field is not a scalar without arguments.
     fn field_index(name: &str) -> Option<usize>;
 
     /// The value of the field at `index` (an index [`FlatObject::field_index`] gave).
-    fn field_value(&self, index: usize) -> Value;
+    fn field_value(&self, index: usize, env: &Self::Env) -> Value;
 
     /// Writes the field at `index` as JSON, the same text [`write_json`] makes of its
     /// [`FlatObject::field_value`]; types with long lists write it without making the value.
-    fn write_field(&self, index: usize, out: &mut Vec<u8>) {
-        write_json(out, &self.field_value(index));
+    fn write_field(&self, index: usize, env: &Self::Env, out: &mut Vec<u8>) {
+        write_json(out, &self.field_value(index, env));
     }
 }
 
@@ -132,7 +141,7 @@ fn plain(f: &Field) -> Option<&Field> {
 impl<T: FlatObject> FlatList<T> {
     /// The rows as a JSON array of objects with the keys of `columns` in their order (a key
     /// selected twice keeps its first place, as async-graphql does).
-    fn json(&self, mut columns: Vec<Column>, type_name: &str) -> Vec<u8> {
+    fn json(&self, mut columns: Vec<Column>, type_name: &str, env: &T::Env) -> Vec<u8> {
         let mut seen = std::collections::HashSet::new();
         columns.retain(|c| seen.insert(c.key().clone()));
         // `"key":` of each column, escaped once.
@@ -159,7 +168,7 @@ impl<T: FlatObject> FlatList<T> {
             for (column, key) in columns.iter().zip(&keys) {
                 out.extend_from_slice(key);
                 match column {
-                    Column::Field(_, i) => row.write_field(*i, &mut out),
+                    Column::Field(_, i) => row.write_field(*i, env, &mut out),
                     Column::TypeName(_) => write_scalar(&mut out, type_name),
                 }
             }
@@ -187,7 +196,7 @@ impl<T: FlatObject> OutputType for FlatList<T> {
         // Extensions don't see the items one by one on this path; ours (`limits::Guard`)
         // looks at root fields only.
         if let Some(columns) = columns::<T>(ctx) {
-            return Ok(raw(self.json(columns, &T::type_name())));
+            return Ok(raw(self.json(columns, &T::type_name(), &T::env(ctx))));
         }
         resolve_list(ctx, field, &self.0, Some(self.0.len())).await
     }
@@ -208,11 +217,15 @@ mod tests {
     }
 
     impl FlatObject for Row {
+        type Env = ();
+
+        fn env<T>(_: &ContextBase<'_, T>) {}
+
         fn field_index(name: &str) -> Option<usize> {
             ["day", "key", "netSales"].iter().position(|f| *f == name)
         }
 
-        fn field_value(&self, index: usize) -> Value {
+        fn field_value(&self, index: usize, (): &()) -> Value {
             match index {
                 0 => Value::String(self.day.clone()),
                 1 => self.key.clone().map_or(Value::Null, Value::String),

@@ -768,3 +768,57 @@ async fn the_listing_total_equals_counting_the_published_products_through_every_
         .expect("delete bulk");
     assert_eq!(check("a many-row delete").await, demo + 3);
 }
+
+/// A product's variants are written as JSON text when their selection is plain scalar
+/// fields (`flat`, the listing's hot path). The answer must be async-graphql's own, which a
+/// fragment forces, for every scalar field, aliases and `__typename`, with exact stock
+/// hidden and shown, and through the staff API.
+#[tokio::test]
+async fn plain_variant_selections_answer_as_the_engine_does() {
+    const FIELDS: &str = "id sku name price compareAtPrice inStock stockStatus quantityAvailable \
+                          t: __typename p: price q: quantityAvailable";
+    let query = |selection: &str| {
+        format!("{{ products(first: 100) {{ edges {{ node {{ slug variants {{ {selection} }} }} }} }} }}")
+    };
+    let (flat, engine) = (query(FIELDS), query(&format!("... on Variant {{ {FIELDS} }}")));
+    for (settings, shown) in [
+        (private_stock as fn(&mut commerce::Settings), false),
+        (public_stock, true),
+    ] {
+        let app = TestApp::spawn_with(Options {
+            demo: true,
+            settings: Some(settings),
+            ..Options::default()
+        })
+        .await;
+        // In stock, a few left, sold out.
+        product_with_stock(&app.pool, "stock-mix", &[(1000, 50), (2000, 2), (3000, 0)], false).await;
+        let (a, b) = (app.gql(&flat, json!({})).await, app.gql(&engine, json!({})).await);
+        assert_eq!(a, b, "shown: {shown}");
+        let products = data(&a)["products"]["edges"].as_array().expect("edges").clone();
+        let mix = products
+            .iter()
+            .find(|e| e["node"]["slug"] == "stock-mix")
+            .expect("the product");
+        let statuses: Vec<&Value> = mix["node"]["variants"]
+            .as_array()
+            .expect("variants")
+            .iter()
+            .map(|v| &v["stockStatus"])
+            .collect();
+        assert_eq!(statuses, ["IN_STOCK", "LOW_STOCK", "SOLD_OUT"]);
+        let quantity = &mix["node"]["variants"][1]["q"];
+        assert_eq!(*quantity, if shown { json!(2) } else { Value::Null });
+
+        let staff = staff_session(&app.pool, "ops@jangteo.example", Role::Cs).await;
+        let (a, b) = (
+            app.admin(&staff, &flat, json!({})).await,
+            app.admin(&staff, &engine, json!({})).await,
+        );
+        assert_eq!(a, b, "staff");
+        assert!(
+            data(&a)["products"]["edges"][0]["node"]["variants"][0]["q"].is_number(),
+            "{a}"
+        );
+    }
+}

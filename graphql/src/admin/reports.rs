@@ -134,11 +134,15 @@ const SALES_ROW_FIELDS: [&str; 10] = [
 ];
 
 impl FlatObject for SalesReportRow {
+    type Env = ();
+
+    fn env<T>(_: &async_graphql::ContextBase<'_, T>) {}
+
     fn field_index(name: &str) -> Option<usize> {
         SALES_ROW_FIELDS.iter().position(|f| *f == name)
     }
 
-    fn field_value(&self, index: usize) -> Value {
+    fn field_value(&self, index: usize, (): &()) -> Value {
         let text = |s: &Option<String>| s.as_ref().map_or(Value::Null, |s| Value::String(s.clone()));
         match index {
             0 => self.period.to_value(),
@@ -156,7 +160,7 @@ impl FlatObject for SalesReportRow {
 
     // A year by day and SKU is some 300,000 fields: written straight, with no value, string
     // copy or date text allocated for each.
-    fn write_field(&self, index: usize, out: &mut Vec<u8>) {
+    fn write_field(&self, index: usize, (): &(), out: &mut Vec<u8>) {
         use std::io::Write;
         let text = |out: &mut Vec<u8>, s: &Option<String>| match s {
             Some(s) => crate::flat::write_scalar(out, s.as_str()),
@@ -509,8 +513,8 @@ mod tests {
         ] {
             for (i, name) in SALES_ROW_FIELDS.iter().enumerate() {
                 let (mut direct, mut via_value) = (Vec::new(), Vec::new());
-                r.write_field(i, &mut direct);
-                crate::flat::write_json(&mut via_value, &r.field_value(i));
+                r.write_field(i, &(), &mut direct);
+                crate::flat::write_json(&mut via_value, &r.field_value(i, &()));
                 assert_eq!(
                     String::from_utf8_lossy(&direct),
                     String::from_utf8_lossy(&via_value),
