@@ -769,18 +769,71 @@ async fn the_listing_total_equals_counting_the_published_products_through_every_
     assert_eq!(check("a many-row delete").await, demo + 3);
 }
 
-/// A product's variants are written as JSON text when their selection is plain scalar
-/// fields (`flat`, the listing's hot path). The answer must be async-graphql's own, which a
-/// fragment forces, for every scalar field, aliases and `__typename`, with exact stock
-/// hidden and shown, and through the staff API.
+/// Gives the product `slug` two stored pictures with thumbnails (a drawing, and a photo
+/// without alt text), as uploads make them.
+async fn stored_pictures(pool: &sqlx::PgPool, slug: &str) {
+    sqlx::query(
+        "WITH m AS (INSERT INTO media (id, storage, key, content_type, width, height, bytes, alt, widths)
+           VALUES ('0123456789abcdef0123456789abcdef', 'LOCAL', '0123456789abcdef0123456789abcdef/original.png',
+                   'image/png', 600, 400, 1000, '그림 \"1\"', '{160,320,480}'),
+                  ('0123456789abcdef0123456789abcdee', 'LOCAL', '0123456789abcdef0123456789abcdee/original.jpg',
+                   'image/jpeg', 1500, 1000, 1000, ' ', '{160,320,480,960,1440}')
+           RETURNING id)
+         INSERT INTO product_media (product_id, media_id, position)
+         SELECT p.id, m.id, row_number() OVER (ORDER BY m.id DESC) FROM products p, m WHERE p.slug = $1",
+    )
+    .bind(slug)
+    .execute(pool)
+    .await
+    .expect("pictures");
+}
+
+/// The response body as text: key order and number forms as the service wrote them.
+async fn body_text(app: &TestApp, path: &str, token: Option<&str>, query: &str, variables: Value) -> String {
+    let mut req = app
+        .request(reqwest::Method::POST, path)
+        .json(&json!({ "query": query, "variables": variables }));
+    if let Some(token) = token {
+        req = req.bearer_auth(token);
+    }
+    req.send().await.expect("send").text().await.expect("text")
+}
+
+/// `query` with every selection set's fields wrapped in an inline fragment, `{ a b }` as
+/// `{ ... { a b } }`: the same answer, which async-graphql must then resolve field by field
+/// (a fragment is never written flat). `query` spells each set as `{ ` … ` }`.
+fn through_the_engine(query: &str) -> String {
+    query.replace("{ ", "{ ... { ").replace(" }", " } }")
+}
+
+/// Listings and product pages whose selections need no look-up are written as JSON text
+/// (`flat`, the storefront's hot path). The answer must be async-graphql's own, byte for
+/// byte: every such field of a page, a product, its pictures (with `url`'s arguments,
+/// literal and variable) and its variants, aliases and `__typename`, with exact stock hidden
+/// and shown, a product page, a category's listing, a page past the end, and through the
+/// staff API. Selections that need a look-up (`category`, `options`) answer the same too.
 #[tokio::test]
-async fn plain_variant_selections_answer_as_the_engine_does() {
-    const FIELDS: &str = "id sku name price compareAtPrice inStock stockStatus quantityAvailable \
-                          t: __typename p: price q: quantityAvailable";
-    let query = |selection: &str| {
-        format!("{{ products(first: 100) {{ edges {{ node {{ slug variants {{ {selection} }} }} }} }} }}")
-    };
-    let (flat, engine) = (query(FIELDS), query(&format!("... on Variant {{ {FIELDS} }}")));
+async fn flat_catalog_answers_are_the_engines() {
+    const VARIANT: &str = "id sku name price compareAtPrice inStock stockStatus quantityAvailable \
+                           t: __typename p: price q: quantityAvailable";
+    const IMAGE: &str = "id url alt width height contentType small: url(width: 320) \
+                         jpeg: url(width: $w, format: JPEG) __typename";
+    let node = format!(
+        "id slug name description published taxFree priceFrom inStock createdAt updatedAt \
+         images {{ {IMAGE} }} variants {{ {VARIANT} }} __typename"
+    );
+    let queries = [
+        format!(
+            "query($w: Int) {{ products(first: 100) {{ totalCount edges {{ cursor node {{ {node} }} }} \
+             nodes {{ slug }} pageInfo {{ hasNextPage hasPreviousPage startCursor endCursor }} __typename }} }}"
+        ),
+        "{ products(first: 2) { edges { node { slug variants { id } } } total: totalCount } }".to_owned(),
+        "query($after: String) { products(first: 5, after: $after) { edges { cursor } pageInfo { hasNextPage endCursor } } }"
+            .to_owned(),
+        format!("query($w: Int, $slug: String) {{ product(slug: $slug) {{ {node} }} }}"),
+        format!("query($w: Int) {{ category(slug: \"meal-replacement\") {{ name products(first: 3) {{ nodes {{ {node} }} }} }} }}"),
+        "{ products(first: 3) { nodes { slug category { slug } options { name values } } } }".to_owned(),
+    ];
     for (settings, shown) in [
         (private_stock as fn(&mut commerce::Settings), false),
         (public_stock, true),
@@ -793,10 +846,25 @@ async fn plain_variant_selections_answer_as_the_engine_does() {
         .await;
         // In stock, a few left, sold out.
         product_with_stock(&app.pool, "stock-mix", &[(1000, 50), (2000, 2), (3000, 0)], false).await;
-        let (a, b) = (app.gql(&flat, json!({})).await, app.gql(&engine, json!({})).await);
-        assert_eq!(a, b, "shown: {shown}");
-        let products = data(&a)["products"]["edges"].as_array().expect("edges").clone();
-        let mix = products
+        stored_pictures(&app.pool, "stock-mix").await;
+        // The last page: after the second last product.
+        let cursors = app
+            .gql("{ products(first: 100) { edges { cursor } } }", json!({}))
+            .await;
+        let cursors = data(&cursors)["products"]["edges"].as_array().expect("edges").clone();
+        let after = &cursors[cursors.len() - 2]["cursor"];
+        let vars = json!({ "w": 300, "slug": "stock-mix", "after": after });
+        for query in &queries {
+            let flat = body_text(&app, "/graphql", None, query, vars.clone()).await;
+            let engine = body_text(&app, "/graphql", None, &through_the_engine(query), vars.clone()).await;
+            assert_eq!(flat, engine, "shown: {shown}, {query}");
+            let v: Value = serde_json::from_str(&flat).expect("json");
+            assert!(v.get("errors").is_none() && !data(&v).is_null(), "{query}: {flat}");
+        }
+        let listing: Value =
+            serde_json::from_str(&body_text(&app, "/graphql", None, &queries[0], vars.clone()).await).expect("json");
+        let edges = data(&listing)["products"]["edges"].as_array().expect("edges").clone();
+        let mix = edges
             .iter()
             .find(|e| e["node"]["slug"] == "stock-mix")
             .expect("the product");
@@ -807,15 +875,42 @@ async fn plain_variant_selections_answer_as_the_engine_does() {
             .map(|v| &v["stockStatus"])
             .collect();
         assert_eq!(statuses, ["IN_STOCK", "LOW_STOCK", "SOLD_OUT"]);
-        let quantity = &mix["node"]["variants"][1]["q"];
-        assert_eq!(*quantity, if shown { json!(2) } else { Value::Null });
+        assert_eq!(
+            mix["node"]["variants"][1]["q"],
+            if shown { json!(2) } else { Value::Null }
+        );
+        let images = &mix["node"]["images"];
+        assert_eq!(
+            images[0]["small"], "/media/0123456789abcdef0123456789abcdef/w320.webp",
+            "{images}"
+        );
+        assert_eq!(
+            images[0]["jpeg"], "/media/0123456789abcdef0123456789abcdef/w320.jpg",
+            "{images}"
+        );
+        assert_eq!(images[0]["alt"], "그림 \"1\"", "{images}");
+        assert_eq!(
+            images[1]["small"], "/media/0123456789abcdef0123456789abcdee/w320.jpg",
+            "{images}"
+        );
+        assert_eq!(images[1]["alt"], Value::Null, "{images}");
+        assert_eq!(images[1]["width"], 1500, "{images}");
 
         let staff = staff_session(&app.pool, "ops@jangteo.example", Role::Cs).await;
+        let query = format!("{{ products(first: 100) {{ edges {{ node {{ slug variants {{ {VARIANT} }} }} }} }} }}");
         let (a, b) = (
-            app.admin(&staff, &flat, json!({})).await,
-            app.admin(&staff, &engine, json!({})).await,
+            body_text(&app, "/admin/graphql", Some(&staff), &query, json!({})).await,
+            body_text(
+                &app,
+                "/admin/graphql",
+                Some(&staff),
+                &through_the_engine(&query),
+                json!({}),
+            )
+            .await,
         );
         assert_eq!(a, b, "staff");
+        let a: Value = serde_json::from_str(&a).expect("json");
         assert!(
             data(&a)["products"]["edges"][0]["node"]["variants"][0]["q"].is_number(),
             "{a}"

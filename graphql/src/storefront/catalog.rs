@@ -3,8 +3,7 @@
 use std::{collections::HashMap, sync::Arc};
 
 use async_graphql::{
-    Context, ContextBase, Enum, ID, InputObject, Object, Result, ScalarType, SimpleObject, Value,
-    resolver_utils::enum_value,
+    Context, ContextBase, Enum, ID, InputObject, Object, Result, SimpleObject, resolver_utils::enum_value,
 };
 use chrono::{DateTime, FixedOffset, Utc};
 use commerce::{
@@ -17,7 +16,7 @@ use sqlx::PgPool;
 use super::{StaffView, loaders::Loaders, media::Media};
 use crate::{
     error::{GqlResult, lang, to_gql},
-    flat::{FlatList, FlatObject},
+    flat::{self, Flat, FlatList, FlatObject, Plan, Writer},
     shared::Won,
 };
 
@@ -36,18 +35,20 @@ impl CatalogQuery {
         after: Option<String>,
         filter: Option<ProductFilterInput>,
         sort: Option<ProductSortInput>,
-    ) -> Result<ProductConnection> {
-        ProductConnection::load(ctx, filter.map(Into::into).unwrap_or_default(), sort, first, after).await
+    ) -> Result<Flat<ProductConnection>> {
+        ProductConnection::load(ctx, filter.map(Into::into).unwrap_or_default(), sort, first, after)
+            .await
+            .map(Flat)
     }
 
     /// One published product by `slug` or by `id`: give exactly one (both or neither is
     /// `INVALID_INPUT`). Null, with a `NOT_FOUND` error, when there is none.
-    async fn product(&self, ctx: &Context<'_>, slug: Option<String>, id: Option<ID>) -> Result<Option<Product>> {
+    async fn product(&self, ctx: &Context<'_>, slug: Option<String>, id: Option<ID>) -> Result<Option<Flat<Product>>> {
         let key = ProductKey::parse(slug, id.as_ref().map(|i| i.as_str())).gql(ctx)?;
         let pool = ctx.data::<PgPool>()?;
         let mut conn = pool.acquire().await.gql(ctx)?;
         match catalog::product(&mut conn, &key).await.gql(ctx)? {
-            Some(view) => Ok(Some(Product::new(view))),
+            Some(view) => Ok(Some(Flat(Product::new(view)))),
             None => Err(to_gql(&commerce::Error::NotFound { what: "product" }, lang(ctx))),
         }
     }
@@ -173,6 +174,24 @@ pub struct ProductConnection {
     filter: ProductFilter,
 }
 
+impl FlatObject for PageInfo {
+    type Data = PageInfo;
+
+    fn data(&self) -> &PageInfo {
+        self
+    }
+
+    fn writer(field: &Context<'_>) -> Option<Writer<PageInfo>> {
+        match field.item.node.name.node.as_str() {
+            "hasNextPage" => flat::scalar(|p: &PageInfo| p.has_next_page),
+            "hasPreviousPage" => flat::scalar(|p: &PageInfo| p.has_previous_page),
+            "startCursor" => flat::opt_text(|p: &PageInfo| p.start_cursor.as_deref()),
+            "endCursor" => flat::opt_text(|p: &PageInfo| p.end_cursor.as_deref()),
+            _ => None,
+        }
+    }
+}
+
 impl PageInfo {
     /// A forward page.
     pub fn forward(has_next_page: bool, start_cursor: Option<String>, end_cursor: Option<String>) -> PageInfo {
@@ -242,6 +261,52 @@ impl ProductConnection {
             filter,
         })
     }
+
+    fn page_info(&self) -> PageInfo {
+        PageInfo::forward(
+            self.has_next,
+            self.edges.first().map(|e| e.cursor.clone()),
+            self.edges.last().map(|e| e.cursor.clone()),
+        )
+    }
+}
+
+/// A listing page with a selection of fields at hand (not `category`, `options`, …) is
+/// written as JSON text in one go (see [`flat`]): per-field futures were most of the
+/// listing's own cost. The values are the resolvers'; the tests compare the two paths.
+impl FlatObject for ProductConnection {
+    type Data = ProductConnection;
+
+    fn data(&self) -> &ProductConnection {
+        self
+    }
+
+    fn writer(field: &Context<'_>) -> Option<Writer<ProductConnection>> {
+        match field.item.node.name.node.as_str() {
+            // Counted with the page when selected, so at hand but for a selection the
+            // look-ahead missed.
+            "totalCount" => Some(Box::new(|c: &ProductConnection, out: &mut Vec<u8>| {
+                flat::write_scalar(out, &c.total?);
+                Some(())
+            })),
+            "edges" => flat::list(Plan::nested::<ProductEdge>(field)?, |c: &ProductConnection| {
+                Some(c.edges.as_slice())
+            }),
+            "nodes" => {
+                let plan = Plan::nested::<Product>(field)?;
+                Some(Box::new(move |c: &ProductConnection, out: &mut Vec<u8>| {
+                    plan.write_list(c.edges.iter().map(|e| &e.node), out)
+                }))
+            }
+            "pageInfo" => {
+                let plan = Plan::nested::<PageInfo>(field)?;
+                Some(Box::new(move |c: &ProductConnection, out: &mut Vec<u8>| {
+                    plan.write(&c.page_info(), out)
+                }))
+            }
+            _ => None,
+        }
+    }
 }
 
 #[Object]
@@ -257,13 +322,9 @@ impl ProductConnection {
     }
 
     /// Where this page is.
-    async fn page_info(&self) -> PageInfo {
-        PageInfo {
-            has_next_page: self.has_next,
-            has_previous_page: false,
-            start_cursor: self.edges.first().map(|e| e.cursor.clone()),
-            end_cursor: self.edges.last().map(|e| e.cursor.clone()),
-        }
+    #[graphql(name = "pageInfo")]
+    async fn page_info_field(&self) -> PageInfo {
+        self.page_info()
     }
 
     /// How many products match the filter, over all pages (one extra statement, only when asked).
@@ -283,6 +344,22 @@ pub struct ProductEdge {
     cursor: String,
     /// The product.
     node: Product,
+}
+
+impl FlatObject for ProductEdge {
+    type Data = ProductEdge;
+
+    fn data(&self) -> &ProductEdge {
+        self
+    }
+
+    fn writer(field: &Context<'_>) -> Option<Writer<ProductEdge>> {
+        match field.item.node.name.node.as_str() {
+            "cursor" => flat::text(|e: &ProductEdge| &e.cursor),
+            "node" => flat::object(Plan::nested::<Product>(field)?, |e: &ProductEdge| Some(Some(&e.node))),
+            _ => None,
+        }
+    }
 }
 
 /// A product.
@@ -428,6 +505,39 @@ pub(crate) enum Prefetched<T> {
 
 pub(crate) fn seoul(t: DateTime<Utc>) -> DateTime<FixedOffset> {
     t.with_timezone(&SHOP_TZ).fixed_offset()
+}
+
+impl FlatObject for Product {
+    type Data = Product;
+
+    fn data(&self) -> &Product {
+        self
+    }
+
+    fn writer(field: &Context<'_>) -> Option<Writer<Product>> {
+        match field.item.node.name.node.as_str() {
+            "id" => flat::quoted(|p: &Product| p.p.id),
+            "slug" => flat::text(|p: &Product| &p.p.slug),
+            "name" => flat::text(|p: &Product| &p.p.name),
+            "description" => flat::text(|p: &Product| &p.p.description),
+            "published" => flat::scalar(|p: &Product| p.p.published),
+            "taxFree" => flat::scalar(|p: &Product| p.p.tax_free),
+            "priceFrom" => flat::scalar(|p: &Product| p.p.price_min),
+            "images" => flat::list(Plan::nested::<Media>(field)?, |p: &Product| Some(p.p.images.as_slice())),
+            // The variants are at hand when the page or the product page loaded them.
+            "variants" => flat::list(Plan::nested::<Variant>(field)?, |p: &Product| {
+                p.variants.as_deref().map(Vec::as_slice)
+            }),
+            "inStock" => Some(Box::new(|p: &Product, out: &mut Vec<u8>| {
+                let any = p.variants.as_ref()?.iter().any(|v| v.quantity_available() > 0);
+                flat::write_scalar(out, &any);
+                Some(())
+            })),
+            "createdAt" => flat::scalar(|p: &Product| seoul(p.p.created_at).to_rfc3339()),
+            "updatedAt" => flat::scalar(|p: &Product| seoul(p.p.updated_at).to_rfc3339()),
+            _ => None,
+        }
+    }
 }
 
 #[Object]
@@ -616,47 +726,32 @@ impl Variant {
     }
 }
 
-/// The scalar fields of [`Variant`], in [`FlatObject::field_value`]'s order.
-const VARIANT_FIELDS: [&str; 8] = [
-    "id",
-    "sku",
-    "name",
-    "price",
-    "compareAtPrice",
-    "inStock",
-    "stockStatus",
-    "quantityAvailable",
-];
-
 /// A listing's variants with a plain selection (`variants { id price quantityAvailable }`)
-/// are written as one JSON text per product: resolving each field of each variant as its
-/// own future was the largest part of the listing's GraphQL work. The values are the
-/// resolvers' below; the tests compare the two paths.
+/// are written as JSON text: resolving each field of each variant as its own future was
+/// the largest part of the listing's GraphQL work. The values are the resolvers' below;
+/// the tests compare the two paths.
 impl FlatObject for Variant {
-    /// Whether the request may see exact stock.
-    type Env = bool;
+    type Data = catalog::Variant;
 
-    fn env<T>(ctx: &ContextBase<'_, T>) -> bool {
-        shows_exact_stock(ctx)
+    fn data(&self) -> &catalog::Variant {
+        &self.0
     }
 
-    fn field_index(name: &str) -> Option<usize> {
-        VARIANT_FIELDS.iter().position(|f| *f == name)
-    }
-
-    fn field_value(&self, index: usize, exact_stock: &bool) -> Value {
-        let v = &self.0;
-        match index {
-            0 => Value::String(v.id.to_string()),
-            1 => Value::String(v.sku.clone()),
-            2 => Value::String(v.name.clone()),
-            3 => Won::from(v.price).to_value(),
-            4 => v.compare_at_price.map_or(Value::Null, |w| Won::from(w).to_value()),
-            5 => Value::Boolean(v.quantity_available() > 0),
-            6 => enum_value(StockStatus::from(v.stock_status())),
-            _ => exact_stock
-                .then(|| Value::from(v.quantity_available()))
-                .unwrap_or(Value::Null),
+    fn writer(field: &Context<'_>) -> Option<Writer<catalog::Variant>> {
+        type V = catalog::Variant;
+        match field.item.node.name.node.as_str() {
+            "id" => flat::quoted(|v: &V| v.id),
+            "sku" => flat::text(|v: &V| &v.sku),
+            "name" => flat::text(|v: &V| &v.name),
+            "price" => flat::scalar(|v: &V| v.price),
+            "compareAtPrice" => flat::scalar(|v: &V| v.compare_at_price),
+            "inStock" => flat::scalar(|v: &V| v.quantity_available() > 0),
+            "stockStatus" => flat::scalar(|v: &V| enum_value(StockStatus::from(v.stock_status()))),
+            "quantityAvailable" => {
+                let exact = shows_exact_stock(field);
+                flat::scalar(move |v: &V| exact.then(|| v.quantity_available()))
+            }
+            _ => None,
         }
     }
 }
@@ -784,12 +879,12 @@ impl Category {
         search: Option<String>,
         in_stock: Option<bool>,
         sort: Option<ProductSortInput>,
-    ) -> Result<ProductConnection> {
+    ) -> Result<Flat<ProductConnection>> {
         let filter = ProductFilter {
             category_slug: Some(self.0.slug.clone()),
             search,
             in_stock,
         };
-        ProductConnection::load(ctx, filter, sort, first, after).await
+        ProductConnection::load(ctx, filter, sort, first, after).await.map(Flat)
     }
 }
