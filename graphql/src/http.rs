@@ -446,9 +446,12 @@ async fn answer<E: Executor>(
     if let (Some((hash, query)), Some(c)) = (registered, &endpoint.cache) {
         c.persist(hash, &query);
     }
-    let body = Bytes::from(response_body(&resp));
+    let body = response_body(&resp);
     match kept {
         Some((c, key, generation)) if public && resp.errors.is_empty() => {
+            // Kept at its length: the cache weighs entries by their bytes, and the body grew
+            // by doubling (up to twice its length).
+            let body = Bytes::from(body.into_boxed_slice());
             let tag = cache::etag(&body);
             c.put(key, generation, body.clone(), tag.clone());
             public_response(media, c, (body, &tag, false), headers, is_get)
