@@ -21,6 +21,10 @@ use sqlx::{
 
 use crate::settings::{DatabaseSettings, DatabaseUrl};
 
+mod reuse;
+
+pub use reuse::{KEEP, Reuse, Reused};
+
 /// Why no database could be opened.
 #[derive(Debug, thiserror::Error)]
 pub enum StartError {

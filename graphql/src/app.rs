@@ -104,10 +104,17 @@ impl AppState {
         // Fails only when no HTTP client can be built at all (no TLS provider).
         let media = commerce::media::MediaService::new(&settings.media).expect("media service");
         let proxies = TrustedProxies::new(settings.http.trusted_proxies.clone());
-        let storefront = storefront::schema(pool.clone(), settings.clone(), gateways.clone());
+        // Catalog reads keep some connections between them (commerce::db::Reuse): half
+        // the pool at most, none while other work may wait for one, swept back when unused.
+        let max_kept = usize::try_from(settings.database.max_connections / 2)
+            .unwrap_or(1)
+            .max(1);
+        let reuse = Arc::new(commerce::db::Reuse::new(pool.clone(), max_kept));
+        tokio::spawn(commerce::db::Reuse::sweep_while_alive(Arc::downgrade(&reuse)));
+        let storefront = storefront::schema(pool.clone(), reuse.clone(), settings.clone(), gateways.clone());
         // Off: no GraphiQL pages, and no introspection on the admin API.
         let graphiql = settings.http.graphiql;
-        let admin = admin::schema(pool.clone(), reports, settings.clone(), gateways.clone());
+        let admin = admin::schema(pool.clone(), reuse, reports, settings.clone(), gateways.clone());
         let cache = Arc::new(crate::cache::ResponseCache::new(&settings.cache));
         // Dropping kept reads when the catalog changes, on every replica; it ends with the pool.
         tokio::spawn(

@@ -87,6 +87,7 @@ fn builder() -> SchemaBuilder<Query, Mutation, EmptySubscription> {
 /// or `pool` again).
 pub fn schema(
     pool: PgPool,
+    reuse: Arc<commerce::db::Reuse>,
     reports: PgPool,
     settings: Arc<Settings>,
     gateways: Arc<commerce::payment::Gateways>,
@@ -94,6 +95,7 @@ pub fn schema(
     let reports = reports::ReportsPool(reports);
     let with_data = move |b: SchemaBuilder<Query, Mutation, EmptySubscription>| {
         b.data(pool.clone())
+            .data(reuse.clone())
             .data(reports.clone())
             .data(settings.clone())
             .data(gateways.clone())

@@ -9,6 +9,7 @@ use chrono::{DateTime, FixedOffset, Utc};
 use commerce::{
     SHOP_TZ,
     catalog::{self, Include, ProductFilter, ProductKey, ProductSort, SortField},
+    db::Reuse,
     ids::{CategoryId, ProductId, VariantId},
 };
 use sqlx::PgPool;
@@ -45,9 +46,10 @@ impl CatalogQuery {
     /// `INVALID_INPUT`). Null, with a `NOT_FOUND` error, when there is none.
     async fn product(&self, ctx: &Context<'_>, slug: Option<String>, id: Option<ID>) -> Result<Option<Flat<Product>>> {
         let key = ProductKey::parse(slug, id.as_ref().map(|i| i.as_str())).gql(ctx)?;
-        let pool = ctx.data::<PgPool>()?;
-        let mut conn = pool.acquire().await.gql(ctx)?;
-        match catalog::product(&mut conn, &key).await.gql(ctx)? {
+        let mut conn = ctx.data::<Arc<Reuse>>()?.acquire().await.gql(ctx)?;
+        let found = catalog::product(&mut conn, &key).await.gql(ctx)?;
+        conn.finish();
+        match found {
             Some(view) => Ok(Some(Flat(Product::new(view)))),
             None => Err(to_gql(&commerce::Error::NotFound { what: "product" }, lang(ctx))),
         }
@@ -214,8 +216,9 @@ impl ProductConnection {
     ) -> Result<ProductConnection> {
         let first = commerce::pagination::page_size(first).gql(ctx)?;
         let sort = sort.map(Into::into).unwrap_or_default();
-        let pool = ctx.data::<PgPool>()?;
-        let mut conn = pool.acquire().await.gql(ctx)?;
+        // The page's statements run to their end or the request fails: the connection is
+        // kept for the next read only then.
+        let mut conn = ctx.data::<Arc<Reuse>>()?.acquire().await.gql(ctx)?;
         // What the selection needs comes with the page, so a page costs the same few
         // statements whatever its size: variants and the count in the page's statement,
         // categories in one more when asked for.
@@ -241,6 +244,7 @@ impl ProductConnection {
         } else {
             None
         };
+        conn.finish();
         let edges = page
             .items
             .into_iter()

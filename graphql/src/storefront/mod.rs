@@ -68,11 +68,13 @@ fn builder() -> SchemaBuilder<Query, Mutation, EmptySubscription> {
 /// field, one for requests with several (`limits.rs`).
 pub fn schema(
     pool: PgPool,
+    reuse: Arc<commerce::db::Reuse>,
     settings: Arc<Settings>,
     gateways: Arc<commerce::payment::Gateways>,
 ) -> limits::Schemas<StorefrontSchema> {
     let with_data = move |b: SchemaBuilder<Query, Mutation, EmptySubscription>| {
         b.data(pool.clone())
+            .data(reuse.clone())
             .data(settings.shop.clone())
             .data(settings.clone())
             .data(gateways.clone())
