@@ -19,8 +19,9 @@ use crate::{
     shared::{SalesChannel, Won},
     storefront::{
         UserError,
-        catalog::{Product, Variant, product_by_id, variant_by_id},
+        catalog::{Product, product_by_id},
         split,
+        variant::{Variant, variant_by_id},
     },
 };
 

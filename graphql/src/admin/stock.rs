@@ -14,8 +14,9 @@ use crate::{
     error::GqlResult,
     storefront::{
         UserError,
-        catalog::{Product, Variant, product_by_id, variant_by_id},
+        catalog::{Product, product_by_id},
         split,
+        variant::{Variant, variant_by_id},
     },
 };
 

@@ -13,9 +13,10 @@ use commerce::{
 use sqlx::PgPool;
 
 use super::{
-    catalog::{Prefetched, Variant, seoul, shows_exact_stock, variant_by_id, variants_for_lines},
+    catalog::{Prefetched, seoul},
     payload::{UserError, split},
     session,
+    variant::{Variant, shows_exact_stock, variant_by_id, variants_for_lines},
 };
 use crate::{
     error::{lang, to_gql},

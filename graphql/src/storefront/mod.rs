@@ -13,6 +13,7 @@ mod payload;
 mod payments;
 mod session;
 mod shop;
+pub(crate) mod variant;
 
 use std::sync::Arc;
 

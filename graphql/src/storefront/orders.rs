@@ -11,9 +11,10 @@ use commerce::{
 use sqlx::PgPool;
 
 use super::{
-    catalog::{Product, Variant, product_by_id, seoul, variant_by_id},
+    catalog::{Product, product_by_id, seoul},
     payload::{UserError, split},
     session,
+    variant::{Variant, variant_by_id},
 };
 use crate::{
     error::{GqlResult, lang, to_gql},
